@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+// swiftleak: a native memory-leak profiler for Linux.
+//
+// Data flows one way, one module per stage:
+//   target -> agent (C, Sources/Agent, built by the C toolchain) -> socket
+//   -> LeakEvents (wire decoding) -> LeakAggregator (live set) -> LeakSymbols
+//   -> LeakModel (snapshot files and analyses, pure) -> LeakReport (text/JSON)
+// LeakCollector drives a session (socket server, launch, signals);
+// LeakInject attaches to a running process with ptrace.
+import PackageDescription
+
+let package = Package(
+    name: "swiftleak",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "swiftleak", targets: ["swiftleak"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The wire format, one C header shared with the agent.
+        .target(name: "CLeakProtocol"),
+        // Thin C wrappers for calls Swift cannot import (variadic ptrace, ...).
+        .target(name: "CLeakSys"),
+        .systemLibrary(name: "CElfutils", path: "Sources/CElfutils"),
+
+        .target(name: "LeakEvents", dependencies: ["CLeakProtocol"]),
+        .target(name: "LeakAggregator", dependencies: ["LeakEvents"]),
+        .target(name: "LeakModel"),
+        .target(name: "LeakSymbols", dependencies: ["CElfutils", "LeakModel"]),
+        .target(name: "LeakReport", dependencies: ["LeakModel"]),
+        .target(name: "LeakInject", dependencies: ["CLeakSys"]),
+        .target(
+            name: "LeakCollector",
+            dependencies: ["CLeakProtocol", "CLeakSys", "LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakInject"]
+        ),
+        .executableTarget(
+            name: "swiftleak",
+            dependencies: [
+                "LeakCollector", "LeakModel", "LeakReport", "LeakInject",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "LeakEventsTests", dependencies: ["LeakEvents", "CLeakProtocol"]),
+        .testTarget(name: "LeakAggregatorTests", dependencies: ["LeakAggregator", "LeakEvents"]),
+        .testTarget(name: "LeakModelTests", dependencies: ["LeakModel"]),
+        .testTarget(name: "LeakReportTests", dependencies: ["LeakReport", "LeakModel"]),
+        .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["LeakModel"], exclude: []),
+    ],
+    swiftLanguageModes: [.v5]
+)

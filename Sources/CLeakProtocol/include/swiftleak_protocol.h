@@ -1,0 +1,132 @@
+/*
+ * swiftleak_protocol.h: the event stream between the agent (inside the
+ * target) and the aggregator (inside swiftleak). This header is the single
+ * definition of the wire format; the C agent and the Swift decoder both
+ * include it.
+ *
+ * Transport: a Unix stream socket. The agent connects, sends one sl_hello,
+ * then a sequence of frames. swiftleak sends commands back on the same socket,
+ * framed the same way.
+ *
+ * Every frame is an sl_frame_header followed by `size` payload bytes, so a
+ * reader can skip a record type it does not know. A frame larger than
+ * SL_FRAME_MAX_PAYLOAD, or a known record whose payload is shorter than its
+ * struct, is a broken stream: the reader stops with an error.
+ *
+ * Everything is little-endian (the agent only runs on the host it was built
+ * for; the Swift side decodes explicitly as little-endian).
+ *
+ * Ordering: the agent emits records in the order the events happened in the
+ * target. A free is sequenced before the real free runs and an allocation
+ * after the real allocator returned, so an address handed out again by
+ * another thread can never be seen before its previous free.
+ */
+#ifndef SWIFTLEAK_PROTOCOL_H
+#define SWIFTLEAK_PROTOCOL_H
+
+#include <stdint.h>
+
+#define SL_HELLO_MAGIC "SWLKEVT1"      /* 8 bytes, no terminator on the wire */
+#define SL_PROTOCOL_VERSION 1u
+#define SL_FRAME_MAX_PAYLOAD (1u << 20)
+#define SL_MAX_FRAMES 256u            /* deepest stack the agent will send */
+
+/* How the agent came to be in the target. */
+enum sl_mode {
+    SL_MODE_PRELOAD = 1,   /* LD_PRELOAD by `swiftleak run` */
+    SL_MODE_ATTACH = 2,    /* injected by `swiftleak attach`, GOT slots patched */
+};
+
+/* First bytes the agent sends after connecting. */
+struct sl_hello {
+    char magic[8];          /* SL_HELLO_MAGIC */
+    uint32_t version;       /* SL_PROTOCOL_VERSION */
+    uint32_t hello_size;    /* sizeof(struct sl_hello) of the sender; a reader skips bytes it does not know */
+    uint32_t pid;           /* getpid() of the target */
+    uint32_t mode;          /* enum sl_mode */
+    uint32_t frames_max;    /* stack depth the agent captures */
+    uint32_t reserved;
+    uint64_t start_ns;      /* CLOCK_REALTIME when tracing started, ns */
+};
+
+struct sl_frame_header {
+    uint32_t size;          /* payload bytes that follow this header */
+    uint16_t type;          /* enum sl_record_type or enum sl_command_type */
+    uint16_t flags;         /* 0; reserved */
+};
+
+/* agent -> swiftleak */
+enum sl_record_type {
+    SL_REC_ALLOC = 1,       /* struct sl_rec_alloc */
+    SL_REC_FREE = 2,        /* struct sl_rec_free */
+    SL_REC_STACK = 3,       /* struct sl_rec_stack, then `depth` uint64_t return addresses */
+    SL_REC_SYNC = 4,        /* struct sl_rec_sync: every event before it has been sent */
+    SL_REC_STATUS = 5,      /* struct sl_rec_status: the agent stopped tracing, and why */
+};
+
+/* A block came into existence. `stack_id` was sent in an SL_REC_STACK first. */
+struct sl_rec_alloc {
+    uint64_t address;
+    uint64_t size;          /* bytes requested by the caller */
+    uint32_t stack_id;
+    uint32_t reserved;
+};
+
+/* A block was released (free, or the old block of a realloc). */
+struct sl_rec_free {
+    uint64_t address;
+};
+
+/* A call stack, interned by the agent: sent once, referenced by id after.
+ * ips[0] is the innermost frame outside the agent; ips[i > 0] are return
+ * addresses (the symbolizer looks up ip - 1 for those). */
+struct sl_rec_stack {
+    uint32_t stack_id;
+    uint32_t depth;
+    /* uint64_t ips[depth]; */
+};
+
+/* Answer to SL_CMD_SYNC: everything that happened before the command was
+ * read is in the stream before this record. */
+struct sl_rec_sync {
+    uint64_t token;
+    uint64_t lost_events;   /* events the agent could not record so far (0 is the only good value) */
+};
+
+/* Why the agent stopped tracing. After it the agent sends nothing more. */
+enum sl_status_code {
+    SL_STATUS_STOPPED = 1,          /* on request (SL_CMD_STOP): hooks off, agent idle */
+    SL_STATUS_OUT_OF_MEMORY = 2,    /* agent's own mmap'd tables are full */
+    SL_STATUS_RING_STALLED = 3,     /* a slot never completed; tracing turned off */
+    SL_STATUS_UNWINDER_MISSING = 4, /* libunwind.so.8 could not be loaded */
+    SL_STATUS_HOOK_FAILED = 5,      /* GOT patching failed (detail: errno) */
+};
+
+struct sl_rec_status {
+    uint32_t code;          /* enum sl_status_code */
+    uint32_t detail;        /* errno or other detail, 0 if none */
+    uint64_t lost_events;
+};
+
+/* swiftleak -> agent */
+enum sl_command_type {
+    SL_CMD_SYNC = 101,      /* struct sl_cmd_sync: flush, then answer SL_REC_SYNC */
+    SL_CMD_STOP = 102,      /* no payload: unhook, flush, SL_REC_STATUS(STOPPED), close */
+};
+
+struct sl_cmd_sync {
+    uint64_t token;
+};
+
+/* Environment of a target launched by `swiftleak run` (LD_PRELOAD mode). */
+#define SL_ENV_SOCKET "SWIFTLEAK_SOCKET"   /* path of the Unix socket to connect to */
+#define SL_ENV_FRAMES "SWIFTLEAK_FRAMES"   /* stack depth, 1..SL_MAX_FRAMES */
+
+/* Entry point that `swiftleak attach` calls inside the target, after dlopen of
+ * the agent, from a thread parked at a safe point:
+ *   int swiftleak_agent_attach(const char *socket_path, uint32_t frames);
+ * Returns 0 when the hooks are in place and the agent thread is connected,
+ * or a positive errno. Calling it again after a detach re-attaches. */
+#define SL_AGENT_ATTACH_SYMBOL "swiftleak_agent_attach"
+
+#endif /* SWIFTLEAK_PROTOCOL_H */

@@ -1,0 +1,22 @@
+/// One symbolized stack frame, resolved while the target was alive so a
+/// snapshot can be read after the process is gone.
+public struct Frame: Hashable, Sendable {
+    /// Function name as the symbol table or debug info gives it (may be mangled).
+    public var function: String?
+    /// Source file from the line table, if the module has debug info.
+    public var file: String?
+    /// Source line, 0 when unknown.
+    public var line: UInt32
+    /// Path of the module (executable or shared library) holding the address.
+    public var module: String?
+    /// Runtime address of the instruction (the return address for outer frames).
+    public var address: UInt64
+
+    public init(function: String? = nil, file: String? = nil, line: UInt32 = 0, module: String? = nil, address: UInt64) {
+        self.function = function
+        self.file = file
+        self.line = line
+        self.module = module
+        self.address = address
+    }
+}

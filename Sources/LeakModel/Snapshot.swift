@@ -1,0 +1,21 @@
+/// Everything needed to analyse the live heap of a process at one moment,
+/// without the process: symbolized frames, the stacks built from them, and
+/// the live bytes and blocks per stack.
+public struct Snapshot: Hashable, Sendable {
+    public var metadata: SnapshotMetadata
+    /// Distinct frames; stacks refer to them by index.
+    public var frames: [Frame]
+    /// Call stacks, innermost frame first, as indices into `frames`.
+    /// They start at the allocator's entry (malloc & co): analyses decide which
+    /// frames to fold.
+    public var stacks: [[Int]]
+    /// Live memory per stack; at most one site per stack, only stacks with live blocks.
+    public var sites: [Site]
+
+    public init(metadata: SnapshotMetadata, frames: [Frame], stacks: [[Int]], sites: [Site]) {
+        self.metadata = metadata
+        self.frames = frames
+        self.stacks = stacks
+        self.sites = sites
+    }
+}
