@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(name: "LeakModelTests", dependencies: ["LeakModel"]),
         .testTarget(name: "LeakReportTests", dependencies: ["LeakReport", "LeakModel"]),
         .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel"]),
+        .testTarget(name: "LeakInjectTests", dependencies: ["LeakInject"]),
         .testTarget(name: "IntegrationTests", dependencies: ["LeakModel"], exclude: []),
     ],
     swiftLanguageModes: [.v5]
