@@ -1,0 +1,111 @@
+import LeakEvents
+
+/// The live set of a traced process, rebuilt from its event stream:
+/// address -> (size, stack), per-stack live bytes and blocks, totals current
+/// and peak, and counters.
+///
+/// Memory grows with the live set and the number of distinct stacks, never
+/// with the number of events: a freed block leaves nothing behind.
+/// Not thread-safe; the collector serialises access.
+public final class Aggregator {
+    public private(set) var counters = AggregatorCounters()
+    /// Interned stacks in order of arrival; `LiveBlock.stackIndex` indexes here.
+    public private(set) var stacks: [StackTotals] = []
+    private var stackIndexByID: [UInt32: UInt32] = [:]
+    private var live = LiveBlockTable()
+    private let clock: () -> UInt32
+
+    /// - Parameter clock: deciseconds since the session started, for block ages.
+    public init(clock: @escaping () -> UInt32 = { 0 }) {
+        self.clock = clock
+    }
+
+    /// Number of live blocks (equals `counters.currentBlocks`).
+    public var liveBlockCount: Int { live.count }
+
+    public func apply(_ event: AgentEvent) {
+        switch event {
+        case let .alloc(address, size, stack):
+            recordAllocation(address: address, size: size, stackID: stack)
+        case let .free(address):
+            recordFree(address: address)
+        case let .stack(id, ips):
+            intern(stackID: id, ips: ips)
+        case let .sync(_, lost):
+            counters.lostEvents = max(counters.lostEvents, lost)
+        case let .status(status):
+            counters.lostEvents = max(counters.lostEvents, status.lostEvents)
+        }
+    }
+
+    /// Starts a new peak window at the current totals (tracemalloc's reset_peak).
+    public func resetPeak() {
+        counters.peakBytes = counters.currentBytes
+        counters.peakBlocks = counters.currentBlocks
+    }
+
+    /// Stacks that hold live memory now.
+    public func liveStacks() -> [StackTotals] {
+        stacks.filter { $0.liveBlocks > 0 }
+    }
+
+    /// The live block at `address`, if any (for tests and the reachability scan).
+    public func block(at address: UInt64) -> LiveBlock? {
+        live.find(address)
+    }
+
+    private func intern(stackID: UInt32, ips: [UInt64]) {
+        if let index = stackIndexByID[stackID] {
+            // The agent sends each stack once; a repeat must agree.
+            stacks[Int(index)].ips = ips
+            return
+        }
+        stackIndexByID[stackID] = UInt32(stacks.count)
+        stacks.append(StackTotals(stackID: stackID, ips: ips))
+    }
+
+    private func recordAllocation(address: UInt64, size: UInt64, stackID: UInt32) {
+        counters.allocations += 1
+        guard address != 0 else { return }
+        let index: UInt32
+        if let known = stackIndexByID[stackID] {
+            index = known
+        } else {
+            // A stack the agent never described; keep the block, attributed to an empty stack.
+            intern(stackID: stackID, ips: [])
+            index = stackIndexByID[stackID]!
+        }
+        let block = LiveBlock(size: size, stackIndex: index, birth: clock())
+        if let replaced = live.insert(address, block) {
+            counters.replacedBlocks += 1
+            release(replaced)
+        }
+        stacks[Int(index)].liveBytes += size
+        stacks[Int(index)].liveBlocks += 1
+        counters.currentBytes += size
+        counters.currentBlocks += 1
+        if counters.currentBytes > counters.peakBytes {
+            counters.peakBytes = counters.currentBytes
+        }
+        if counters.currentBlocks > counters.peakBlocks {
+            counters.peakBlocks = counters.currentBlocks
+        }
+    }
+
+    private func recordFree(address: UInt64) {
+        guard address != 0 else { return }
+        guard let block = live.remove(address) else {
+            counters.unknownFrees += 1
+            return
+        }
+        counters.frees += 1
+        release(block)
+    }
+
+    private func release(_ block: LiveBlock) {
+        stacks[Int(block.stackIndex)].liveBytes -= block.size
+        stacks[Int(block.stackIndex)].liveBlocks -= 1
+        counters.currentBytes -= block.size
+        counters.currentBlocks -= 1
+    }
+}

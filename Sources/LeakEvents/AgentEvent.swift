@@ -1,0 +1,56 @@
+/// One record of the agent's event stream, decoded.
+public enum AgentEvent: Equatable, Sendable {
+    /// A block came into existence at `address`, allocated from interned stack `stack`.
+    case alloc(address: UInt64, size: UInt64, stack: UInt32)
+    /// A block was released.
+    case free(address: UInt64)
+    /// A call stack the agent interned; later allocations refer to it by `id`.
+    case stack(id: UInt32, ips: [UInt64])
+    /// Everything that happened before the matching sync command is above this record.
+    case sync(token: UInt64, lostEvents: UInt64)
+    /// The agent stopped tracing; nothing follows.
+    case status(AgentStatus)
+}
+
+/// Why the agent stopped tracing (`SL_REC_STATUS`).
+public struct AgentStatus: Equatable, Sendable {
+    public var code: UInt32
+    public var detail: UInt32
+    public var lostEvents: UInt64
+
+    public init(code: UInt32, detail: UInt32, lostEvents: UInt64) {
+        self.code = code
+        self.detail = detail
+        self.lostEvents = lostEvents
+    }
+
+    /// True when the agent stopped because it was asked to.
+    public var isRequestedStop: Bool { code == 1 }
+
+    /// One line for a person.
+    public var explanation: String {
+        switch code {
+        case 1: return "the agent stopped tracing on request"
+        case 2: return "the agent ran out of room for its stack tables and stopped tracing"
+        case 3: return "the agent's event ring stalled (a thread left an allocation hook mid-way) and tracing was turned off"
+        case 4: return "the agent could not load libunwind.so.8 in the target (install libunwind8) and did not trace"
+        case 5: return "the agent could not patch the target's GOT (errno \(detail)) and did not trace"
+        default: return "the agent stopped tracing (status \(code), detail \(detail))"
+        }
+    }
+}
+
+/// The first bytes of a stream: who is talking.
+public struct AgentHello: Equatable, Sendable {
+    public enum Mode: UInt32, Sendable {
+        case preload = 1
+        case attach = 2
+    }
+
+    public var version: UInt32
+    public var pid: Int32
+    public var mode: Mode
+    public var framesMax: UInt32
+    /// CLOCK_REALTIME when tracing started, nanoseconds.
+    public var startNanoseconds: UInt64
+}

@@ -1,0 +1,148 @@
+/// Incremental decoder of the agent's stream: feed it bytes as they arrive
+/// from the socket, in chunks of any size; it calls back once per record.
+///
+/// The first bytes must be the hello. After it, frames: a known record with a
+/// short payload or any frame over the size limit is an error (the stream
+/// cannot be trusted past it); an unknown record type is skipped.
+public struct EventDecoder {
+    public private(set) var hello: AgentHello?
+    private var pending: [UInt8] = []
+    private var pendingStart = 0
+
+    public init() {}
+
+    /// Decodes every complete record in `pending + chunk`; keeps the incomplete tail.
+    public mutating func feed(
+        _ chunk: UnsafeRawBufferPointer,
+        _ handle: (AgentEvent) throws -> Void
+    ) throws {
+        if pendingStart == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            pendingStart = 0
+            // Fast path: decode straight from the chunk, copy only the tail.
+            let used = try decode(chunk, handle)
+            if used < chunk.count {
+                pending.append(contentsOf: chunk[used...])
+            }
+            return
+        }
+        pending.append(contentsOf: chunk)
+        let start = pendingStart
+        let used = try pending.withUnsafeBytes { all in
+            try decode(UnsafeRawBufferPointer(rebasing: all[start...]), handle)
+        }
+        pendingStart += used
+        if pendingStart > 1 << 16 && pendingStart * 2 > pending.count {
+            pending.removeFirst(pendingStart)
+            pendingStart = 0
+        }
+    }
+
+    /// Convenience for tests and small inputs.
+    public mutating func feed(_ bytes: [UInt8], _ handle: (AgentEvent) throws -> Void) throws {
+        try bytes.withUnsafeBytes { try feed($0, handle) }
+    }
+
+    /// Bytes received but not yet decodable (an incomplete frame).
+    public var bufferedByteCount: Int { pending.count - pendingStart }
+
+    /// Returns how many bytes of `bytes` were consumed.
+    private mutating func decode(
+        _ bytes: UnsafeRawBufferPointer,
+        _ handle: (AgentEvent) throws -> Void
+    ) throws -> Int {
+        var offset = 0
+        if hello == nil {
+            guard let (decoded, size) = try Self.decodeHello(bytes) else { return 0 }
+            hello = decoded
+            offset = size
+        }
+        let headerSize = ProtocolConstants.frameHeaderSize
+        while bytes.count - offset >= headerSize {
+            let size = bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian
+            let type = bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self).littleEndian
+            guard size <= ProtocolConstants.maxFramePayload else {
+                throw EventStreamError.frameTooLarge(type: type, size: size)
+            }
+            let end = offset + headerSize + Int(size)
+            guard end <= bytes.count else { break }
+            let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + headerSize)..<end])
+            if let event = try Self.decodeRecord(type: type, payload: payload) {
+                try handle(event)
+            }
+            offset = end
+        }
+        return offset
+    }
+
+    private static func decodeHello(_ bytes: UnsafeRawBufferPointer) throws -> (AgentHello, Int)? {
+        // magic(8) version(4) hello_size(4): enough to know the rest's length.
+        guard bytes.count >= 16 else {
+            let known = min(bytes.count, 8)
+            if !bytes.prefix(known).elementsEqual(ProtocolConstants.helloMagic.prefix(known)) {
+                throw EventStreamError.badMagic
+            }
+            return nil
+        }
+        guard bytes.prefix(8).elementsEqual(ProtocolConstants.helloMagic) else {
+            throw EventStreamError.badMagic
+        }
+        let version = bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
+        guard version == ProtocolConstants.version else {
+            throw EventStreamError.unsupportedVersion(version)
+        }
+        let size = bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian
+        guard size >= UInt32(ProtocolConstants.helloSize), size <= 4096 else {
+            throw EventStreamError.badHello(size: size)
+        }
+        guard bytes.count >= Int(size) else { return nil }
+        let rawMode = bytes.loadUnaligned(fromByteOffset: 20, as: UInt32.self).littleEndian
+        guard let mode = AgentHello.Mode(rawValue: rawMode) else {
+            throw EventStreamError.unknownMode(rawMode)
+        }
+        let hello = AgentHello(
+            version: version,
+            pid: Int32(bitPattern: bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self).littleEndian),
+            mode: mode,
+            framesMax: bytes.loadUnaligned(fromByteOffset: 24, as: UInt32.self).littleEndian,
+            startNanoseconds: bytes.loadUnaligned(fromByteOffset: 32, as: UInt64.self).littleEndian
+        )
+        return (hello, Int(size))
+    }
+
+    private static func decodeRecord(type: UInt16, payload: UnsafeRawBufferPointer) throws -> AgentEvent? {
+        func need(_ size: Int) throws {
+            if payload.count < size { throw EventStreamError.shortRecord(type: type, size: UInt32(payload.count)) }
+        }
+        func u64(_ offset: Int) -> UInt64 { payload.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian }
+        func u32(_ offset: Int) -> UInt32 { payload.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian }
+
+        switch type {
+        case ProtocolConstants.recordAlloc:
+            try need(20)
+            return .alloc(address: u64(0), size: u64(8), stack: u32(16))
+        case ProtocolConstants.recordFree:
+            try need(8)
+            return .free(address: u64(0))
+        case ProtocolConstants.recordStack:
+            try need(8)
+            let depth = Int(u32(4))
+            guard depth <= Int(ProtocolConstants.maxFrames) else {
+                throw EventStreamError.frameTooLarge(type: type, size: UInt32(payload.count))
+            }
+            try need(8 + 8 * depth)
+            var ips = [UInt64]()
+            ips.reserveCapacity(depth)
+            for index in 0..<depth { ips.append(u64(8 + 8 * index)) }
+            return .stack(id: u32(0), ips: ips)
+        case ProtocolConstants.recordSync:
+            try need(16)
+            return .sync(token: u64(0), lostEvents: u64(8))
+        case ProtocolConstants.recordStatus:
+            try need(16)
+            return .status(AgentStatus(code: u32(0), detail: u32(4), lostEvents: u64(8)))
+        default:
+            return nil
+        }
+    }
+}

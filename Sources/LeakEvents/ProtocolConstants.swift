@@ -1,0 +1,22 @@
+import CLeakProtocol
+
+/// The wire constants of `swiftleak_protocol.h`, as Swift values.
+public enum ProtocolConstants {
+    public static let version = UInt32(SL_PROTOCOL_VERSION)
+    public static let helloMagic: [UInt8] = Array("SWLKEVT1".utf8)
+    public static let maxFramePayload = UInt32(SL_FRAME_MAX_PAYLOAD)
+    public static let maxFrames = UInt32(SL_MAX_FRAMES)
+    public static let frameHeaderSize = MemoryLayout<sl_frame_header>.size
+    public static let helloSize = MemoryLayout<sl_hello>.size
+    public static let environmentSocket = SL_ENV_SOCKET
+    public static let environmentFrames = SL_ENV_FRAMES
+    public static let attachSymbol = SL_AGENT_ATTACH_SYMBOL
+
+    static let recordAlloc = UInt16(SL_REC_ALLOC.rawValue)
+    static let recordFree = UInt16(SL_REC_FREE.rawValue)
+    static let recordStack = UInt16(SL_REC_STACK.rawValue)
+    static let recordSync = UInt16(SL_REC_SYNC.rawValue)
+    static let recordStatus = UInt16(SL_REC_STATUS.rawValue)
+    static let commandSync = UInt16(SL_CMD_SYNC.rawValue)
+    static let commandStop = UInt16(SL_CMD_STOP.rawValue)
+}

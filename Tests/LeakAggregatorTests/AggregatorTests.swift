@@ -1,0 +1,85 @@
+import XCTest
+import LeakEvents
+@testable import LeakAggregator
+
+final class AggregatorTests: XCTestCase {
+    func testCountsLiveBytesPerStackAndPeak() {
+        let aggregator = Aggregator()
+        aggregator.apply(.stack(id: 1, ips: [0x10]))
+        aggregator.apply(.stack(id: 2, ips: [0x20]))
+        aggregator.apply(.alloc(address: 0xA0, size: 100, stack: 1))
+        aggregator.apply(.alloc(address: 0xB0, size: 50, stack: 1))
+        aggregator.apply(.alloc(address: 0xC0, size: 7, stack: 2))
+        aggregator.apply(.free(address: 0xA0))
+
+        let byID = Dictionary(uniqueKeysWithValues: aggregator.liveStacks().map { ($0.stackID, $0) })
+        XCTAssertEqual(byID[1]?.liveBytes, 50)
+        XCTAssertEqual(byID[1]?.liveBlocks, 1)
+        XCTAssertEqual(byID[2]?.liveBytes, 7)
+        XCTAssertEqual(aggregator.counters.currentBytes, 57)
+        XCTAssertEqual(aggregator.counters.currentBlocks, 2)
+        XCTAssertEqual(aggregator.counters.peakBytes, 157)
+        XCTAssertEqual(aggregator.counters.peakBlocks, 3)
+        XCTAssertEqual(aggregator.counters.allocations, 3)
+        XCTAssertEqual(aggregator.counters.frees, 1)
+
+        aggregator.resetPeak()
+        XCTAssertEqual(aggregator.counters.peakBytes, 57)
+    }
+
+    func testUnknownFreesAreCountedAndIgnored() {
+        let aggregator = Aggregator()
+        aggregator.apply(.free(address: 0xDEAD))
+        aggregator.apply(.free(address: 0))
+        XCTAssertEqual(aggregator.counters.unknownFrees, 1)
+        XCTAssertEqual(aggregator.counters.currentBytes, 0)
+        XCTAssertEqual(aggregator.counters.frees, 0)
+    }
+
+    func testAnAddressReusedAfterItsFreeIsANewBlock() {
+        let aggregator = Aggregator()
+        aggregator.apply(.stack(id: 1, ips: [0x10]))
+        aggregator.apply(.stack(id: 2, ips: [0x20]))
+        aggregator.apply(.alloc(address: 0xA0, size: 10, stack: 1))
+        aggregator.apply(.free(address: 0xA0))
+        aggregator.apply(.alloc(address: 0xA0, size: 30, stack: 2))
+        XCTAssertEqual(aggregator.block(at: 0xA0), LiveBlock(size: 30, stackIndex: 1, birth: 0))
+        XCTAssertEqual(aggregator.liveStacks().map(\.stackID), [2])
+        XCTAssertEqual(aggregator.counters.replacedBlocks, 0)
+    }
+
+    func testLostEventsAreTakenFromTheAgent() {
+        let aggregator = Aggregator()
+        aggregator.apply(.sync(token: 1, lostEvents: 3))
+        XCTAssertEqual(aggregator.counters.lostEvents, 3)
+    }
+
+    /// The live table against a Dictionary model, through growth, shrinking
+    /// and many deletions that exercise backward shifting.
+    func testLiveTableMatchesADictionaryModel() {
+        var table = LiveBlockTable(capacity: 16)
+        var model: [UInt64: LiveBlock] = [:]
+        var generator = SystemRandomNumberGenerator()
+        var addresses: [UInt64] = []
+        for step in 0..<200_000 {
+            if addresses.isEmpty || (step < 120_000 ? Int.random(in: 0..<3, using: &generator) > 0 : Int.random(in: 0..<3, using: &generator) == 0) {
+                let address = UInt64.random(in: 1...(1 << 20), using: &generator) << 4
+                let block = LiveBlock(size: UInt64(step), stackIndex: UInt32(step % 7), birth: 0)
+                XCTAssertEqual(table.insert(address, block), model.updateValue(block, forKey: address))
+                addresses.append(address)
+            } else {
+                let index = Int.random(in: 0..<addresses.count, using: &generator)
+                let address = addresses.remove(at: index)
+                XCTAssertEqual(table.remove(address), model.removeValue(forKey: address))
+            }
+        }
+        XCTAssertEqual(table.count, model.count)
+        for (address, block) in model { XCTAssertEqual(table.find(address), block) }
+        var seen = 0
+        table.forEach { address, block in
+            seen += 1
+            XCTAssertEqual(model[address], block)
+        }
+        XCTAssertEqual(seen, model.count)
+    }
+}

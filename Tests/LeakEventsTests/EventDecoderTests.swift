@@ -1,0 +1,102 @@
+import XCTest
+@testable import LeakEvents
+
+final class EventDecoderTests: XCTestCase {
+    private func sampleStream() -> [UInt8] {
+        var s = StreamBuilder()
+        s.hello(pid: 77, mode: 2, frames: 21)
+        s.stack(8, [0x401000, 0x402000, 0x403000])
+        s.alloc(0x1000, size: 48, stack: 8)
+        s.frame(type: 999, payload: [1, 2, 3])  // unknown: skipped
+        s.free(0x1000)
+        s.sync(5, lost: 0)
+        return s.bytes
+    }
+
+    private let expected: [AgentEvent] = [
+        .stack(id: 8, ips: [0x401000, 0x402000, 0x403000]),
+        .alloc(address: 0x1000, size: 48, stack: 8),
+        .free(address: 0x1000),
+        .sync(token: 5, lostEvents: 0),
+    ]
+
+    func testDecodesHelloAndRecordsSkippingUnknownTypes() throws {
+        var decoder = EventDecoder()
+        var events: [AgentEvent] = []
+        try decoder.feed(sampleStream()) { events.append($0) }
+        XCTAssertEqual(events, expected)
+        XCTAssertEqual(decoder.hello?.pid, 77)
+        XCTAssertEqual(decoder.hello?.mode, .attach)
+        XCTAssertEqual(decoder.hello?.framesMax, 21)
+        XCTAssertEqual(decoder.hello?.startNanoseconds, 1_700_000_000_000_000_000)
+        XCTAssertEqual(decoder.bufferedByteCount, 0)
+    }
+
+    func testEverySplitPointGivesTheSameEvents() throws {
+        let stream = sampleStream()
+        for chunkSize in [1, 2, 3, 7, 13, 40, 41, 64] {
+            var decoder = EventDecoder()
+            var events: [AgentEvent] = []
+            var offset = 0
+            while offset < stream.count {
+                let end = min(offset + chunkSize, stream.count)
+                try decoder.feed(Array(stream[offset..<end])) { events.append($0) }
+                offset = end
+            }
+            XCTAssertEqual(events, expected, "chunk size \(chunkSize)")
+        }
+    }
+
+    func testBadMagicIsAnError() {
+        var s = StreamBuilder()
+        s.hello(magic: "HTTP/1.1")
+        var decoder = EventDecoder()
+        XCTAssertThrowsError(try decoder.feed(s.bytes) { _ in }) { error in
+            XCTAssertEqual(error as? EventStreamError, .badMagic)
+        }
+        var early = EventDecoder()
+        XCTAssertThrowsError(try early.feed(Array("GET /".utf8)) { _ in })
+    }
+
+    func testWrongVersionIsAnError() {
+        var s = StreamBuilder()
+        s.hello(version: 99)
+        var decoder = EventDecoder()
+        XCTAssertThrowsError(try decoder.feed(s.bytes) { _ in }) { error in
+            XCTAssertEqual(error as? EventStreamError, .unsupportedVersion(99))
+        }
+    }
+
+    func testOversizedFrameIsAnErrorNotAnAllocation() {
+        var s = StreamBuilder()
+        s.hello()
+        s.bytes += StreamBuilder.le(UInt32.max) + StreamBuilder.le(UInt16(1)) + StreamBuilder.le(UInt16(0))
+        var decoder = EventDecoder()
+        XCTAssertThrowsError(try decoder.feed(s.bytes) { _ in }) { error in
+            XCTAssertEqual(error as? EventStreamError, .frameTooLarge(type: 1, size: UInt32.max))
+        }
+    }
+
+    func testShortKnownRecordIsAnError() {
+        var s = StreamBuilder()
+        s.hello()
+        s.frame(type: 1, payload: [0, 0, 0, 0])
+        var decoder = EventDecoder()
+        XCTAssertThrowsError(try decoder.feed(s.bytes) { _ in }) { error in
+            XCTAssertEqual(error as? EventStreamError, .shortRecord(type: 1, size: 4))
+        }
+    }
+
+    func testStackDeeperThanTheLimitIsRejected() {
+        var s = StreamBuilder()
+        s.hello()
+        s.frame(type: 3, payload: StreamBuilder.le(UInt32(1)) + StreamBuilder.le(UInt32(100_000)))
+        var decoder = EventDecoder()
+        XCTAssertThrowsError(try decoder.feed(s.bytes) { _ in })
+    }
+
+    func testCommandsAreFramedForTheAgent() {
+        XCTAssertEqual(CommandEncoder.sync(token: 0x0102), [8, 0, 0, 0, 101, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(CommandEncoder.stop(), [0, 0, 0, 0, 102, 0, 0, 0])
+    }
+}
