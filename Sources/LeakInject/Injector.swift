@@ -1,0 +1,157 @@
+import CLeakSys
+import Glibc
+
+/// Loads the swiftleak agent into a running process with ptrace, borrowing
+/// one thread that is parked in a restartable system call:
+///
+/// 1. checks that refuse early, reading only /proc (`preflight`);
+/// 2. resolves mmap/dlopen/... in the target's own glibc, places the agent
+///    where the target can see it;
+/// 3. seizes ONE thread parked in read/poll/nanosleep..., interrupts it, and
+///    runs mmap, dlopen, dlsym and swiftleak_agent_attach in it while every
+///    other thread keeps running;
+/// 4. restores its registers exactly and detaches: the kernel restarts the
+///    interrupted system call as if nothing happened.
+public enum Injector {
+    /// Kernel-internal "restart me" results a syscall interrupted by a ptrace
+    /// stop carries in rax: ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND,
+    /// ERESTART_RESTARTBLOCK. Seeing one proves the thread is still inside
+    /// the call and will resume it.
+    static let restartCodes: Set<Int64> = [-512, -513, -514, -516]
+
+    /// Checks, without stopping anything, that `pid` can be injected, and
+    /// says who it is. Throws an `InjectError` naming what to do otherwise.
+    public static func preflight(pid: Int32) throws -> ProcessInfoSummary {
+        guard pid > 0 else { throw InjectError.noSuchProcess(pid: pid) }
+        if pid == getpid() { throw InjectError.ownProcess(pid: pid) }
+        let status: ProcStatus
+        switch ProcStatus.read(pid: pid) {
+        case .success(let s): status = s
+        case .failure(let error):
+            if case .procUnreadable(_, let code) = error, code == ENOENT || code == ESRCH {
+                throw InjectError.noSuchProcess(pid: pid)
+            }
+            throw error
+        }
+        if status.state == "Z" || status.state == "X" { throw InjectError.zombie(pid: pid) }
+        let stat = ProcStat.read("/proc/\(pid)/stat")
+        let exe = ProcFiles.readLink("/proc/\(pid)/exe")
+        if let stat, stat.flags & ProcStat.kernelThreadFlag != 0 { throw InjectError.kernelThread(pid: pid) }
+        if exe == nil && errno == ENOENT { throw InjectError.kernelThread(pid: pid) }
+        if status.tgid == getpid() { throw InjectError.ownProcess(pid: pid) }
+        if status.tgid != pid { throw InjectError.notAProcess(tid: pid, processID: status.tgid) }
+        if status.tracerPID != 0 {
+            throw InjectError.alreadyTraced(pid: pid, tracerPID: status.tracerPID,
+                                            tracerName: PermissionExplainer.processName(status.tracerPID))
+        }
+        if status.state == "T" || status.state == "t" { throw InjectError.stoppedProcess(pid: pid) }
+        if status.seccompMode == 1 { throw InjectError.seccompStrict(pid: pid) }
+        if status.hasShadowStack { throw InjectError.shadowStack(pid: pid) }
+        let maps = try ProcMaps.read(pid: pid).get()
+        if maps.libcBaseMapping == nil {
+            throw InjectError.staticallyLinked(pid: pid, exe: exe ?? "?")
+        }
+        let name = ProcFiles.readIfPresent("/proc/\(pid)/comm")?.trimmedLine ?? status.name
+        return ProcessInfoSummary(pid: pid, name: name, exePath: exe ?? "?", uid: status.uid, gid: status.gid)
+    }
+
+    /// Injects the agent and calls `swiftleak_agent_attach(socketPathInTarget,
+    /// frames)` in the target. On success the agent is connected to the
+    /// caller's socket; on any error the target is left as it was (the agent
+    /// library may stay loaded if dlopen succeeded: it is never dlclosed).
+    public static func attach(_ request: AttachRequest) throws -> AttachReport {
+        let start = Clock.now()
+        let summary = try preflight(pid: request.pid)
+        let pid = request.pid
+        // Everything that can fail without touching the target, first.
+        let libc = try TargetLibc.resolve(pid: pid, maps: try ProcMaps.read(pid: pid).get())
+        let filesystem = TargetFilesystem(pid: pid)
+        let agentPath = try AgentPlacement(filesystem: filesystem, targetUID: summary.uid, targetGID: summary.gid)
+            .place(hostAgentPath: request.agentPath)
+        let frames = min(max(request.frames, 1), 256) // SL_MAX_FRAMES
+
+        // From here until detach a dying swiftleak would leave the target
+        // running our registers: keep termination signals away.
+        var signalGuard = sl_signal_guard()
+        _ = sl_signal_guard_begin(&signalGuard)
+        defer { _ = sl_signal_guard_end(&signalGuard) }
+
+        let held = try HeldThread.acquire(pid: pid, deadline: Clock.now() + request.timeout, timeout: request.timeout)
+        var outcome: Result<Void, Error>
+        do {
+            try runAgent(in: held, libc: libc, agentPath: agentPath, socketPath: request.socketPathInTarget, frames: frames)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        // Put everything back, whatever happened; a restore failure only
+        // matters when the calls themselves succeeded (otherwise the first
+        // error is the one to report).
+        do {
+            try held.thread.restore(held.saved)
+        } catch {
+            if case .success = outcome { outcome = .failure(error) }
+        }
+        held.thread.detach()
+        let end = Clock.now()
+        try outcome.get()
+        return AttachReport(pid: pid, threadID: held.point.tid, syscallName: held.point.name,
+                            elapsedSeconds: end - start, pauseSeconds: end - held.stoppedAt,
+                            agentPathInTarget: agentPath, processName: summary.name)
+    }
+
+    /// The remote calls: scratch memory, dlopen, dlsym, the agent's entry.
+    private static func runAgent(in held: HeldThread, libc: TargetLibc, agentPath: String,
+                                 socketPath: String, frames: UInt32) throws {
+        let memory = RemoteMemory(pid: held.thread.pid, tid: held.thread.tid)
+        let caller = RemoteCaller(thread: held.thread, memory: memory, saved: held.saved.regs)
+
+        // Strings live in fresh anonymous memory: never the target's malloc,
+        // whose locks another thread may hold.
+        let texts = [agentPath, socketPath, "swiftleak_agent_attach"]
+        var blob: [UInt8] = []
+        var offsets: [UInt64] = []
+        for text in texts {
+            offsets.append(UInt64(blob.count))
+            blob += Array(text.utf8) + [0]
+        }
+        let size = UInt64((blob.count + 4095) & ~4095)
+        let scratch = try caller.call("mmap", libc.mmap, [0, size, UInt64(PROT_READ | PROT_WRITE),
+                                                          UInt64(MAP_PRIVATE | MAP_ANONYMOUS), UInt64.max, 0])
+        if scratch == 0 || Int64(bitPattern: scratch) < 0 && Int64(bitPattern: scratch) >= -4095 {
+            throw InjectError.remoteMmapFailed(pid: held.thread.pid)
+        }
+        do {
+            try memory.write(blob, at: scratch)
+            let (agentAt, socketAt, symbolAt) = (scratch + offsets[0], scratch + offsets[1], scratch + offsets[2])
+
+            // RTLD_NOW: resolve everything now, in this safe thread, instead of
+            // lazily from the hooks later. RTLD_LOCAL: interpose nothing.
+            let flags = UInt64(RTLD_NOW) | (libc.internalDlopen ? 0x8000_0000 /* __RTLD_DLOPEN */ : 0)
+            let handle = try caller.call("dlopen", libc.dlopen, [agentAt, flags])
+            if handle == 0 {
+                throw InjectError.dlopenFailed(path: agentPath, message: try lastDlError(caller, libc, memory))
+            }
+            let entry = try caller.call("dlsym", libc.dlsym, [handle, symbolAt])
+            if entry == 0 {
+                throw InjectError.agentEntryMissing(path: agentPath, message: try lastDlError(caller, libc, memory))
+            }
+            let rc = Int32(truncatingIfNeeded: try caller.call("swiftleak_agent_attach", entry,
+                                                                [socketAt, UInt64(frames)]))
+            _ = try caller.call("munmap", libc.munmap, [scratch, size])
+            if rc != 0 { throw InjectError.agentAttachFailed(pid: held.thread.pid, errno: rc) }
+        } catch {
+            // Give the scratch page back unless the thread is gone.
+            if case InjectError.targetExited = error { throw error }
+            _ = try? caller.call("munmap", libc.munmap, [scratch, size])
+            throw error
+        }
+    }
+
+    /// dlerror() in the same thread (its message is per thread).
+    private static func lastDlError(_ caller: RemoteCaller, _ libc: TargetLibc, _ memory: RemoteMemory) throws -> String {
+        guard let dlerror = libc.dlerror else { return "no detail available from glibc before 2.34" }
+        let message = try caller.call("dlerror", dlerror, [])
+        return message == 0 ? "no detail" : try memory.readCString(at: message)
+    }
+}

@@ -1,0 +1,179 @@
+import CLeakSys
+import Glibc
+
+/// One target thread held with PTRACE_SEIZE. Only this thread is ever
+/// stopped: freezing the others made an injected dlopen deadlock when one of
+/// them was inside the loader (field notes). All requests must come from the
+/// OS thread that seized it (the kernel ties the tracer to a thread), so the
+/// injector is synchronous.
+final class TracedThread {
+    let pid: Int32
+    let tid: Int32
+    /// Signals that arrived for the thread while we held it. They are
+    /// suppressed while our code runs in the thread and delivered again on
+    /// detach, so the program sees them (only later).
+    private(set) var pendingSignals: [siginfo_t] = []
+    /// Whether the thread currently sits in a signal-delivery-stop, the only
+    /// stop in which PTRACE_DETACH can deliver a signal.
+    private var inSignalDeliveryStop = false
+    private var attached = true
+
+    /// How a wait ended.
+    enum Stop {
+        /// Signal-delivery-stop (a real signal, or our own fault at rip 0).
+        case signal(Int32, siginfo_t)
+        /// PTRACE_EVENT_STOP: our interrupt, or a group-stop (then the signal is SIGSTOP etc.).
+        case eventStop(signal: Int32)
+        /// Any other ptrace event (none are enabled; kept for robustness).
+        case otherEvent(Int32)
+        /// The thread is gone (exit, kill, exec by another thread).
+        case gone(String)
+    }
+
+    private init(pid: Int32, tid: Int32) {
+        self.pid = pid
+        self.tid = tid
+    }
+
+    /// PTRACE_SEIZE: attaches without stopping the thread.
+    static func seize(pid: Int32, tid: Int32) throws -> TracedThread {
+        if sl_ptrace_seize(tid, 0) != 0 {
+            let code = errno
+            if code == EPERM { throw PermissionExplainer.error(pid: pid) }
+            if code == ESRCH { throw InjectError.targetExited(pid: pid, detail: "thread \(tid) exited") }
+            throw InjectError.ptraceFailed(operation: "SEIZE", tid: tid, errno: code)
+        }
+        return TracedThread(pid: pid, tid: tid)
+    }
+
+    func interrupt() throws {
+        if sl_ptrace_interrupt(tid) != 0 { throw failure("INTERRUPT") }
+    }
+
+    func cont() throws {
+        inSignalDeliveryStop = false
+        if sl_ptrace_cont(tid, 0) != 0 { throw failure("CONT") }
+    }
+
+    /// Waits for the next stop. With a deadline, returns nil once it passed;
+    /// waitpid has no timeout, so it polls with a short backoff (a remote call
+    /// normally ends within a millisecond, so the first polls are 10 us apart).
+    func wait(deadline: Double? = nil) -> Stop? {
+        var interval = 10e-6
+        while true {
+            var status: Int32 = 0
+            let r = sl_waitpid_thread(tid, &status, deadline == nil ? 0 : 1)
+            if r < 0 {
+                if errno == EINTR { continue }
+                attached = false
+                return .gone("waitpid: \(errnoText(errno))")
+            }
+            if r == 0, let deadline {
+                let left = deadline - Clock.now()
+                if left <= 0 { return nil }
+                Clock.sleep(seconds: min(interval, left))
+                interval = min(interval * 2, 1e-3)
+                continue
+            }
+            let decoded = sl_decode_wait_status(status)
+            switch decoded.kind {
+            case 1:
+                attached = false
+                return .gone("thread \(tid) exited with status \(decoded.value)")
+            case 2:
+                attached = false
+                return .gone("thread \(tid) was killed by signal \(decoded.value)")
+            default:
+                if decoded.event == 0 {
+                    var info = siginfo_t()
+                    _ = sl_ptrace_getsiginfo(tid, &info)
+                    inSignalDeliveryStop = true
+                    return .signal(decoded.value, info)
+                }
+                inSignalDeliveryStop = false
+                if decoded.event == 128 /* PTRACE_EVENT_STOP */ { return .eventStop(signal: decoded.value) }
+                return .otherEvent(decoded.event)
+            }
+        }
+    }
+
+    /// Keeps a signal that arrived while we held the thread, for detach.
+    func deferSignal(_ info: siginfo_t) {
+        pendingSignals.append(info)
+    }
+
+    func registers() throws -> user_regs_struct {
+        var regs = user_regs_struct()
+        if sl_ptrace_getregs(tid, &regs) != 0 { throw failure("GETREGS") }
+        return regs
+    }
+
+    func setRegisters(_ regs: user_regs_struct) throws {
+        var copy = regs
+        if sl_ptrace_setregs(tid, &copy) != 0 { throw failure("SETREGS") }
+    }
+
+    /// Every register the thread owns: general purpose plus the whole XSAVE
+    /// area (x87, SSE, AVX...), because the functions we call clobber vector
+    /// registers the interrupted code may rely on after the syscall.
+    struct SavedState {
+        var regs: user_regs_struct
+        var xstate: [UInt8]?
+        var fpregs: user_fpregs_struct?
+    }
+
+    func saveState() throws -> SavedState {
+        let regs = try registers()
+        var size = 16 << 10
+        while size <= 1 << 20 {
+            var buffer = [UInt8](repeating: 0, count: size)
+            var length = size
+            let rc = buffer.withUnsafeMutableBytes { sl_ptrace_get_xstate(tid, $0.baseAddress, &length) }
+            if rc != 0 { break } // no XSAVE: fall back to the FXSAVE area below
+            // A full buffer may mean truncation; the kernel wants the whole area back.
+            if length < size { return SavedState(regs: regs, xstate: Array(buffer[0..<length]), fpregs: nil) }
+            size *= 2
+        }
+        var fp = user_fpregs_struct()
+        if sl_ptrace_getfpregs(tid, &fp) != 0 { throw failure("GETFPREGS") }
+        return SavedState(regs: regs, xstate: nil, fpregs: fp)
+    }
+
+    func restore(_ state: SavedState) throws {
+        try setRegisters(state.regs)
+        if var xstate = state.xstate {
+            let rc = xstate.withUnsafeMutableBytes { sl_ptrace_set_xstate(tid, $0.baseAddress, $0.count) }
+            if rc != 0 { throw failure("SETREGSET(NT_X86_XSTATE)") }
+        } else if var fp = state.fpregs {
+            if sl_ptrace_setfpregs(tid, &fp) != 0 { throw failure("SETFPREGS") }
+        }
+    }
+
+    /// Lets the thread go, handing back the signals it received meanwhile.
+    /// PTRACE_DETACH can deliver one signal, with its original siginfo, only
+    /// from a signal-delivery-stop; the rest are re-sent with tgkill (their
+    /// sender information is lost, their number is not).
+    func detach() {
+        guard attached else { return }
+        attached = false
+        var signals = pendingSignals
+        pendingSignals = []
+        var detachSignal: Int32 = 0
+        if inSignalDeliveryStop, var first = signals.first {
+            if sl_ptrace_setsiginfo(tid, &first) == 0 {
+                detachSignal = sl_siginfo_signo(&first)
+                signals.removeFirst()
+            }
+        }
+        if sl_ptrace_detach(tid, detachSignal) != 0 && errno == ESRCH { return }
+        for var info in signals {
+            _ = sl_tgkill(pid, tid, sl_siginfo_signo(&info))
+        }
+    }
+
+    private func failure(_ operation: String) -> InjectError {
+        let code = errno
+        if code == ESRCH { return .targetExited(pid: pid, detail: "thread \(tid) vanished during \(operation)") }
+        return .ptraceFailed(operation: operation, tid: tid, errno: code)
+    }
+}
