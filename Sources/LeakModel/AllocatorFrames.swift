@@ -1,0 +1,77 @@
+/// The one list of frames that belong to allocators rather than to the code
+/// that asked for memory. Analyses drop them from the top of each stack so
+/// frame 0 is the caller that is responsible for the block.
+public enum AllocatorFrames {
+    /// Exact function names (after `normalizedName`) of C, C++ and Swift
+    /// allocation entry points, and libc helpers that allocate for their caller.
+    public static let functionNames: Set<String> = [
+        // C heap API and its glibc aliases.
+        "malloc", "free", "cfree", "calloc", "realloc", "reallocarray",
+        "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc",
+        "__posix_memalign", "_int_malloc", "_int_realloc", "_int_memalign", "_mid_memalign",
+        // libc functions that return memory the caller must free.
+        "strdup", "strndup", "__strdup", "__strndup", "wcsdup", "__wcsdup",
+        "asprintf", "vasprintf", "__asprintf", "__vasprintf", "__vasprintf_internal",
+        "getline", "getdelim", "__getdelim", "__getline",
+        "realpath", "__realpath", "__libc_alloc_buffer_allocate",
+        // C++ global operator new, demangled (parameters are stripped first).
+        "operator new", "operator new[]",
+        // Swift runtime allocation entry points (swift_initStackObject is not one:
+        // it initializes memory on the caller's stack).
+        "swift_allocObject", "_swift_allocObject_", "swift_slowAlloc", "swift_slowAllocTyped",
+        "swift_allocBox", "swift_allocEmptyBox", "swift_allocError", "swift_bufferAllocate",
+        "swift_coroFrameAlloc", "swift_task_alloc", "swift_job_allocate",
+    ]
+
+    /// Name prefixes: glibc's internal `__libc_malloc` & co and the Itanium
+    /// mangling of global operator new / new[] (`_Znwm`, `_ZnamRKSt9nothrow_t`,
+    /// `_ZnwmSt11align_val_t`...; `_Znw`/`_Zna` can only be those operators).
+    public static let functionPrefixes: [String] = ["__libc_", "_Znw", "_Zna"]
+
+    /// `__libc_` names that are not allocators (they sit at the bottom of
+    /// every stack and must never be folded away).
+    static let excludedPrefixes: [String] = ["__libc_start", "__libc_csu"]
+
+    /// Module file names (last path component, any version suffix) whose
+    /// frames are all allocator frames: the profiler's own agent.
+    public static let moduleNames: [String] = ["libswiftleak-agent.so"]
+
+    /// The name used for matching: without parameters ("swift::swift_slowAlloc(unsigned long, unsigned long)"),
+    /// ELF symbol versions or PLT markers ("malloc@plt", "malloc@@GLIBC_2.2.5"),
+    /// glibc's "__GI_" internal alias prefix and a C++ "swift::" namespace.
+    public static func normalizedName(_ function: String) -> Substring {
+        var name = Substring(function)
+        if let at = name.firstIndex(of: "@") { name = name[..<at] }
+        if let paren = name.firstIndex(of: "(") { name = name[..<paren] }
+        while name.last == " " { name = name.dropLast() }
+        if name.hasPrefix("__GI_") { name = name.dropFirst(5) }
+        if name.hasPrefix("swift::") { name = name.dropFirst(7) }
+        return name
+    }
+
+    public static func isAllocator(_ frame: Frame) -> Bool {
+        if let module = frame.module, isAllocatorModule(module) { return true }
+        guard let function = frame.function else { return false }
+        let name = normalizedName(function)
+        if functionNames.contains(String(name)) { return true }
+        for prefix in functionPrefixes where name.hasPrefix(prefix) {
+            return !excludedPrefixes.contains { name.hasPrefix($0) }
+        }
+        return false
+    }
+
+    static func isAllocatorModule(_ path: String) -> Bool {
+        let file = path.split(separator: "/").last.map(String.init) ?? path
+        return moduleNames.contains { file == $0 || file.hasPrefix($0 + ".") }
+    }
+
+    /// Drops the leading allocator frames. When every frame is an allocator
+    /// frame (a stack cut short by the depth limit), the outermost one is kept
+    /// so the memory still has somewhere to be reported.
+    public static func fold(_ frames: [Frame]) -> [Frame] {
+        guard let first = frames.firstIndex(where: { !isAllocator($0) }) else {
+            return frames.last.map { [$0] } ?? []
+        }
+        return Array(frames[first...])
+    }
+}

@@ -1,0 +1,30 @@
+/// Live memory of one group, like tracemalloc's `Statistic`.
+public struct Statistic: Hashable, Sendable {
+    /// The group's representative frames: the whole folded stack for
+    /// `.traceback`, otherwise just the frame that defines the group.
+    public var traceback: [Frame]
+    /// Live bytes.
+    public var size: UInt64
+    /// Live blocks.
+    public var count: UInt64
+
+    public init(traceback: [Frame], size: UInt64, count: UInt64) {
+        self.traceback = traceback
+        self.size = size
+        self.count = count
+    }
+}
+
+/// tracemalloc's `Snapshot.statistics()`.
+public enum Statistics {
+    /// All groups, biggest first (size, then count, then a stable key).
+    public static func compute(_ snapshot: Snapshot, groupBy: GroupBy, options: AnalysisOptions = AnalysisOptions()) -> [Statistic] {
+        let groups = Groups(snapshot, groupBy: groupBy, options: options)
+        let sorted = groups.totals.map { (key: $0.key.sortKey, value: $0.value) }.sorted { a, b in
+            if a.value.size != b.value.size { return a.value.size > b.value.size }
+            if a.value.count != b.value.count { return a.value.count > b.value.count }
+            return a.key < b.key
+        }
+        return sorted.map { Statistic(traceback: $0.value.traceback, size: $0.value.size, count: $0.value.count) }
+    }
+}

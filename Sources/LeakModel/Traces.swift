@@ -1,0 +1,72 @@
+/// One site ready for grouping: its stack as frames, folded unless raw,
+/// already past the filters.
+struct Trace {
+    var frames: [Frame]
+    var size: UInt64
+    var count: UInt64
+}
+
+/// Stands in for a stack with no frames (or a bad index in a hand-built
+/// snapshot) so every byte still lands in some group.
+let unknownFrame = Frame(address: 0)
+
+extension Snapshot {
+    /// Sites as folded, filtered traces. Each stack is folded once, however
+    /// many sites share it.
+    func traces(options: AnalysisOptions) -> [Trace] {
+        var folded: [Int: [Frame]] = [:]
+        var result: [Trace] = []
+        result.reserveCapacity(sites.count)
+        for site in sites {
+            let traceFrames: [Frame]
+            if let cached = folded[site.stack] {
+                traceFrames = cached
+            } else {
+                var stack: [Frame] = []
+                if stacks.indices.contains(site.stack) {
+                    stack = stacks[site.stack].map { self.frames.indices.contains($0) ? self.frames[$0] : unknownFrame }
+                }
+                if !options.raw { stack = AllocatorFrames.fold(stack) }
+                if stack.isEmpty { stack = [unknownFrame] }
+                folded[site.stack] = stack
+                traceFrames = stack
+            }
+            guard TraceFilter.keeps(traceFrames, filters: options.filters) else { continue }
+            result.append(Trace(frames: traceFrames, size: site.size, count: site.count))
+        }
+        return result
+    }
+}
+
+/// Group totals plus the frames that represent each group (first seen wins,
+/// so results follow the snapshot's order and are deterministic).
+struct Groups {
+    var totals: [GroupKey: (traceback: [Frame], size: UInt64, count: UInt64)] = [:]
+
+    init(_ snapshot: Snapshot, groupBy: GroupBy, options: AnalysisOptions) {
+        for trace in snapshot.traces(options: options) {
+            if groupBy == .traceback {
+                add(.traceback(trace.frames), trace.frames, trace)
+            } else if options.cumulative {
+                // Each group once per trace, even when recursion repeats a frame.
+                var seen = Set<GroupKey>()
+                for frame in trace.frames {
+                    let key = GroupKey(frame, groupBy: groupBy)
+                    if seen.insert(key).inserted { add(key, [frame], trace) }
+                }
+            } else {
+                add(GroupKey(trace.frames[0], groupBy: groupBy), [trace.frames[0]], trace)
+            }
+        }
+    }
+
+    private mutating func add(_ key: GroupKey, _ traceback: [Frame], _ trace: Trace) {
+        if var entry = totals[key] {
+            entry.size &+= trace.size
+            entry.count &+= trace.count
+            totals[key] = entry
+        } else {
+            totals[key] = (traceback, trace.size, trace.count)
+        }
+    }
+}
