@@ -1,0 +1,76 @@
+import LeakModel
+
+/// Machine-readable reports whose field names mirror tracemalloc's.
+/// Keys always come in the same order; unknown values are null.
+public enum JSONReport {
+    /// `{"snapshot": {...}, "group_by": "...", "stats": [{"size", "count", "traceback"}]}`,
+    /// with at most `limit` stats (all when nil).
+    public static func top(snapshot: Snapshot, stats: [Statistic], groupBy: GroupBy, limit: Int? = nil) -> String {
+        let shown = stats.prefix(max(limit ?? stats.count, 0))
+        return JSONValue.object([
+            ("snapshot", metadata(snapshot.metadata)),
+            ("group_by", .string(groupBy.rawValue)),
+            ("stats", .array(shown.map { stat in
+                .object([
+                    ("size", .uint(stat.size)),
+                    ("count", .uint(stat.count)),
+                    ("traceback", traceback(stat.traceback)),
+                ])
+            })),
+        ]).render()
+    }
+
+    /// Like `top` for the new snapshot, plus "old_snapshot", and
+    /// "size_diff"/"count_diff" in each stat.
+    public static func diff(old: Snapshot, new: Snapshot, diffs: [StatisticDiff], groupBy: GroupBy, limit: Int? = nil) -> String {
+        let shown = diffs.prefix(max(limit ?? diffs.count, 0))
+        return JSONValue.object([
+            ("snapshot", metadata(new.metadata)),
+            ("old_snapshot", metadata(old.metadata)),
+            ("group_by", .string(groupBy.rawValue)),
+            ("stats", .array(shown.map { d in
+                .object([
+                    ("size", .uint(d.size)),
+                    ("size_diff", .int(d.sizeDiff)),
+                    ("count", .uint(d.count)),
+                    ("count_diff", .int(d.countDiff)),
+                    ("traceback", traceback(d.traceback)),
+                ])
+            })),
+        ]).render()
+    }
+
+    static func metadata(_ m: SnapshotMetadata) -> JSONValue {
+        .object([
+            ("pid", .int(Int64(m.pid))),
+            ("command", .array(m.command.map(JSONValue.string))),
+            ("time", .string(TimeFormat.iso8601(m.timeNanoseconds))),
+            ("time_ns", .uint(m.timeNanoseconds)),
+            ("mode", .string(m.mode.rawValue)),
+            ("frames_depth", .uint(UInt64(m.framesDepth))),
+            ("sequence", .uint(UInt64(m.sequence))),
+            ("final", .bool(m.isFinal)),
+            ("current_bytes", .uint(m.currentBytes)),
+            ("current_blocks", .uint(m.currentBlocks)),
+            ("peak_bytes", .uint(m.peakBytes)),
+            ("peak_blocks", .uint(m.peakBlocks)),
+            ("allocations", .uint(m.allocations)),
+            ("frees", .uint(m.frees)),
+            ("unknown_frees", .uint(m.unknownFrees)),
+            ("lost_events", .uint(m.lostEvents)),
+        ])
+    }
+
+    /// Line 0 and address 0 mean unknown, so they are null.
+    static func traceback(_ frames: [Frame]) -> JSONValue {
+        .array(frames.map { f in
+            .object([
+                ("function", .optional(f.function)),
+                ("file", .optional(f.file)),
+                ("line", f.line == 0 ? .null : .uint(UInt64(f.line))),
+                ("module", .optional(f.module)),
+                ("address", f.address == 0 ? .null : .string(FrameText.hex(f.address))),
+            ])
+        })
+    }
+}
