@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "LeakInject", dependencies: ["CLeakSys"]),
         .target(
             name: "LeakCollector",
-            dependencies: ["CLeakProtocol", "CLeakSys", "LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakInject"]
+            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel"]
         ),
         .executableTarget(
             name: "swiftleak",

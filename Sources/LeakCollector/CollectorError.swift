@@ -1,0 +1,17 @@
+/// A failure of a tracing session, with one line that tells the user what to do.
+public struct CollectorError: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+
+    /// `what` failed with the current errno.
+    static func system(_ what: String, errno code: Int32) -> CollectorError {
+        CollectorError("\(what): \(String(cString: strerror(code)))")
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,90 @@
+import Foundation
+import Glibc
+
+/// The control socket of an attach session, so that `swiftleak snapshot PID`
+/// and `swiftleak detach PID` can reach the swiftleak process tracing PID.
+/// It lives in the private runtime directory (mode 0700).
+///
+/// Protocol: one request line, one answer line. Requests: `snapshot`,
+/// `snapshot reset-peak`, `detach`, `status`. Answers: `ok <text>` or
+/// `error <text>`.
+public final class ControlServer: @unchecked Sendable {
+    public let path: String
+    private let listener: Int32
+    private let handle: (String) -> String
+    private let lock = NSLock()
+    private var stopped = false
+
+    /// Fails when another live session already owns the socket for this target.
+    public init(path: String, handle: @escaping (String) -> String) throws {
+        if let existing = try UnixSocket.connect(to: path) {
+            close(existing)
+            throw CollectorError("another swiftleak is already tracing this process (control socket \(path)); use `swiftleak snapshot` or `swiftleak detach`")
+        }
+        self.path = path
+        self.handle = handle
+        listener = try UnixSocket.listen(at: path)
+        let thread = Thread { [self] in serve() }
+        thread.name = "swiftleak-control"
+        thread.start()
+    }
+
+    /// Stops answering and removes the socket file.
+    public func remove() {
+        lock.withLock { stopped = true }
+        unlink(path)
+        shutdown(listener, Int32(SHUT_RDWR))
+    }
+
+    private func serve() {
+        while true {
+            let client = UnixSocket.accept(listener, timeout: 1)
+            if lock.withLock({ stopped }) {
+                if let client { close(client) }
+                return
+            }
+            guard let client else { continue }
+            let request = ControlClient.readLine(client, timeout: 5) ?? ""
+            let answer = handle(request.trimmingCharacters(in: .whitespaces))
+            UnixSocket.sendAll(client, Array((answer + "\n").utf8))
+            close(client)
+        }
+    }
+}
+
+/// The client side of `ControlServer`.
+public enum ControlClient {
+    /// Sends `request` to the session tracing `pid`; returns the answer line.
+    public static func send(_ request: String, toTarget pid: Int32, timeout: Double = 120) throws -> String {
+        let path = RuntimeDirectory.controlSocket(forTarget: pid)
+        guard let fd = try UnixSocket.connect(to: path) else {
+            throw CollectorError("no swiftleak session is attached to pid \(pid); start one with `swiftleak attach \(pid)`")
+        }
+        defer { close(fd) }
+        guard UnixSocket.sendAll(fd, Array((request + "\n").utf8)) else {
+            throw CollectorError("the swiftleak session of pid \(pid) went away")
+        }
+        guard let answer = readLine(fd, timeout: timeout) else {
+            throw CollectorError("the swiftleak session of pid \(pid) did not answer within \(Int(timeout)) s")
+        }
+        return answer
+    }
+
+    static func readLine(_ fd: Int32, timeout: Double) -> String? {
+        var bytes: [UInt8] = []
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        var chunk = [UInt8](repeating: 0, count: 512)
+        while !bytes.contains(10) {
+            let remaining = deadline.timeIntervalSinceNow
+            guard remaining > 0, UnixSocket.waitReadable(fd, timeout: remaining) else { return nil }
+            let count = chunk.withUnsafeMutableBytes { UnixSocket.read(fd, into: $0) }
+            if count <= 0 { break }
+            bytes += chunk[0..<count]
+            if bytes.count > 1 << 16 { return nil }
+        }
+        guard let newline = bytes.firstIndex(of: 10) else {
+            return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+        }
+        return String(decoding: bytes[..<newline], as: UTF8.self)
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import LeakModel
+import LeakSymbols
+
+/// Symbolizes every new stack as soon as the agent describes it, on its own
+/// thread, while the target is alive: a snapshot taken after the target
+/// exited still has names, files and lines.
+final class FrameCache: @unchecked Sendable {
+    private let pid: Int32
+    private let condition = NSCondition()
+    private var queue: [[UInt64]] = []
+    private var busy = false
+    private var frames: [UInt64: Frame] = [:]
+    private var symbolizer: Symbolizer?
+    private var symbolizerFailed = false
+
+    init(pid: Int32) {
+        self.pid = pid
+        let thread = Thread { [self] in run() }
+        thread.name = "swiftleak-symbols"
+        thread.start()
+    }
+
+    func enqueue(_ stacks: [[UInt64]]) {
+        condition.withLock {
+            queue.append(contentsOf: stacks)
+            condition.broadcast()
+        }
+    }
+
+    /// Waits until every stack enqueued so far is symbolized (or `timeout` passed).
+    func waitUntilIdle(timeout: Double) {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while !queue.isEmpty || busy {
+            if !condition.wait(until: deadline) { return }
+        }
+    }
+
+    /// The frame for `ip`; address-only when it could not be symbolized.
+    func frame(for ip: UInt64) -> Frame {
+        condition.withLock { frames[ip] } ?? Frame(address: ip)
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while queue.isEmpty { condition.wait() }
+            let batch = queue
+            queue.removeAll()
+            busy = true
+            let known = frames
+            condition.unlock()
+
+            var resolved: [UInt64: Frame] = [:]
+            var needsRefresh = false
+            for ips in batch {
+                for ip in ips where known[ip] == nil && resolved[ip] == nil {
+                    let frame = symbolize(ip)
+                    if frame.module == nil { needsRefresh = true }
+                    resolved[ip] = frame
+                }
+            }
+            // An unknown module is usually one dlopen'ed since the last look at the maps.
+            if needsRefresh, let symbolizer, (try? symbolizer.refresh()) != nil {
+                for (ip, frame) in resolved where frame.module == nil {
+                    resolved[ip] = symbolize(ip)
+                }
+            }
+
+            condition.lock()
+            frames.merge(resolved) { _, new in new }
+            busy = false
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    private func symbolize(_ ip: UInt64) -> Frame {
+        if symbolizer == nil && !symbolizerFailed {
+            symbolizer = try? Symbolizer(pid: pid)
+            symbolizerFailed = symbolizer == nil
+        }
+        // Every frame the agent sends is a return address (its own frames are
+        // dropped), so the call instruction is at ip - 1.
+        return symbolizer?.symbolize(address: ip, isReturnAddress: true) ?? Frame(address: ip)
+    }
+}

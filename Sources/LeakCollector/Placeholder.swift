@@ -1,1 +1,0 @@
-// Placeholder so the module builds while it is written.

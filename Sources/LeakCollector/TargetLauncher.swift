@@ -1,0 +1,58 @@
+import Glibc
+
+/// Starts the program `swiftleak run` traces, with the agent preloaded.
+public enum TargetLauncher {
+    /// Spawns `command` (searched in PATH) with LD_PRELOAD and the agent's
+    /// settings added to our environment. The child gets a clean signal
+    /// state: swiftleak blocks and ignores signals that the target must not inherit.
+    public static func spawn(command: [String], agentPath: String, socketPath: String, frames: UInt32) throws -> pid_t {
+        var environment: [String] = []
+        var preload = agentPath
+        var index = 0
+        while let entry = environ[index] {
+            let text = String(cString: entry)
+            index += 1
+            if text.hasPrefix("LD_PRELOAD=") {
+                let existing = String(text.dropFirst("LD_PRELOAD=".count))
+                if !existing.isEmpty { preload += " " + existing }
+                continue
+            }
+            if text.hasPrefix("SWIFTLEAK_SOCKET=") || text.hasPrefix("SWIFTLEAK_FRAMES=") { continue }
+            environment.append(text)
+        }
+        environment.append("LD_PRELOAD=" + preload)
+        environment.append("SWIFTLEAK_SOCKET=" + socketPath)
+        environment.append("SWIFTLEAK_FRAMES=\(frames)")
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGUSR1, SIGINT, SIGTERM, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var pid: pid_t = 0
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        let result = posix_spawnp(&pid, command[0], nil, &attributes, argv, envp)
+        guard result == 0 else {
+            if result == ENOENT {
+                throw CollectorError("command not found: \(command[0]); check the name or PATH")
+            }
+            if result == EACCES {
+                throw CollectorError("cannot execute \(command[0]): permission denied")
+            }
+            throw CollectorError.system("cannot start \(command[0])", errno: result)
+        }
+        return pid
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Glibc
+import LeakModel
+
+/// Output format of the analysis commands.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+extension GroupBy: ExpressibleByArgument {}
+
+/// Options shared by `top` and `diff`: grouping, filtering, output.
+struct AnalysisArguments: ParsableArguments {
+    @Option(name: .customLong("group-by"), help: ArgumentHelp("Group live memory by lineno, function, filename, module or traceback.", valueName: "key"))
+    var groupBy: GroupBy = .lineno
+
+    @Option(help: ArgumentHelp("Show at most N groups (0: all).", valueName: "n"))
+    var limit: Int = 10
+
+    @Option(help: ArgumentHelp("text or json.", valueName: "format"))
+    var format: OutputFormat = .text
+
+    @Option(help: ArgumentHelp("Keep only traces whose frame 0 matches: [file:|function:|module:]GLOB (repeatable; file is the default field).", valueName: "pattern"))
+    var include: [String] = []
+
+    @Option(help: ArgumentHelp("Drop traces whose frame 0 matches: [file:|function:|module:]GLOB (repeatable).", valueName: "pattern"))
+    var exclude: [String] = []
+
+    @Flag(help: "Count each group for every frame of the traceback, not only frame 0 (tracemalloc's cumulative=True).")
+    var cumulative = false
+
+    @Flag(help: "Keep allocator frames (malloc, operator new, swift_allocObject, the agent) at the top of tracebacks.")
+    var raw = false
+
+    func validate() throws {
+        guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or more") }
+        if cumulative && groupBy == .traceback {
+            throw ValidationError("--cumulative applies to lineno, function, filename and module grouping, not traceback")
+        }
+        for pattern in include + exclude { _ = try Self.filter(pattern, inclusive: true) }
+    }
+
+    func options() throws -> AnalysisOptions {
+        let filters = try include.map { try Self.filter($0, inclusive: true) } + exclude.map { try Self.filter($0, inclusive: false) }
+        return AnalysisOptions(raw: raw, filters: filters, cumulative: cumulative)
+    }
+
+    var useColor: Bool {
+        format == .text && isatty(1) == 1 && getenv("NO_COLOR") == nil && String(cString: getenv("TERM") ?? strdup("dumb")) != "dumb"
+    }
+
+    static func filter(_ pattern: String, inclusive: Bool) throws -> TraceFilter {
+        let fields: [(String, TraceFilter.Field)] = [("file:", .file), ("function:", .function), ("module:", .module)]
+        for (prefix, field) in fields where pattern.hasPrefix(prefix) {
+            let glob = String(pattern.dropFirst(prefix.count))
+            guard !glob.isEmpty else { throw ValidationError("empty pattern in \(pattern); write e.g. \(prefix)*name*") }
+            return TraceFilter(inclusive: inclusive, field: field, pattern: glob)
+        }
+        guard !pattern.isEmpty else { throw ValidationError("empty filter pattern") }
+        return TraceFilter(inclusive: inclusive, field: .file, pattern: pattern)
+    }
+}

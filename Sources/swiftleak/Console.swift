@@ -1,0 +1,31 @@
+import Glibc
+
+/// Messages for the person running swiftleak go to stderr, one line each,
+/// so stdout stays clean for the target's output and for JSON.
+enum Console {
+    static func note(_ message: String) {
+        FileHandleWriter.write("swiftleak: \(message)\n", to: 2)
+    }
+
+    static func warning(_ message: String) {
+        FileHandleWriter.write("swiftleak: warning: \(message)\n", to: 2)
+    }
+
+    static func output(_ text: String) {
+        FileHandleWriter.write(text, to: 1)
+    }
+}
+
+enum FileHandleWriter {
+    static func write(_ text: String, to fd: Int32) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import LeakModel
+import LeakReport
+
+/// `swiftleak top SNAPSHOT`: tracemalloc's Snapshot.statistics.
+struct Top: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the biggest live allocation sites of a snapshot.",
+        discussion: """
+        Frame 0 of each traceback is the first frame outside the allocator
+        (malloc & co, operator new, Swift's allocation entry points, the agent);
+        --raw shows them.
+
+        Examples:
+          swiftleak top snaps/20261123T130501.042Z-0002.swleak
+          swiftleak top snap.swleak --group-by traceback --limit 3
+          swiftleak top snap.swleak --exclude 'module:*libstdc++*' --format json
+        """
+    )
+
+    @Argument(help: ArgumentHelp("A snapshot file.", valueName: "snapshot"))
+    var snapshot: String
+
+    @OptionGroup var analysis: AnalysisArguments
+
+    func run() throws {
+        let loaded = try SnapshotLoader.load(snapshot)
+        let stats = Statistics.compute(loaded, groupBy: analysis.groupBy, options: try analysis.options())
+        let limit = analysis.limit == 0 ? nil : analysis.limit
+        switch analysis.format {
+        case .json:
+            Console.output(JSONReport.top(snapshot: loaded, stats: stats, groupBy: analysis.groupBy, limit: limit) + "\n")
+        case .text:
+            Console.output(TextReport.top(snapshot: loaded, stats: stats, groupBy: analysis.groupBy, limit: limit, useColor: analysis.useColor))
+        }
+    }
+}

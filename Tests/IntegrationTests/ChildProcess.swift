@@ -1,0 +1,114 @@
+import Foundation
+import XCTest
+
+/// A process a test started, with its stdin writable and its stdout/stderr
+/// collected line by line, so a test can wait for a readiness line (the
+/// handshake) instead of sleeping.
+final class ChildProcess: @unchecked Sendable {
+    let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private let errors = Pipe()
+    private let condition = NSCondition()
+    private var stdoutText = ""
+    private var stderrText = ""
+    private var stdoutClosed = false
+    private var stderrClosed = false
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        collect(output.fileHandleForReading, isError: false)
+        collect(errors.fileHandleForReading, isError: true)
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var stdout: String { condition.withLock { stdoutText } }
+    var stderr: String { condition.withLock { stderrText } }
+
+    func send(_ line: String) {
+        input.fileHandleForWriting.write(Data((line + "\n").utf8))
+    }
+
+    func closeInput() {
+        try? input.fileHandleForWriting.close()
+    }
+
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for a line on stdout (or stderr) containing `text`; returns that line.
+    @discardableResult
+    func waitForLine(containing text: String, onStderr: Bool = false, after previous: Int = 0, timeout: Double = 60,
+                     file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            let lines = (onStderr ? stderrText : stdoutText).split(separator: "\n", omittingEmptySubsequences: false)
+            if let match = lines.dropFirst(previous).first(where: { $0.contains(text) }) {
+                return String(match)
+            }
+            let closed = onStderr ? stderrClosed : stdoutClosed
+            if closed || !condition.wait(until: deadline) {
+                XCTFail("no line containing \"\(text)\" on \(onStderr ? "stderr" : "stdout"); stdout:\n\(stdoutText)\nstderr:\n\(stderrText)", file: file, line: line)
+                throw CancellationError()
+            }
+        }
+    }
+
+    /// All lines on stderr containing `text`.
+    func stderrLines(containing text: String) -> [String] {
+        stderr.split(separator: "\n").filter { $0.contains(text) }.map(String.init)
+    }
+
+    /// Waits for the exit and all output; returns the exit status.
+    func wait(timeout: Double = 120, file: StaticString = #filePath, line: UInt = #line) throws -> Int32 {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while process.isRunning {
+            if Date() > deadline {
+                process.terminate()
+                XCTFail("process did not exit in \(timeout) s; stderr:\n\(stderr)", file: file, line: line)
+                throw CancellationError()
+            }
+            usleep(10_000)
+        }
+        condition.lock()
+        while !(stdoutClosed && stderrClosed) { _ = condition.wait(until: Date(timeIntervalSinceNow: 1)) }
+        condition.unlock()
+        return process.terminationStatus
+    }
+
+    private func collect(_ handle: FileHandle, isError: Bool) {
+        handle.readabilityHandler = { [weak self] handle in
+            guard let self else { return }
+            let data = handle.availableData
+            self.condition.lock()
+            if data.isEmpty {
+                if isError { self.stderrClosed = true } else { self.stdoutClosed = true }
+                handle.readabilityHandler = nil
+            } else {
+                let text = String(decoding: data, as: UTF8.self)
+                if isError { self.stderrText += text } else { self.stdoutText += text }
+            }
+            self.condition.broadcast()
+            self.condition.unlock()
+        }
+    }
+}
+
+/// Runs a command to completion and returns (status, stdout, stderr).
+func runCommand(_ executable: String, _ arguments: [String], timeout: Double = 120) throws -> (status: Int32, stdout: String, stderr: String) {
+    let child = try ChildProcess(executable, arguments)
+    child.closeInput()
+    let status = try child.wait(timeout: timeout)
+    return (status, child.stdout, child.stderr)
+}
