@@ -1,0 +1,211 @@
+import Glibc
+import XCTest
+
+/// Small C programs and libraries the tests build with cc into a private
+/// temporary directory, once per test run. Every process a test attaches to
+/// is one of these, started by the test itself.
+enum Fixtures {
+    /// Three threads: main blocks in read() on stdin, two spin on
+    /// malloc/free counting in `spins` (exported with -rdynamic so the test
+    /// agent can watch them). On a line it prints "got <line> ..." and exits
+    /// 0; a read() that failed (EINTR...) exits 3.
+    static let reader = #"""
+    #include <errno.h>
+    #include <pthread.h>
+    #include <stdatomic.h>
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include <string.h>
+    #include <unistd.h>
+    volatile unsigned long spins[2];
+    static atomic_int stop_flag;
+    static void *spinner(void *arg) {
+        long i = (long)arg;
+        while (!atomic_load(&stop_flag)) {
+            char *p = malloc(16 + spins[i] % 4096);
+            memset(p, 1, 16);
+            free(p);
+            spins[i]++;
+        }
+        return NULL;
+    }
+    int main(void) {
+        pthread_t t[2];
+        for (long i = 0; i < 2; i++) pthread_create(&t[i], NULL, spinner, (void *)i);
+        while (spins[0] == 0 || spins[1] == 0) usleep(1000);
+        printf("ready\n");
+        fflush(stdout);
+        char buf[256];
+        ssize_t n = read(0, buf, sizeof buf - 1);
+        if (n < 0) { printf("read failed: %s\n", strerror(errno)); fflush(stdout); return 3; }
+        buf[n] = 0;
+        if (n > 0 && buf[n - 1] == '\n') buf[n - 1] = 0;
+        atomic_store(&stop_flag, 1);
+        for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+        printf("got %s spins %lu %lu\n", buf, spins[0], spins[1]);
+        return 0;
+    }
+    """#
+
+    /// Sleeps 1 s in nanosleep (a -ERESTART_RESTARTBLOCK syscall) and prints
+    /// how long the sleep really took.
+    static let sleeper = #"""
+    #include <stdio.h>
+    #include <time.h>
+    int main(void) {
+        printf("ready\n");
+        fflush(stdout);
+        struct timespec a, b, d = { 1, 0 };
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        int rc = nanosleep(&d, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        printf("slept %.3f rc %d\n", (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9, rc);
+        return rc == 0 ? 0 : 4;
+    }
+    """#
+
+    /// Only burns CPU: never in a system call, so never a safe point.
+    static let spinner = #"""
+    #include <stdio.h>
+    int main(void) {
+        printf("ready\n");
+        fflush(stdout);
+        volatile unsigned long x = 0;
+        for (;;) x++;
+    }
+    """#
+
+    /// Forks a child that exits at once and never reaps it: a zombie.
+    static let zombieMaker = #"""
+    #include <stdio.h>
+    #include <unistd.h>
+    int main(void) {
+        pid_t child = fork();
+        if (child == 0) _exit(0);
+        printf("zombie %d\n", (int)child);
+        fflush(stdout);
+        char c;
+        read(0, &c, 1);
+        return 0;
+    }
+    """#
+
+    /// PTRACE_SEIZEs the pid in argv[1] and holds it until stdin closes.
+    static let tracer = #"""
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include <sys/ptrace.h>
+    #include <unistd.h>
+    int main(int argc, char **argv) {
+        if (argc < 2 || ptrace(PTRACE_SEIZE, atoi(argv[1]), 0, 0) != 0) { perror("seize"); return 1; }
+        printf("traced\n");
+        fflush(stdout);
+        char c;
+        read(0, &c, 1);
+        return 0;
+    }
+    """#
+
+    /// chroot()s into argv[1] (a stand-in for a container's root), then
+    /// blocks in read() like the reader.
+    static let chrooted = #"""
+    #include <stdio.h>
+    #include <string.h>
+    #include <unistd.h>
+    int main(int argc, char **argv) {
+        if (argc < 2 || chroot(argv[1]) != 0 || chdir("/") != 0) { perror("chroot"); return 1; }
+        printf("ready\n");
+        fflush(stdout);
+        char buf[256];
+        ssize_t n = read(0, buf, sizeof buf - 1);
+        if (n < 0) { perror("read"); return 3; }
+        buf[n > 0 && buf[n - 1] == '\n' ? n - 1 : n] = 0;
+        printf("got %s\n", buf);
+        return 0;
+    }
+    """#
+
+    /// Stand-in for the real agent: records its arguments in
+    /// "<socket path>.called" (path, frames, and whether the target's
+    /// spinner threads advanced while this call ran in the hijacked thread);
+    /// a socket path containing "refuse" makes it fail with ECONNREFUSED.
+    static let testAgent = #"""
+    #define _GNU_SOURCE
+    #include <dlfcn.h>
+    #include <errno.h>
+    #include <fcntl.h>
+    #include <stdio.h>
+    #include <string.h>
+    #include <time.h>
+    #include <unistd.h>
+    int swiftleak_agent_attach(const char *path, unsigned frames) {
+        if (strstr(path, "refuse")) return ECONNREFUSED;
+        volatile unsigned long *spins = dlsym(RTLD_DEFAULT, "spins");
+        const char *progress = "no-spinners";
+        if (spins) {
+            unsigned long a = spins[0], b = spins[1];
+            struct timespec t0, t;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            progress = "stalled";
+            for (;;) {
+                if (spins[0] - a > 1000 && spins[1] - b > 1000) { progress = "advancing"; break; }
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > 500000000L) break;
+            }
+        }
+        char file[4096], line[4300];
+        snprintf(file, sizeof file, "%s.called", path);
+        int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) return errno;
+        int n = snprintf(line, sizeof line, "%s\n%u\n%s\n", path, frames, progress);
+        write(fd, line, n);
+        close(fd);
+        return 0;
+    }
+    """#
+
+    /// A library without the entry point.
+    static let noEntry = "int something_else(void) { return 1; }\n"
+
+    // MARK: - building
+
+    /// The private directory all fixtures are built in.
+    static let directory: String = {
+        var template = Array("/tmp/swiftleak-inject-tests-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { fatalError("mkdtemp: \(errno)") }
+        return String(cString: made)
+    }()
+
+    private static var built: [String: String] = [:]
+
+    /// Compiles `source` (once) and returns the output path. Extra flags
+    /// choose executable/shared/static.
+    static func build(_ name: String, _ source: String, flags: [String]) throws -> String {
+        let key = name + flags.joined(separator: " ")
+        if let path = built[key] { return path }
+        let sourcePath = "\(directory)/\(name).c"
+        let output = "\(directory)/\(name)"
+        try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
+        let cc = try ChildProcess("/usr/bin/cc", ["-O1", "-o", output, sourcePath] + flags)
+        let log = cc.readAll()
+        let status = cc.waitExit(timeout: 120)
+        cc.terminate()
+        guard status == 0 else { throw CompileError(name: name, log: log) }
+        built[key] = output
+        return output
+    }
+
+    static func program(_ name: String, _ source: String) throws -> String {
+        try build(name, source, flags: ["-pthread", "-rdynamic"])
+    }
+
+    static func library(_ name: String, _ source: String) throws -> String {
+        try build(name, source, flags: ["-shared", "-fPIC"])
+    }
+
+    struct CompileError: Error, CustomStringConvertible {
+        var name: String
+        var log: String
+        var description: String { "cc failed for \(name): \(log)" }
+    }
+}

@@ -1,0 +1,82 @@
+import Glibc
+import XCTest
+@testable import LeakInject
+
+/// The /proc and ELF readers, on samples and on this very process.
+final class ParsingTests: XCTestCase {
+    func testStatusFields() {
+        let status = ProcStatus(text: """
+        Name:\tmy prog
+        State:\tS (sleeping)
+        Tgid:\t42
+        TracerPid:\t7
+        Uid:\t1000\t1000\t1000\t1000
+        Gid:\t100\t100\t100\t100
+        Seccomp:\t2
+        x86_Thread_features:\tshstk wrss
+        """)
+        XCTAssertEqual(status.name, "my prog")
+        XCTAssertEqual(status.state, "S")
+        XCTAssertEqual(status.tgid, 42)
+        XCTAssertEqual(status.tracerPID, 7)
+        XCTAssertEqual(status.uid, 1000)
+        XCTAssertEqual(status.gid, 100)
+        XCTAssertEqual(status.seccompMode, 2)
+        XCTAssertTrue(status.hasShadowStack)
+        XCTAssertFalse(ProcStatus(text: "x86_Thread_features:\t\n").hasShadowStack)
+    }
+
+    func testStatWithAwkwardName() {
+        let stat = ProcStat(text: "123 (a) b (c) S 1 2 3 4 5 2097216 0 0")
+        XCTAssertEqual(stat?.state, "S")
+        XCTAssertEqual(stat.map { $0.flags & ProcStat.kernelThreadFlag != 0 }, true)
+    }
+
+    func testMapsFindLibcAndIgnoreOthers() {
+        let maps = ProcMaps(text: """
+        55d0c0000000-55d0c0001000 r--p 00000000 fe:00 12 /usr/bin/my prog
+        7f0000000000-7f0000026000 r--p 00000000 fe:00 333 /usr/lib/x86_64-linux-gnu/libcrypt.so.1
+        7f54f9cc7000-7f54f9ced000 r--p 00000000 fe:00 333151 /usr/lib/x86_64-linux-gnu/libc.so.6 (deleted)
+        7f54f9ced000-7f54f9e43000 r-xp 00026000 fe:00 333151 /usr/lib/x86_64-linux-gnu/libc.so.6
+        """)
+        XCTAssertEqual(maps.entries.first?.path, "/usr/bin/my prog")
+        XCTAssertEqual(maps.libcBaseMapping?.start, 0x7f54_f9cc_7000)
+        XCTAssertEqual(maps.libcBaseMapping?.livePath, "/usr/lib/x86_64-linux-gnu/libc.so.6")
+    }
+
+    /// Resolving our own libc through the same path as for a target must
+    /// give the addresses our dynamic linker gives.
+    func testResolvedAddressesMatchDlsym() throws {
+        let maps = try ProcMaps.read(pid: getpid()).get()
+        let libc = try TargetLibc.resolve(pid: getpid(), maps: maps)
+        func real(_ name: String) -> UInt64 { UInt64(UInt(bitPattern: dlsym(UnsafeMutableRawPointer(bitPattern: 0), name))) }
+        XCTAssertFalse(libc.internalDlopen)
+        XCTAssertEqual(libc.mmap, real("mmap"))
+        XCTAssertEqual(libc.munmap, real("munmap"))
+        XCTAssertEqual(libc.dlopen, real("dlopen"))
+        XCTAssertEqual(libc.dlsym, real("dlsym"))
+        XCTAssertEqual(libc.dlerror, real("dlerror"))
+    }
+
+    func testSafePointTable() {
+        XCTAssertEqual(SyscallTable.restartable[0], "read")
+        XCTAssertNil(SyscallTable.restartable[202], "futex is never a safe point")
+        XCTAssertNil(SyscallTable.restartable[232], "epoll_wait returns EINTR")
+        var scan = SafePointFinder.Scan()
+        scan.activity = ["running", "futex", "running"]
+        XCTAssertEqual(scan.summary, "2 running, 1 futex")
+    }
+
+    func testErrorMessagesAreOneLine() {
+        let errors: [InjectError] = [
+            .noSuchProcess(pid: 1), .zombie(pid: 1), .alreadyTraced(pid: 1, tracerPID: 2, tracerName: "gdb"),
+            .noSafePoint(pid: 1, seconds: 0.5, threads: "1 running"), .permissionDenied(pid: 1, detail: "x"),
+            .agentAttachFailed(pid: 1, errno: ECONNREFUSED),
+        ]
+        for error in errors {
+            XCTAssertFalse(error.description.contains("\n"))
+            XCTAssertTrue(error.description.contains(":"), error.description)
+        }
+        XCTAssertTrue(InjectError.noSafePoint(pid: 1, seconds: 0.5, threads: "").description.contains("500 ms"))
+    }
+}
