@@ -1,0 +1,189 @@
+/*
+ * agent.h: internal interface of libswiftleak-agent.so, shared by the two
+ * front ends (preload.c, attach.c) and the core (ring, stacks, unwind,
+ * hooks, agent thread, GOT patching).
+ *
+ * Nothing here is exported: the library is built with -fvisibility=hidden
+ * and only the allocator entry points and swiftleak_agent_attach carry
+ * SL_EXPORT.
+ */
+#ifndef SWIFTLEAK_AGENT_H
+#define SWIFTLEAK_AGENT_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "swiftleak_protocol.h"
+
+#define SL_EXPORT __attribute__((visibility("default")))
+#define SL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#define SL_DEFAULT_FRAMES 64u
+
+/* ---- real allocator (hooks.c) ---------------------------------------- */
+
+struct sl_real_fns {
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*reallocarray)(void *, size_t, size_t);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+};
+
+extern struct sl_real_fns sl_real;
+
+/* Recursion guard: while set, every hook is a plain pass-through. It must be
+ * initial-exec so touching it never allocates (a dlopen'ed library's
+ * default-model TLS may call malloc on first use). */
+extern __thread int sl_guard __attribute__((tls_model("initial-exec")));
+
+/* Resolve sl_real with dlsym(RTLD_NEXT) (preload) once; 0 or errno. */
+int sl_real_resolve_next(void);
+/* Resolve sl_real with dlsym(RTLD_DEFAULT) (attach: we interpose nothing,
+ * so the global definitions are what the GOT slots point to). */
+int sl_real_resolve_default(void);
+
+/* The ten hook entry points, in the order of sl_hook_names (got_patch.c
+ * writes them into GOT slots in attach mode). */
+#define SL_HOOK_COUNT 10
+extern const char *const sl_hook_names[SL_HOOK_COUNT];
+extern void *const sl_hook_addrs[SL_HOOK_COUNT];
+void *sl_real_by_index(int i);
+
+/* ---- global session state (session.c) -------------------------------- */
+
+struct sl_session {
+    _Atomic int tracing;            /* hooks record events (read on the hot path) */
+    _Atomic int active;             /* a session exists (agent thread alive) */
+    _Atomic uint32_t stop_code;     /* first enum sl_status_code that ended tracing */
+    _Atomic uint32_t stop_detail;
+    _Atomic uint64_t lost;          /* events that could not be recorded */
+    int fd;                         /* socket, owned by the agent thread once it runs */
+    uint32_t frames;                /* stack depth to capture */
+    uint32_t mode;                  /* enum sl_mode */
+    pid_t pid;                      /* process that owns the stream */
+    pthread_t thread;
+    int thread_joinable;
+    _Atomic uint64_t flush_request;  /* ring position the exit path wants on the wire */
+    _Atomic uint64_t flushed_upto;   /* ring position the agent thread has sent */
+};
+
+extern struct sl_session sl_sess;
+
+/* Turn tracing off and remember why (the first reason wins). Callable from
+ * any thread, lock-free. code 0 = stop without a reason (peer went away). */
+void sl_fail(uint32_t code, uint32_t detail);
+static inline void sl_count_lost(uint64_t n)
+{
+    atomic_fetch_add_explicit(&sl_sess.lost, n, memory_order_relaxed);
+}
+
+/* Connect, send hello, start the agent thread, turn tracing on. 0 or errno.
+ * Without libunwind: hello, SL_STATUS_UNWINDER_MISSING, close, pass-through. */
+int sl_session_start(const char *socket_path, uint32_t frames, uint32_t mode);
+/* Called by the agent thread when the session is over (socket closed). */
+void sl_session_finished(void);
+/* Exit path (preload destructor): ask the agent thread to put everything in
+ * the ring on the wire, wait a bounded time. */
+void sl_session_flush_at_exit(void);
+/* fork child: forget the parent's session without touching the socket's peer. */
+void sl_session_forget_in_child(void);
+
+/* ---- event ring (ring.c) --------------------------------------------- */
+
+enum { SL_EV_ALLOC = 1, SL_EV_FREE = 2 };
+
+struct sl_event {
+    uint64_t address;
+    uint64_t size;
+    uint32_t stack_id;
+    uint32_t kind;
+};
+
+int sl_ring_init(void);
+/* Producer side: never blocks forever, never takes a lock. Returns 0 if the
+ * event was dropped (counted as lost). */
+int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id);
+/* Consumer side (agent thread only). Pop the next event if it is ready:
+ * returns 1 with *ev filled, 0 if nothing is ready now. Slots reserved and
+ * never completed are skipped (counted lost) after `stall_ns`. */
+int sl_ring_pop(struct sl_event *ev, uint64_t stall_ns);
+uint64_t sl_ring_tail(void);
+uint64_t sl_ring_head(void);
+
+/* ---- stack interning (stacks.c) -------------------------------------- */
+
+struct sl_stack_entry {
+    uint64_t hash;
+    uint32_t depth;
+    uint32_t sent;                  /* touched only by the agent thread */
+    uint64_t ips[];
+};
+
+int sl_stacks_init(void);
+/* 0 on failure (tables full: tracing is turned off with OUT_OF_MEMORY). */
+uint32_t sl_stack_intern(const uint64_t *ips, uint32_t depth);
+struct sl_stack_entry *sl_stack_get(uint32_t stack_id);
+
+/* ---- unwinding (unwind.c) -------------------------------------------- */
+
+int sl_unwind_init(void);          /* 0 or errno; dlopen libunwind.so.8 RTLD_LOCAL */
+int sl_unwind_ready(void);
+/* Fill ips[0..max) with the stack of the hook's caller; returns the depth.
+ * ips must have room for max + 8 entries (scratch for the dropped frames). */
+uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max);
+/* Whether an address lies in the agent's own mapped image. */
+int sl_in_agent(uintptr_t addr);
+uintptr_t sl_agent_base(void);
+
+/* ---- hook helpers (hooks.c) ------------------------------------------ */
+
+void sl_emit_alloc(void *p, size_t size);
+void sl_emit_free(void *p);
+
+/* ---- transport (transport.c) ----------------------------------------- */
+
+int sl_connect(const char *path, int *fd_out);      /* 0 or errno */
+int sl_send_all(int fd, const void *buf, size_t len); /* 0 or errno */
+int sl_send_hello(int fd, uint32_t mode, uint32_t frames);
+int sl_send_status(int fd, uint32_t code, uint32_t detail, uint64_t lost);
+void sl_close_fd(int fd);
+uint64_t sl_now_ns(int clock);
+
+/* ---- agent thread (agent_thread.c) ----------------------------------- */
+
+int sl_thread_start(void);          /* 0 or errno */
+
+/* ---- GOT patching (got_patch.c), attach mode ------------------------- */
+
+int sl_got_init(void);
+/* Patch every eligible module not patched yet. 0 or errno (on error every
+ * slot patched so far is already restored). Serialized internally. */
+int sl_got_patch_all(void);
+/* Put every slot back. Serialized internally. */
+void sl_got_restore_all(void);
+/* Cheap: whether dl_iterate_phdr's dlpi_adds/subs moved since the last scan. */
+int sl_got_modules_changed(void);
+int sl_got_active(void);
+/* Agent-thread cooperation after fork in the child. */
+void sl_got_forget_in_child(void);
+
+/* dlopen hook (attach.c): an assembly trampoline, see there. */
+void *sl_hook_dlopen(const char *file, int mode);
+extern void *(*sl_real_dlopen)(const char *, int);
+int sl_dlopen_should_wrap(const char *file, int mode, void *caller);
+void *sl_dlopen_wrapped(const char *file, int mode);
+
+#endif

@@ -1,0 +1,287 @@
+/*
+ * agent_thread.c: the single consumer. Drains the ring into a write buffer,
+ * sends each stack once before the first allocation that uses it, answers
+ * commands, and runs the shutdown sequence. It sets the recursion guard for
+ * good, so nothing it does is ever traced.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WBUF_BYTES (256u * 1024u)
+#define STALL_NS 1000000000ull           /* reservation never completed: skip */
+#define SHUTDOWN_STALL_NS 20000000ull    /* tracing is off: producers give up fast */
+
+static unsigned char *wbuf;
+static size_t wlen;
+static int write_failed;
+static uint32_t generation;   /* stack entries with sent == generation are on this stream */
+
+static void flush(int fd)
+{
+    if (write_failed || !wlen)
+        return;
+    if (sl_send_all(fd, wbuf, wlen) != 0)
+        write_failed = 1;
+    wlen = 0;
+}
+
+static void *reserve(int fd, size_t n)
+{
+    if (WBUF_BYTES - wlen < n)
+        flush(fd);
+    void *p = wbuf + wlen;
+    wlen += n;
+    return p;
+}
+
+static void put_record(int fd, uint16_t type, const void *payload, uint32_t size)
+{
+    unsigned char *p = reserve(fd, sizeof(struct sl_frame_header) + size);
+    struct sl_frame_header h = {size, type, 0};
+    memcpy(p, &h, sizeof h);
+    memcpy(p + sizeof h, payload, size);
+}
+
+static void put_event(int fd, const struct sl_event *ev)
+{
+    if (ev->kind == SL_EV_FREE) {
+        struct sl_rec_free f = {ev->address};
+        put_record(fd, SL_REC_FREE, &f, sizeof f);
+        return;
+    }
+    struct sl_stack_entry *e = sl_stack_get(ev->stack_id);
+    if (e->sent != generation) {
+        uint32_t size = sizeof(struct sl_rec_stack) + e->depth * sizeof(uint64_t);
+        unsigned char *p = reserve(fd, sizeof(struct sl_frame_header) + size);
+        struct sl_frame_header h = {size, SL_REC_STACK, 0};
+        struct sl_rec_stack s = {ev->stack_id, e->depth};
+        memcpy(p, &h, sizeof h);
+        memcpy(p + sizeof h, &s, sizeof s);
+        memcpy(p + sizeof h + sizeof s, e->ips, e->depth * sizeof(uint64_t));
+        e->sent = generation;
+    }
+    struct sl_rec_alloc a = {ev->address, ev->size, ev->stack_id, 0};
+    put_record(fd, SL_REC_ALLOC, &a, sizeof a);
+}
+
+/* Everything ready right now; returns how many events were taken. */
+static unsigned drain_ready(int fd)
+{
+    struct sl_event ev;
+    unsigned n = 0;
+    while (sl_ring_pop(&ev, STALL_NS)) {
+        put_event(fd, &ev);
+        n++;
+    }
+    return n;
+}
+
+/* Everything reserved before `target`, waiting for slow producers. */
+static void drain_until(int fd, uint64_t target, uint64_t stall_ns)
+{
+    struct sl_event ev;
+    unsigned idle = 0;
+    while (sl_ring_head() < target) {
+        if (sl_ring_pop(&ev, stall_ns)) {
+            put_event(fd, &ev);
+            idle = 0;
+            continue;
+        }
+        if (++idle < 100) {
+            sched_yield();
+        } else {
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+struct cmd_reader {
+    unsigned char buf[64];
+    size_t len;
+    uint32_t skip;   /* payload bytes of an unknown or oversized command still to discard */
+};
+
+enum { CMD_NONE = 0, CMD_STOP = 1, CMD_GONE = 2 };
+
+/* Read what is available and act on it. Returns CMD_STOP/CMD_GONE to end. */
+static int read_commands(int fd, struct cmd_reader *r)
+{
+    for (;;) {
+        unsigned char tmp[256];
+        ssize_t n = recv(fd, tmp, sizeof tmp, MSG_DONTWAIT);
+        if (n == 0)
+            return CMD_GONE;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return CMD_NONE;
+            return CMD_GONE;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+            if (r->skip) {
+                r->skip--;
+                continue;
+            }
+            r->buf[r->len++] = tmp[i];
+            if (r->len < sizeof(struct sl_frame_header))
+                continue;
+            struct sl_frame_header h;
+            memcpy(&h, r->buf, sizeof h);
+            if (h.size > sizeof r->buf - sizeof h) {
+                if (h.size > SL_FRAME_MAX_PAYLOAD)
+                    return CMD_GONE;   /* broken stream */
+                r->skip = h.size;
+                r->len = 0;
+                continue;
+            }
+            if (r->len < sizeof h + h.size)
+                continue;
+            const unsigned char *payload = r->buf + sizeof h;
+            r->len = 0;
+            if (h.type == SL_CMD_STOP)
+                return CMD_STOP;
+            if (h.type == SL_CMD_SYNC && h.size >= sizeof(struct sl_cmd_sync)) {
+                struct sl_cmd_sync c;
+                memcpy(&c, payload, sizeof c);
+                drain_until(fd, sl_ring_tail(), STALL_NS);
+                struct sl_rec_sync s = {c.token, atomic_load(&sl_sess.lost)};
+                put_record(fd, SL_REC_SYNC, &s, sizeof s);
+                flush(fd);
+            }
+        }
+    }
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+static void shutdown_session(int fd, int peer_gone)
+{
+    atomic_store(&sl_sess.tracing, 0);
+    if (sl_got_active())
+        sl_got_restore_all();
+    /* Let hooks that passed the tracing check finish their push. */
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+    drain_until(fd, sl_ring_tail(), SHUTDOWN_STALL_NS);
+    uint32_t code = atomic_load(&sl_sess.stop_code);
+    uint32_t detail = atomic_load(&sl_sess.stop_detail);
+    if (!code)
+        code = SL_STATUS_STOPPED;
+    if (!write_failed) {
+        /* After EOF the write side may still work; if not, nothing is lost. */
+        (void)peer_gone;
+        uint32_t size = sizeof(struct sl_rec_status);
+        struct sl_rec_status s = {code, detail, atomic_load(&sl_sess.lost)};
+        put_record(fd, SL_REC_STATUS, &s, size);
+        flush(fd);
+    }
+    wlen = 0;
+    sl_session_finished();
+}
+
+static void *agent_main(void *arg)
+{
+    (void)arg;
+    sl_guard = 1;   /* for good: this thread is never traced */
+    (void)prctl(PR_SET_NAME, "swiftleak", 0, 0, 0);
+    int fd = sl_sess.fd;
+    struct cmd_reader cr;
+    memset(&cr, 0, sizeof cr);
+    write_failed = 0;
+    wlen = 0;
+    generation++;
+
+    int peer_gone = 0;
+    unsigned busy = 0;
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, busy ? 0 : 2);
+        if (r < 0 && errno != EINTR) {
+            peer_gone = 1;
+            break;
+        }
+        if (r > 0) {
+            if (p.revents & POLLIN) {
+                int c = read_commands(fd, &cr);
+                if (c == CMD_STOP)
+                    break;
+                if (c == CMD_GONE) {
+                    peer_gone = 1;
+                    break;
+                }
+            } else if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+                peer_gone = 1;
+                break;
+            }
+        }
+        busy = drain_ready(fd);
+        uint64_t want = atomic_load(&sl_sess.flush_request);
+        if (want > atomic_load(&sl_sess.flushed_upto)) {
+            drain_until(fd, want, STALL_NS);
+            flush(fd);
+            atomic_store(&sl_sess.flushed_upto, want);
+        }
+        if (!busy || wlen > WBUF_BYTES / 2)
+            flush(fd);
+        if (write_failed) {
+            peer_gone = 1;
+            break;
+        }
+        if (atomic_load(&sl_sess.stop_code))
+            break;
+        if (!busy && sl_got_active() && sl_got_modules_changed()) {
+            int e = sl_got_patch_all();
+            if (e)
+                sl_fail(SL_STATUS_HOOK_FAILED, (uint32_t)e);
+        }
+    }
+    shutdown_session(fd, peer_gone);
+    return NULL;
+}
+
+int sl_thread_start(void)
+{
+    /* Leftovers of an earlier session (re-attach) belong to no stream. The
+     * previous consumer has exited, so this thread may act as consumer. */
+    struct sl_event ev;
+    while (sl_ring_pop(&ev, SHUTDOWN_STALL_NS))
+        ;
+
+    if (!wbuf) {
+        void *m = mmap(NULL, WBUF_BYTES, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == MAP_FAILED)
+            return errno ? errno : ENOMEM;
+        wbuf = m;
+    }
+    /* All signals blocked: the host's handlers must never run on our thread. */
+    sigset_t all, old;
+    sigfillset(&all);
+    int e = pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (e)
+        return e;
+    int was = sl_guard;
+    sl_guard = 1;   /* pthread_create allocates (TLS, stack cache) */
+    e = pthread_create(&sl_sess.thread, NULL, agent_main, NULL);
+    sl_guard = was;
+    int e2 = pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e)
+        return e;
+    sl_sess.thread_joinable = 1;
+    (void)e2;   /* restoring a mask we just read cannot fail */
+    return 0;
+}

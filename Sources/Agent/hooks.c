@@ -1,0 +1,336 @@
+/*
+ * hooks.c: the ten allocator entry points and the hot path.
+ *
+ * In preload mode these are the process's malloc & co (the library comes
+ * first in the global scope). In attach mode the same functions are written
+ * into GOT slots by got_patch.c. Either way they forward to sl_real.
+ *
+ * Ordering rule (see ring.c): a free is recorded BEFORE the real free runs,
+ * an allocation AFTER the real allocator returned.
+ *
+ * Hot path: one TLS load, one relaxed atomic load, then (tracing) unwind,
+ * intern, one ring push. No syscalls, no locks, no allocation.
+ */
+#include "agent.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <string.h>
+
+__thread int sl_guard __attribute__((tls_model("initial-exec")));
+struct sl_real_fns sl_real;
+
+/* ---- bootstrap: allocations made while dlsym itself runs -------------- */
+
+#define BOOT_BYTES (64 * 1024)
+static _Alignas(64) unsigned char boot_buf[BOOT_BYTES];
+static _Atomic size_t boot_top;
+static _Atomic int resolving;   /* 0 idle, 1 dlsym running, 2 done */
+
+static inline int is_boot(const void *p)
+{
+    return (const unsigned char *)p >= boot_buf && (const unsigned char *)p < boot_buf + BOOT_BYTES;
+}
+
+/* 16-byte header holding the size, so realloc can copy out. */
+static void *boot_alloc(size_t n, size_t align)
+{
+    if (align < 16)
+        align = 16;
+    for (;;) {
+        size_t top = atomic_load(&boot_top);
+        size_t start = (top + 16 + align - 1) & ~(align - 1);
+        size_t end = start + n;
+        if (end > BOOT_BYTES || end < start)
+            return NULL;
+        if (atomic_compare_exchange_weak(&boot_top, &top, end)) {
+            *(size_t *)(boot_buf + start - sizeof(size_t)) = n;
+            return boot_buf + start;
+        }
+    }
+}
+
+static size_t boot_size(const void *p) { return *(const size_t *)((const unsigned char *)p - sizeof(size_t)); }
+
+#define RESOLVE(table, handle, name)                                      \
+    do {                                                                  \
+        void *f_ = dlsym(handle, #name);                                  \
+        if (!f_)                                                          \
+            return ENOENT;                                                \
+        *(void **)&(table).name = f_;                                     \
+    } while (0)
+
+static int resolve_into(struct sl_real_fns *t, void *handle)
+{
+    RESOLVE(*t, handle, malloc);
+    RESOLVE(*t, handle, free);
+    RESOLVE(*t, handle, calloc);
+    RESOLVE(*t, handle, realloc);
+    RESOLVE(*t, handle, reallocarray);
+    RESOLVE(*t, handle, posix_memalign);
+    RESOLVE(*t, handle, aligned_alloc);
+    RESOLVE(*t, handle, memalign);
+    RESOLVE(*t, handle, valloc);
+    RESOLVE(*t, handle, pvalloc);
+    return 0;
+}
+
+int sl_real_resolve_next(void)
+{
+    if (atomic_load_explicit(&resolving, memory_order_acquire) == 2)
+        return 0;
+    int expect = 0;
+    if (!atomic_compare_exchange_strong(&resolving, &expect, 1)) {
+        /* Another thread is resolving: wait for it (dlsym is short). */
+        while (atomic_load_explicit(&resolving, memory_order_acquire) != 2)
+            __builtin_ia32_pause();
+        return 0;
+    }
+    struct sl_real_fns t;
+    int e = resolve_into(&t, RTLD_NEXT);
+    if (e) {
+        /* Nothing after us: should not happen with glibc. Fall back to the
+         * global definitions, which exist because libc is always loaded. */
+        e = resolve_into(&t, RTLD_DEFAULT);
+    }
+    if (e) {
+        atomic_store(&resolving, 0);
+        return e;
+    }
+    sl_real = t;
+    atomic_store_explicit(&resolving, 2, memory_order_release);
+    return 0;
+}
+
+int sl_real_resolve_default(void)
+{
+    if (atomic_load_explicit(&resolving, memory_order_acquire) == 2)
+        return 0;   /* preload mode already resolved; those are the real ones */
+    struct sl_real_fns t;
+    int e = resolve_into(&t, RTLD_DEFAULT);
+    if (e)
+        return e;
+    sl_real = t;
+    atomic_store_explicit(&resolving, 2, memory_order_release);
+    return 0;
+}
+
+/* Returns 1 if sl_real is usable; 0 while dlsym is running (use boot_alloc). */
+static inline int real_ready(void)
+{
+    if (SL_LIKELY(atomic_load_explicit(&resolving, memory_order_acquire) == 2))
+        return 1;
+    if (atomic_load_explicit(&resolving, memory_order_acquire) == 1)
+        return 0;
+    int was = sl_guard;
+    sl_guard = 1;
+    int e = sl_real_resolve_next();
+    sl_guard = was;
+    return e == 0 && atomic_load_explicit(&resolving, memory_order_acquire) == 2;
+}
+
+/* ---- recording -------------------------------------------------------- */
+
+static inline int tracing(void)
+{
+    return !sl_guard && atomic_load_explicit(&sl_sess.tracing, memory_order_relaxed);
+}
+
+__attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
+{
+    uint64_t ips[SL_MAX_FRAMES + 8];
+    uint32_t depth = sl_unwind_capture(ips, sl_sess.frames);
+    uint32_t id = sl_stack_intern(ips, depth);
+    if (SL_UNLIKELY(!id)) {
+        sl_count_lost(1);
+        return;
+    }
+    /* A dropped event is counted by the consumer when it skips the slot. */
+    (void)sl_ring_push(SL_EV_ALLOC, (uint64_t)(uintptr_t)p, size, id);
+}
+
+void sl_emit_free(void *p)
+{
+    (void)sl_ring_push(SL_EV_FREE, (uint64_t)(uintptr_t)p, 0, 0);
+}
+
+/* ---- the entry points ------------------------------------------------- */
+
+SL_EXPORT void *malloc(size_t n)
+{
+    if (SL_UNLIKELY(!real_ready()))
+        return boot_alloc(n, 16);
+    if (SL_LIKELY(!tracing()))
+        return sl_real.malloc(n);
+    sl_guard = 1;
+    void *p = sl_real.malloc(n);
+    if (p)
+        sl_emit_alloc(p, n);
+    sl_guard = 0;
+    return p;
+}
+
+SL_EXPORT void free(void *p)
+{
+    if (!p)
+        return;
+    if (SL_UNLIKELY(is_boot(p)))
+        return;   /* bootstrap memory is never reused */
+    if (SL_UNLIKELY(!real_ready()))
+        return;   /* cannot happen: p came from somewhere that was resolved */
+    if (SL_LIKELY(!tracing())) {
+        sl_real.free(p);
+        return;
+    }
+    sl_guard = 1;
+    sl_emit_free(p);
+    sl_real.free(p);
+    sl_guard = 0;
+}
+
+SL_EXPORT void *calloc(size_t n, size_t size)
+{
+    if (SL_UNLIKELY(!real_ready())) {
+        size_t total;
+        if (__builtin_mul_overflow(n, size, &total))
+            return NULL;
+        return boot_alloc(total, 16);   /* static storage: already zero */
+    }
+    if (SL_LIKELY(!tracing()))
+        return sl_real.calloc(n, size);
+    sl_guard = 1;
+    void *p = sl_real.calloc(n, size);
+    if (p)
+        sl_emit_alloc(p, n * size);
+    sl_guard = 0;
+    return p;
+}
+
+/* Shared by realloc and reallocarray once the byte count is known. */
+static void *realloc_traced(void *old, size_t bytes, void *(*call)(void *, size_t, size_t), size_t a, size_t b)
+{
+    sl_guard = 1;
+    if (old)
+        sl_emit_free(old);
+    void *p = call(old, a, b);
+    if (p)
+        sl_emit_alloc(p, bytes);
+    else if (old && bytes)
+        sl_emit_alloc(old, malloc_usable_size(old));   /* failed: old is still alive */
+    sl_guard = 0;
+    return p;
+}
+
+static void *call_realloc(void *p, size_t n, size_t unused)
+{
+    (void)unused;
+    return sl_real.realloc(p, n);
+}
+
+static void *call_reallocarray(void *p, size_t n, size_t size)
+{
+    return sl_real.reallocarray(p, n, size);
+}
+
+static void *boot_realloc(void *old, size_t n)
+{
+    /* Copy out of the bootstrap buffer into real memory. */
+    void *p = malloc(n);
+    if (p && old) {
+        size_t o = boot_size(old);
+        memcpy(p, old, o < n ? o : n);
+    }
+    return p;
+}
+
+SL_EXPORT void *realloc(void *old, size_t n)
+{
+    if (SL_UNLIKELY(!real_ready())) {
+        void *p = boot_alloc(n, 16);
+        if (p && old)
+            memcpy(p, old, boot_size(old) < n ? boot_size(old) : n);
+        return p;
+    }
+    if (SL_UNLIKELY(old && is_boot(old)))
+        return boot_realloc(old, n);
+    if (SL_LIKELY(!tracing()))
+        return sl_real.realloc(old, n);
+    return realloc_traced(old, n, call_realloc, n, 0);
+}
+
+SL_EXPORT void *reallocarray(void *old, size_t n, size_t size)
+{
+    size_t bytes;
+    if (SL_UNLIKELY(!real_ready()) || SL_UNLIKELY(old && is_boot(old))) {
+        if (__builtin_mul_overflow(n, size, &bytes)) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        return realloc(old, bytes);
+    }
+    /* Overflow: the real one fails without touching old; record nothing. */
+    if (SL_LIKELY(!tracing()) || __builtin_mul_overflow(n, size, &bytes))
+        return sl_real.reallocarray(old, n, size);
+    return realloc_traced(old, bytes, call_reallocarray, n, size);
+}
+
+SL_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (SL_UNLIKELY(!real_ready()))
+        return ENOMEM;
+    if (SL_LIKELY(!tracing()))
+        return sl_real.posix_memalign(out, align, n);
+    sl_guard = 1;
+    int r = sl_real.posix_memalign(out, align, n);
+    if (r == 0 && *out)
+        sl_emit_alloc(*out, n);
+    sl_guard = 0;
+    return r;
+}
+
+/* aligned_alloc, memalign, valloc, pvalloc: same shape. */
+#define ALIGNED_HOOK(name, params, args, size_expr)         \
+    SL_EXPORT void *name params                             \
+    {                                                       \
+        if (SL_UNLIKELY(!real_ready()))                     \
+            return NULL;                                    \
+        if (SL_LIKELY(!tracing()))                          \
+            return sl_real.name args;                       \
+        sl_guard = 1;                                       \
+        void *p = sl_real.name args;                        \
+        if (p)                                              \
+            sl_emit_alloc(p, size_expr);                    \
+        sl_guard = 0;                                       \
+        return p;                                           \
+    }
+
+ALIGNED_HOOK(aligned_alloc, (size_t align, size_t n), (align, n), n)
+ALIGNED_HOOK(memalign, (size_t align, size_t n), (align, n), n)
+ALIGNED_HOOK(valloc, (size_t n), (n), n)
+ALIGNED_HOOK(pvalloc, (size_t n), (n), n)
+
+/* ---- tables for GOT patching ----------------------------------------- */
+
+const char *const sl_hook_names[SL_HOOK_COUNT] = {
+    /* frees first: patched first, so no block gets an alloc without its free */
+    "free", "realloc", "reallocarray",
+    "malloc", "calloc", "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc",
+};
+
+void *const sl_hook_addrs[SL_HOOK_COUNT] = {
+    (void *)free, (void *)realloc, (void *)reallocarray,
+    (void *)malloc, (void *)calloc, (void *)posix_memalign, (void *)aligned_alloc,
+    (void *)memalign, (void *)valloc, (void *)pvalloc,
+};
+
+void *sl_real_by_index(int i)
+{
+    void *const t[SL_HOOK_COUNT] = {
+        (void *)sl_real.free, (void *)sl_real.realloc, (void *)sl_real.reallocarray,
+        (void *)sl_real.malloc, (void *)sl_real.calloc, (void *)sl_real.posix_memalign,
+        (void *)sl_real.aligned_alloc, (void *)sl_real.memalign, (void *)sl_real.valloc,
+        (void *)sl_real.pvalloc,
+    };
+    return t[i];
+}

@@ -1,0 +1,173 @@
+/*
+ * ring.c: one bounded multi-producer / single-consumer ring of fixed slots.
+ *
+ * One ring for all threads gives a single global order: a free is pushed
+ * before the real free runs and an allocation after the real allocator
+ * returned, so an address reused by another thread is never seen before its
+ * previous free.
+ *
+ * Slot sequence states for position `pos` (Vyukov style, plus a BUSY bit):
+ *   seq == pos            free for the producer that reserved `pos`
+ *   seq == pos | BUSY     that producer is writing the payload
+ *   seq == pos + 1        ready for the consumer
+ *   seq == pos + CAP      consumed, free for the producer of the next lap
+ * The producer claims with a CAS (pos -> pos|BUSY) so that the consumer can
+ * skip, with a CAS of its own, a reservation that was never completed (thread
+ * killed, longjmp'd out of a hook, gave up) without racing a late writer.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#define RING_ORDER 16u
+#define RING_CAP (1ull << RING_ORDER)
+#define RING_MASK (RING_CAP - 1)
+#define SEQ_BUSY (1ull << 63)
+#define PRODUCER_GIVE_UP_NS 2000000000ull
+
+struct slot {
+    _Atomic uint64_t seq;
+    uint64_t address;
+    uint64_t size;
+    uint32_t stack_id;
+    uint32_t kind;
+};
+
+_Static_assert(sizeof(struct slot) == 32, "ring slots are 32 bytes");
+
+static struct slot *slots;
+static _Atomic uint64_t tail __attribute__((aligned(64)));
+static uint64_t head __attribute__((aligned(64)));   /* consumer only */
+static uint64_t head_wait_since;                     /* consumer only: 0 = not waiting */
+
+int sl_ring_init(void)
+{
+    if (slots)
+        return 0;
+    void *m = mmap(NULL, RING_CAP * sizeof(struct slot), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        return errno ? errno : ENOMEM;
+    struct slot *s = m;
+    for (uint64_t i = 0; i < RING_CAP; i++)
+        atomic_store_explicit(&s[i].seq, i, memory_order_relaxed);
+    slots = s;
+    atomic_thread_fence(memory_order_release);
+    return 0;
+}
+
+uint64_t sl_ring_tail(void) { return atomic_load_explicit(&tail, memory_order_acquire); }
+uint64_t sl_ring_head(void) { return head; }
+
+/* Escalating wait: spin, then yield, then sleep 50 us. No locks, no allocation. */
+static void backoff(unsigned *round)
+{
+    unsigned r = (*round)++;
+    if (r < 64) {
+        __builtin_ia32_pause();
+    } else if (r < 128) {
+        sched_yield();
+    } else {
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);  /* EINTR just means we look again sooner */
+    }
+}
+
+int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
+{
+    uint64_t pos = atomic_fetch_add_explicit(&tail, 1, memory_order_relaxed);
+    struct slot *s = &slots[pos & RING_MASK];
+    uint64_t expect = pos;
+    if (SL_LIKELY(atomic_compare_exchange_strong_explicit(&s->seq, &expect, pos | SEQ_BUSY,
+                                                          memory_order_acquire, memory_order_relaxed)))
+        goto claimed;
+
+    /* Ring full (or the slot was skipped): wait, but never forever. */
+    unsigned round = 0;
+    uint64_t t0 = 0;
+    for (;;) {
+        if (!atomic_load_explicit(&sl_sess.tracing, memory_order_relaxed))
+            goto give_up;
+        uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+        if (seq == pos) {
+            expect = pos;
+            if (atomic_compare_exchange_strong_explicit(&s->seq, &expect, pos | SEQ_BUSY,
+                                                        memory_order_acquire, memory_order_relaxed))
+                goto claimed;
+            continue;
+        }
+        if ((seq & ~SEQ_BUSY) > pos)   /* the consumer skipped our reservation */
+            goto give_up;
+        if (round >= 64) {
+            uint64_t now = sl_now_ns(CLOCK_MONOTONIC);
+            if (!t0)
+                t0 = now;
+            else if (now - t0 > PRODUCER_GIVE_UP_NS) {
+                sl_fail(SL_STATUS_RING_STALLED, 0);
+                goto give_up;
+            }
+        }
+        backoff(&round);
+    }
+
+give_up:
+    /* The consumer skips the reservation after its own timeout and counts it. */
+    return 0;
+
+claimed:
+    s->address = address;
+    s->size = size;
+    s->stack_id = stack_id;
+    s->kind = kind;
+    expect = pos | SEQ_BUSY;
+    if (!atomic_compare_exchange_strong_explicit(&s->seq, &expect, pos + 1,
+                                                 memory_order_release, memory_order_relaxed))
+        return 0;   /* the consumer gave up on us meanwhile; it counted the loss */
+    return 1;
+}
+
+int sl_ring_pop(struct sl_event *ev, uint64_t stall_ns)
+{
+again:
+    if (head == atomic_load_explicit(&tail, memory_order_acquire)) {
+        head_wait_since = 0;
+        return 0;
+    }
+    struct slot *s = &slots[head & RING_MASK];
+    for (;;) {
+        uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+        if (seq == head + 1) {
+            ev->address = s->address;
+            ev->size = s->size;
+            ev->stack_id = s->stack_id;
+            ev->kind = s->kind;
+            atomic_store_explicit(&s->seq, head + RING_CAP, memory_order_release);
+            head++;
+            head_wait_since = 0;
+            return 1;
+        }
+        /* Reserved (head < tail) but not completed yet. */
+        uint64_t now = sl_now_ns(CLOCK_MONOTONIC);
+        if (!head_wait_since) {
+            head_wait_since = now;
+            return 0;
+        }
+        if (now - head_wait_since < stall_ns)
+            return 0;
+        /* Skip it. A CAS, so a producer finishing right now wins instead. */
+        uint64_t expect = seq;
+        if (seq != head && seq != (head | SEQ_BUSY))
+            return 0;   /* cannot happen; be conservative */
+        if (atomic_compare_exchange_strong_explicit(&s->seq, &expect, head + RING_CAP,
+                                                    memory_order_acq_rel, memory_order_relaxed)) {
+            sl_count_lost(1);
+            head++;
+            head_wait_since = 0;
+            goto again;
+        }
+        /* seq changed under us: look again. */
+    }
+}

@@ -1,0 +1,117 @@
+/*
+ * session.c: one connection to swiftleak, shared by both front ends.
+ *
+ * Life cycle: connect -> hello -> agent thread -> tracing on ... any stop
+ * reason -> tracing off -> (agent thread) drain, status, close -> idle.
+ * A later session (re-attach) reuses the same ring and stack tables.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+struct sl_session sl_sess = {.fd = -1};
+
+void sl_fail(uint32_t code, uint32_t detail)
+{
+    atomic_store_explicit(&sl_sess.tracing, 0, memory_order_relaxed);
+    uint32_t zero = 0;
+    if (code && atomic_compare_exchange_strong(&sl_sess.stop_code, &zero, code))
+        atomic_store(&sl_sess.stop_detail, detail);
+}
+
+int sl_session_start(const char *socket_path, uint32_t frames, uint32_t mode)
+{
+    if (atomic_load(&sl_sess.active))
+        return EBUSY;
+    if (frames == 0)
+        frames = SL_DEFAULT_FRAMES;
+    if (frames > SL_MAX_FRAMES)
+        frames = SL_MAX_FRAMES;
+
+    int e = sl_ring_init();
+    if (!e)
+        e = sl_stacks_init();
+    if (e)
+        return e;
+    int unwinder = sl_unwind_init();
+
+    int fd = -1;
+    e = sl_connect(socket_path, &fd);
+    if (e)
+        return e;
+    e = sl_send_hello(fd, mode, frames);
+    if (e) {
+        sl_close_fd(fd);
+        return e;
+    }
+    if (unwinder) {
+        /* Say why nothing will follow, then stay a pass-through. */
+        (void)sl_send_status(fd, SL_STATUS_UNWINDER_MISSING, (uint32_t)unwinder, 0);
+        sl_close_fd(fd);
+        return unwinder;
+    }
+
+    sl_sess.fd = fd;
+    sl_sess.frames = frames;
+    sl_sess.mode = mode;
+    sl_sess.pid = getpid();
+    atomic_store(&sl_sess.stop_code, 0);
+    atomic_store(&sl_sess.stop_detail, 0);
+    atomic_store(&sl_sess.lost, 0);
+    atomic_store(&sl_sess.flush_request, 0);
+    atomic_store(&sl_sess.flushed_upto, 0);
+    atomic_store(&sl_sess.active, 1);
+
+    e = sl_thread_start();
+    if (e) {
+        atomic_store(&sl_sess.active, 0);
+        sl_sess.fd = -1;
+        sl_close_fd(fd);
+        return e;
+    }
+    /* Tracing starts only now that the hello is on the wire. */
+    atomic_store(&sl_sess.tracing, 1);
+    return 0;
+}
+
+void sl_session_finished(void)
+{
+    sl_close_fd(sl_sess.fd);
+    sl_sess.fd = -1;
+    atomic_store(&sl_sess.active, 0);
+}
+
+void sl_session_flush_at_exit(void)
+{
+    if (!atomic_load(&sl_sess.active) || sl_sess.pid != getpid())
+        return;
+    uint64_t want = sl_ring_tail();
+    if (!want)
+        return;
+    atomic_store(&sl_sess.flush_request, want);
+    uint64_t t0 = sl_now_ns(CLOCK_MONOTONIC);
+    /* Bounded: a stuck reader must not keep the host from exiting. */
+    while (atomic_load(&sl_sess.active) && atomic_load(&sl_sess.flushed_upto) < want) {
+        if (sl_now_ns(CLOCK_MONOTONIC) - t0 > 1000000000ull)
+            break;
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void sl_session_forget_in_child(void)
+{
+    /* The agent thread does not exist here and the stream is the parent's. */
+    atomic_store(&sl_sess.tracing, 0);
+    if (atomic_load(&sl_sess.active)) {
+        sl_close_fd(sl_sess.fd);   /* else swiftleak would wait for this copy's EOF */
+        sl_sess.fd = -1;
+        atomic_store(&sl_sess.active, 0);
+    }
+    sl_sess.thread_joinable = 0;
+    sl_got_forget_in_child();
+}
