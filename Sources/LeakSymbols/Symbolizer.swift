@@ -1,0 +1,135 @@
+import CElfutils
+import Foundation
+import LeakModel
+
+/// Resolves instruction addresses of one live process into self-contained
+/// frames (function, file, line, module, address), so that snapshots remain
+/// readable after the process is gone.
+///
+/// Backed by elfutils' libdwfl. Results are cached per address: a process has
+/// few distinct allocation sites but repeats them endlessly. The instance is
+/// safe to share between threads (calls are serialized; libdwfl is not
+/// thread-safe).
+public final class Symbolizer: @unchecked Sendable {
+    private let pid: Int32
+    private let lock = NSLock()
+    /// libdwfl keeps pointers to the callbacks and the debuginfo path, so both
+    /// live in manually allocated memory until `dwfl_end`.
+    private let callbacks: UnsafeMutablePointer<Dwfl_Callbacks>
+    private let debuginfoPath: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    private let dwfl: OpaquePointer
+    /// Referenced (unretained) by every module's userdata; owned here.
+    private let locator: ElfLocator
+    private let resolver: AddressResolver
+    /// The maps the current module list comes from; nil until reported.
+    private var reportedMaps: ProcessMaps?
+    private var cache: [CacheKey: Frame] = [:]
+
+    private struct CacheKey: Hashable {
+        var address: UInt64
+        var isReturnAddress: Bool
+    }
+
+    /// Opens the process and reads its module list.
+    /// Throws `SymbolizerError` if /proc/PID/maps cannot be read.
+    public init(pid: Int32) throws {
+        self.pid = pid
+        locator = ElfLocator(pid: pid)
+        debuginfoPath = .allocate(capacity: 1)
+        debuginfoPath.initialize(to: nil) // nil: libdwfl's default search path
+        callbacks = .allocate(capacity: 1)
+        callbacks.initialize(to: Dwfl_Callbacks(
+            find_elf: locatingFindElf,
+            find_debuginfo: dwfl_standard_find_debuginfo,
+            section_address: nil,
+            debuginfo_path: debuginfoPath
+        ))
+        guard let dwfl = dwfl_begin(callbacks) else {
+            callbacks.deallocate()
+            debuginfoPath.deallocate()
+            throw SymbolizerError.dwflFailure(pid: pid, reason: Self.dwflMessage())
+        }
+        self.dwfl = dwfl
+        resolver = AddressResolver(dwfl: dwfl)
+        try refresh()
+    }
+
+    deinit {
+        // dwfl_end closes every ELF/DWARF handle and file it opened.
+        dwfl_end(dwfl)
+        callbacks.deallocate()
+        debuginfoPath.deallocate()
+    }
+
+    /// Re-reads the process's module list (call before each snapshot:
+    /// libraries may have been dlopen'ed). Cheap when nothing was (un)mapped.
+    /// When /proc/PID/maps cannot be read nothing changes: frames of modules
+    /// already loaded still resolve after the process has exited.
+    public func refresh() throws {
+        let maps = try ProcessMaps.read(pid: pid)
+        lock.lock()
+        defer { lock.unlock() }
+        if maps == reportedMaps { return }
+
+        locator.maps = maps
+        locator.refreshRoot()
+        // Modules reported again with the same name and range keep their
+        // opened ELF and DWARF; the others are dropped by dwfl_report_end.
+        dwfl_report_begin(dwfl)
+        resolver.modulesChanged()
+        let result = dwfl_linux_proc_report(dwfl, pid)
+        _ = dwfl_report_end(dwfl, nil, nil)
+        attachLocator(locator, to: dwfl)
+        if result != 0 {
+            // The process most likely exited between our read of the maps and
+            // libdwfl's: modules it did not re-report are gone. Cached frames
+            // stay (they were right when resolved); the next successful
+            // refresh starts over.
+            reportedMaps = nil
+            let reason = result > 0 ? String(cString: strerror(result)) : Self.dwflMessage()
+            throw SymbolizerError.dwflFailure(pid: pid, reason: reason)
+        }
+        invalidateCache(from: reportedMaps, to: maps)
+        reportedMaps = maps
+    }
+
+    /// ips[0] is the innermost frame (an exact instruction address); the
+    /// others are return addresses, looked up at ip-1 (the call instruction)
+    /// but reported unchanged.
+    public func symbolize(stack ips: [UInt64]) -> [Frame] {
+        ips.enumerated().map { index, ip in symbolize(address: ip, isReturnAddress: index > 0) }
+    }
+
+    /// Resolves one address; unknown addresses give a frame with the address only.
+    public func symbolize(address: UInt64, isReturnAddress: Bool) -> Frame {
+        let key = CacheKey(address: address, isReturnAddress: isReturnAddress)
+        lock.lock()
+        defer { lock.unlock() }
+        if let frame = cache[key] { return frame }
+        // A return address points after the call; ip-1 is inside the call
+        // instruction, hence on the caller's line (and function, for noreturn calls).
+        let lookup = isReturnAddress && address > 0 ? address - 1 : address
+        let frame = resolver.frame(lookup: lookup, reported: address)
+        cache[key] = frame
+        return frame
+    }
+
+    /// If mappings only appeared, cached frames stay right except those that
+    /// found no module (the address may now be in a new library). If any
+    /// mapping went away, its addresses may now hold something else.
+    private func invalidateCache(from old: ProcessMaps?, to new: ProcessMaps) {
+        guard let old else {
+            cache.removeAll(keepingCapacity: true)
+            return
+        }
+        if Set(old.mappings).isSubset(of: Set(new.mappings)) {
+            cache = cache.filter { $0.value.module != nil }
+        } else {
+            cache.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private static func dwflMessage() -> String {
+        dwfl_errmsg(-1).map { String(cString: $0) } ?? "unknown libdwfl error"
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import LeakModel
+import LeakSymbols
+import XCTest
+
+/// Symbolizes the test process itself: libc (stripped, .dynsym only on
+/// Debian), unmapped memory, and the cost of lookups.
+final class SymbolizerSelfTests: XCTestCase {
+    func testLibcFunctionFromDynamicSymbols() throws {
+        let malloc = try XCTUnwrap(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc"))
+        let address = UInt64(UInt(bitPattern: malloc))
+        let symbolizer = try Symbolizer(pid: getpid())
+        let frame = symbolizer.symbolize(address: address, isReturnAddress: false)
+        XCTAssertTrue(["malloc", "__libc_malloc"].contains(frame.function ?? ""), "\(frame)")
+        XCTAssertTrue(frame.module?.hasSuffix("libc.so.6") ?? false, "\(frame)")
+        XCTAssertEqual(frame.address, address)
+    }
+
+    func testUnmappedAddressGivesAddressOnly() throws {
+        let symbolizer = try Symbolizer(pid: getpid())
+        for address: UInt64 in [0, 0x10, 0xffff_ffff_ffff_fff0] {
+            XCTAssertEqual(symbolizer.symbolize(address: address, isReturnAddress: true), Frame(address: address))
+            XCTAssertEqual(symbolizer.symbolize(address: address, isReturnAddress: false), Frame(address: address))
+        }
+    }
+
+    func testAnonymousMappingGivesAddressOnly() throws {
+        // Stands in for a JIT code buffer: executable, but backed by no file.
+        let size = 4096
+        let page = mmap(nil, size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        XCTAssertNotEqual(page, MAP_FAILED)
+        defer { munmap(page, size) }
+        let address = UInt64(UInt(bitPattern: page)) + 16
+        let symbolizer = try Symbolizer(pid: getpid())
+        XCTAssertEqual(symbolizer.symbolize(address: address, isReturnAddress: false), Frame(address: address))
+    }
+
+    func testUnknownPidThrowsOneLineError() {
+        XCTAssertThrowsError(try Symbolizer(pid: Int32.max)) { error in
+            let text = String(describing: error)
+            XCTAssertTrue(text.contains("/proc/\(Int32.max)/maps"), text)
+            XCTAssertFalse(text.contains("\n"))
+        }
+    }
+
+    /// Measures lookup cost in the test binary (Swift, with DWARF) and libc:
+    /// a first pass (pays for opening the module, its symbol index and the
+    /// DWARF it touches), a second pass over other distinct addresses of the
+    /// same module, and a cached pass. Prints the rates; asserts names only.
+    func testLookupCost() throws {
+        let symbolizer = try Symbolizer(pid: getpid())
+        for (label, range) in [("test binary", try executableRange(containing: "xctest")),
+                               ("libc", try executableRange(containing: "libc.so.6"))] {
+            let count: UInt64 = 2000
+            let step = max((range.upperBound - range.lowerBound) / count, 2)
+            let first = (0..<count).map { range.lowerBound + $0 * step }
+            let second = first.map { $0 + step / 2 }
+            let cold = measureSeconds { _ = first.map { symbolizer.symbolize(address: $0, isReturnAddress: true) } }
+            let distinct = measureSeconds { _ = second.map { symbolizer.symbolize(address: $0, isReturnAddress: true) } }
+            let cached = measureSeconds { _ = first.map { symbolizer.symbolize(address: $0, isReturnAddress: true) } }
+            let named = first.filter { symbolizer.symbolize(address: $0, isReturnAddress: true).function != nil }.count
+            print(String(format: "%@: %d addresses (%d named) per ms: %.1f first pass, %.1f other distinct, %.0f cached",
+                         label, Int(count), named, rate(count, cold), rate(count, distinct), rate(count, cached)))
+            XCTAssertGreaterThan(named, Int(count) / 2)
+        }
+    }
+
+    private func rate(_ count: UInt64, _ seconds: Double) -> Double {
+        Double(count) / (seconds * 1000)
+    }
+
+    private func measureSeconds(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// The first executable mapping of this process whose path contains `name`.
+    private func executableRange(containing name: String) throws -> Range<UInt64> {
+        // Read to EOF: /proc files have size 0, which some readers trust.
+        let handle = try XCTUnwrap(FileHandle(forReadingAtPath: "/proc/self/maps"))
+        defer { try? handle.close() }
+        let maps = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        for line in maps.split(separator: "\n") where line.contains("r-xp") && line.contains(name) {
+            let bounds = line.split(separator: " ")[0].split(separator: "-").compactMap { UInt64($0, radix: 16) }
+            if bounds.count == 2 { return bounds[0]..<bounds[1] }
+        }
+        throw XCTSkip("no executable mapping of \(name)")
+    }
+}
