@@ -161,6 +161,7 @@ int sl_send_hello(int fd, uint32_t mode, uint32_t frames);
 int sl_send_status(int fd, uint32_t code, uint32_t detail, uint64_t lost);
 void sl_close_fd(int fd);
 uint64_t sl_now_ns(int clock);
+void sl_debug(const char *msg, uint64_t a, uint64_t b);
 
 /* ---- agent thread (agent_thread.c) ----------------------------------- */
 

@@ -237,12 +237,19 @@ static int interesting_type(uint32_t type)
 }
 
 /* A module another thread is still loading has raw link-time values in its
- * GOT. The loader relocates in table order, so if the last JUMP_SLOT (or
- * GLOB_DAT) looks relocated, the whole object is. */
+ * GOT: small offsets below the module's link-time span (or 0). Relocated
+ * slots hold absolute addresses (or, lazily bound, l_addr + offset). The
+ * loader relocates in table order, so if the last slot with a nonzero value
+ * looks relocated, the whole object is. A 0 is ambiguous (an undefined weak
+ * symbol relocates to 0), so those are skipped. */
 static int looks_relocated(const struct module *m, const struct rel_tables *t)
 {
     if (m->base == 0)
         return 1;   /* non-PIE executable: relocated before main */
+    uintptr_t span = 0;
+    for (int i = 0; i < m->phnum; i++)
+        if (m->phdr[i].p_type == PT_LOAD && m->phdr[i].p_vaddr + m->phdr[i].p_memsz > span)
+            span = m->phdr[i].p_vaddr + m->phdr[i].p_memsz;
     for (int k = 0; k < 2; k++) {
         for (size_t i = t->count[k]; i-- > 0;) {
             const ElfW(Rela) *r = &t->rel[k][i];
@@ -250,7 +257,9 @@ static int looks_relocated(const struct module *m, const struct rel_tables *t)
             if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT)
                 continue;
             uintptr_t v = *(const uintptr_t *)(m->base + r->r_offset);
-            return v >= m->base;
+            if (v == 0)
+                continue;
+            return v >= span;
         }
     }
     return 1;
@@ -268,6 +277,7 @@ static int patch_module(const struct module *m, struct pass *p)
     if (!read_dynamic(m, &t))
         return 0;
     if (!looks_relocated(m, &t)) {
+        sl_debug("module deferred (not relocated yet)", m->base, 0);
         p->deferred = 1;
         return 0;
     }
@@ -295,6 +305,7 @@ static int patch_module(const struct module *m, struct pass *p)
                 return ENOMEM;
             records[nrecords] = (struct record){slot, cur, (uint32_t)target};
             nrecords++;
+            sl_debug("patch slot (slot, old value)", slot, cur);
             int e = write_slot(m, slot, hook);
             if (e)
                 return e;
@@ -308,8 +319,11 @@ static int patch_cb(struct dl_phdr_info *info, size_t size, void *data)
     (void)size;
     struct pass *p = data;
     struct module m;
-    if (!describe(info, &m) || skip_module(&m))
+    if (!describe(info, &m) || skip_module(&m)) {
+        sl_debug("module skipped", info->dlpi_addr, 0);
         return 0;
+    }
+    sl_debug("module", info->dlpi_addr, (uint64_t)p->first);
     seen_adds = info->dlpi_adds;
     seen_subs = info->dlpi_subs;
     int e = patch_module(&m, p);

@@ -157,7 +157,7 @@ void sl_emit_free(void *p)
 
 /* ---- the entry points ------------------------------------------------- */
 
-SL_EXPORT void *malloc(size_t n)
+static void *sl_malloc(size_t n)
 {
     if (SL_UNLIKELY(!real_ready()))
         return boot_alloc(n, 16);
@@ -171,7 +171,7 @@ SL_EXPORT void *malloc(size_t n)
     return p;
 }
 
-SL_EXPORT void free(void *p)
+static void sl_free(void *p)
 {
     if (!p)
         return;
@@ -189,7 +189,7 @@ SL_EXPORT void free(void *p)
     sl_guard = 0;
 }
 
-SL_EXPORT void *calloc(size_t n, size_t size)
+static void *sl_calloc(size_t n, size_t size)
 {
     if (SL_UNLIKELY(!real_ready())) {
         size_t total;
@@ -236,7 +236,7 @@ static void *call_reallocarray(void *p, size_t n, size_t size)
 static void *boot_realloc(void *old, size_t n)
 {
     /* Copy out of the bootstrap buffer into real memory. */
-    void *p = malloc(n);
+    void *p = sl_malloc(n);
     if (p && old) {
         size_t o = boot_size(old);
         memcpy(p, old, o < n ? o : n);
@@ -244,7 +244,7 @@ static void *boot_realloc(void *old, size_t n)
     return p;
 }
 
-SL_EXPORT void *realloc(void *old, size_t n)
+static void *sl_realloc(void *old, size_t n)
 {
     if (SL_UNLIKELY(!real_ready())) {
         void *p = boot_alloc(n, 16);
@@ -259,7 +259,7 @@ SL_EXPORT void *realloc(void *old, size_t n)
     return realloc_traced(old, n, call_realloc, n, 0);
 }
 
-SL_EXPORT void *reallocarray(void *old, size_t n, size_t size)
+static void *sl_reallocarray(void *old, size_t n, size_t size)
 {
     size_t bytes;
     if (SL_UNLIKELY(!real_ready()) || SL_UNLIKELY(old && is_boot(old))) {
@@ -267,7 +267,7 @@ SL_EXPORT void *reallocarray(void *old, size_t n, size_t size)
             errno = ENOMEM;
             return NULL;
         }
-        return realloc(old, bytes);
+        return sl_realloc(old, bytes);
     }
     /* Overflow: the real one fails without touching old; record nothing. */
     if (SL_LIKELY(!tracing()) || __builtin_mul_overflow(n, size, &bytes))
@@ -275,7 +275,7 @@ SL_EXPORT void *reallocarray(void *old, size_t n, size_t size)
     return realloc_traced(old, bytes, call_reallocarray, n, size);
 }
 
-SL_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+static int sl_posix_memalign(void **out, size_t align, size_t n)
 {
     if (SL_UNLIKELY(!real_ready()))
         return ENOMEM;
@@ -291,7 +291,7 @@ SL_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 
 /* aligned_alloc, memalign, valloc, pvalloc: same shape. */
 #define ALIGNED_HOOK(name, params, args, size_expr)         \
-    SL_EXPORT void *name params                             \
+    static void *sl_##name params                           \
     {                                                       \
         if (SL_UNLIKELY(!real_ready()))                     \
             return NULL;                                    \
@@ -312,6 +312,22 @@ ALIGNED_HOOK(pvalloc, (size_t n), (n), n)
 
 /* ---- tables for GOT patching ----------------------------------------- */
 
+/* The exported names are aliases: inside the library, the address of a
+ * default-visibility function would be resolved through our own GOT, i.e.
+ * to libc's malloc when we are loaded RTLD_LOCAL. The sl_ names are what the
+ * GOT patcher writes. */
+#define SL_ALIAS(name) extern __typeof(sl_##name) name __attribute__((alias("sl_" #name), visibility("default")))
+SL_ALIAS(malloc);
+SL_ALIAS(free);
+SL_ALIAS(calloc);
+SL_ALIAS(realloc);
+SL_ALIAS(reallocarray);
+SL_ALIAS(posix_memalign);
+SL_ALIAS(aligned_alloc);
+SL_ALIAS(memalign);
+SL_ALIAS(valloc);
+SL_ALIAS(pvalloc);
+
 const char *const sl_hook_names[SL_HOOK_COUNT] = {
     /* frees first: patched first, so no block gets an alloc without its free */
     "free", "realloc", "reallocarray",
@@ -319,9 +335,9 @@ const char *const sl_hook_names[SL_HOOK_COUNT] = {
 };
 
 void *const sl_hook_addrs[SL_HOOK_COUNT] = {
-    (void *)free, (void *)realloc, (void *)reallocarray,
-    (void *)malloc, (void *)calloc, (void *)posix_memalign, (void *)aligned_alloc,
-    (void *)memalign, (void *)valloc, (void *)pvalloc,
+    (void *)sl_free, (void *)sl_realloc, (void *)sl_reallocarray,
+    (void *)sl_malloc, (void *)sl_calloc, (void *)sl_posix_memalign, (void *)sl_aligned_alloc,
+    (void *)sl_memalign, (void *)sl_valloc, (void *)sl_pvalloc,
 };
 
 void *sl_real_by_index(int i)

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 uint64_t sl_now_ns(int clock)
@@ -114,4 +115,39 @@ void sl_close_fd(int fd)
     /* Linux closes the descriptor even when close reports EINTR: no retry. */
     if (fd >= 0)
         (void)close(fd);
+}
+
+/* Diagnostics for agent developers (SWIFTLEAK_AGENT_DEBUG=1): one line on
+ * stderr, built on the stack, written with a single write(2). Never on the
+ * hot path. */
+static int debug_on = -1;
+
+void sl_debug(const char *msg, uint64_t a, uint64_t b)
+{
+    if (debug_on < 0) {
+        const char *e = getenv("SWIFTLEAK_AGENT_DEBUG");
+        debug_on = e && *e == '1';
+    }
+    if (!debug_on)
+        return;
+    char line[256];
+    size_t n = 0;
+    const char *pre = "swiftleak-agent: ";
+    while (*pre && n < 100)
+        line[n++] = *pre++;
+    while (*msg && n < 200)
+        line[n++] = *msg++;
+    uint64_t v[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        line[n++] = ' ';
+        line[n++] = '0';
+        line[n++] = 'x';
+        for (int s = 60; s >= 0; s -= 4)
+            line[n++] = "0123456789abcdef"[(v[k] >> s) & 15];
+    }
+    line[n++] = '\n';
+    ssize_t w;
+    do
+        w = write(2, line, n);
+    while (w < 0 && errno == EINTR);
 }
