@@ -28,18 +28,18 @@ public enum Comparison {
     public static func compute(new: Snapshot, old: Snapshot, groupBy: GroupBy, options: AnalysisOptions = AnalysisOptions()) -> [StatisticDiff] {
         let newGroups = Groups(new, groupBy: groupBy, options: options).totals
         let oldGroups = Groups(old, groupBy: groupBy, options: options).totals
-        var diffs: [(key: String, diff: StatisticDiff)] = []
+        var diffs: [(key: GroupKey, diff: StatisticDiff)] = []
         diffs.reserveCapacity(newGroups.count + oldGroups.count)
         for (key, entry) in newGroups {
             let before = oldGroups[key]
-            diffs.append((key.sortKey, StatisticDiff(
+            diffs.append((key, StatisticDiff(
                 traceback: entry.traceback, size: entry.size,
                 sizeDiff: difference(entry.size, before?.size ?? 0),
                 count: entry.count,
                 countDiff: difference(entry.count, before?.count ?? 0))))
         }
         for (key, entry) in oldGroups where newGroups[key] == nil {
-            diffs.append((key.sortKey, StatisticDiff(
+            diffs.append((key, StatisticDiff(
                 traceback: entry.traceback, size: 0, sizeDiff: difference(0, entry.size),
                 count: 0, countDiff: difference(0, entry.count))))
         }

@@ -38,23 +38,41 @@ enum GroupKey: Hashable {
         }
     }
 
-    /// A total order for ties, so output does not depend on hashing.
-    var sortKey: String {
-        switch self {
-        case let .line(file, line): return "0|\(file)|\(pad(UInt64(line)))"
-        case let .functionAt(function, address): return "1|\(function)|\(pad(address))"
-        case let .moduleAt(module, address): return "2|\(module ?? "")|\(pad(address))"
-        case let .function(function): return "3|\(function)"
-        case let .file(file): return "4|\(file)"
-        case let .module(module): return "5|\(module ?? "")"
-        case let .traceback(frames):
-            return "6|" + frames.map { "\($0.file ?? ""):\(pad(UInt64($0.line))):\($0.function ?? ""):\($0.module ?? ""):\(pad($0.address))" }
-                .joined(separator: "|")
+    /// A total order for ties, so output does not depend on hashing. Only
+    /// consulted when sizes and counts tie, so it is computed lazily.
+    static func < (a: GroupKey, b: GroupKey) -> Bool {
+        switch (a, b) {
+        case let (.line(f1, l1), .line(f2, l2)): return (f1, l1) < (f2, l2)
+        case let (.functionAt(f1, a1), .functionAt(f2, a2)): return (f1, a1) < (f2, a2)
+        case let (.moduleAt(m1, a1), .moduleAt(m2, a2)): return (m1 ?? "", a1) < (m2 ?? "", a2)
+        case let (.function(f1), .function(f2)): return f1 < f2
+        case let (.file(f1), .file(f2)): return f1 < f2
+        case let (.module(m1), .module(m2)): return (m1 ?? "") < (m2 ?? "")
+        case let (.traceback(t1), .traceback(t2)):
+            for (x, y) in zip(t1, t2) where x != y { return frameBefore(x, y) }
+            return t1.count < t2.count
+        default: return a.rank < b.rank
         }
     }
 
-    private func pad(_ n: UInt64) -> String {
-        let s = String(n, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
+    private var rank: Int {
+        switch self {
+        case .line: return 0
+        case .functionAt: return 1
+        case .moduleAt: return 2
+        case .function: return 3
+        case .file: return 4
+        case .module: return 5
+        case .traceback: return 6
+        }
+    }
+
+    /// By location first, as a reader scans them.
+    private static func frameBefore(_ x: Frame, _ y: Frame) -> Bool {
+        if x.file != y.file { return (x.file ?? "") < (y.file ?? "") }
+        if x.line != y.line { return x.line < y.line }
+        if x.function != y.function { return (x.function ?? "") < (y.function ?? "") }
+        if x.module != y.module { return (x.module ?? "") < (y.module ?? "") }
+        return x.address < y.address
     }
 }

@@ -20,7 +20,7 @@ public enum Statistics {
     /// All groups, biggest first (size, then count, then a stable key).
     public static func compute(_ snapshot: Snapshot, groupBy: GroupBy, options: AnalysisOptions = AnalysisOptions()) -> [Statistic] {
         let groups = Groups(snapshot, groupBy: groupBy, options: options)
-        let sorted = groups.totals.map { (key: $0.key.sortKey, value: $0.value) }.sorted { a, b in
+        let sorted = groups.totals.sorted { a, b in
             if a.value.size != b.value.size { return a.value.size > b.value.size }
             if a.value.count != b.value.count { return a.value.count > b.value.count }
             return a.key < b.key

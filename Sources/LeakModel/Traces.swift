@@ -11,28 +11,20 @@ struct Trace {
 let unknownFrame = Frame(address: 0)
 
 extension Snapshot {
-    /// Sites as folded, filtered traces. Each stack is folded once, however
-    /// many sites share it.
+    /// Sites as folded, filtered traces. The model keeps one site per stack,
+    /// so each stack is folded once without any caching.
     func traces(options: AnalysisOptions) -> [Trace] {
-        var folded: [Int: [Frame]] = [:]
         var result: [Trace] = []
         result.reserveCapacity(sites.count)
         for site in sites {
-            let traceFrames: [Frame]
-            if let cached = folded[site.stack] {
-                traceFrames = cached
-            } else {
-                var stack: [Frame] = []
-                if stacks.indices.contains(site.stack) {
-                    stack = stacks[site.stack].map { self.frames.indices.contains($0) ? self.frames[$0] : unknownFrame }
-                }
-                if !options.raw { stack = AllocatorFrames.fold(stack) }
-                if stack.isEmpty { stack = [unknownFrame] }
-                folded[site.stack] = stack
-                traceFrames = stack
+            var stack: [Frame] = []
+            if stacks.indices.contains(site.stack) {
+                stack = stacks[site.stack].map { frames.indices.contains($0) ? frames[$0] : unknownFrame }
             }
-            guard TraceFilter.keeps(traceFrames, filters: options.filters) else { continue }
-            result.append(Trace(frames: traceFrames, size: site.size, count: site.count))
+            if !options.raw { stack = AllocatorFrames.fold(stack) }
+            if stack.isEmpty { stack = [unknownFrame] }
+            guard TraceFilter.keeps(stack, filters: options.filters) else { continue }
+            result.append(Trace(frames: stack, size: site.size, count: site.count))
         }
         return result
     }
