@@ -28,9 +28,8 @@ static uint32_t generation;   /* stack entries with sent == generation are on th
 
 static void flush(int fd)
 {
-    if (write_failed || !wlen)
-        return;
-    if (sl_send_all(fd, wbuf, wlen) != 0)
+    /* After a failed write everything is dropped: the stream is over. */
+    if (wlen && !write_failed && sl_send_all(fd, wbuf, wlen) != 0)
         write_failed = 1;
     wlen = 0;
 }
@@ -74,12 +73,13 @@ static void put_event(int fd, const struct sl_event *ev)
     put_record(fd, SL_REC_ALLOC, &a, sizeof a);
 }
 
-/* Everything ready right now; returns how many events were taken. */
+/* What is ready right now, bounded so that commands and failures are looked
+ * at even while producers keep up; returns how many events were taken. */
 static unsigned drain_ready(int fd)
 {
     struct sl_event ev;
     unsigned n = 0;
-    while (sl_ring_pop(&ev, STALL_NS)) {
+    while (n < 65536 && !write_failed && sl_ring_pop(&ev, STALL_NS)) {
         put_event(fd, &ev);
         n++;
     }
