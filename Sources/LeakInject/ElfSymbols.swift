@@ -55,6 +55,9 @@ struct ElfSymbols {
         let strings = try file.bytes(at: strtab.offset, count: Int(strtab.size))
         let versions = try versymSection.map { try file.bytes(at: section($0).offset, count: Int(section($0).size)) }
 
+        // Names are compared as bytes: libc has thousands of symbols and
+        // building a String for each costs more than the rest of the attach.
+        let wantedBytes = wanted.map { (name: $0, bytes: Array($0.utf8)) }
         var isDefaultVersion: [String: Bool] = [:]
         let count = symbolBytes.count / 24
         for i in 0..<count {
@@ -63,8 +66,7 @@ struct ElfSymbols {
             let shndx = symbolBytes.u16(b + 6)
             let value = symbolBytes.u64(b + 8)
             guard shndx != 0 /* SHN_UNDEF */, value != 0, nameOffset < strings.count else { continue }
-            let name = strings.cString(at: nameOffset)
-            guard wanted.contains(name) else { continue }
+            guard let name = wantedBytes.first(where: { strings.hasCString($0.bytes, at: nameOffset) })?.name else { continue }
             let hidden = versions.map { $0.count >= (i + 1) * 2 && $0.u16(i * 2) & 0x8000 != 0 } ?? false
             if symbols[name] == nil || (isDefaultVersion[name] == false && !hidden) {
                 symbols[name] = value
@@ -115,12 +117,14 @@ private struct ElfFile {
 }
 
 extension Array where Element == UInt8 {
-    func u16(_ at: Int) -> UInt16 { UInt16(self[at]) | UInt16(self[at + 1]) << 8 }
-    func u32(_ at: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(self[at + $1]) << (8 * UInt32($1)) } }
-    func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(self[at + $1]) << (8 * UInt64($1)) } }
-    func cString(at offset: Int) -> String {
-        var end = offset
-        while end < count && self[end] != 0 { end += 1 }
-        return String(decoding: self[offset..<end], as: UTF8.self)
+    // Little-endian loads; x86_64 is little-endian like the files we read.
+    func u16(_ at: Int) -> UInt16 { withUnsafeBytes { UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt16.self)) } }
+    func u32(_ at: Int) -> UInt32 { withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt32.self)) } }
+    func u64(_ at: Int) -> UInt64 { withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)) } }
+    /// Whether the NUL-terminated string at `offset` is exactly `name`.
+    func hasCString(_ name: [UInt8], at offset: Int) -> Bool {
+        guard offset + name.count < count, self[offset] == name[0] else { return false }
+        for i in 1..<name.count where self[offset + i] != name[i] { return false }
+        return self[offset + name.count] == 0
     }
 }

@@ -23,8 +23,28 @@ enum SyscallTable {
         44: "sendto", 46: "sendmsg", 42: "connect", 72: "fcntl", 16: "ioctl",
     ]
 
+    /// restart_syscall: a thread resuming poll, select, nanosleep... after a
+    /// stop or a signal (including an earlier attach) shows this number
+    /// instead of the original one. A futex wait with a timeout resumes
+    /// through it too, so it is only a safe point when the kernel function
+    /// the thread sleeps in (wchan) is known and is not a futex wait.
+    static let restartSyscall: Int64 = 219
+
     static func name(_ number: Int64) -> String {
-        restartable[number] ?? others[number] ?? "syscall \(number)"
+        if number == restartSyscall { return "restart_syscall" }
+        return restartable[number] ?? others[number] ?? "syscall \(number)"
+    }
+
+    /// What a restart_syscall resumes, judged from wchan; nil when it is a
+    /// futex or cannot be told (wchan hidden: "0" or empty).
+    static func resumedCall(wchan: String) -> String? {
+        let w = wchan.trimmedLine
+        if w.isEmpty || w == "0" || w.contains("futex") { return nil }
+        if w.contains("poll") || w.contains("select") { return "poll" }
+        // A resumed nanosleep sleeps in a tail call that leaves only the
+        // syscall entry as wchan (observed on 6.x: do_syscall_64).
+        if w.contains("nanosleep") || w.contains("do_syscall_64") { return "nanosleep" }
+        return nil
     }
 }
 
@@ -32,7 +52,11 @@ enum SyscallTable {
 struct SafePoint: Equatable {
     var tid: Int32
     var syscall: Int64
-    var name: String { SyscallTable.name(syscall) }
+    /// For restart_syscall, the call it resumes ("poll", "nanosleep").
+    var resumes: String? = nil
+    var name: String {
+        resumes.map { "restart_syscall (\($0))" } ?? SyscallTable.name(syscall)
+    }
 }
 
 /// Finds a thread to borrow by reading /proc/PID/task/TID/syscall, which the
@@ -67,12 +91,20 @@ enum SafePointFinder {
                 scan.activity.append("not in a system call") // preempted in user code, or stopped
                 continue
             }
-            scan.activity.append(SyscallTable.name(number))
+            var point = SafePoint(tid: tid, syscall: number)
+            if number == SyscallTable.restartSyscall {
+                let wchan = ProcFiles.readIfPresent("/proc/\(pid)/task/\(tid)/wchan") ?? ""
+                point.resumes = SyscallTable.resumedCall(wchan: wchan)
+                scan.activity.append(point.resumes == nil ? "restart_syscall (\(wchan.trimmedLine))" : point.name)
+                if point.resumes == nil { continue }
+            } else {
+                scan.activity.append(point.name)
+                if SyscallTable.restartable[number] == nil { continue }
+            }
             // Only an interruptible sleep ('S') stops promptly on PTRACE_INTERRUPT;
             // a 'D' sleeper (disk I/O) or a job-control stop ('T') would not.
-            guard SyscallTable.restartable[number] != nil,
-                  ProcStat.read("/proc/\(pid)/task/\(tid)/stat")?.state == "S" else { continue }
-            scan.candidates.append(SafePoint(tid: tid, syscall: number))
+            guard ProcStat.read("/proc/\(pid)/task/\(tid)/stat")?.state == "S" else { continue }
+            scan.candidates.append(point)
         }
         return scan
     }

@@ -56,10 +56,13 @@ final class TracedThread {
     }
 
     /// Waits for the next stop. With a deadline, returns nil once it passed;
-    /// waitpid has no timeout, so it polls with a short backoff (a remote call
-    /// normally ends within a millisecond, so the first polls are 10 us apart).
+    /// waitpid has no timeout, so it polls: a remote call usually ends within
+    /// tens of microseconds, so the first 200 us only yield the CPU (a sleep
+    /// would overshoot and lengthen the target's pause), then sleeps back off
+    /// from 20 us to 1 ms.
     func wait(deadline: Double? = nil) -> Stop? {
-        var interval = 10e-6
+        let spinUntil = Clock.now() + 200e-6
+        var interval = 20e-6
         while true {
             var status: Int32 = 0
             let r = sl_waitpid_thread(tid, &status, deadline == nil ? 0 : 1)
@@ -69,10 +72,14 @@ final class TracedThread {
                 return .gone("waitpid: \(errnoText(errno))")
             }
             if r == 0, let deadline {
-                let left = deadline - Clock.now()
-                if left <= 0 { return nil }
-                Clock.sleep(seconds: min(interval, left))
-                interval = min(interval * 2, 1e-3)
+                let now = Clock.now()
+                if now >= deadline { return nil }
+                if now < spinUntil {
+                    sched_yield()
+                } else {
+                    Clock.sleep(seconds: min(interval, deadline - now))
+                    interval = min(interval * 2, 1e-3)
+                }
                 continue
             }
             let decoded = sl_decode_wait_status(status)

@@ -50,6 +50,7 @@ final class AttachTests: XCTestCase {
         child.writeLine("hello")
         let line = child.readLine()
         XCTAssertTrue(line?.hasPrefix("got hello spins ") == true, "got \(line ?? "nothing")")
+        XCTAssertTrue(line?.hasSuffix(" usr1 0") == true, "no signal appeared from nowhere: \(line ?? "")")
         XCTAssertEqual(child.waitExit(), 0)
     }
 
@@ -87,6 +88,26 @@ final class AttachTests: XCTestCase {
 
         child.writeLine("still alive")
         XCTAssertTrue(child.readLine()?.hasPrefix("got still alive") == true)
+        XCTAssertEqual(child.waitExit(), 0)
+    }
+
+    /// A signal that reaches the hijacked thread while our call runs in it
+    /// is held back, then delivered after detach: the program's handler runs
+    /// once, and its SA_RESTART read() goes on.
+    func testSignalDuringRemoteCallIsDeliveredAfterDetach() throws {
+        let reader = try Fixtures.program("reader", Fixtures.reader)
+        let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
+        let child = try startReady(reader)
+        defer { child.terminate() }
+        let socket = socketPath("raise")
+        let report = try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent, socketPathInTarget: socket))
+        XCTAssertEqual(report.syscallName, "read")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: socket + ".called"))
+
+        child.writeLine("signalled")
+        let line = child.readLine() ?? ""
+        XCTAssertTrue(line.hasPrefix("got signalled spins "), line)
+        XCTAssertTrue(line.hasSuffix(" usr1 1"), "the handler ran exactly once: \(line)")
         XCTAssertEqual(child.waitExit(), 0)
     }
 

@@ -12,6 +12,7 @@ enum Fixtures {
     static let reader = #"""
     #include <errno.h>
     #include <pthread.h>
+    #include <signal.h>
     #include <stdatomic.h>
     #include <stdio.h>
     #include <stdlib.h>
@@ -19,6 +20,8 @@ enum Fixtures {
     #include <unistd.h>
     volatile unsigned long spins[2];
     static atomic_int stop_flag;
+    static volatile sig_atomic_t usr1;
+    static void on_usr1(int sig) { (void)sig; usr1++; }
     static void *spinner(void *arg) {
         long i = (long)arg;
         while (!atomic_load(&stop_flag)) {
@@ -30,6 +33,8 @@ enum Fixtures {
         return NULL;
     }
     int main(void) {
+        struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
+        sigaction(SIGUSR1, &sa, NULL);
         pthread_t t[2];
         for (long i = 0; i < 2; i++) pthread_create(&t[i], NULL, spinner, (void *)i);
         while (spins[0] == 0 || spins[1] == 0) usleep(1000);
@@ -42,7 +47,7 @@ enum Fixtures {
         if (n > 0 && buf[n - 1] == '\n') buf[n - 1] = 0;
         atomic_store(&stop_flag, 1);
         for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
-        printf("got %s spins %lu %lu\n", buf, spins[0], spins[1]);
+        printf("got %s spins %lu %lu usr1 %d\n", buf, spins[0], spins[1], (int)usr1);
         return 0;
     }
     """#
@@ -61,6 +66,27 @@ enum Fixtures {
         clock_gettime(CLOCK_MONOTONIC, &b);
         printf("slept %.3f rc %d\n", (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9, rc);
         return rc == 0 ? 0 : 4;
+    }
+    """#
+
+    /// One thread in poll() on stdin: a process where an attach costs only
+    /// the remote calls (the test agent finds no spinner threads to watch).
+    static let sleepLoop = #"""
+    #include <poll.h>
+    #include <stdio.h>
+    #include <string.h>
+    #include <unistd.h>
+    int main(void) {
+        printf("ready\n");
+        fflush(stdout);
+        struct pollfd p = { .fd = 0, .events = POLLIN };
+        if (poll(&p, 1, -1) != 1) { perror("poll"); return 3; }
+        char buf[256];
+        ssize_t n = read(0, buf, sizeof buf - 1);
+        if (n <= 0) return 3;
+        buf[buf[n - 1] == '\n' ? n - 1 : n] = 0;
+        printf("got %s\n", buf);
+        return 0;
     }
     """#
 
@@ -128,18 +154,21 @@ enum Fixtures {
     /// Stand-in for the real agent: records its arguments in
     /// "<socket path>.called" (path, frames, and whether the target's
     /// spinner threads advanced while this call ran in the hijacked thread);
-    /// a socket path containing "refuse" makes it fail with ECONNREFUSED.
+    /// a socket path containing "refuse" makes it fail with ECONNREFUSED, one
+    /// containing "raise" sends SIGUSR1 to its own (the hijacked) thread.
     static let testAgent = #"""
     #define _GNU_SOURCE
     #include <dlfcn.h>
     #include <errno.h>
     #include <fcntl.h>
+    #include <signal.h>
     #include <stdio.h>
     #include <string.h>
     #include <time.h>
     #include <unistd.h>
     int swiftleak_agent_attach(const char *path, unsigned frames) {
         if (strstr(path, "refuse")) return ECONNREFUSED;
+        if (strstr(path, "raise")) raise(SIGUSR1);
         volatile unsigned long *spins = dlsym(RTLD_DEFAULT, "spins");
         const char *progress = "no-spinners";
         if (spins) {

@@ -62,6 +62,10 @@ final class ParsingTests: XCTestCase {
         XCTAssertEqual(SyscallTable.restartable[0], "read")
         XCTAssertNil(SyscallTable.restartable[202], "futex is never a safe point")
         XCTAssertNil(SyscallTable.restartable[232], "epoll_wait returns EINTR")
+        XCTAssertEqual(SyscallTable.resumedCall(wchan: "poll_schedule_timeout.constprop.0"), "poll")
+        XCTAssertEqual(SyscallTable.resumedCall(wchan: "do_syscall_64"), "nanosleep")
+        XCTAssertNil(SyscallTable.resumedCall(wchan: "futex_do_wait"), "a timed futex wait restarts too")
+        XCTAssertNil(SyscallTable.resumedCall(wchan: "0"), "wchan hidden: cannot tell")
         var scan = SafePointFinder.Scan()
         scan.activity = ["running", "futex", "running"]
         XCTAssertEqual(scan.summary, "2 running, 1 futex")
