@@ -46,7 +46,22 @@ public enum AllocatorFrames {
         while name.last == " " { name = name.dropLast() }
         if name.hasPrefix("__GI_") { name = name.dropFirst(5) }
         if name.hasPrefix("swift::") { name = name.dropFirst(7) }
+        // Symbolizers may hand over linkage names: the Swift runtime's C++
+        // helpers are "_ZN5swift15swift_slowAllocEmm" or, when file-static,
+        // "_ZL19_swift_allocObject_PK...". Match them by their plain name.
+        for prefix in ["_ZN5swift", "_ZL"] where name.hasPrefix(prefix) {
+            if let plain = lengthPrefixedIdentifier(name.dropFirst(prefix.count)) { return plain }
+        }
         return name
+    }
+
+    /// The identifier at the start of an Itanium "<length><identifier>" pair.
+    static func lengthPrefixedIdentifier(_ s: Substring) -> Substring? {
+        let digits = s.prefix { $0.isASCII && $0.isNumber }
+        guard let length = Int(digits), length > 0 else { return nil }
+        let rest = s.dropFirst(digits.count)
+        guard rest.count >= length else { return nil }
+        return rest.prefix(length)
     }
 
     public static func isAllocator(_ frame: Frame) -> Bool {
