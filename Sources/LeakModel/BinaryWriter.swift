@@ -48,17 +48,4 @@ public struct BinaryWriter {
     public mutating func writeBytes(_ other: [UInt8]) {
         bytes.append(contentsOf: other)
     }
-
-    /// Overwrites 4 bytes already written, for fields only known at the end.
-    public mutating func patchUInt32(_ value: UInt32, at offset: Int) {
-        for i in 0..<4 {
-            bytes[offset + i] = UInt8(truncatingIfNeeded: value >> UInt32(8 * i))
-        }
-    }
-
-    public mutating func patchUInt64(_ value: UInt64, at offset: Int) {
-        for i in 0..<8 {
-            bytes[offset + i] = UInt8(truncatingIfNeeded: value >> UInt64(8 * i))
-        }
-    }
 }
