@@ -131,11 +131,9 @@ claimed:
 
 int sl_ring_pop(struct sl_event *ev, uint64_t stall_ns)
 {
-again:
-    if (head == atomic_load_explicit(&tail, memory_order_acquire)) {
-        head_wait_since = 0;
-        return 0;
-    }
+again:;
+    /* Look at the slot first: reading `tail` on every pop would pull the
+     * producers' hottest cache line over to this core each time. */
     struct slot *s = &slots[head & RING_MASK];
     for (;;) {
         uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
@@ -149,6 +147,10 @@ again:
             head_wait_since = 0;
             return 1;
         }
+        if (head == atomic_load_explicit(&tail, memory_order_acquire)) {
+            head_wait_since = 0;
+            return 0;   /* empty */
+        }
         /* Reserved (head < tail) but not completed yet. */
         uint64_t now = sl_now_ns(CLOCK_MONOTONIC);
         if (!head_wait_since) {
@@ -157,10 +159,10 @@ again:
         }
         if (now - head_wait_since < stall_ns)
             return 0;
-        /* Skip it. A CAS, so a producer finishing right now wins instead. */
-        uint64_t expect = seq;
         if (seq != head && seq != (head | SEQ_BUSY))
             return 0;   /* cannot happen; be conservative */
+        /* Skip it. A CAS, so a producer finishing right now wins instead. */
+        uint64_t expect = seq;
         if (atomic_compare_exchange_strong_explicit(&s->seq, &expect, head + RING_CAP,
                                                     memory_order_acq_rel, memory_order_relaxed)) {
             sl_count_lost(1);
