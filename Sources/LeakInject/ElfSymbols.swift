@@ -20,7 +20,10 @@ struct ElfSymbols {
         guard header.count == 64, header[0] == 0x7f, header[1] == 0x45, header[2] == 0x4c, header[3] == 0x46 else {
             throw file.failure("not an ELF file")
         }
-        guard header[4] == 2, header[5] == 1 else { throw file.failure("not a little-endian 64-bit ELF file") }
+        guard header[4] == 2 else { throw file.failure("a 32-bit library: 32-bit processes are not supported") }
+        guard header[5] == 1, header.u16(0x12) == 62 /* EM_X86_64 */ else {
+            throw file.failure("not an x86_64 library")
+        }
 
         // Program headers: the link address of the first loadable segment.
         let phoff = header.u64(0x20), phentsize = UInt64(header.u16(0x36)), phnum = UInt64(header.u16(0x38))
@@ -92,7 +95,9 @@ private struct ElfFile {
     init(path: String) throws {
         self.path = path
         fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw InjectError.libraryUnreadable(path: path, detail: errnoText(errno)) }
+        if fd < 0 {
+            throw InjectError.libraryUnreadable(path: path, detail: "\(errnoText(errno)); run as root so /proc/PID/map_files can be opened")
+        }
     }
 
     func close() { _ = Glibc.close(fd) }

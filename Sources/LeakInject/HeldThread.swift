@@ -28,9 +28,10 @@ struct HeldThread {
             if Clock.now() >= deadline {
                 throw InjectError.noSafePoint(pid: pid, seconds: timeout, threads: lastScan.summary)
             }
-            // A few ms: cheap for us (a handful of small /proc reads) and the
-            // target does not notice reads of /proc at all.
-            Clock.sleep(seconds: 0.003)
+            // A few ms: cheap for us (a handful of small /proc reads per
+            // thread) and the target does not notice /proc reads. Processes
+            // with thousands of threads are scanned less often.
+            Clock.sleep(seconds: min(0.05, max(0.003, Double(scan.activity.count) * 50e-6)))
         }
     }
 
@@ -55,22 +56,26 @@ struct HeldThread {
             if case InjectError.targetExited = error { return nil }
             throw error
         }
-        waiting: while true {
-            switch thread.wait() {
-            case .gone?:
-                return nil
-            case .signal(_, let info)?:
-                // A signal raced our interrupt: hold it back until detach.
-                thread.deferSignal(info)
-                try thread.cont()
-            case .eventStop(let signal)?:
-                if signal == SIGTRAP { break waiting } // our PTRACE_INTERRUPT
-                // A group-stop: job control is stopping the process.
-                thread.detach()
-                throw InjectError.stoppedProcess(pid: pid)
-            case .otherEvent?, nil:
-                try thread.cont()
+        do {
+            waiting: while true {
+                switch thread.wait() {
+                case .gone?:
+                    return nil
+                case .signal(_, let info)?:
+                    // A signal raced our interrupt: hold it back until detach.
+                    thread.deferSignal(info)
+                    try thread.cont()
+                case .eventStop(let signal)?:
+                    if signal == SIGTRAP { break waiting } // our PTRACE_INTERRUPT
+                    // A group-stop: job control is stopping the process.
+                    thread.detach()
+                    throw InjectError.stoppedProcess(pid: pid)
+                case .otherEvent?, nil:
+                    try thread.cont()
+                }
             }
+        } catch InjectError.targetExited {
+            return nil // the deinit lets go of it if it still exists
         }
         do {
             let saved = try thread.saveState()

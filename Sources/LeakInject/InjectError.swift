@@ -64,7 +64,7 @@ public enum InjectError: Error, CustomStringConvertible, Equatable {
         case .procUnreadable(let path, let errno):
             return "cannot read \(path): \(errnoText(errno)); run swiftleak as the target's user or as root"
         case .libraryUnreadable(let path, let detail):
-            return "cannot read the target's C library \(path): \(detail); run as root so /proc/PID/map_files is readable"
+            return "cannot use the target's C library \(path): \(detail)"
         case .symbolNotFound(let symbol, let library):
             return "\(symbol) is not exported by the target's \(library): its C library is too old or not glibc; use `swiftleak run`"
         case .agentNotFound(let path):

@@ -19,6 +19,25 @@ public enum Injector {
     /// the call and will resume it.
     static let restartCodes: Set<Int64> = [-512, -513, -514, -516]
 
+    /// Longest one remote call (dlopen, the agent's attach...) may take
+    /// before it is abandoned; tests shorten it.
+    static var remoteCallTimeout: Double = 15
+
+    /// The registers to put back. Normally exactly the saved ones. But if a
+    /// syscall of our own code was interrupted with ERESTART_RESTARTBLOCK
+    /// while the program's call (poll, nanosleep...) also resumes through
+    /// restart_syscall, the one per-thread restart_block now describes our
+    /// call: restarting would run it with stale arguments. Then the
+    /// program's call ends with EINTR instead, which poll and nanosleep may
+    /// always return (nanosleep already wrote the remaining time).
+    static func finalState(_ held: HeldThread) -> TracedThread.SavedState {
+        var state = held.saved
+        if held.thread.restartBlockClobbered && Int64(bitPattern: state.regs.rax) == -516 {
+            state.regs.rax = UInt64(bitPattern: -Int64(EINTR))
+        }
+        return state
+    }
+
     /// Checks, without stopping anything, that `pid` can be injected, and
     /// says who it is. Throws an `InjectError` naming what to do otherwise.
     public static func preflight(pid: Int32) throws -> ProcessInfoSummary {
@@ -88,7 +107,7 @@ public enum Injector {
         // matters when the calls themselves succeeded (otherwise the first
         // error is the one to report).
         do {
-            try held.thread.restore(held.saved)
+            try held.thread.restore(finalState(held))
         } catch {
             if case .success = outcome { outcome = .failure(error) }
         }

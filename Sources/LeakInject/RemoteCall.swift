@@ -11,7 +11,7 @@ struct RemoteCaller {
     let memory: RemoteMemory
     let saved: user_regs_struct
     /// Longest a single call may run before it is abandoned.
-    var callTimeout: Double = 15
+    var callTimeout: Double = Injector.remoteCallTimeout
 
     /// Calls `function(args...)` (at most six integer or pointer arguments)
     /// and returns rax.
@@ -51,13 +51,18 @@ struct RemoteCaller {
                         // Our own fault (the call ended just now, or crashed):
                         // stopped, and the fault must not be delivered.
                         if isFault(signal, &info) { break waitLoop }
+                        noteInterruptedSyscall()
                         thread.deferSignal(info)
                         try thread.cont()
                     case .eventStop, .otherEvent:
+                        noteInterruptedSyscall()
                         break waitLoop
                     }
                 }
                 throw InjectError.remoteCallTimedOut(function: name, seconds: callTimeout)
+            }
+            if case .gone = stop {} else if case .signal(let signal, var info) = stop, isFault(signal, &info) {} else {
+                noteInterruptedSyscall()
             }
             switch stop {
             case .gone(let why):
@@ -79,6 +84,16 @@ struct RemoteCaller {
                 }
                 throw InjectError.remoteCallCrashed(function: name, signal: signal, address: now.rip)
             }
+        }
+    }
+
+    /// At a stop in the middle of our call: if the callee sits in a system
+    /// call that will resume through restart_syscall, the thread's
+    /// restart_block now belongs to that call (see Injector.finalState).
+    private func noteInterruptedSyscall() {
+        guard let regs = try? thread.registers() else { return }
+        if Int64(bitPattern: regs.orig_rax) >= 0 && Int64(bitPattern: regs.rax) == -516 /* ERESTART_RESTARTBLOCK */ {
+            thread.restartBlockClobbered = true
         }
     }
 

@@ -16,6 +16,10 @@ final class TracedThread {
     /// Whether the thread currently sits in a signal-delivery-stop, the only
     /// stop in which PTRACE_DETACH can deliver a signal.
     private var inSignalDeliveryStop = false
+    /// Set when a system call made by OUR code in this thread was interrupted
+    /// with -ERESTART_RESTARTBLOCK: the thread's single restart_block then
+    /// describes our call, not the program's poll/nanosleep it was parked in.
+    var restartBlockClobbered = false
     private var attached = true
 
     /// How a wait ended.
@@ -33,6 +37,33 @@ final class TracedThread {
     private init(pid: Int32, tid: Int32) {
         self.pid = pid
         self.tid = tid
+    }
+
+    /// Last line of defence for an error path that forgot to detach: a
+    /// thread left seized would stop at its next signal and wait for us
+    /// forever. PTRACE_DETACH needs a stopped tracee, so stop it first.
+    deinit {
+        guard attached else { return }
+        if sl_ptrace_detach(tid, 0) != 0 { stopAndDetach(signal: 0) }
+    }
+
+    /// PTRACE_DETACH refuses a running tracee (ESRCH, as for a dead one):
+    /// interrupt it, wait for the stop, then detach. A signal stop that
+    /// comes instead keeps its signal.
+    private func stopAndDetach(signal: Int32) {
+        guard sl_ptrace_interrupt(tid) == 0 else { return } // gone
+        var status: Int32 = 0
+        while true {
+            let r = sl_waitpid_thread(tid, &status, 0)
+            if r < 0 && errno == EINTR { continue }
+            if r < 0 { return }
+            let decoded = sl_decode_wait_status(status)
+            if decoded.kind != 3 { return } // exited meanwhile
+            let pending = decoded.event == 0 ? decoded.value : 0
+            if pending != 0 && signal != 0 { _ = sl_tgkill(pid, tid, pending) }
+            _ = sl_ptrace_detach(tid, signal != 0 ? signal : pending)
+            return
+        }
     }
 
     /// PTRACE_SEIZE: attaches without stopping the thread.
@@ -172,7 +203,11 @@ final class TracedThread {
                 signals.removeFirst()
             }
         }
-        if sl_ptrace_detach(tid, detachSignal) != 0 && errno == ESRCH { return }
+        if sl_ptrace_detach(tid, detachSignal) != 0 {
+            if errno != ESRCH { return }
+            // Not stopped (or gone): stop it, then detach.
+            stopAndDetach(signal: detachSignal)
+        }
         for var info in signals {
             _ = sl_tgkill(pid, tid, sl_siginfo_signo(&info))
         }

@@ -111,6 +111,44 @@ final class AttachTests: XCTestCase {
         XCTAssertEqual(child.waitExit(), 0)
     }
 
+    /// An agent call that never returns is abandoned after the call timeout;
+    /// the thread gets its registers back and its read() still works.
+    func testHungRemoteCallIsAbandonedAndTargetResumes() throws {
+        let reader = try Fixtures.program("reader", Fixtures.reader)
+        let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
+        let child = try startReady(reader)
+        defer { child.terminate() }
+        let saved = Injector.remoteCallTimeout
+        Injector.remoteCallTimeout = 0.3
+        defer { Injector.remoteCallTimeout = saved }
+
+        XCTAssertThrowsError(try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent,
+                                                               socketPathInTarget: socketPath("hang")))) { error in
+            XCTAssertEqual(error as? InjectError, .remoteCallTimedOut(function: "swiftleak_agent_attach", seconds: 0.3))
+            print("timeout: \(error)")
+        }
+        XCTAssertEqual(child.tracerPID(), 0)
+        child.writeLine("after hang")
+        XCTAssertTrue(child.readLine()?.hasPrefix("got after hang") == true)
+        XCTAssertEqual(child.waitExit(), 0)
+    }
+
+    /// The agent's own nanosleep is interrupted (by a signal the program
+    /// ignores) while the program sits in poll(): both resume through the
+    /// one per-thread restart_block, so poll must end with EINTR rather than
+    /// "restart" the agent's sleep.
+    func testClobberedRestartBlockEndsPollWithEINTR() throws {
+        let program = try Fixtures.program("pollignore", Fixtures.pollIgnoring)
+        let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
+        let child = try startReady(program)
+        defer { child.terminate() }
+        let report = try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent,
+                                                       socketPathInTarget: socketPath("clobber")))
+        XCTAssertEqual(report.syscallName, "poll")
+        XCTAssertEqual(child.readLine(timeout: 5), "poll -1 \(EINTR)")
+        XCTAssertEqual(child.waitExit(), 0)
+    }
+
     /// nanosleep is restarted through restart_syscall: the full second must
     /// still be slept, no more, no less.
     func testInterruptedNanosleepKeepsItsDuration() throws {

@@ -90,6 +90,25 @@ enum Fixtures {
     }
     """#
 
+    /// Ignores SIGUSR2 and waits in poll() with a timeout (which resumes
+    /// through restart_syscall); prints poll's result and errno.
+    static let pollIgnoring = #"""
+    #include <errno.h>
+    #include <poll.h>
+    #include <signal.h>
+    #include <stdio.h>
+    #include <unistd.h>
+    int main(void) {
+        signal(SIGUSR2, SIG_IGN);
+        printf("ready\n");
+        fflush(stdout);
+        struct pollfd p = { .fd = 0, .events = POLLIN };
+        int rc = poll(&p, 1, 60000);
+        printf("poll %d %d\n", rc, rc < 0 ? errno : 0);
+        return 0;
+    }
+    """#
+
     /// Only burns CPU: never in a system call, so never a safe point.
     static let spinner = #"""
     #include <stdio.h>
@@ -155,20 +174,38 @@ enum Fixtures {
     /// "<socket path>.called" (path, frames, and whether the target's
     /// spinner threads advanced while this call ran in the hijacked thread);
     /// a socket path containing "refuse" makes it fail with ECONNREFUSED, one
-    /// containing "raise" sends SIGUSR1 to its own (the hijacked) thread.
+    /// containing "raise" sends SIGUSR1 to its own (the hijacked) thread, one
+    /// containing "hang" never returns.
     static let testAgent = #"""
     #define _GNU_SOURCE
     #include <dlfcn.h>
     #include <errno.h>
     #include <fcntl.h>
+    #include <pthread.h>
     #include <signal.h>
     #include <stdio.h>
     #include <string.h>
     #include <time.h>
     #include <unistd.h>
+    static void *kick(void *arg) {
+        struct timespec d = { 0, 20000000 };
+        nanosleep(&d, NULL);
+        pthread_kill(*(pthread_t *)arg, SIGUSR2);
+        return NULL;
+    }
     int swiftleak_agent_attach(const char *path, unsigned frames) {
         if (strstr(path, "refuse")) return ECONNREFUSED;
         if (strstr(path, "raise")) raise(SIGUSR1);
+        if (strstr(path, "hang")) for (volatile int x = 0;; x++) {} /* no syscall: a pure busy hang */
+        if (strstr(path, "clobber")) {
+            /* Our own nanosleep gets interrupted by a signal: the thread's
+               restart_block now describes it, not the program's call. */
+            pthread_t helper, self = pthread_self();
+            pthread_create(&helper, NULL, kick, &self);
+            struct timespec d = { 0, 100000000 };
+            nanosleep(&d, NULL);
+            pthread_join(helper, NULL);
+        }
         volatile unsigned long *spins = dlsym(RTLD_DEFAULT, "spins");
         const char *progress = "no-spinners";
         if (spins) {
@@ -229,7 +266,7 @@ enum Fixtures {
     }
 
     static func library(_ name: String, _ source: String) throws -> String {
-        try build(name, source, flags: ["-shared", "-fPIC"])
+        try build(name, source, flags: ["-shared", "-fPIC", "-pthread"])
     }
 
     struct CompileError: Error, CustomStringConvertible {
