@@ -67,6 +67,7 @@ void *sl_real_by_index(int i);
 struct sl_session {
     _Atomic int tracing;            /* hooks record events (read on the hot path) */
     _Atomic int active;             /* a session exists (agent thread alive) */
+    _Atomic int closing;            /* the agent thread is in its shutdown sequence */
     _Atomic uint32_t stop_code;     /* first enum sl_status_code that ended tracing */
     _Atomic uint32_t stop_detail;
     _Atomic uint64_t lost;          /* events that could not be recorded */

@@ -170,6 +170,7 @@ static int read_commands(int fd, struct cmd_reader *r)
 
 static void shutdown_session(int fd, int peer_gone)
 {
+    atomic_store(&sl_sess.closing, 1);
     atomic_store(&sl_sess.tracing, 0);
     if (sl_got_active())
         sl_got_restore_all();

@@ -88,7 +88,9 @@ static int attach_locked(const char *socket_path, uint32_t frames)
 {
     if (!socket_path || !*socket_path)
         return EINVAL;
-    if (atomic_load(&sl_sess.active))
+    /* A session that is shutting down (its socket may already be closed)
+     * is finished for the caller: wait for its thread below. */
+    if (atomic_load(&sl_sess.active) && !atomic_load(&sl_sess.closing))
         return EALREADY;
     /* A previous session's thread has finished or is finishing: reap it. */
     if (sl_sess.thread_joinable) {

@@ -64,6 +64,7 @@ int sl_session_start(const char *socket_path, uint32_t frames, uint32_t mode)
     atomic_store(&sl_sess.lost, 0);
     atomic_store(&sl_sess.flush_request, 0);
     atomic_store(&sl_sess.flushed_upto, 0);
+    atomic_store(&sl_sess.closing, 0);
     atomic_store(&sl_sess.active, 1);
 
     e = sl_thread_start();
