@@ -8,6 +8,8 @@ import LeakEvents
 final class AgentConnection: @unchecked Sendable {
     /// Called (on the reader thread, under the connection's lock) with stacks the agent just described.
     var onNewStacks: (([[UInt64]]) -> Void)?
+    /// Called (on the reader thread, under the connection's lock) when the traced agent said hello.
+    var onHello: ((AgentHello) -> Void)?
 
     private let aggregator: Aggregator
     private let condition = NSCondition()
@@ -170,6 +172,7 @@ final class AgentConnection: @unchecked Sendable {
                     }
                     accepted = true
                     helloValue = hello
+                    onHello?(hello)
                     fd = peer
                     condition.broadcast()
                 }

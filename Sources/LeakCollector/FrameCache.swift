@@ -13,12 +13,23 @@ final class FrameCache: @unchecked Sendable {
     private var frames: [UInt64: Frame] = [:]
     private var symbolizer: Symbolizer?
     private var symbolizerFailed = false
+    private var wantsSymbolizer = false
 
     init(pid: Int32) {
         self.pid = pid
         let thread = Thread { [self] in run() }
         thread.name = "swiftleak-symbols"
         thread.start()
+    }
+
+    /// Reads the target's module list now, while it surely lives (the agent
+    /// just said hello): a short-lived target may be gone before its first
+    /// stack is symbolized, and its modules' files outlive it.
+    func prepare() {
+        condition.withLock {
+            wantsSymbolizer = true
+            condition.broadcast()
+        }
     }
 
     func enqueue(_ stacks: [[UInt64]]) {
@@ -46,7 +57,12 @@ final class FrameCache: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while queue.isEmpty { condition.wait() }
+            while queue.isEmpty && !(wantsSymbolizer && symbolizer == nil && !symbolizerFailed) { condition.wait() }
+            if queue.isEmpty {
+                condition.unlock()
+                loadSymbolizer()
+                continue
+            }
             let batch = queue
             queue.removeAll()
             busy = true
@@ -77,11 +93,16 @@ final class FrameCache: @unchecked Sendable {
         }
     }
 
-    private func symbolize(_ ip: UInt64) -> Frame {
-        if symbolizer == nil && !symbolizerFailed {
-            symbolizer = try? Symbolizer(pid: pid)
-            symbolizerFailed = symbolizer == nil
+    private func loadSymbolizer() {
+        let loaded = try? Symbolizer(pid: pid)
+        condition.withLock {
+            symbolizer = loaded
+            symbolizerFailed = loaded == nil
         }
+    }
+
+    private func symbolize(_ ip: UInt64) -> Frame {
+        if symbolizer == nil && !symbolizerFailed { loadSymbolizer() }
         // Every frame the agent sends is a return address (its own frames are
         // dropped), so the call instruction is at ip - 1.
         return symbolizer?.symbolize(address: ip, isReturnAddress: true) ?? Frame(address: ip)

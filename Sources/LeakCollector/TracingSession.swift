@@ -35,6 +35,7 @@ public final class TracingSession: @unchecked Sendable {
         frameCache = FrameCache(pid: pid)
         let cache = frameCache
         connection.onNewStacks = { cache.enqueue($0) }
+        connection.onHello = { _ in cache.prepare() }
         connection.start(listener: listener.takeDescriptor(), expectedPID: pid)
     }
 

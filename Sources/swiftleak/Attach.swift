@@ -38,7 +38,7 @@ struct Attach: ParsableCommand {
     }
 
     func run() throws {
-        SignalWaiter.blockSessionSignals()
+        SessionSetup.prepare()
         do {
             let status = try AttachSession(pid: pid, output: output, frames: frames, timeout: timeout).run()
             if status != 0 { throw ExitCode(status) }

@@ -37,7 +37,7 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let program = command.first == "--" ? Array(command.dropFirst()) : command
-        SignalWaiter.blockSessionSignals()
+        SessionSetup.prepare()
         do {
             let status = try RunSession(command: program, output: output, frames: frames).run()
             throw ExitCode(status)
