@@ -62,6 +62,10 @@ __attribute__((noinline)) static void cache_put(unsigned slot) {
     free(old);
 }
 
+static void touch(void *block) {
+    *(volatile char *)block = 1;
+}
+
 __attribute__((noinline)) static void transient_work(unsigned seed) {
     char *text = strdup("a transient string that is freed at once");
     void *zeroed = calloc(10, 33);
@@ -71,6 +75,13 @@ __attribute__((noinline)) static void transient_work(unsigned seed) {
     void *aligned2 = aligned_alloc(128, 1024);
     void *aligned3 = memalign(32, 96);
     int *array = reallocarray(NULL, 50, sizeof(int));
+    /* Touch every block: a compiler may elide an allocation nobody uses. */
+    touch(text);
+    touch(zeroed);
+    touch(aligned);
+    touch(aligned2);
+    touch(aligned3);
+    touch(array);
     free(text);
     free(zeroed);
     free(aligned);
