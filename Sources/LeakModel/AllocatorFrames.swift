@@ -72,7 +72,15 @@ public enum AllocatorFrames {
         for prefix in functionPrefixes where name.hasPrefix(prefix) {
             return !excludedPrefixes.contains { name.hasPrefix($0) }
         }
-        return false
+        return isSwiftAllocatingInitializer(name)
+    }
+
+    /// A class's `__allocating_init` is Swift's `operator new`: compiler
+    /// generated, without a source line of its own, it only calls
+    /// swift_allocObject and the initializer. Mangled, it ends in "fC".
+    static func isSwiftAllocatingInitializer(_ name: Substring) -> Bool {
+        if name.contains("__allocating_init") { return true }
+        return (name.hasPrefix("$s") || name.hasPrefix("_$s")) && name.hasSuffix("fC")
     }
 
     static func isAllocatorModule(_ path: String) -> Bool {

@@ -32,11 +32,13 @@ final class FoldingTests: XCTestCase {
                      "_ZnamSt11align_val_tRKSt9nothrow_t", "operator new(unsigned long)", "operator new[](unsigned long)",
                      "operator new(unsigned long, std::nothrow_t const&)", "swift_allocObject", "swift_slowAlloc",
                      "swift::swift_slowAlloc(unsigned long, unsigned long)", "swift_allocBox", "swift_allocEmptyBox",
-                     "_ZN5swift15swift_slowAllocEmm", "_ZL19_swift_allocObject_PKN5swift12TargetHeapMetadataINS_9InProcessEEEmm"] {
+                     "_ZN5swift15swift_slowAllocEmm", "_ZL19_swift_allocObject_PKN5swift12TargetHeapMetadataINS_9InProcessEEEmm",
+                     // A class's allocating initializer, mangled and demangled.
+                     "$s4main5CacheCACycfC", "$s10SwiftLeaky7SessionC2idACSi_tcfC", "SwiftLeaky.Session.__allocating_init(id: Swift.Int) -> SwiftLeaky.Session"] {
             XCTAssertTrue(isAllocator(name), name)
         }
         for name in ["main", "__libc_start_main", "__libc_start_call_main", "swift_initStackObject", "_ZdlPv",
-                     "operator delete(void*)", "mallocate", "my_malloc", "_ZN5swift9Demangler4initEv", "_ZL99x", "_ZN5swift", "$s4main5CacheCACycfC", "_ZN3foo3barEv"] {
+                     "operator delete(void*)", "mallocate", "my_malloc", "_ZN5swift9Demangler4initEv", "_ZL99x", "_ZN5swift", "$s4main5CacheCACycfc", "$s4main5CacheC3getyyF", "_ZN3foo3barEv"] {
             XCTAssertFalse(isAllocator(name), name)
         }
         // Anything in the agent is the profiler's own code.
