@@ -10,13 +10,17 @@ public struct StatisticDiff: Hashable, Sendable {
     public var count: UInt64
     /// New count minus old count.
     public var countDiff: Int64
+    /// The oldest live block of the group in the new snapshot, in seconds;
+    /// nil when unknown or the group is gone.
+    public var oldestAgeSeconds: Double?
 
-    public init(traceback: [Frame], size: UInt64, sizeDiff: Int64, count: UInt64, countDiff: Int64) {
+    public init(traceback: [Frame], size: UInt64, sizeDiff: Int64, count: UInt64, countDiff: Int64, oldestAgeSeconds: Double? = nil) {
         self.traceback = traceback
         self.size = size
         self.sizeDiff = sizeDiff
         self.count = count
         self.countDiff = countDiff
+        self.oldestAgeSeconds = oldestAgeSeconds
     }
 }
 
@@ -36,7 +40,8 @@ public enum Comparison {
                 traceback: entry.traceback, size: entry.size,
                 sizeDiff: difference(entry.size, before?.size ?? 0),
                 count: entry.count,
-                countDiff: difference(entry.count, before?.count ?? 0))))
+                countDiff: difference(entry.count, before?.count ?? 0),
+                oldestAgeSeconds: entry.oldest)))
         }
         for (key, entry) in oldGroups where newGroups[key] == nil {
             diffs.append((key, StatisticDiff(

@@ -19,3 +19,9 @@ public struct Snapshot: Hashable, Sendable {
         self.sites = sites
     }
 }
+
+extension Snapshot {
+    /// Whether any site carries an age histogram (the collector recorded
+    /// ages). When false, `AnalysisOptions.olderThanSeconds` finds nothing.
+    public var hasAges: Bool { sites.contains { $0.ages != nil } }
+}

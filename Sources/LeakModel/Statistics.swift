@@ -7,11 +7,15 @@ public struct Statistic: Hashable, Sendable {
     public var size: UInt64
     /// Live blocks.
     public var count: UInt64
+    /// The oldest live block among the group's sites, in seconds; nil when
+    /// the snapshot has no ages.
+    public var oldestAgeSeconds: Double?
 
-    public init(traceback: [Frame], size: UInt64, count: UInt64) {
+    public init(traceback: [Frame], size: UInt64, count: UInt64, oldestAgeSeconds: Double? = nil) {
         self.traceback = traceback
         self.size = size
         self.count = count
+        self.oldestAgeSeconds = oldestAgeSeconds
     }
 }
 
@@ -25,6 +29,8 @@ public enum Statistics {
             if a.value.count != b.value.count { return a.value.count > b.value.count }
             return a.key < b.key
         }
-        return sorted.map { Statistic(traceback: $0.value.traceback, size: $0.value.size, count: $0.value.count) }
+        return sorted.map {
+            Statistic(traceback: $0.value.traceback, size: $0.value.size, count: $0.value.count, oldestAgeSeconds: $0.value.oldest)
+        }
     }
 }

@@ -4,6 +4,7 @@ struct Trace {
     var frames: [Frame]
     var size: UInt64
     var count: UInt64
+    var oldest: Double?
 }
 
 /// Stands in for a stack with no frames (or a bad index in a hand-built
@@ -24,7 +25,13 @@ extension Snapshot {
             if !options.raw { stack = AllocatorFrames.fold(stack) }
             if stack.isEmpty { stack = [unknownFrame] }
             guard TraceFilter.keeps(stack, filters: options.filters) else { continue }
-            result.append(Trace(frames: stack, size: site.size, count: site.count))
+            var size = site.size, count = site.count
+            if let threshold = options.olderThanSeconds {
+                // Sites without ages cannot show old blocks: they count nothing.
+                (count, size) = site.ages?.olderThan(seconds: threshold) ?? (0, 0)
+                if count == 0 && size == 0 { continue }
+            }
+            result.append(Trace(frames: stack, size: size, count: count, oldest: site.oldestAgeSeconds))
         }
         return result
     }
@@ -33,7 +40,7 @@ extension Snapshot {
 /// Group totals plus the frames that represent each group (first seen wins,
 /// so results follow the snapshot's order and are deterministic).
 struct Groups {
-    var totals: [GroupKey: (traceback: [Frame], size: UInt64, count: UInt64)] = [:]
+    var totals: [GroupKey: (traceback: [Frame], size: UInt64, count: UInt64, oldest: Double?)] = [:]
 
     init(_ snapshot: Snapshot, groupBy: GroupBy, options: AnalysisOptions) {
         for trace in snapshot.traces(options: options) {
@@ -56,9 +63,17 @@ struct Groups {
         if var entry = totals[key] {
             entry.size &+= trace.size
             entry.count &+= trace.count
+            entry.oldest = Groups.older(entry.oldest, trace.oldest)
             totals[key] = entry
         } else {
-            totals[key] = (traceback, trace.size, trace.count)
+            totals[key] = (traceback, trace.size, trace.count, trace.oldest)
         }
+    }
+
+    /// The larger known age; unknown only when both are.
+    static func older(_ a: Double?, _ b: Double?) -> Double? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return max(a, b)
     }
 }

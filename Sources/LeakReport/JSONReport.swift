@@ -14,6 +14,7 @@ public enum JSONReport {
                 .object([
                     ("size", .uint(stat.size)),
                     ("count", .uint(stat.count)),
+                ] + age(stat.oldestAgeSeconds) + [
                     ("traceback", traceback(stat.traceback)),
                 ])
             })),
@@ -34,6 +35,7 @@ public enum JSONReport {
                     ("size_diff", .int(d.sizeDiff)),
                     ("count", .uint(d.count)),
                     ("count_diff", .int(d.countDiff)),
+                ] + age(d.oldestAgeSeconds) + [
                     ("traceback", traceback(d.traceback)),
                 ])
             })),
@@ -59,6 +61,11 @@ public enum JSONReport {
             ("unknown_frees", .uint(m.unknownFrees)),
             ("lost_events", .uint(m.lostEvents)),
         ])
+    }
+
+    /// "oldest_age_s" only when known, so files without ages keep their old output.
+    static func age(_ seconds: Double?) -> [(String, JSONValue)] {
+        seconds.map { [("oldest_age_s", .double($0))] } ?? []
     }
 
     /// Line 0 and address 0 mean unknown, so they are null.

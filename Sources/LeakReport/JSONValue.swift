@@ -5,6 +5,9 @@ enum JSONValue {
     case bool(Bool)
     case int(Int64)
     case uint(UInt64)
+    /// Shortest text that reads back to the same Double; NaN and infinities
+    /// have no JSON form and become null.
+    case double(Double)
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
@@ -23,6 +26,14 @@ enum JSONValue {
         case let .bool(b): out += b ? "true" : "false"
         case let .int(n): out += String(n)
         case let .uint(n): out += String(n)
+        case let .double(d):
+            if !d.isFinite {
+                out += "null"
+            } else if d == d.rounded(), d.magnitude < 1e15 {
+                out += String(Int64(d))  // "3", not "3.0"
+            } else {
+                out += String(d)  // "0.25", "1e-05": valid JSON numbers
+            }
         case let .string(s): JSONValue.writeString(s, to: &out)
         case let .array(items):
             out += "["

@@ -14,9 +14,12 @@ public enum TextReport {
             lines.append("no live memory")
             return lines.joined(separator: "\n") + "\n"
         }
-        var table = Table(titles: ["size", "count"], location: FrameText.title(groupBy))
+        // The column only when the collector recorded ages: no column of dashes otherwise.
+        let showAges = shown.contains { $0.oldestAgeSeconds != nil }
+        var table = Table(titles: ["size", "count"] + (showAges ? ["oldest"] : []), location: FrameText.title(groupBy))
         for stat in shown {
-            table.add([Cell(SizeFormat.human(stat.size)), Cell(String(stat.count))], traceback: stat.traceback, groupBy: groupBy)
+            table.add([Cell(SizeFormat.human(stat.size)), Cell(String(stat.count))] + (showAges ? [ageCell(stat.oldestAgeSeconds)] : []),
+                      traceback: stat.traceback, groupBy: groupBy)
         }
         lines += table.render(style: style)
         let rest = stats.dropFirst(shown.count)
@@ -39,14 +42,15 @@ public enum TextReport {
             return lines.joined(separator: "\n") + "\n"
         }
         let shown = diffs.prefix(max(limit ?? diffs.count, 0))
-        var table = Table(titles: ["size", "size diff", "count", "count diff"], location: FrameText.title(groupBy))
+        let showAges = shown.contains { $0.oldestAgeSeconds != nil }
+        var table = Table(titles: ["size", "size diff", "count", "count diff"] + (showAges ? ["oldest"] : []), location: FrameText.title(groupBy))
         for d in shown {
             table.add([
                 Cell(SizeFormat.human(d.size)),
                 Cell(SizeFormat.human(signed: d.sizeDiff), delta: d.sizeDiff),
                 Cell(String(d.count)),
                 Cell(signed(d.countDiff), delta: d.countDiff),
-            ], traceback: d.traceback, groupBy: groupBy)
+            ] + (showAges ? [ageCell(d.oldestAgeSeconds)] : []), traceback: d.traceback, groupBy: groupBy)
         }
         lines += table.render(style: style)
         let rest = diffs.dropFirst(shown.count)
@@ -73,6 +77,11 @@ public enum TextReport {
     static func warnings(_ m: SnapshotMetadata, style: Style) -> [String] {
         guard m.lostEvents > 0 else { return [] }
         return [style.yellow("warning: snapshot \(m.sequence) lost \(m.lostEvents) \(plural(m.lostEvents, "event")); sizes and counts are approximate")]
+    }
+
+    /// "3s", "12m", "2h"; "-" when this group's age is unknown.
+    static func ageCell(_ seconds: Double?) -> Cell {
+        Cell(seconds.map { DurationText.human(seconds: $0) } ?? "-")
     }
 
     static func signed(_ n: Int64) -> String { n < 0 ? String(n) : "+\(n)" }
@@ -102,10 +111,12 @@ struct Table {
         self.location = location
     }
 
-    mutating func add(_ cells: [Cell], traceback: [Frame], groupBy: GroupBy) {
+    /// `extra` lines (e.g. a trend's series) go under the row, before the
+    /// traceback's other frames.
+    mutating func add(_ cells: [Cell], traceback: [Frame], groupBy: GroupBy, extra: [String] = []) {
         let first = traceback.first.map { FrameText.group($0, groupBy: groupBy) } ?? "<no frames>"
         let more = groupBy == .traceback ? traceback.dropFirst().map(FrameText.describe) : []
-        rows.append((cells, first, more))
+        rows.append((cells, first, extra + more))
     }
 
     func render(style: Style) -> [String] {

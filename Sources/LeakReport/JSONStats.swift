@@ -1,0 +1,12 @@
+import LeakModel
+
+extension JSONReport {
+    /// `{"snapshot": {...}, "sites": N, "has_ages": bool}` for `swiftleak stats`.
+    public static func stats(snapshot: Snapshot) -> String {
+        JSONValue.object([
+            ("snapshot", metadata(snapshot.metadata)),
+            ("sites", .uint(UInt64(snapshot.sites.count))),
+            ("has_ages", .bool(snapshot.hasAges)),
+        ]).render()
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Swift runtime's demangler. swiftleak is a Swift program, so the
+/// runtime is always loaded; the entry point is exported but not in any
+/// header. `flags` must be 0 (the runtime defines none), the result is
+/// malloc'ed when no buffer is passed, and NULL when the input is not a
+/// Swift symbol.
+@_silgen_name("swift_demangle")
+private func _swift_demangle(
+    _ mangledName: UnsafePointer<CChar>?, _ mangledNameLength: Int,
+    _ outputBuffer: UnsafeMutablePointer<CChar>?, _ outputBufferSize: UnsafeMutablePointer<Int>?,
+    _ flags: UInt32
+) -> UnsafeMutablePointer<CChar>?
+
+/// `abi::__cxa_demangle(mangled, buffer, length, status)`.
+private typealias CxaDemangle = @convention(c) (
+    UnsafePointer<CChar>?, UnsafeMutablePointer<CChar>?, UnsafeMutablePointer<Int>?, UnsafeMutablePointer<Int32>?
+) -> UnsafeMutablePointer<CChar>?
+
+/// Turns linkage names into the names people read: Swift symbols through
+/// the Swift runtime, C++ (Itanium ABI) through libstdc++. Anything else,
+/// and anything that fails to demangle, comes back unchanged.
+///
+/// Results are cached: a process has few distinct frames but they are
+/// resolved again after every module change. Safe to call from any thread.
+public enum Demangler {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cache: [String: String] = [:]
+
+    /// libstdc++'s demangler, looked up once. The Swift runtime links
+    /// libstdc++ on Linux, so it is there in practice; if not, C++ names stay mangled.
+    nonisolated(unsafe) private static let cxaDemangle: CxaDemangle? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__cxa_demangle") else { return nil }
+        return unsafeBitCast(symbol, to: CxaDemangle.self)
+    }()
+
+    /// The demangled form of `symbol`, or `symbol` itself.
+    public static func demangle(_ symbol: String) -> String {
+        guard isSwift(symbol) || isCxx(symbol) else { return symbol }
+        lock.lock()
+        if let known = cache[symbol] {
+            lock.unlock()
+            return known
+        }
+        lock.unlock()
+        // Demangle outside the lock: both demanglers are reentrant, and a
+        // race only computes the same answer twice.
+        let result = (isSwift(symbol) ? demangleSwift(symbol) : demangleCxx(symbol)) ?? symbol
+        lock.lock()
+        cache[symbol] = result
+        lock.unlock()
+        return result
+    }
+
+    /// Swift 5+ ("$s", "_$s", "$e" embedded), Swift 4.x ("$S", "_$S") and Swift 4.0 ("_T0") prefixes.
+    static func isSwift(_ s: String) -> Bool {
+        s.hasPrefix("$s") || s.hasPrefix("_$s") || s.hasPrefix("$S") || s.hasPrefix("_$S")
+            || s.hasPrefix("$e") || s.hasPrefix("_$e") || s.hasPrefix("_T0")
+    }
+
+    /// Itanium C++ names start with "_Z" (or "__Z" where C symbols get an underscore).
+    static func isCxx(_ s: String) -> Bool {
+        s.hasPrefix("_Z") || s.hasPrefix("__Z")
+    }
+
+    static func demangleSwift(_ symbol: String) -> String? {
+        symbol.withCString { name -> String? in
+            guard let out = _swift_demangle(name, strlen(name), nil, nil, 0) else { return nil }
+            defer { free(out) }
+            return String(cString: out)
+        }
+    }
+
+    static func demangleCxx(_ symbol: String) -> String? {
+        guard let cxaDemangle else { return nil }
+        return symbol.withCString { name -> String? in
+            var status: Int32 = 0
+            guard let out = cxaDemangle(name, nil, nil, &status) else { return nil }
+            defer { free(out) }
+            return status == 0 ? String(cString: out) : nil
+        }
+    }
+}
