@@ -29,6 +29,10 @@ public enum SnapshotCodec {
         case frames = 3
         case stacks = 4
         case sites = 5
+        /// Optional: per-site oldest age and age histogram. Written only when
+        /// some site has ages, so older readers (which skip unknown tags) and
+        /// snapshots without ages are unaffected; still format version 1.
+        case ages = 6
 
         var name: String {
             switch self {
@@ -37,6 +41,7 @@ public enum SnapshotCodec {
             case .frames: return "frames"
             case .stacks: return "stacks"
             case .sites: return "sites"
+            case .ages: return "ages"
             }
         }
     }
@@ -55,6 +60,7 @@ public enum SnapshotCodec {
         appendSection(.frames, framesPayload, to: &body)
         appendSection(.stacks, encodeStacks(snapshot.stacks), to: &body)
         appendSection(.sites, encodeSites(snapshot.sites), to: &body)
+        if let ages = encodeAges(snapshot.sites) { appendSection(.ages, ages, to: &body) }
 
         var out = BinaryWriter()
         out.writeBytes(magic)
@@ -151,6 +157,41 @@ public enum SnapshotCodec {
         return w.bytes
     }
 
+    /// Presence bits of one entry in the ages section.
+    static let hasOldestAge: UInt8 = 1
+    static let hasHistogram: UInt8 = 2
+
+    /// Entry count, then per site with ages: site index (varint), presence
+    /// bits (UInt8), the oldest age as the Double's bit pattern (UInt64, if
+    /// present), then the histogram (if present): bucket count (varint,
+    /// must equal `AgeHistogram.bucketCount`), blocks per bucket, bytes per
+    /// bucket (varints). Nil when no site has ages.
+    static func encodeAges(_ sites: [Site]) -> [UInt8]? {
+        let entries = sites.indices.filter { sites[$0].oldestAgeSeconds != nil || sites[$0].ages != nil }
+        guard !entries.isEmpty else { return nil }
+        var w = BinaryWriter()
+        w.writeVarint(UInt64(entries.count))
+        for index in entries {
+            let site = sites[index]
+            w.writeVarint(UInt64(index))
+            w.writeUInt8((site.oldestAgeSeconds != nil ? hasOldestAge : 0) | (site.ages != nil ? hasHistogram : 0))
+            if let oldest = site.oldestAgeSeconds { w.writeUInt64(oldest.bitPattern) }
+            if let ages = site.ages {
+                // Pad or cut to the fixed bucket count so the file is always readable.
+                let blocks = fitted(ages.blocks), bytes = fitted(ages.bytes)
+                w.writeVarint(UInt64(AgeHistogram.bucketCount))
+                for value in blocks { w.writeVarint(value) }
+                for value in bytes { w.writeVarint(value) }
+            }
+        }
+        return w.bytes
+    }
+
+    static func fitted(_ buckets: [UInt64]) -> [UInt64] {
+        let n = AgeHistogram.bucketCount
+        return Array(buckets.prefix(n)) + Array(repeating: 0, count: max(0, n - buckets.count))
+    }
+
     // MARK: Decoding
 
     /// Parses and validates a snapshot file; throws `SnapshotFormatError`.
@@ -167,7 +208,10 @@ public enum SnapshotCodec {
         let strings = try decodeSection(.strings, bytes, try section(.strings)) { try decodeStrings(&$0) }
         let frames = try decodeSection(.frames, bytes, try section(.frames)) { try decodeFrames(&$0, strings: strings) }
         let stacks = try decodeSection(.stacks, bytes, try section(.stacks)) { try decodeStacks(&$0, frameCount: frames.count) }
-        let sites = try decodeSection(.sites, bytes, try section(.sites)) { try decodeSites(&$0, stackCount: stacks.count) }
+        var sites = try decodeSection(.sites, bytes, try section(.sites)) { try decodeSites(&$0, stackCount: stacks.count) }
+        if let range = sections[.ages] {
+            try decodeSection(.ages, bytes, range) { try decodeAges(&$0, into: &sites) }
+        }
         return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites)
     }
 
@@ -366,5 +410,39 @@ public enum SnapshotCodec {
             sites.append(Site(stack: stack, size: size, count: blocks))
         }
         return sites
+    }
+
+    /// Reads the ages section into `sites` (decoded before it).
+    static func decodeAges(_ r: inout BinaryReader, into sites: inout [Site]) throws {
+        // Site index and presence byte at least.
+        let count = try r.readCount("age entry count", minimumItemSize: 2)
+        var seen = [Bool](repeating: false, count: sites.count)
+        for _ in 0..<count {
+            let offset = r.offset
+            let index = try r.readIndex("site index", below: sites.count)
+            guard !seen[index] else { throw BinaryReader.Failure.badValue(offset: offset, what: "duplicate site index") }
+            seen[index] = true
+            let flagsOffset = r.offset
+            let flags = try r.readUInt8()
+            guard flags & ~(hasOldestAge | hasHistogram) == 0 else {
+                throw BinaryReader.Failure.badValue(offset: flagsOffset, what: "age flags")
+            }
+            if flags & hasOldestAge != 0 {
+                let ageOffset = r.offset
+                let age = Double(bitPattern: try r.readUInt64())
+                guard age.isFinite, age >= 0 else { throw BinaryReader.Failure.badValue(offset: ageOffset, what: "oldest age") }
+                sites[index].oldestAgeSeconds = age
+            }
+            if flags & hasHistogram != 0 {
+                let bucketsOffset = r.offset
+                guard try r.readVarint() == UInt64(AgeHistogram.bucketCount) else {
+                    throw BinaryReader.Failure.badValue(offset: bucketsOffset, what: "age bucket count")
+                }
+                var histogram = AgeHistogram()
+                for i in 0..<AgeHistogram.bucketCount { histogram.blocks[i] = try r.readVarint() }
+                for i in 0..<AgeHistogram.bucketCount { histogram.bytes[i] = try r.readVarint() }
+                sites[index].ages = histogram
+            }
+        }
     }
 }

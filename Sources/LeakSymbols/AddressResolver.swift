@@ -35,8 +35,10 @@ final class AddressResolver {
         // past the last mapping; only an address inside the module is its own.
         guard lookup >= start, lookup < end else { return frame }
         frame.module = name.map { String(cString: $0) }
-        frame.function = inlinedFunctionName(module: module, address: lookup)
-            ?? symbolName(module: module, address: lookup)
+        // Demangled here, once per address (the symbolizer caches frames), so
+        // snapshots, groups and filters all see the names people read.
+        frame.function = (inlinedFunctionName(module: module, address: lookup)
+            ?? symbolName(module: module, address: lookup)).map(Demangler.demangle)
         if let line = dwfl_module_getsrc(module, lookup) {
             var lineNumber: Int32 = 0
             if let file = dwfl_lineinfo(line, nil, &lineNumber, nil, nil, nil) {
@@ -80,7 +82,8 @@ final class AddressResolver {
     }
 
     /// Prefers the linkage (mangled) name, like the symbol table, so that the
-    /// demangler downstream sees one kind of name; follows abstract_origin.
+    /// demangler sees one kind of name (DW_AT_name lacks the C++ parameters
+    /// and the Swift module and type); follows abstract_origin.
     private func linkageName(of die: UnsafeMutablePointer<Dwarf_Die>) -> String? {
         for attribute in [DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name] {
             var storage = Dwarf_Attribute()
