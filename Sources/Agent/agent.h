@@ -149,6 +149,23 @@ uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max);
 int sl_in_agent(uintptr_t addr);
 uintptr_t sl_agent_base(void);
 
+/* ---- fast unwinder (fast_unwind.c) ----------------------------------- */
+
+/* Module tables and the rule cache; reads SWIFTLEAK_UNWINDER (=libunwind
+ * turns the fast path off). Takes the loader lock: not for the hook path. */
+int sl_fast_unwind_init(void);
+/* Re-scan modules now (after dlopen/dlclose). Not for the hook path. */
+int sl_fast_unwind_refresh(void);
+/* Agent thread, every loop: re-scan if dl_iterate_phdr's counters moved. */
+void sl_fast_unwind_poll(void);
+int sl_fast_unwind_enabled(void);
+void sl_fast_unwind_set_enabled(int on);
+/* Walk the caller's stack from .eh_frame rules. Frames in the agent are
+ * skipped (at most skip_max of them), then up to max return addresses are
+ * stored in ips, unmodified. Returns the depth, or -1: this stack needs
+ * libunwind (unsupported rule, unknown code, odd stack). Hook-path safe. */
+int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max);
+
 /* ---- hook helpers (hooks.c) ------------------------------------------ */
 
 void sl_emit_alloc(void *p, size_t size);

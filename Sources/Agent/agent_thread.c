@@ -247,6 +247,9 @@ static void *agent_main(void *arg)
         }
         if (atomic_load(&sl_sess.stop_code))
             break;
+        /* New modules get fast-unwinder tables, unloaded ones lose their
+         * cached rules (until then their frames go to libunwind). */
+        sl_fast_unwind_poll();
         if (!busy && sl_got_active() && sl_got_modules_changed()) {
             int e = sl_got_patch_all();
             if (e)

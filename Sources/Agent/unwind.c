@@ -1,5 +1,6 @@
 /*
- * unwind.c: stack capture with libunwind, loaded privately.
+ * unwind.c: stack capture: the fast .eh_frame walker (fast_unwind.c) first,
+ * libunwind, loaded privately, for every stack it declines.
  *
  * libunwind.so.8 exports the whole _Unwind_* ABI and `backtrace`; linking it
  * (or loading it RTLD_GLOBAL) would interpose the target's C++ unwinder. So
@@ -91,6 +92,9 @@ int sl_unwind_init(void)
         pol(*as, SL_UNW_CACHE_PER_THREAD);
     module_text((const void *)bt, &unw_lo, &unw_hi, NULL);
     unw_bt = bt;
+    /* The fast unwinder is optional: if its tables cannot be set up, every
+     * capture simply goes to libunwind. */
+    (void)sl_fast_unwind_init();
     return 0;
 }
 
@@ -107,6 +111,14 @@ uintptr_t sl_agent_base(void)
 
 uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max)
 {
+    if (SL_LIKELY(sl_fast_unwind_enabled())) {
+        int n = sl_fast_unwind(ips, max, 8);
+        if (SL_LIKELY(n >= 0)) {
+            if (n)
+                ips[0] -= 1;   /* as below */
+            return (uint32_t)n;
+        }
+    }
     /* ips has max + 8 slots: room for the agent's and libunwind's own frames,
      * which are dropped below (one buffer: hooks run on the host's stack). */
     void **buf = (void **)ips;
