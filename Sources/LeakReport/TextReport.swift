@@ -89,13 +89,16 @@ public enum TextReport {
     static func plural<N: BinaryInteger>(_ n: N, _ word: String) -> String { n == 1 ? word : word + "s" }
 }
 
-/// One right-aligned numeric cell; `delta` picks its colour in diffs.
+/// One cell, right-aligned (numbers) unless `left` (words such as a trend's
+/// kind); `delta` picks its colour in diffs.
 struct Cell {
     var text: String
     var delta: Int64?
-    init(_ text: String, delta: Int64? = nil) {
+    var left: Bool
+    init(_ text: String, delta: Int64? = nil, left: Bool = false) {
         self.text = text
         self.delta = delta
+        self.left = left
     }
 }
 
@@ -111,12 +114,12 @@ struct Table {
         self.location = location
     }
 
-    /// `extra` lines (e.g. a trend's series) go under the row, before the
-    /// traceback's other frames.
+    /// `extra` lines (e.g. a trend's series) go under the row, after the
+    /// traceback's other frames so those stay together.
     mutating func add(_ cells: [Cell], traceback: [Frame], groupBy: GroupBy, extra: [String] = []) {
         let first = traceback.first.map { FrameText.group($0, groupBy: groupBy) } ?? "<no frames>"
         let more = groupBy == .traceback ? traceback.dropFirst().map(FrameText.describe) : []
-        rows.append((cells, first, extra + more))
+        rows.append((cells, first, more + extra))
     }
 
     func render(style: Style) -> [String] {
@@ -128,10 +131,15 @@ struct Table {
         func pad(_ s: String, _ width: Int) -> String { String(repeating: " ", count: width - s.count) + s }
         let indent = String(repeating: " ", count: widths.reduce(0, +) + 2 * widths.count + 2)
 
-        var lines = [(zip(titles, widths).map { pad($0, $1) } + [location]).joined(separator: "  ")]
+        // A column's title aligns like its cells.
+        let left = titles.indices.map { i in rows.first.map { $0.cells.indices.contains(i) && $0.cells[i].left } ?? false }
+        let heads = titles.indices.map { i in
+            left[i] ? titles[i] + String(repeating: " ", count: widths[i] - titles[i].count) : pad(titles[i], widths[i])
+        }
+        var lines = [(heads + [location]).joined(separator: "  ")]
         for row in rows {
             let cells = zip(row.cells, widths).map { cell, width -> String in
-                let text = pad(cell.text, width)
+                let text = cell.left ? cell.text + String(repeating: " ", count: width - cell.text.count) : pad(cell.text, width)
                 return cell.delta.map { style.delta(text, $0) } ?? text
             }
             lines.append((cells + [row.location]).joined(separator: "  "))

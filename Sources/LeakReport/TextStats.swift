@@ -8,12 +8,12 @@ extension TextReport {
         let style = Style(enabled: useColor)
         let m = snapshot.metadata
         let blocks = { (n: UInt64) in "\(n) \(plural(n, "block"))" }
-        var rows: [(String, String)] = [
+        let rows: [(String, String)] = [
             ("snapshot", "\(m.sequence)\(m.isFinal ? " (final)" : "")"),
             ("pid", String(m.pid)),
             ("command", m.command.isEmpty ? "unknown" : FrameText.command(m.command)),
             ("time", TimeFormat.readable(m.timeNanoseconds)),
-            ("traced since", TimeFormat.readable(m.startNanoseconds) + tracedFor(m)),
+            ("traced for", tracedFor(m)),
             ("mode", m.mode.rawValue),
             ("frames depth", String(m.framesDepth)),
             ("current", "\(SizeFormat.human(m.currentBytes)) in \(blocks(m.currentBlocks))"),
@@ -31,13 +31,14 @@ extension TextReport {
             return name == "lost events" && m.lostEvents > 0 ? style.yellow("\(label)  \(value)") : "\(label)  \(value)"
         }
         lines += warnings(m, style: style)
-        rows.removeAll()
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// " (2h)": how long tracing had run at the snapshot, when the clock allows.
+    /// "2h, since 2024-05-01 10:00:00 UTC": how long tracing had run at the
+    /// snapshot; just the start when the wall clock stepped back in between.
     static func tracedFor(_ m: SnapshotMetadata) -> String {
-        guard m.timeNanoseconds >= m.startNanoseconds, m.startNanoseconds > 0 else { return "" }
-        return " (" + DurationText.human(seconds: Double(m.timeNanoseconds - m.startNanoseconds) / 1e9) + " before)"
+        let since = "since " + TimeFormat.readable(m.startNanoseconds)
+        guard m.timeNanoseconds >= m.startNanoseconds else { return since }
+        return DurationText.human(seconds: Double(m.timeNanoseconds - m.startNanoseconds) / 1e9) + ", " + since
     }
 }

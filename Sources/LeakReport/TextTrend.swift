@@ -13,7 +13,8 @@ extension TextReport {
         lines.append(style.bold("\(count) \(plural(count, "snapshot")), \(trends.count) \(plural(trends.count, "group"))"))
         var table = Table(titles: ["kind", "bytes/snap", "blocks/snap", "R²"], location: FrameText.title(groupBy))
         for t in shown {
-            let kind = t.kind == .steadyGrowth ? Cell(t.kind.rawValue, delta: 1) : Cell(t.kind.rawValue)
+            // Leaks in red like growth in diffs; the rest plain.
+            let kind = Cell(t.kind.rawValue, delta: t.kind == .steadyGrowth ? 1 : nil, left: true)
             table.add([
                 kind,
                 Cell(signedSize(t.slopeBytesPerSnapshot)),
