@@ -158,13 +158,15 @@ int sl_fast_unwind_init(void);
 int sl_fast_unwind_refresh(void);
 /* Agent thread, every loop: re-scan if dl_iterate_phdr's counters moved. */
 void sl_fast_unwind_poll(void);
-int sl_fast_unwind_enabled(void);
-void sl_fast_unwind_set_enabled(int on);
+enum sl_fu_mode { SL_FU_OFF = 0, SL_FU_FAST = 1, SL_FU_FAST_ONLY = 2 };
+int sl_fast_unwind_mode(void);
+void sl_fast_unwind_set_mode(int mode);
 /* Walk the caller's stack from .eh_frame rules. Frames in the agent are
  * skipped (at most skip_max of them), then up to max return addresses are
- * stored in ips, unmodified. Returns the depth, or -1: this stack needs
- * libunwind (unsupported rule, unknown code, odd stack). Hook-path safe. */
-int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max);
+ * stored in ips, unmodified, *depth of them. Returns 0, or -1: this stack
+ * needs libunwind (unsupported rule, unknown code, odd stack); *depth then
+ * counts the frames found before that point. Hook-path safe. */
+int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth);
 
 /* ---- hook helpers (hooks.c) ------------------------------------------ */
 

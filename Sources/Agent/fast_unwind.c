@@ -94,10 +94,10 @@ enum { FU_CFA_RSP = 0, FU_CFA_RBP = 1, FU_OUTERMOST = 2, FU_UNSUPPORTED = 3 };
 
 static _Atomic uint64_t *cache;
 static _Atomic uint32_t generation;   /* low 8 bits go into the words */
-static _Atomic int fu_on;
+static _Atomic int fu_on;   /* enum sl_fu_mode */
 
-int sl_fast_unwind_enabled(void) { return atomic_load_explicit(&fu_on, memory_order_relaxed); }
-void sl_fast_unwind_set_enabled(int on) { atomic_store(&fu_on, on && cache && modtab); }
+int sl_fast_unwind_mode(void) { return atomic_load_explicit(&fu_on, memory_order_relaxed); }
+void sl_fast_unwind_set_mode(int mode) { atomic_store(&fu_on, cache && modtab ? mode : SL_FU_OFF); }
 
 static inline uint32_t set_of(uintptr_t ip) { return (uint32_t)((ip ^ (ip >> 15)) & (FU_SETS - 1)); }
 
@@ -550,8 +550,9 @@ static inline uint64_t lookup(uintptr_t ip, uint32_t gen)
 #define FU_MAX_THREAD_STACK (256ull << 20)
 #define FU_MAX_MAIN_STACK (4ull << 30)
 
-int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max)
+int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth)
 {
+    *depth = 0;
     struct fu_regs r;
     sl_fu_regs(&r);
     uintptr_t sp = r.sp, ip = r.ip, bp = r.bp;
@@ -580,6 +581,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max)
                 return -1;
         } else {
             ips[d++] = ip;
+            *depth = d;
             if (d >= max)
                 break;
         }
@@ -606,7 +608,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max)
         if (!ip)
             break;
     }
-    return (int)d;
+    return 0;
 }
 
 /* ---- module discovery (init, agent thread) ------------------------------- */
@@ -764,12 +766,20 @@ void sl_fast_unwind_poll(void)
 
 int sl_fast_unwind_init(void)
 {
+    /* SWIFTLEAK_UNWINDER: "libunwind" (everything through libunwind, for
+     * comparison), "fast-only" (tests: never fall back, keep the frames
+     * found), anything else: fast with fallback. */
     const char *u = getenv("SWIFTLEAK_UNWINDER");
-    if (u && strcmp(u, "libunwind") == 0) {
-        atomic_store(&fu_on, 0);
+    int mode = SL_FU_FAST;
+    if (u && strcmp(u, "libunwind") == 0)
+        mode = SL_FU_OFF;
+    else if (u && strcmp(u, "fast-only") == 0)
+        mode = SL_FU_FAST_ONLY;
+    if (mode == SL_FU_OFF) {
+        atomic_store(&fu_on, SL_FU_OFF);
         return 0;
     }
     int e = sl_fast_unwind_refresh();
-    sl_fast_unwind_set_enabled(e == 0);
+    sl_fast_unwind_set_mode(e == 0 ? mode : SL_FU_OFF);
     return e;
 }

@@ -111,12 +111,13 @@ uintptr_t sl_agent_base(void)
 
 uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max)
 {
-    if (SL_LIKELY(sl_fast_unwind_enabled())) {
-        int n = sl_fast_unwind(ips, max, 8);
-        if (SL_LIKELY(n >= 0)) {
+    int mode = sl_fast_unwind_mode();
+    if (SL_LIKELY(mode != SL_FU_OFF)) {
+        uint32_t n;
+        if (SL_LIKELY(sl_fast_unwind(ips, max, 8, &n) == 0) || mode == SL_FU_FAST_ONLY) {
             if (n)
                 ips[0] -= 1;   /* as below */
-            return (uint32_t)n;
+            return n;
         }
     }
     /* ips has max + 8 slots: room for the agent's and libunwind's own frames,
