@@ -97,7 +97,8 @@ static _Atomic uint32_t generation;   /* low 8 bits go into the words */
 static _Atomic int fu_on;   /* enum sl_fu_mode */
 
 int sl_fast_unwind_mode(void) { return atomic_load_explicit(&fu_on, memory_order_relaxed); }
-void sl_fast_unwind_set_mode(int mode) { atomic_store(&fu_on, cache && modtab ? mode : SL_FU_OFF); }
+static struct fu_memo *memo;
+void sl_fast_unwind_set_mode(int mode) { atomic_store(&fu_on, cache && memo && modtab ? mode : SL_FU_OFF); }
 
 static inline uint32_t set_of(uintptr_t ip) { return (uint32_t)((ip ^ (ip >> 15)) & (FU_SETS - 1)); }
 
@@ -550,12 +551,84 @@ static inline uint64_t lookup(uintptr_t ip, uint32_t gen)
 #define FU_MAX_THREAD_STACK (256ull << 20)
 #define FU_MAX_MAIN_STACK (4ull << 30)
 
+/* One frame of the rule walk: from (ip, sp, bp) to the caller's. Returns
+ * 1 (moved), 0 (outermost or return address 0: the walk is over) or -1
+ * (needs libunwind). *w gets the rule used. */
+static inline int step(uintptr_t *ip, uintptr_t *sp, uintptr_t *bp, uintptr_t top, uint32_t gen, uint64_t *w)
+{
+    /* Every ip here is a return address: its rule is the call's. */
+    uint64_t rule = lookup(*ip - 1, gen);
+    *w = rule;
+    unsigned kind = (unsigned)(rule >> 40) & 3;
+    if (SL_UNLIKELY(kind >= FU_OUTERMOST))
+        return kind == FU_OUTERMOST ? 0 : -1;
+    uintptr_t cfa = (kind == FU_CFA_RBP ? *bp : *sp) + (uintptr_t)(((rule >> 42) & 0x3fff) << 3);
+    if (SL_UNLIKELY(cfa <= *sp || cfa > top || (cfa & 7)))
+        return -1;
+    unsigned k = (unsigned)(rule >> 56) & 15;
+    if (k) {
+        uintptr_t at = cfa - 8 * k;
+        if (SL_UNLIKELY(at < *sp || at > cfa))
+            return -1;
+        *bp = *(const uintptr_t *)at;
+    }
+    *ip = *(const uintptr_t *)(cfa - 8);
+    *sp = cfa;
+    return *ip ? 1 : 0;
+}
+
+/* ---- path memo -------------------------------------------------------------
+ * Even cached, a rule walk is a dependent chain per frame: load the return
+ * address, hash it, load its rule, add the offset, load the next one. But
+ * where every frame's CFA is rsp-based, the CFA offsets from the first
+ * caller's sp are a function of the ips alone. So the last walk from each
+ * leaf ip is remembered as (ip, CFA - sp0, rbp slot) per frame, and the next
+ * walk from that leaf only checks that each remembered return address is on
+ * the stack where it was: independent loads the CPU overlaps. At the first
+ * difference it goes on with the rule walk. Slots are written under a
+ * per-slot sequence number (writers that lose the race skip the write,
+ * readers that see it move redo the walk): no thread ever waits. */
+#define FU_MEMO_SLOTS 1024u
+#define FU_MEMO_FRAMES 64u
+
+struct fu_memo_frame {
+    uint64_t ip;
+    uint32_t cfa_rel;   /* this frame's CFA - sp0 */
+    uint32_t k;         /* rbp restored from CFA - 8k (0: not) */
+};
+
+struct fu_memo {
+    _Atomic uint64_t seq;   /* odd while being written */
+    uint32_t gen, n;
+    struct fu_memo_frame f[FU_MEMO_FRAMES];
+};
+
+static inline uint64_t rd64(const void *p) { return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED); }
+static inline uint32_t rd32(const void *p) { return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED); }
+
+static void memo_write(struct fu_memo *m, uint32_t gen, const struct fu_memo_frame *f, uint32_t n)
+{
+    uint64_t s = atomic_load_explicit(&m->seq, memory_order_relaxed);
+    if ((s & 1) || !atomic_compare_exchange_strong(&m->seq, &s, s + 1))
+        return;   /* someone else is writing it: theirs is as good */
+    atomic_thread_fence(memory_order_release);
+    __atomic_store_n(&m->gen, gen, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->n, n, __ATOMIC_RELAXED);
+    for (uint32_t i = 0; i < n; i++) {
+        __atomic_store_n(&m->f[i].ip, f[i].ip, __ATOMIC_RELAXED);
+        __atomic_store_n(&m->f[i].cfa_rel, f[i].cfa_rel, __ATOMIC_RELAXED);
+        __atomic_store_n(&m->f[i].k, f[i].k, __ATOMIC_RELAXED);
+    }
+    atomic_store_explicit(&m->seq, s + 2, memory_order_release);
+}
+
 int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth)
 {
     *depth = 0;
     struct fu_regs r;
     sl_fu_regs(&r);
     uintptr_t sp = r.sp, ip = r.ip, bp = r.bp;
+    uint64_t w;
 
     /* Top of this stack. A pthread's descriptor (fs base) sits right above
      * its stack, user-supplied stacks included; the main thread's stack
@@ -571,43 +644,96 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
         return -1;
 
     uint32_t gen = atomic_load_explicit(&generation, memory_order_acquire);
-    uint32_t d = 0, skipped = 0;
-    int in_agent = 1;
+    /* The agent's own frames (hook, emit, capture, this): walked, not kept. */
+    for (uint32_t skipped = 0; sl_in_agent(ip); skipped++) {
+        if (skipped >= skip_max)
+            return -1;
+        int st = step(&ip, &sp, &bp, top, gen, &w);
+        if (st <= 0)
+            return st;   /* an agent frame the outermost: nothing to keep */
+    }
+    if (!max)
+        return 0;
+
+    const uintptr_t sp0 = sp, ip0 = ip, bp0 = bp;
+    struct fu_memo_frame rec[FU_MEMO_FRAMES];
+    uint32_t d = 0;                 /* frames stored in ips (and rec) */
+    uint32_t rsp_run = 0;           /* rec[0, rsp_run) are memo material */
+    int rsp_only = 1;
+    uint32_t had = 0;               /* frames the memo vouched for */
+
+    struct fu_memo *m = &memo[(uint32_t)((ip0 >> 4) ^ (ip0 >> 14)) & (FU_MEMO_SLOTS - 1)];
+    uint64_t s1 = atomic_load_explicit(&m->seq, memory_order_acquire);
+    uint32_t mn = rd32(&m->n);
+    if (!(s1 & 1) && rd32(&m->gen) == gen && mn && mn <= FU_MEMO_FRAMES && rd64(&m->f[0].ip) == ip0) {
+        /* Frame i's return address must be at sp0 + rel_i - 8 and equal the
+         * memo's ip of frame i + 1. */
+        uint32_t lim = mn < max ? mn : max;
+        uintptr_t mip = ip0, msp = sp0, mbp = bp0;
+        uint32_t i = 0;
+        for (;;) {
+            ips[i] = mip;
+            rec[i].ip = mip;
+            uint32_t rel = rd32(&m->f[i].cfa_rel), k = rd32(&m->f[i].k);
+            rec[i].cfa_rel = rel;
+            rec[i].k = k;
+            uintptr_t cfa = sp0 + rel;
+            if (cfa <= msp || cfa > top || (cfa & 7) || k > 15)
+                break;   /* torn or stale: the rule walk redoes it */
+            if (k && cfa - 8 * k < msp)
+                break;
+            uintptr_t ra = *(const uintptr_t *)(cfa - 8);
+            if (k)
+                mbp = *(const uintptr_t *)(cfa - 8 * k);
+            msp = cfa;
+            i++;
+            if (i == lim || !ra || ra != rd64(&m->f[i].ip)) {
+                mip = ra;
+                break;
+            }
+            mip = ra;
+        }
+        atomic_thread_fence(memory_order_acquire);
+        if (i && atomic_load_explicit(&m->seq, memory_order_relaxed) == s1) {
+            /* Frames [0, i) are right; resume after frame i - 1. */
+            d = had = rsp_run = i;
+            ip = mip;
+            sp = msp;
+            bp = mbp;
+        }
+    }
+    if (d == 0) {
+        ip = ip0;
+        sp = sp0;
+        bp = bp0;
+    }
+    *depth = d;
+    if (d && (d >= max || !ip))
+        goto done;
+
+    /* The rule walk from frame d on. */
     for (;;) {
-        if (in_agent && !sl_in_agent(ip))
-            in_agent = 0;
-        if (in_agent) {
-            if (++skipped > skip_max)
-                return -1;
+        ips[d] = ip;
+        int st = step(&ip, &sp, &bp, top, gen, &w);
+        if (rsp_only && st > 0 && ((w >> 40) & 3) == FU_CFA_RSP && d < FU_MEMO_FRAMES && sp - sp0 < UINT32_MAX) {
+            rec[d].ip = ips[d];
+            rec[d].cfa_rel = (uint32_t)(sp - sp0);
+            rec[d].k = (uint32_t)(w >> 56) & 15;
+            rsp_run = d + 1;
         } else {
-            ips[d++] = ip;
-            *depth = d;
-            if (d >= max)
-                break;
+            rsp_only = 0;
         }
-        /* Every ip here is a return address: its rule is the call's. */
-        uint64_t w = lookup(ip - 1, gen);
-        unsigned kind = (unsigned)(w >> 40) & 3;
-        if (SL_UNLIKELY(kind >= FU_OUTERMOST)) {
-            if (kind == FU_OUTERMOST)
-                break;
+        d++;
+        *depth = d;
+        if (st < 0)
             return -1;
-        }
-        uintptr_t cfa = (kind == FU_CFA_RBP ? bp : sp) + (uintptr_t)(((w >> 42) & 0x3fff) << 3);
-        if (SL_UNLIKELY(cfa <= sp || cfa > top || (cfa & 7)))
-            return -1;
-        unsigned k = (unsigned)(w >> 56) & 15;
-        if (k) {
-            uintptr_t at = cfa - 8 * k;
-            if (SL_UNLIKELY(at < sp || at > cfa))
-                return -1;
-            bp = *(const uintptr_t *)at;
-        }
-        ip = *(const uintptr_t *)(cfa - 8);
-        sp = cfa;
-        if (!ip)
+        if (st == 0 || d >= max)
             break;
     }
+done:
+    /* Remember the rsp-only prefix if it says more than the memo did. */
+    if (rsp_run > had)
+        memo_write(m, gen, rec, rsp_run);
     return 0;
 }
 
@@ -705,11 +831,12 @@ int sl_fast_unwind_refresh(void)
     if (!atomic_compare_exchange_strong(&refreshing, &expect, 1))
         return 0;   /* someone else is at it */
     int e = 0;
-    if (!cache) {
+    if (!cache)
         cache = map_zero(FU_SETS * 2 * sizeof(uint64_t));
-        if (!cache)
-            e = ENOMEM;
-    }
+    if (!memo)
+        memo = map_zero(FU_MEMO_SLOTS * sizeof(struct fu_memo));
+    if (!cache || !memo)
+        e = ENOMEM;
     uint64_t c[2] = {0, 0};
     dl_iterate_phdr(counters_cb, c);
     struct fu_modtab *tab = atomic_load(&modtab);
