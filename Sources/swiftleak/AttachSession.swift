@@ -11,8 +11,13 @@ final class AttachSession: @unchecked Sendable {
     let output: String?
     let frames: UInt32
     let timeout: Double
-    private let lock = NSLock()
+    private let lock = NSCondition()
     private var finishedWith: Int32?
+    /// Set when a detach begins: the agent's stream then ends because we
+    /// asked it to, and the main loop must not mistake that for the target
+    /// going away (a second final snapshot and exit status 1).
+    private var detachStarted = false
+    private var detachPath: String?
 
     init(pid: Int32, output: String?, frames: UInt32, timeout: Double) {
         self.pid = pid
@@ -74,7 +79,7 @@ final class AttachSession: @unchecked Sendable {
                 }
                 continue
             }
-            if session.agentGone {
+            if session.agentGone && !lock.withLock({ detachStarted }) {
                 return targetEnded(session)
             }
         }
@@ -109,11 +114,24 @@ final class AttachSession: @unchecked Sendable {
     /// Final snapshot, hooks off, agent idle; the target runs on.
     @discardableResult
     private func detach(_ session: TracingSession) -> String? {
+        lock.lock()
+        if detachStarted {
+            // A second request (a signal and `swiftleak detach` together): answer with the first one's result.
+            while finishedWith == nil { lock.wait() }
+            defer { lock.unlock() }
+            return detachPath
+        }
+        detachStarted = true
+        lock.unlock()
         let path = snapshot(session, final: true)
         let stopped = session.stopAgent(timeout: 5)
         if let path { Console.note("final snapshot written: \(path)") }
         Console.note(stopped ? "detached from \(pid); its hooks are off and it runs on" : "detached from \(pid) (the agent did not confirm; it turns its hooks off when the socket closes)")
-        lock.withLock { finishedWith = finishedWith ?? 0 }
+        lock.withLock {
+            detachPath = path
+            finishedWith = finishedWith ?? 0
+            lock.broadcast()
+        }
         return path
     }
 
@@ -121,6 +139,10 @@ final class AttachSession: @unchecked Sendable {
     private func targetEnded(_ session: TracingSession) -> Int32 {
         let path = snapshot(session, final: true)
         if let path { Console.note("final snapshot written: \(path)") }
+        // The agent's socket closes while the kernel tears the process down,
+        // a moment before /proc shows it as a zombie or gone: give it that moment.
+        let deadline = Date(timeIntervalSinceNow: 1)
+        while ProcessFacts.isRunning(pid) && Date() < deadline { usleep(5_000) }
         if !ProcessFacts.isRunning(pid) {
             Console.note("pid \(pid) exited; the session is over")
             return 0
