@@ -1,0 +1,109 @@
+import Foundation
+import XCTest
+
+/// A process started by the test itself, to be attached to: waits for its
+/// "ready" line before returning (the readiness handshake).
+func startTarget(_ executable: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> ChildProcess {
+    let target = try ChildProcess(executable, arguments)
+    try target.waitForLine(containing: "ready", file: file, line: line)
+    return target
+}
+
+/// Sends `work N` and waits for its `done N` (counting earlier `done N` lines, so repeats work).
+func work(_ target: ChildProcess, _ units: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    let previous = target.stdout.split(separator: "\n").count
+    target.send("work \(units)")
+    try target.waitForLine(containing: "done \(units)", after: previous, file: file, line: line)
+}
+
+/// One `swiftleak attach PID --output DIR` run as a child of the test.
+final class AttachedSession {
+    let target: ChildProcess
+    let process: ChildProcess
+    let output: String
+
+    /// Starts the attach and waits for its "attached to" line.
+    init(_ target: ChildProcess, file: StaticString = #filePath, line: UInt = #line) throws {
+        self.target = target
+        output = try TestEnvironment.temporaryDirectory()
+        process = try ChildProcess(TestEnvironment.binary, ["attach", "\(target.pid)", "--output", output])
+        try process.waitForLine(containing: "attached to \(target.pid)", onStderr: true, timeout: 30, file: file, line: line)
+    }
+
+    /// `swiftleak snapshot PID`: returns the path it printed (checked to exist).
+    func snapshot(file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        try Self.request("snapshot", pid: target.pid, file: file, line: line)
+    }
+
+    /// `swiftleak detach PID`: returns the final snapshot's path; the attach process must then exit 0.
+    func detach(file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let path = try Self.request("detach", pid: target.pid, file: file, line: line)
+        XCTAssertEqual(try process.wait(timeout: 30, file: file, line: line), 0, process.stderr, file: file, line: line)
+        XCTAssertEqual(process.stderrLines(containing: "final snapshot written").count, 1, process.stderr, file: file, line: line)
+        return path
+    }
+
+    func kill9() {
+        process.signal(SIGKILL)
+        _ = try? process.wait(timeout: 10)
+    }
+
+    static func request(_ command: String, pid: Int32, file: StaticString, line: UInt) throws -> String {
+        let result = try runCommand(TestEnvironment.binary, [command, "\(pid)"], timeout: 60)
+        XCTAssertEqual(result.status, 0, "swiftleak \(command) \(pid): \(result.stderr)", file: file, line: line)
+        let path = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path), "no snapshot at \"\(path)\"; stderr: \(result.stderr)", file: file, line: line)
+        return path
+    }
+}
+
+/// Facts about a test's own target process read from /proc.
+enum TargetProc {
+    static func tracerPID(_ pid: Int32) -> Int32? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("TracerPid:") }
+        return line.flatMap { Int32($0.dropFirst("TracerPid:".count).trimmingCharacters(in: .whitespaces)) }
+    }
+
+    /// How many copies of `library` the process has mapped: each copy maps
+    /// the file once at offset 0 (its further segments come at other offsets).
+    static func copiesMapped(_ pid: Int32, library: String) -> Int {
+        guard let maps = try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8) else { return 0 }
+        return maps.split(separator: "\n").filter { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            return fields.count >= 6 && fields[5].hasSuffix("/" + library) && Int(fields[2], radix: 16) == 0
+        }.count
+    }
+
+    /// Names of the process's threads.
+    static func threadNames(_ pid: Int32) -> [String] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.compactMap { try? String(contentsOfFile: "/proc/\(pid)/task/\($0)/comm", encoding: .utf8) }
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    /// Waits (polling /proc, with a deadline) until the agent's thread, named
+    /// "swiftleak", is gone: it exits only after it put the GOT slots back,
+    /// so this is the agent's own word that the hooks are off.
+    static func waitUntilAgentIdle(_ pid: Int32, timeout: Double = 10, file: StaticString = #filePath, line: UInt = #line) {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while threadNames(pid).contains("swiftleak") {
+            if Date() > deadline {
+                XCTFail("the agent thread in \(pid) is still running \(timeout) s after its swiftleak went away", file: file, line: line)
+                return
+            }
+            usleep(10_000)
+        }
+    }
+}
+
+/// Reading `diff --format json` results.
+extension SwiftLeakCLI {
+    static func diff(_ old: String, _ new: String, groupBy: String, file: StaticString = #filePath, line: UInt = #line) throws -> [[String: Any]] {
+        stats(try json(["diff", old, new, "--group-by", groupBy], file: file, line: line))
+    }
+
+    static func stat(_ stats: [[String: Any]], function name: String) -> [String: Any]? {
+        stats.first { function($0) == name }
+    }
+}
