@@ -79,6 +79,8 @@ struct sl_session {
     int thread_joinable;
     _Atomic uint64_t flush_request;  /* ring position the exit path wants on the wire */
     _Atomic uint64_t flushed_upto;   /* ring position the agent thread has sent */
+    _Atomic int exiting;             /* the exit path asked for the flush: announce it */
+    _Atomic int released;            /* swiftleak answered SL_REC_EXITING */
 };
 
 extern struct sl_session sl_sess;

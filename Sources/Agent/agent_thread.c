@@ -154,6 +154,8 @@ static int read_commands(int fd, struct cmd_reader *r)
             r->len = 0;
             if (h.type == SL_CMD_STOP)
                 return CMD_STOP;
+            if (h.type == SL_CMD_RELEASE)
+                atomic_store(&sl_sess.released, 1);
             if (h.type == SL_CMD_SYNC && h.size >= sizeof(struct sl_cmd_sync)) {
                 struct sl_cmd_sync c;
                 memcpy(&c, payload, sizeof c);
@@ -236,6 +238,10 @@ static void *agent_main(void *arg)
         uint64_t want = atomic_load(&sl_sess.flush_request);
         if (want > atomic_load(&sl_sess.flushed_upto)) {
             drain_until(fd, want, STALL_NS);
+            if (atomic_load(&sl_sess.exiting)) {
+                struct sl_rec_exiting x = {atomic_load(&sl_sess.lost)};
+                put_record(fd, SL_REC_EXITING, &x, sizeof x);
+            }
             flush(fd);
             atomic_store(&sl_sess.flushed_upto, want);
         }

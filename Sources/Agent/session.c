@@ -93,13 +93,23 @@ void sl_session_flush_at_exit(void)
     uint64_t want = sl_ring_tail();
     if (!want)
         return;
+    atomic_store(&sl_sess.exiting, 1);
     atomic_store(&sl_sess.flush_request, want);
     uint64_t t0 = sl_now_ns(CLOCK_MONOTONIC);
     /* Bounded: a stuck reader must not keep the host from exiting. */
     while (atomic_load(&sl_sess.active) && atomic_load(&sl_sess.flushed_upto) < want) {
         if (sl_now_ns(CLOCK_MONOTONIC) - t0 > 1000000000ull)
-            break;
+            return;
         struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+    /* swiftleak reads our memory map to finish symbolizing; wait for its
+     * go-ahead (SL_CMD_RELEASE), bounded too. */
+    t0 = sl_now_ns(CLOCK_MONOTONIC);
+    while (atomic_load(&sl_sess.active) && !atomic_load(&sl_sess.released)) {
+        if (sl_now_ns(CLOCK_MONOTONIC) - t0 > SL_EXIT_WAIT_MS * 1000000ull)
+            return;
+        struct timespec ts = {0, 200000};
         nanosleep(&ts, NULL);
     }
 }

@@ -35,6 +35,8 @@ public final class Aggregator {
             counters.lostEvents = max(counters.lostEvents, lost)
         case let .status(status):
             counters.lostEvents = max(counters.lostEvents, status.lostEvents)
+        case let .exiting(lost):
+            counters.lostEvents = max(counters.lostEvents, lost)
         }
     }
 
@@ -48,6 +50,14 @@ public final class Aggregator {
     public func liveStacks() -> [StackTotals] {
         stacks.filter { $0.liveBlocks > 0 }
     }
+
+    /// Visits every live block (for per-site ages at snapshot time).
+    public func forEachLiveBlock(_ body: (LiveBlock) -> Void) {
+        live.forEach { _, block in body(block) }
+    }
+
+    /// The current time on the clock blocks are born by (deciseconds).
+    public var now: UInt32 { clock() }
 
     /// The live block at `address`, if any (for tests and the reachability scan).
     public func block(at address: UInt64) -> LiveBlock? {

@@ -8,6 +8,9 @@ import LeakEvents
 final class AgentConnection: @unchecked Sendable {
     /// Called (on the reader thread, under the connection's lock) with stacks the agent just described.
     var onNewStacks: (([[UInt64]]) -> Void)?
+    /// Called (on the reader thread, without the lock) when the process is
+    /// exiting; the process waits until this returns and the agent is released.
+    var onExiting: (() -> Void)?
     /// Called (on the reader thread, under the connection's lock) when the traced agent said hello.
     var onHello: ((AgentHello) -> Void)?
 
@@ -143,6 +146,7 @@ final class AgentConnection: @unchecked Sendable {
         var accepted = false
         var newStacks: [[UInt64]] = []
         var readFailure: String?
+        var exiting = false
 
         while true {
             let count = UnixSocket.read(peer, into: buffer)
@@ -158,6 +162,8 @@ final class AgentConnection: @unchecked Sendable {
                         condition.broadcast()
                     case let .status(status):
                         statusValue = status
+                    case .exiting:
+                        exiting = true
                     default:
                         break
                     }
@@ -187,6 +193,11 @@ final class AgentConnection: @unchecked Sendable {
                 readFailure = "\(error)"
                 condition.unlock()
                 break
+            }
+            if exiting {
+                exiting = false
+                onExiting?()
+                UnixSocket.sendAll(peer, CommandEncoder.release())
             }
         }
         guard accepted else {

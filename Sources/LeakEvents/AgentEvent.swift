@@ -10,6 +10,8 @@ public enum AgentEvent: Equatable, Sendable {
     case sync(token: UInt64, lostEvents: UInt64)
     /// The agent stopped tracing; nothing follows.
     case status(AgentStatus)
+    /// The process is exiting with everything sent; it waits for `CommandEncoder.release()`.
+    case exiting(lostEvents: UInt64)
 }
 
 /// Why the agent stopped tracing (`SL_REC_STATUS`).

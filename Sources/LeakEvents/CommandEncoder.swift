@@ -10,6 +10,11 @@ public enum CommandEncoder {
         frame(type: ProtocolConstants.commandStop, payload: [])
     }
 
+    /// Let an exiting process go (answer to `.exiting`).
+    public static func release() -> [UInt8] {
+        frame(type: ProtocolConstants.commandRelease, payload: [])
+    }
+
     static func frame(type: UInt16, payload: [UInt8]) -> [UInt8] {
         littleEndianBytes(UInt32(payload.count)) + littleEndianBytes(type) + littleEndianBytes(UInt16(0)) + payload
     }

@@ -141,6 +141,9 @@ public struct EventDecoder {
         case ProtocolConstants.recordStatus:
             try need(16)
             return .status(AgentStatus(code: u32(0), detail: u32(4), lostEvents: u64(8)))
+        case ProtocolConstants.recordExiting:
+            try need(8)
+            return .exiting(lostEvents: u64(0))
         default:
             return nil
         }

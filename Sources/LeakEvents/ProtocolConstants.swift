@@ -17,6 +17,8 @@ public enum ProtocolConstants {
     static let recordStack = UInt16(SL_REC_STACK.rawValue)
     static let recordSync = UInt16(SL_REC_SYNC.rawValue)
     static let recordStatus = UInt16(SL_REC_STATUS.rawValue)
+    static let recordExiting = UInt16(SL_REC_EXITING.rawValue)
+    static let commandRelease = UInt16(SL_CMD_RELEASE.rawValue)
     static let commandSync = UInt16(SL_CMD_SYNC.rawValue)
     static let commandStop = UInt16(SL_CMD_STOP.rawValue)
 }

@@ -133,6 +133,7 @@ struct stream {
     size_t nstacks, capstacks;
     struct map stack_index;        /* id -> index + 1 */
     int got_status;
+    int exiting;       /* SL_REC_EXITING records seen (answered with SL_CMD_RELEASE) */
     struct sl_rec_status status;
     int alloc_without_stack;
     size_t bytes;
@@ -241,6 +242,14 @@ static void decode(struct stream *s)
             r.addr = s->status.code;
             r.extra = s->status.lost_events;
             add_rec(s, r);
+            break;
+        }
+        case SL_REC_EXITING: {
+            /* Let the exiting process go, as swiftleak does once it has symbolized. */
+            struct sl_frame_header release = {0, SL_CMD_RELEASE, 0};
+            s->exiting++;
+            if (write(s->fd, &release, sizeof release) != (ssize_t)sizeof release)
+                s->error = 1;
             break;
         }
         default:

@@ -95,6 +95,17 @@ final class EventDecoderTests: XCTestCase {
         XCTAssertThrowsError(try decoder.feed(s.bytes) { _ in })
     }
 
+    func testExitingRecordDecodes() throws {
+        var s = StreamBuilder()
+        s.hello()
+        s.frame(type: 6, payload: StreamBuilder.le(UInt64(2)))
+        var decoder = EventDecoder()
+        var events: [AgentEvent] = []
+        try decoder.feed(s.bytes) { events.append($0) }
+        XCTAssertEqual(events, [.exiting(lostEvents: 2)])
+        XCTAssertEqual(CommandEncoder.release(), [0, 0, 0, 0, 103, 0, 0, 0])
+    }
+
     func testCommandsAreFramedForTheAgent() {
         XCTAssertEqual(CommandEncoder.sync(token: 0x0102), [8, 0, 0, 0, 101, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0])
         XCTAssertEqual(CommandEncoder.stop(), [0, 0, 0, 0, 102, 0, 0, 0])

@@ -62,6 +62,7 @@ enum sl_record_type {
     SL_REC_STACK = 3,       /* struct sl_rec_stack, then `depth` uint64_t return addresses */
     SL_REC_SYNC = 4,        /* struct sl_rec_sync: every event before it has been sent */
     SL_REC_STATUS = 5,      /* struct sl_rec_status: the agent stopped tracing, and why */
+    SL_REC_EXITING = 6,     /* struct sl_rec_exiting: the process is exiting, all is sent */
 };
 
 /* A block came into existence. `stack_id` was sent in an SL_REC_STACK first. */
@@ -93,6 +94,15 @@ struct sl_rec_sync {
     uint64_t lost_events;   /* events the agent could not record so far (0 is the only good value) */
 };
 
+/* The process is exiting (preload mode) and everything it did is in the
+ * stream. It waits, up to SL_EXIT_WAIT_MS, for SL_CMD_RELEASE: swiftleak
+ * needs the process's memory map to symbolize what it has not yet, and a
+ * process that is gone has none. */
+struct sl_rec_exiting {
+    uint64_t lost_events;
+};
+#define SL_EXIT_WAIT_MS 3000u
+
 /* Why the agent stopped tracing. After it the agent sends nothing more. */
 enum sl_status_code {
     SL_STATUS_STOPPED = 1,          /* on request (SL_CMD_STOP): hooks off, agent idle */
@@ -112,6 +122,7 @@ struct sl_rec_status {
 enum sl_command_type {
     SL_CMD_SYNC = 101,      /* struct sl_cmd_sync: flush, then answer SL_REC_SYNC */
     SL_CMD_STOP = 102,      /* no payload: unhook, flush, SL_REC_STATUS(STOPPED), close */
+    SL_CMD_RELEASE = 103,   /* no payload: answer to SL_REC_EXITING, the process may exit */
 };
 
 struct sl_cmd_sync {
