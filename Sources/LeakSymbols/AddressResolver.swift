@@ -45,8 +45,34 @@ final class AddressResolver {
                 frame.file = String(cString: file)
                 frame.line = UInt32(clamping: lineNumber)
             }
+        } else if let (file, line) = lineFromUnitRanges(module: module, address: lookup) {
+            frame.file = file
+            frame.line = line
         }
         return frame
+    }
+
+    /// libdw 0.188 finds an address's compilation unit through .debug_aranges
+    /// only, which LLVM-based compilers (swiftc, clang by default) do not
+    /// emit: look through the units' own ranges instead.
+    private func lineFromUnitRanges(module: OpaquePointer, address: UInt64) -> (String, UInt32)? {
+        var bias: Dwarf_Addr = 0
+        guard let dwarf = dwfl_module_getdwarf(module, &bias) else { return nil }
+        let target = address &- bias
+        var offset: Dwarf_Off = 0
+        var next: Dwarf_Off = 0
+        var headerSize = 0
+        while dwarf_nextcu(dwarf, offset, &next, &headerSize, nil, nil, nil) == 0 {
+            var unit = Dwarf_Die()
+            defer { offset = next }
+            guard dwarf_offdie(dwarf, offset + Dwarf_Off(headerSize), &unit) != nil,
+                  dwarf_haspc(&unit, target) == 1,
+                  let line = dwarf_getsrc_die(&unit, target) else { continue }
+            var number: Int32 = 0
+            guard dwarf_lineno(line, &number) == 0, let file = dwarf_linesrc(line, nil, nil) else { continue }
+            return (String(cString: file), UInt32(clamping: number))
+        }
+        return nil
     }
 
     /// The raw (possibly mangled) symbol-table name covering the address.
