@@ -4,8 +4,28 @@ import LeakModel
 /// Turns the aggregator's live stacks and the symbolized frames into a
 /// self-contained `Snapshot`.
 enum SnapshotAssembler {
+    /// Ages of the live blocks of one stack.
+    struct StackAges {
+        var histogram = AgeHistogram()
+        var oldestSeconds: Double = 0
+    }
+
+    /// Per-stack-index ages of every live block; call with the aggregator locked.
+    static func ages(of aggregator: Aggregator) -> [UInt32: StackAges] {
+        let now = aggregator.now
+        var result: [UInt32: StackAges] = [:]
+        aggregator.forEachLiveBlock { block in
+            let seconds = Double(now &- min(now, block.birth)) / 10
+            result[block.stackIndex, default: StackAges()].histogram.add(ageSeconds: seconds, size: block.size)
+            result[block.stackIndex]!.oldestSeconds = max(result[block.stackIndex]!.oldestSeconds, seconds)
+        }
+        return result
+    }
+
+    /// - Parameter stacks: every interned stack, indexed as `LiveBlock.stackIndex`.
     static func assemble(
-        liveStacks: [StackTotals],
+        stacks allStacks: [StackTotals],
+        ages: [UInt32: StackAges],
         counters: AggregatorCounters,
         metadata base: SnapshotMetadata,
         frame: (UInt64) -> Frame
@@ -14,14 +34,16 @@ enum SnapshotAssembler {
         var frameIndex: [UInt64: Int] = [:]
         var stacks: [[Int]] = []
         var sites: [Site] = []
-        for totals in liveStacks where totals.liveBlocks > 0 {
+        for (index, totals) in allStacks.enumerated() where totals.liveBlocks > 0 {
             let indices = totals.ips.map { ip -> Int in
                 if let index = frameIndex[ip] { return index }
                 frameIndex[ip] = frames.count
                 frames.append(frame(ip))
                 return frames.count - 1
             }
-            sites.append(Site(stack: stacks.count, size: totals.liveBytes, count: totals.liveBlocks))
+            let age = ages[UInt32(index)]
+            sites.append(Site(stack: stacks.count, size: totals.liveBytes, count: totals.liveBlocks,
+                              oldestAgeSeconds: age?.oldestSeconds, ages: age?.histogram))
             stacks.append(indices)
         }
         var metadata = base

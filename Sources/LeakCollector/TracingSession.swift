@@ -36,6 +36,9 @@ public final class TracingSession: @unchecked Sendable {
         let cache = frameCache
         connection.onNewStacks = { cache.enqueue($0) }
         connection.onHello = { _ in cache.prepare() }
+        // The exiting process waits for us: finish symbolizing while its
+        // memory map can still be read.
+        connection.onExiting = { cache.waitUntilIdle(timeout: 2.5) }
         connection.start(listener: listener.takeDescriptor(), expectedPID: pid)
     }
 
@@ -66,7 +69,9 @@ public final class TracingSession: @unchecked Sendable {
             _ = connection.sync(timeout: 5)
         }
         frameCache.waitUntilIdle(timeout: 30)
-        let (live, counters) = connection.withAggregator { ($0.liveStacks(), $0.counters) }
+        let (stacks, ages, counters) = connection.withAggregator {
+            ($0.stacks, SnapshotAssembler.ages(of: $0), $0.counters)
+        }
         sequence += 1
         let now = Date()
         let hello = connection.hello
@@ -82,7 +87,7 @@ public final class TracingSession: @unchecked Sendable {
             currentBytes: 0, currentBlocks: 0, peakBytes: 0, peakBlocks: 0,
             allocations: 0, frees: 0, unknownFrees: 0, lostEvents: 0
         )
-        let snapshot = SnapshotAssembler.assemble(liveStacks: live, counters: counters, metadata: metadata) {
+        let snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, counters: counters, metadata: metadata) {
             frameCache.frame(for: $0)
         }
         let bytes = SnapshotCodec.encode(snapshot)
