@@ -81,8 +81,17 @@ final class ChildProcess: @unchecked Sendable {
             }
             usleep(10_000)
         }
+        // A grandchild (the traced target) may hold the pipes open: the
+        // deadline bounds this wait too, so a test fails instead of hanging.
         condition.lock()
-        while !(stdoutClosed && stderrClosed) { _ = condition.wait(until: Date(timeIntervalSinceNow: 1)) }
+        while !(stdoutClosed && stderrClosed) {
+            if !condition.wait(until: deadline) {
+                let errors = stderrText
+                condition.unlock()
+                XCTFail("process exited but its output pipes stayed open for \(timeout) s (a child of it still runs?); stderr:\n\(errors)", file: file, line: line)
+                throw CancellationError()
+            }
+        }
         condition.unlock()
         return process.terminationStatus
     }
