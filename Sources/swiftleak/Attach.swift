@@ -16,23 +16,19 @@ struct Attach: ParsableCommand {
 
         Example:
           swiftleak attach 4242 --output snaps
+          swiftleak attach 4242 --every 1m --keep 30    a snapshot a minute, the last 30 kept
         """
     )
 
     @Argument(help: ArgumentHelp("The process to trace.", valueName: "pid"))
     var pid: Int32
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Directory for snapshots (default: ./swiftleak-<pid>).", valueName: "dir"))
-    var output: String?
-
-    @Option(help: ArgumentHelp("Call-stack depth recorded per allocation (1-256).", valueName: "n"))
-    var frames: UInt32 = 64
+    @OptionGroup var session: SessionArguments
 
     @Option(help: ArgumentHelp("Seconds to wait for a thread to reach a safe point before giving up.", valueName: "seconds"))
     var timeout: Double = 5
 
     func validate() throws {
-        guard (1...256).contains(frames) else { throw ValidationError("--frames must be between 1 and 256") }
         guard pid > 0 else { throw ValidationError("PID must be a positive process id") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
     }
@@ -40,7 +36,7 @@ struct Attach: ParsableCommand {
     func run() throws {
         SessionSetup.prepare()
         do {
-            let status = try AttachSession(pid: pid, output: output, frames: frames, timeout: timeout).run()
+            let status = try AttachSession(pid: pid, output: session.output, frames: session.frames, timeout: timeout, periodic: try session.periodic()).run()
             if status != 0 { throw ExitCode(status) }
         } catch let error as CollectorError {
             throw Failure(error.description)

@@ -19,7 +19,10 @@ final class AttachSession: @unchecked Sendable {
     private var detachStarted = false
     private var detachPath: String?
 
-    init(pid: Int32, output: String?, frames: UInt32, timeout: Double) {
+    private var periodic: PeriodicSnapshots
+
+    init(pid: Int32, output: String?, frames: UInt32, timeout: Double, periodic: PeriodicSnapshots) {
+        self.periodic = periodic
         self.pid = pid
         self.output = output
         self.frames = frames
@@ -68,7 +71,11 @@ final class AttachSession: @unchecked Sendable {
 
         while true {
             if let status = lock.withLock({ finishedWith }) { return status }
-            if let delivery = SignalWaiter.wait(timeout: 0.2) {
+            if periodic.isDue(), !lock.withLock({ detachStarted }), let path = snapshot(session) {
+                Console.note("periodic snapshot written: \(path)")
+                for expired in periodic.wrote(path) { unlink(expired) }
+            }
+            if let delivery = SignalWaiter.wait(timeout: max(0.01, min(0.2, periodic.secondsUntilDue() ?? 0.2))) {
                 switch delivery.signal {
                 case SIGUSR1:
                     if let path = snapshot(session) { Console.note("snapshot written: \(path)") }

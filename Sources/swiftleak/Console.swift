@@ -11,6 +11,11 @@ enum Console {
         FileHandleWriter.write("swiftleak: warning: \(message)\n", to: 2)
     }
 
+    /// A report for the person, on stderr (stdout belongs to the target or to JSON).
+    static func error(_ text: String) {
+        FileHandleWriter.write(text, to: 2)
+    }
+
     static func output(_ text: String) {
         FileHandleWriter.write(text, to: 1)
     }

@@ -29,6 +29,9 @@ struct Diff: ParsableCommand {
         if before.metadata.pid != after.metadata.pid {
             Console.warning("the snapshots come from different processes (pid \(before.metadata.pid) and \(after.metadata.pid))")
         }
+        if analysis.olderThan != nil && !after.hasAges {
+            Console.warning("this snapshot has no block ages (written by an older swiftleak); --older-than counts nothing")
+        }
         let diffs = Comparison.compute(new: after, old: before, groupBy: analysis.groupBy, options: try analysis.options())
         let limit = analysis.limit == 0 ? nil : analysis.limit
         switch analysis.format {

@@ -12,24 +12,23 @@ struct Run: ParsableCommand {
         with the program's exit status. SIGINT/SIGTERM write a final snapshot and
         are passed on to the program.
 
-        Example:
+        CI gates: with --max-peak and/or --max-growth, a program that exits 0
+        but broke a limit makes swiftleak exit 97 and print the sites over it.
+
+        Examples:
           swiftleak run --output snaps -- ./my-service --port 8080
+          swiftleak run --every 30s --keep 10 -- ./my-service
+          swiftleak run --max-peak 50MiB --max-growth 1MiB --warmup 5s -- ./integration-tests
         """
     )
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Directory for snapshots (default: ./swiftleak-<pid>).", valueName: "dir"))
-    var output: String?
-
-    @Option(help: ArgumentHelp("Call-stack depth recorded per allocation (1-256).", valueName: "n"))
-    var frames: UInt32 = 64
+    @OptionGroup var session: SessionArguments
+    @OptionGroup var gates: GateArguments
 
     @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The program to run and its arguments, after --.", valueName: "command"))
     var command: [String] = []
 
     func validate() throws {
-        guard (1...256).contains(frames) else {
-            throw ValidationError("--frames must be between 1 and 256")
-        }
         if command.first == "--" && command.count == 1 || command.isEmpty {
             throw ValidationError("missing the program to run: swiftleak run [options] -- CMD ARGS...")
         }
@@ -39,7 +38,11 @@ struct Run: ParsableCommand {
         let program = command.first == "--" ? Array(command.dropFirst()) : command
         SessionSetup.prepare()
         do {
-            let status = try RunSession(command: program, output: output, frames: frames).run()
+            var runner = RunSession(
+                command: program, output: session.output, frames: session.frames,
+                periodic: try session.periodic(), gate: try gates.gate(), warmup: try gates.warmupPoint()
+            )
+            let status = try runner.run()
             throw ExitCode(status)
         } catch let error as CollectorError {
             throw Failure(error.description)

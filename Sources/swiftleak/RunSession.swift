@@ -1,15 +1,22 @@
+import Foundation
 import Glibc
 import LeakCollector
+import LeakModel
 
-/// The main loop of `swiftleak run`: spawn, trace, snapshot on SIGUSR1, final
-/// snapshot when the target ends, exit with its status.
+/// The main loop of `swiftleak run`: spawn, trace, snapshot on SIGUSR1 and
+/// every `--every`, final snapshot when the target ends, gates, and exit
+/// with the target's status.
 struct RunSession {
     let command: [String]
     let output: String?
     let frames: UInt32
+    var periodic: PeriodicSnapshots
+    let gate: MemoryGate?
+    let warmup: GateArguments.Warmup?
 
-    /// Returns the exit status to leave with: the target's.
-    func run() throws -> Int32 {
+    /// Returns the exit status to leave with: the target's, or 97 when it
+    /// succeeded but broke a gate.
+    mutating func run() throws -> Int32 {
         let agent = try AgentLocator.locate()
         let runtime = try RuntimeDirectory.ensure()
         let listener = try EventListener(path: "\(runtime)/run-\(getpid()).events")
@@ -25,18 +32,30 @@ struct RunSession {
             throw error
         }
         let session = TracingSession(pid: pid, mode: .run, frames: frames, command: command, store: store, listener: listener)
+        var gates = GateWatch(gate: gate, warmup: warmup)
         Console.note("tracing \(command[0]) (pid \(pid)); `kill -USR1 \(getpid())` writes a snapshot to \(store.directory)/")
 
         while true {
             if let status = Self.reap(pid, blocking: false) {
-                return finish(session, status: status)
+                return finish(session, status: status, gates: &gates)
             }
-            guard let delivery = SignalWaiter.wait(timeout: 0.2) else { continue }
+            if gates.warmupIsDue() {
+                gates.baseline = writeSnapshot(session, final: false, label: "warm-up snapshot")
+            }
+            if periodic.isDue() {
+                if let path = writeSnapshot(session, final: false, label: "periodic snapshot") {
+                    for expired in periodic.wrote(path) { unlink(expired) }
+                }
+            }
+            gates.watchPeak(session) { writeSnapshot(session, final: false, label: "snapshot at the peak limit") }
+            let wait = min(0.2, periodic.secondsUntilDue() ?? 0.2)
+            guard let delivery = SignalWaiter.wait(timeout: max(wait, 0.01)) else { continue }
             switch delivery.signal {
             case SIGUSR1:
-                writeSnapshot(session, final: false)
+                let path = writeSnapshot(session, final: false, label: "snapshot")
+                if gates.wantsSignalBaseline { gates.baseline = path }
             case SIGINT, SIGTERM, SIGHUP:
-                writeSnapshot(session, final: true)
+                writeSnapshot(session, final: true, label: "final snapshot")
                 // A terminal's Ctrl-C already reached the target (same process
                 // group); pass on only what was sent to us alone.
                 if delivery.sentByProcess { kill(pid, delivery.signal) }
@@ -49,27 +68,32 @@ struct RunSession {
         }
     }
 
-    private func finish(_ session: TracingSession, status: Int32) -> Int32 {
+    private func finish(_ session: TracingSession, status: Int32, gates: inout GateWatch) -> Int32 {
         // The agent's last events are still in the socket when the process is reaped.
-        if !session.waitForAgent(timeout: 0) {
+        if !session.waitForAgent(timeout: 1) {
             session.cancel()
             Console.warning("\(command[0]) never loaded the agent (statically linked, setuid, or it cleared LD_PRELOAD); nothing was traced")
             return status
         }
         session.waitUntilAgentGone(timeout: 5)
-        writeSnapshot(session, final: true)
-        return status
+        guard let final = writeSnapshot(session, final: true, label: "final snapshot") else { return status == 0 ? 1 : status }
+        guard gates.gate != nil else { return status }
+        let passed = gates.report(finalPath: final)
+        return status == 0 && !passed ? GateArguments.exitStatus : status
     }
 
-    private func writeSnapshot(_ session: TracingSession, final: Bool) {
+    @discardableResult
+    private func writeSnapshot(_ session: TracingSession, final: Bool, label: String) -> String? {
         do {
             let path = try session.takeSnapshot(final: final)
-            Console.note("\(final ? "final snapshot" : "snapshot") written: \(path)")
+            Console.note("\(label) written: \(path)")
             if let problem = session.problem { Console.warning(problem) }
             let lost = session.counters.lostEvents
             if lost > 0 { Console.warning("\(lost) events were lost; sizes and counts are approximate") }
+            return path
         } catch {
-            Console.warning("could not write the snapshot: \(error)")
+            Console.warning("could not write the \(label): \(error)")
+            return nil
         }
     }
 

@@ -15,6 +15,6 @@ struct SwiftLeak: ParsableCommand {
           swiftleak diff snaps/<a> snaps/<b>               what grew between two snapshots
         """,
         version: "0.1.0",
-        subcommands: [Run.self, Attach.self, SnapshotCommand.self, Detach.self, Top.self, Diff.self]
+        subcommands: [Run.self, Attach.self, SnapshotCommand.self, Detach.self, Top.self, Diff.self, Stats.self, Trend.self]
     )
 }

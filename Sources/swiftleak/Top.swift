@@ -25,6 +25,9 @@ struct Top: ParsableCommand {
 
     func run() throws {
         let loaded = try SnapshotLoader.load(snapshot)
+        if analysis.olderThan != nil && !loaded.hasAges {
+            Console.warning("this snapshot has no block ages (written by an older swiftleak); --older-than counts nothing")
+        }
         let stats = Statistics.compute(loaded, groupBy: analysis.groupBy, options: try analysis.options())
         let limit = analysis.limit == 0 ? nil : analysis.limit
         switch analysis.format {

@@ -1,0 +1,37 @@
+import Foundation
+
+/// `--every D --keep K`: a snapshot every D seconds (the guides'
+/// MemoryLeakDetector, without touching the target's code), and only the
+/// last K periodic snapshots kept on disk. Snapshots asked for by hand and
+/// the final one are never deleted.
+struct PeriodicSnapshots {
+    let interval: Double?
+    let keep: Int?
+    private var lastTime = Date()
+    private var written: [String] = []
+
+    init(interval: Double?, keep: Int?) {
+        self.interval = interval
+        self.keep = keep
+    }
+
+    /// Seconds until the next periodic snapshot is due (nil: never), for the wait.
+    func secondsUntilDue(now: Date = Date()) -> Double? {
+        guard let interval else { return nil }
+        return max(0, interval - now.timeIntervalSince(lastTime))
+    }
+
+    func isDue(now: Date = Date()) -> Bool {
+        secondsUntilDue(now: now) == 0
+    }
+
+    /// Notes a periodic snapshot; returns the files to delete now.
+    mutating func wrote(_ path: String, now: Date = Date()) -> [String] {
+        lastTime = now
+        written.append(path)
+        guard let keep, written.count > keep else { return [] }
+        let expired = Array(written.prefix(written.count - keep))
+        written.removeFirst(expired.count)
+        return expired
+    }
+}
