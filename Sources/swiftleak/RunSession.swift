@@ -75,7 +75,7 @@ struct RunSession {
             Console.warning("\(command[0]) never loaded the agent (statically linked, setuid, or it cleared LD_PRELOAD); nothing was traced")
             return status
         }
-        session.waitUntilAgentGone(timeout: 5)
+        _ = session.waitUntilAgentGone(timeout: 5)
         guard let final = writeSnapshot(session, final: true, label: "final snapshot") else { return status == 0 ? 1 : status }
         guard gates.gate != nil else { return status }
         let passed = gates.report(finalPath: final)
