@@ -9,6 +9,8 @@
 // LeakInject attaches to a running process with ptrace.
 import PackageDescription
 
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
 let package = Package(
     name: "swiftleak",
     platforms: [.macOS(.v13)],
@@ -25,8 +27,10 @@ let package = Package(
         .target(name: "CLeakSys"),
         .systemLibrary(name: "CElfutils", path: "Sources/CElfutils"),
 
-        .target(name: "LeakEvents", dependencies: ["CLeakProtocol"]),
-        .target(name: "LeakAggregator", dependencies: ["LeakEvents"]),
+        // The event path handles millions of events a second: runtime
+        // exclusivity checks there cost more than the bookkeeping itself.
+        .target(name: "LeakEvents", dependencies: ["CLeakProtocol"], swiftSettings: hotPath),
+        .target(name: "LeakAggregator", dependencies: ["LeakEvents"], swiftSettings: hotPath),
         .target(name: "LeakModel"),
         .target(name: "LeakSymbols", dependencies: ["CElfutils", "LeakModel"]),
         .target(name: "LeakReport", dependencies: ["LeakModel"]),

@@ -13,12 +13,17 @@ public final class Aggregator {
     public private(set) var stacks: [StackTotals] = []
     private var stackIndexByID: [UInt32: UInt32] = [:]
     private var live = LiveBlockTable()
-    private let clock: () -> UInt32
+    // One-entry cache in front of stackIndexByID: consecutive allocations
+    // very often come from the same stack, and hashing costs more than a compare.
+    private var lastStackID: UInt32 = .max
+    private var lastStackIndex: UInt32 = 0
 
-    /// - Parameter clock: deciseconds since the session started, for block ages.
-    public init(clock: @escaping () -> UInt32 = { 0 }) {
-        self.clock = clock
-    }
+    /// The birth time given to new blocks, in deciseconds since the session
+    /// started. The caller advances it once per batch of events: reading a
+    /// clock per allocation would cost more than the rest of the bookkeeping.
+    public var now: UInt32 = 0
+
+    public init() {}
 
     /// Number of live blocks (equals `counters.currentBlocks`).
     public var liveBlockCount: Int { live.count }
@@ -56,9 +61,6 @@ public final class Aggregator {
         live.forEach { _, block in body(block) }
     }
 
-    /// The current time on the clock blocks are born by (deciseconds).
-    public var now: UInt32 { clock() }
-
     /// The live block at `address`, if any (for tests and the reachability scan).
     public func block(at address: UInt64) -> LiveBlock? {
         live.find(address)
@@ -78,14 +80,18 @@ public final class Aggregator {
         counters.allocations += 1
         guard address != 0 else { return }
         let index: UInt32
-        if let known = stackIndexByID[stackID] {
+        if stackID == lastStackID {
+            index = lastStackIndex
+        } else if let known = stackIndexByID[stackID] {
             index = known
+            lastStackID = stackID
+            lastStackIndex = known
         } else {
             // A stack the agent never described; keep the block, attributed to an empty stack.
             intern(stackID: stackID, ips: [])
             index = stackIndexByID[stackID]!
         }
-        let block = LiveBlock(size: size, stackIndex: index, birth: clock())
+        let block = LiveBlock(size: size, stackIndex: index, birth: now)
         if let replaced = live.insert(address, block) {
             counters.replacedBlocks += 1
             release(replaced)

@@ -15,6 +15,7 @@ final class AgentConnection: @unchecked Sendable {
     var onHello: ((AgentHello) -> Void)?
 
     private let aggregator: Aggregator
+    private let started = DispatchTime.now().uptimeNanoseconds
     private let condition = NSCondition()
     private var fd: Int32 = -1
     private var helloValue: AgentHello?
@@ -39,6 +40,11 @@ final class AgentConnection: @unchecked Sendable {
         }
         thread.name = "swiftleak-events"
         thread.start()
+    }
+
+    /// The aggregator's clock: deciseconds since this connection was made.
+    var clockNow: UInt32 {
+        UInt32(clamping: (DispatchTime.now().uptimeNanoseconds - started) / 100_000_000)
     }
 
     var hello: AgentHello? { condition.withLock { helloValue } }
@@ -153,6 +159,7 @@ final class AgentConnection: @unchecked Sendable {
             if count <= 0 { break }
             do {
                 condition.lock()
+                aggregator.now = clockNow
                 try decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) { event in
                     switch event {
                     case let .stack(_, ips):

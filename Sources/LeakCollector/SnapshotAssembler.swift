@@ -10,9 +10,9 @@ enum SnapshotAssembler {
         var oldestSeconds: Double = 0
     }
 
-    /// Per-stack-index ages of every live block; call with the aggregator locked.
-    static func ages(of aggregator: Aggregator) -> [UInt32: StackAges] {
-        let now = aggregator.now
+    /// Per-stack-index ages of every live block at `now` (aggregator clock
+    /// units, deciseconds); call with the aggregator locked.
+    static func ages(of aggregator: Aggregator, now: UInt32) -> [UInt32: StackAges] {
         var result: [UInt32: StackAges] = [:]
         aggregator.forEachLiveBlock { block in
             let seconds = Double(now &- min(now, block.birth)) / 10

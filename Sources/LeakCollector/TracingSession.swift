@@ -27,11 +27,7 @@ public final class TracingSession: @unchecked Sendable {
         self.frames = frames
         self.command = command
         self.store = store
-        let started = Date()
-        let aggregator = Aggregator(clock: {
-            UInt32(clamping: Int(Date().timeIntervalSince(started) * 10))
-        })
-        connection = AgentConnection(aggregator: aggregator)
+        connection = AgentConnection(aggregator: Aggregator())
         frameCache = FrameCache(pid: pid)
         let cache = frameCache
         connection.onNewStacks = { cache.enqueue($0) }
@@ -70,7 +66,7 @@ public final class TracingSession: @unchecked Sendable {
         }
         frameCache.waitUntilIdle(timeout: 30)
         let (stacks, ages, counters) = connection.withAggregator {
-            ($0.stacks, SnapshotAssembler.ages(of: $0), $0.counters)
+            ($0.stacks, SnapshotAssembler.ages(of: $0, now: connection.clockNow), $0.counters)
         }
         sequence += 1
         let now = Date()
