@@ -29,6 +29,11 @@ struct Run: ParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        // The passthrough argument captures everything, --help included:
+        // `swiftleak run --help` is a request for help, not a program named --help.
+        if let first = command.first, first == "--help" || first == "-h" {
+            throw CleanExit.helpRequest(self)
+        }
         if command.first == "--" && command.count == 1 || command.isEmpty {
             throw ValidationError("missing the program to run: swiftleak run [options] -- CMD ARGS...")
         }

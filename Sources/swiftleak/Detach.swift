@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// `swiftleak detach PID`: end the attach session of PID.
+struct Detach: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a final snapshot, turn the hooks off and leave the process running; prints the snapshot path."
+    )
+
+    @Argument(help: ArgumentHelp("The traced process.", valueName: "pid"))
+    var pid: Int32
+
+    func run() throws {
+        let answer = try ControlRequest.send("detach", to: pid)
+        Console.output(answer + "\n")
+    }
+}
