@@ -18,10 +18,9 @@
  *    dl_iterate_phdr (the hook path never takes the loader lock).
  *  - No malloc, no locks, no syscalls on the hook path. Tables are mmap'd by
  *    whoever calls sl_fast_unwind_refresh (session start, agent thread).
- * Residual risk, documented: a module dlclose'd and another one mapped at the
- * same address, with an allocation from it at an ip never seen before, all
- * before the agent thread's next poll (a few ms): the miss path would read
- * the old module's table address. The agent thread polls every loop.
+ *  - A miss (decoding a rule) first checks dl_iterate_phdr's unload counter:
+ *    if any module was unloaded since the table was built, the capture goes
+ *    to libunwind, so a dlclose'd module's table is never read.
  */
 #include "agent.h"
 
@@ -504,10 +503,30 @@ static uint64_t decode_rule(const struct fu_module *m, uintptr_t ip)
     return make_rule(s.cfa_reg == DW_RBP ? FU_CFA_RBP : FU_CFA_RSP, (uint64_t)(s.cfa_off >> 3), k);
 }
 
+static int counters_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    uint64_t *c = data;
+    if (size < offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+        return 1;
+    c[0] = info->dlpi_adds;
+    c[1] = info->dlpi_subs;
+    return 1;
+}
+
 /* Miss path: find the module, decode, cache. Returns the packed rule. */
 static __attribute__((noinline)) uint64_t fill(uintptr_t ip, uint32_t gen)
 {
     uint64_t rule = make_rule(FU_UNSUPPORTED, 0, 0);
+    /* A module unloaded since the table was built may have left a record
+     * whose .eh_frame is gone, and its range may hold another module now:
+     * then this capture goes to libunwind until the agent thread has caught
+     * up. The check takes the loader lock, as libunwind does on every
+     * lookup; it is paid on misses only. The module holding ip itself cannot
+     * go away: this thread is executing it. */
+    uint64_t c[2] = {0, 0};
+    dl_iterate_phdr(counters_cb, c);
+    if (c[1] != __atomic_load_n(&seen_subs, __ATOMIC_ACQUIRE))
+        return rule;
     struct fu_modtab *tab = atomic_load_explicit(&modtab, memory_order_acquire);
     uint32_t n = atomic_load_explicit(&tab->count, memory_order_acquire);
     int found = 0;
@@ -807,15 +826,6 @@ static int add_cb(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-static int counters_cb(struct dl_phdr_info *info, size_t size, void *data)
-{
-    uint64_t *c = data;
-    if (size < offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
-        return 1;
-    c[0] = info->dlpi_adds;
-    c[1] = info->dlpi_subs;
-    return 1;
-}
 
 static void *map_zero(size_t n)
 {
@@ -873,7 +883,7 @@ int sl_fast_unwind_refresh(void)
                 memset((void *)cache, 0, FU_SETS * 2 * sizeof(uint64_t));
         }
         seen_adds = c[0];
-        seen_subs = c[1];
+        __atomic_store_n(&seen_subs, c[1], __ATOMIC_RELEASE);   /* read by the miss path */
     }
 out:
     atomic_store(&refreshing, 0);
