@@ -45,14 +45,30 @@ int sl_stacks_init(void)
     return 0;
 }
 
+/* Four independent lanes: a single multiply-xorshift chain is one long
+ * dependency per frame (~6 cycles each); four lanes let the CPU overlap
+ * them, which matters on every traced allocation. */
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v;
+    h *= 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
 static inline uint64_t hash_ips(const uint64_t *ips, uint32_t depth)
 {
-    uint64_t h = 0x243f6a8885a308d3ull ^ depth;
-    for (uint32_t i = 0; i < depth; i++) {
-        h ^= ips[i];
-        h *= 0x9e3779b97f4a7c15ull;
-        h ^= h >> 29;
+    uint64_t a = 0x243f6a8885a308d3ull ^ depth, b = 0x13198a2e03707344ull;
+    uint64_t c = 0xa4093822299f31d0ull, d = 0x082efa98ec4e6c89ull;
+    uint32_t i = 0;
+    for (; i + 4 <= depth; i += 4) {
+        a = mix(a, ips[i]);
+        b = mix(b, ips[i + 1]);
+        c = mix(c, ips[i + 2]);
+        d = mix(d, ips[i + 3]);
     }
+    for (; i < depth; i++)
+        a = mix(a, ips[i]);
+    uint64_t h = mix(mix(mix(a, b), c), d);
     return h ? h : 1;
 }
 
