@@ -96,21 +96,31 @@ final class ChildProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Reads a pipe on a thread of its own with blocking reads until EOF.
+    /// Not FileHandle.readabilityHandler: on Linux it sometimes never
+    /// delivers the data and the EOF of a short-lived process
+    /// (swift-corelibs-foundation issue 3275), and a test then waits out its
+    /// deadline on pipes that are already closed.
     private func collect(_ handle: FileHandle, isError: Bool) {
-        handle.readabilityHandler = { [weak self] handle in
-            guard let self else { return }
-            let data = handle.availableData
-            self.condition.lock()
-            if data.isEmpty {
-                if isError { self.stderrClosed = true } else { self.stdoutClosed = true }
-                handle.readabilityHandler = nil
-            } else {
-                let text = String(decoding: data, as: UTF8.self)
-                if isError { self.stderrText += text } else { self.stdoutText += text }
+        let thread = Thread { [self, handle] in
+            let fd = handle.fileDescriptor
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                condition.lock()
+                if count <= 0 {
+                    if isError { stderrClosed = true } else { stdoutClosed = true }
+                } else {
+                    let text = String(decoding: buffer[..<count], as: UTF8.self)
+                    if isError { stderrText += text } else { stdoutText += text }
+                }
+                condition.broadcast()
+                condition.unlock()
+                if count <= 0 { return }
             }
-            self.condition.broadcast()
-            self.condition.unlock()
         }
+        thread.start()
     }
 }
 
