@@ -31,7 +31,7 @@ enum TestEnvironment {
             XCTFail("\(path) is missing: run Scripts/build first (Scripts/test does)", file: file, line: line)
             throw CancellationError()
         }
-        for name in ["leaky", "exceptions", "SwiftLeaky", "mallocbench", "SwiftService", "hammer"] where !FileManager.default.isExecutableFile(atPath: fixtures + "/" + name) {
+        for name in ["leaky", "exceptions", "SwiftLeaky", "mallocbench", "SwiftService", "hammer", "RetainCycles", "warming"] where !FileManager.default.isExecutableFile(atPath: fixtures + "/" + name) {
             XCTFail("fixture \(name) is missing: run Scripts/build-fixtures", file: file, line: line)
             throw CancellationError()
         }
