@@ -301,6 +301,12 @@ final class LeakHuntTests: XCTestCase {
                               "swiftleak \(arguments.joined(separator: " ")): unexpected line \"\(line)\"")
             }
         }
+        // `run` passes everything after its options to the program: --help
+        // must still be help, not a program named --help.
+        let help = try runCommand(TestEnvironment.binary, ["run", "--help"], timeout: 30)
+        XCTAssertEqual(help.status, 0, help.stderr)
+        XCTAssertTrue(help.stdout.contains("USAGE: swiftleak run"), help.stdout + help.stderr)
+
         let fewSnapshots = try runCommand(TestEnvironment.binary, ["trend", snapshot, final], timeout: 30)
         Self.assertCleanError(fewSnapshots, ["trend", snapshot, final])
         XCTAssertEqual(fewSnapshots.stderr.split(separator: "\n").count, 1, fewSnapshots.stderr)
