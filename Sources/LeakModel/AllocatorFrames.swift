@@ -33,8 +33,13 @@ public enum AllocatorFrames {
     static let excludedPrefixes: [String] = ["__libc_start", "__libc_csu"]
 
     /// Module file names (last path component, any version suffix) whose
-    /// frames are all allocator frames: the profiler's own agent.
-    public static let moduleNames: [String] = ["libswiftleak-agent.so"]
+    /// frames are all allocator frames: the profiler's own agent, and the
+    /// Swift standard library and runtime. An array's, string's or
+    /// dictionary's storage is allocated inside libswiftCore
+    /// (`_ContiguousArrayBuffer.init(_uninitializedCount:...)`,
+    /// `_allocateStringStorage`...); the line responsible is the caller's, the
+    /// first frame outside it. `--raw` shows them all.
+    public static let moduleNames: [String] = ["libswiftleak-agent.so", "libswiftCore.so"]
 
     /// The name used for matching: without parameters ("swift::swift_slowAlloc(unsigned long, unsigned long)"),
     /// ELF symbol versions or PLT markers ("malloc@plt", "malloc@@GLIBC_2.2.5"),

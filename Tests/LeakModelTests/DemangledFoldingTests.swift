@@ -5,7 +5,19 @@ import LeakModel
 /// recognise those forms as well as the mangled ones.
 final class DemangledFoldingTests: XCTestCase {
     private func isAllocator(_ name: String) -> Bool {
-        AllocatorFrames.isAllocator(Frame(function: name, module: "/usr/lib/swift/linux/libswiftCore.so", address: 1))
+        AllocatorFrames.isAllocator(Frame(function: name, module: "/app/server", address: 1))
+    }
+
+    func testStandardLibraryFramesFoldToTheUserLine() {
+        let user = Frame(function: "server.handle(Swift.Int) -> ()", file: "/src/server.swift", line: 12, module: "/app/server", address: 0x42)
+        let stack = [
+            Frame(function: "malloc", module: "/opt/swiftleak/lib/libswiftleak-agent.so", address: 1),
+            Frame(function: "swift_slowAlloc", module: "/usr/lib/swift/linux/libswiftCore.so", address: 2),
+            Frame(function: "Swift._ContiguousArrayBuffer.init(_uninitializedCount: Swift.Int, minimumCapacity: Swift.Int) -> Swift._ContiguousArrayBuffer<A>",
+                  module: "/usr/lib/swift/linux/libswiftCore.so.6", address: 3),
+            user,
+        ]
+        XCTAssertEqual(AllocatorFrames.fold(stack), [user])
     }
 
     func testDemangledAllocatorFrames() {
