@@ -1,19 +1,23 @@
 import Foundation
 import XCTest
 
-/// A process started by the test itself, to be attached to: waits for its
-/// "ready" line before returning (the readiness handshake).
-func startTarget(_ executable: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> ChildProcess {
-    let target = try ChildProcess(executable, arguments)
-    try target.waitForLine(containing: "ready", file: file, line: line)
-    return target
+extension XCTestCase {
+    /// A process started by the test itself, to be attached to: waits for its
+    /// "ready" line before returning (the readiness handshake). Killed at the
+    /// end of the test if still there, so a failed test leaves nothing running.
+    func startTarget(_ executable: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> ChildProcess {
+        let target = try ChildProcess(executable, arguments)
+        addTeardownBlock { if target.process.isRunning { target.signal(SIGKILL) } }
+        try target.waitForLine(containing: "ready", file: file, line: line)
+        return target
+    }
 }
 
 /// Sends `work N` and waits for its `done N` (counting earlier `done N` lines, so repeats work).
 func work(_ target: ChildProcess, _ units: Int, file: StaticString = #filePath, line: UInt = #line) throws {
     let previous = target.stdout.split(separator: "\n").count
     target.send("work \(units)")
-    try target.waitForLine(containing: "done \(units)", after: previous, file: file, line: line)
+    try target.waitForLine(containing: "done \(units)", after: previous, timeout: 30, file: file, line: line)
 }
 
 /// One `swiftleak attach PID --output DIR` run as a child of the test.
@@ -26,7 +30,8 @@ final class AttachedSession {
     init(_ target: ChildProcess, file: StaticString = #filePath, line: UInt = #line) throws {
         self.target = target
         output = try TestEnvironment.temporaryDirectory()
-        process = try ChildProcess(TestEnvironment.binary, ["attach", "\(target.pid)", "--output", output])
+        let process = try ChildProcess(TestEnvironment.binary, ["attach", "\(target.pid)", "--output", output])
+        self.process = process
         try process.waitForLine(containing: "attached to \(target.pid)", onStderr: true, timeout: 30, file: file, line: line)
     }
 
@@ -49,7 +54,7 @@ final class AttachedSession {
     }
 
     static func request(_ command: String, pid: Int32, file: StaticString, line: UInt) throws -> String {
-        let result = try runCommand(TestEnvironment.binary, [command, "\(pid)"], timeout: 60)
+        let result = try runToCompletion(TestEnvironment.binary, [command, "\(pid)"], timeout: 60)
         XCTAssertEqual(result.status, 0, "swiftleak \(command) \(pid): \(result.stderr)", file: file, line: line)
         let path = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertTrue(FileManager.default.fileExists(atPath: path), "no snapshot at \"\(path)\"; stderr: \(result.stderr)", file: file, line: line)
@@ -106,4 +111,40 @@ extension SwiftLeakCLI {
     static func stat(_ stats: [[String: Any]], function name: String) -> [String: Any]? {
         stats.first { function($0) == name }
     }
+}
+
+/// Runs a short command with its output in files instead of pipes. With
+/// several children alive (a target, an attach session), a pipe of a short
+/// command sometimes never showed end-of-file to `ChildProcess` after the
+/// command had exited (this process itself still held a write end), and the
+/// test hung; files have no end-of-file to wait for.
+func runToCompletion(_ executable: String, _ arguments: [String], timeout: Double = 60,
+                     file: StaticString = #filePath, line: UInt = #line) throws -> (status: Int32, stdout: String, stderr: String) {
+    let directory = try TestEnvironment.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let outPath = directory + "/stdout", errPath = directory + "/stderr"
+    FileManager.default.createFile(atPath: outPath, contents: nil)
+    FileManager.default.createFile(atPath: errPath, contents: nil)
+    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    try? out.close()
+    try? err.close()
+    let deadline = Date(timeIntervalSinceNow: timeout)
+    while process.isRunning {
+        if Date() > deadline {
+            process.terminate()
+            XCTFail("\(executable) \(arguments.joined(separator: " ")) did not exit in \(timeout) s", file: file, line: line)
+            throw CancellationError()
+        }
+        usleep(5_000)
+    }
+    let text = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+    return (process.terminationStatus, text(outPath), text(errPath))
 }
