@@ -59,7 +59,10 @@ final class AttachTests: XCTestCase {
         let target = try startTarget(leaky, ["interactive", "3"])
         let first = try AttachedSession(target)
         try work(target, 30)
-        _ = try first.detach()
+        // Ctrl-C detaches too: one final snapshot, exit 0.
+        first.process.signal(SIGINT)
+        XCTAssertEqual(try first.process.wait(timeout: 30), 0, first.process.stderr)
+        XCTAssertEqual(first.process.stderrLines(containing: "final snapshot written").count, 1, first.process.stderr)
         TargetProc.waitUntilAgentIdle(target.pid)
         let second = try AttachedSession(target)
         XCTAssertEqual(TargetProc.copiesMapped(target.pid, library: "libswiftleak-agent.so"), 1, "a re-attach must reuse the loaded agent")
