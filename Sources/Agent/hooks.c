@@ -14,6 +14,7 @@
 #include "agent.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <malloc.h>
 #include <string.h>
@@ -53,9 +54,67 @@ static void *boot_alloc(size_t n, size_t align)
 
 static size_t boot_size(const void *p) { return *(const size_t *)((const unsigned char *)p - sizeof(size_t)); }
 
+/* ---- finding the real allocator -------------------------------------- */
+
+/* True when a defined symbol sits exactly at f. A canonical PLT stub is an
+ * undefined symbol with a value, which dladdr reports too: look at the
+ * symbol's section. */
+static int is_definition(void *f)
+{
+    Dl_info at;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1(f, &at, (void **)&sym, RTLD_DL_SYMENT) || !sym)
+        return 0;
+    return at.dli_saddr == f && sym->st_shndx != SHN_UNDEF;
+}
+
+struct definition_search {
+    const char *name;
+    void *found;
+};
+
+static int search_module(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct definition_search *d = data;
+    /* The main program ("") is where the stub came from; skip it and the vdso. */
+    if (!info->dlpi_name || !info->dlpi_name[0] || strstr(info->dlpi_name, "linux-vdso"))
+        return 0;
+    void *h = dlopen(info->dlpi_name, RTLD_NOLOAD | RTLD_LAZY);
+    if (!h)
+        return 0;
+    void *f = dlsym(h, d->name);
+    dlclose(h);   /* balances RTLD_NOLOAD's reference; the module stays */
+    if (f && is_definition(f)) {
+        d->found = f;
+        return 1;
+    }
+    return 0;
+}
+
+/* The global definition of an allocator function, as RTLD_DEFAULT sees it,
+ * except a "canonical PLT" stub: a non-PIE executable that takes the address
+ * of free exports free as its own PLT entry (an undefined symbol with a
+ * value), and calling that stub jumps through the very GOT slot we patch,
+ * back into our hook, forever (seen with Debian's /usr/bin/python3). A real
+ * definition has a defined symbol exactly at its address; otherwise the
+ * modules are searched in load order, which is the global lookup order, for
+ * the first real definition. */
+static void *resolve_definition(void *handle, const char *name)
+{
+    void *f = dlsym(handle, name);
+    if (!f || handle != RTLD_DEFAULT)
+        return f;
+    if (is_definition(f))
+        return f;
+    struct definition_search d = {name, NULL};
+    dl_iterate_phdr(search_module, &d);
+    return d.found;
+}
+
 #define RESOLVE(table, handle, name)                                      \
     do {                                                                  \
-        void *f_ = dlsym(handle, #name);                                  \
+        void *f_ = resolve_definition(handle, #name);                     \
         if (!f_)                                                          \
             return ENOENT;                                                \
         *(void **)&(table).name = f_;                                     \
