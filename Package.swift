@@ -49,8 +49,10 @@ let package = Package(
 
         .testTarget(name: "LeakEventsTests", dependencies: ["LeakEvents", "CLeakProtocol"]),
         .testTarget(name: "LeakAggregatorTests", dependencies: ["LeakAggregator", "LeakEvents"]),
-        .testTarget(name: "LeakModelTests", dependencies: ["LeakModel"]),
-        .testTarget(name: "LeakReportTests", dependencies: ["LeakReport", "LeakModel"]),
+        // Literal snapshots shared by the analysis and report tests.
+        .target(name: "LeakTestSupport", dependencies: ["LeakModel"], path: "Tests/LeakTestSupport"),
+        .testTarget(name: "LeakModelTests", dependencies: ["LeakModel", "LeakTestSupport"]),
+        .testTarget(name: "LeakReportTests", dependencies: ["LeakReport", "LeakModel", "LeakTestSupport"]),
         .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel"]),
         .testTarget(name: "LeakInjectTests", dependencies: ["LeakInject"]),
         .testTarget(name: "IntegrationTests", dependencies: ["LeakModel"], exclude: []),
