@@ -173,7 +173,7 @@ final class AttachTests: XCTestCase {
         XCTAssertEqual(SwiftLeakCLI.int(top["count_diff"]), Int64(requests))
     }
 
-    /// A CPython interpreter keeping `bytes(1024)` objects: objects over 512
+    /// A CPython interpreter keeping `bytes(1024)` objects in a dict: objects over 512
     /// bytes bypass pymalloc, so each is exactly one malloc of the object
     /// header plus 1024 bytes, all from one C call stack.
     func testPythonInterpreterNativeGrowth() throws {
@@ -182,19 +182,26 @@ final class AttachTests: XCTestCase {
             XCTFail("\(python) is missing: apt-get install python3 (Scripts/setup)")
             return
         }
+        // The leak of the tracemalloc guide (000_...txt): an unbounded
+        // module-level dict keeping a 1 KiB payload per request.
         let script = """
         import sys
-        kept = []
+        _CACHE = {}
+        def handle_request(request_id):
+            _CACHE[request_id] = bytes(1024)
+        next_id = 0
         print("ready", flush=True)
         for line in sys.stdin:
             words = line.split()
             if words[:1] == ["work"]:
                 count = int(words[1])
-                kept.extend(bytes(1024) for _ in range(count))
+                for _ in range(count):
+                    handle_request(next_id)
+                    next_id += 1
                 print("done", count, flush=True)
             elif words[:1] == ["quit"]:
                 break
-        print("kept", len(kept), flush=True)
+        print("kept", len(_CACHE), flush=True)
         """
         let target = try startTarget(python, ["-c", script])
         let session = try AttachedSession(target)
