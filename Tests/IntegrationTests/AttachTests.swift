@@ -42,6 +42,24 @@ final class AttachTests: XCTestCase {
         XCTAssertTrue(target.stdout.hasSuffix("leaked \(units) blocks of 4001 bytes\n"), target.stdout, file: file, line: line)
     }
 
+    /// `snapshot --reset-peak` (tracemalloc's reset_peak): the snapshot still
+    /// shows the old peak, the next one starts a new window at the current size.
+    func testSnapshotResetPeakStartsANewPeakWindow() throws {
+        let target = try startTarget(leaky, ["interactive", "2"])
+        let session = try AttachedSession(target)
+        try work(target, 100)  // transient blocks lift the peak above what stays live
+        let reset = try runToCompletion(TestEnvironment.binary, ["snapshot", "\(target.pid)", "--reset-peak"], timeout: 60)
+        XCTAssertEqual(reset.status, 0, reset.stderr)
+        let before = try XCTUnwrap(try SwiftLeakCLI.json(["stats", reset.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])["snapshot"] as? [String: Any])
+        let after = try XCTUnwrap(try SwiftLeakCLI.json(["stats", session.snapshot()])["snapshot"] as? [String: Any])
+        let peakBefore = try XCTUnwrap(SwiftLeakCLI.int(before["peak_bytes"]))
+        XCTAssertGreaterThan(peakBefore, try XCTUnwrap(SwiftLeakCLI.int(before["current_bytes"])))
+        XCTAssertEqual(SwiftLeakCLI.int(after["peak_bytes"]), SwiftLeakCLI.int(after["current_bytes"]), "the target was idle since the reset")
+        XCTAssertLessThan(try XCTUnwrap(SwiftLeakCLI.int(after["peak_bytes"])), peakBefore)
+        _ = try session.detach()
+        try quit(target, leaked: 100)
+    }
+
     func testAttachSnapshotDiffDetach() throws {
         let target = try startTarget(leaky, ["interactive", "3"])
         try work(target, 50)  // before the attach: invisible to it
