@@ -32,9 +32,11 @@ let package = Package(
         .target(name: "LeakEvents", dependencies: ["CLeakProtocol"], swiftSettings: hotPath),
         .target(name: "LeakAggregator", dependencies: ["LeakEvents"], swiftSettings: hotPath),
         .target(name: "LeakModel"),
-        .target(name: "LeakSymbols", dependencies: ["CElfutils", "LeakModel"]),
+        // Parsing of /proc files, shared by the symbolizer and the injector.
+        .target(name: "LeakProc"),
+        .target(name: "LeakSymbols", dependencies: ["CElfutils", "LeakModel", "LeakProc"]),
         .target(name: "LeakReport", dependencies: ["LeakModel"]),
-        .target(name: "LeakInject", dependencies: ["CLeakSys"]),
+        .target(name: "LeakInject", dependencies: ["CLeakSys", "LeakProc"]),
         .target(
             name: "LeakCollector",
             dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel"]

@@ -1,41 +1,14 @@
-/// One line of /proc/PID/maps.
-struct MapEntry: Equatable {
-    var start: UInt64
-    var end: UInt64
-    var permissions: String
-    var offset: UInt64
-    var inode: UInt64
-    /// Path as seen inside the target's mount namespace; "" for anonymous.
-    var path: String
+import LeakProc
 
-    init?(line: Substring) {
-        // start-end perms offset dev inode [path]; the path may contain spaces.
-        let parts = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-        guard parts.count >= 5 else { return nil }
-        let range = parts[0].split(separator: "-")
-        guard range.count == 2,
-              let start = UInt64(range[0], radix: 16), let end = UInt64(range[1], radix: 16),
-              let offset = UInt64(parts[2], radix: 16), let inode = UInt64(parts[4]) else { return nil }
-        self.start = start
-        self.end = end
-        self.permissions = String(parts[1])
-        self.offset = offset
-        self.inode = inode
-        self.path = parts.count > 5 ? parts[5].trimmingCharacters() : ""
-    }
-
-    /// The path without the " (deleted)" the kernel appends for replaced files.
-    var livePath: String {
-        path.hasSuffix(" (deleted)") ? String(path.dropLast(" (deleted)".count)) : path
-    }
-}
+/// One line of the target's /proc/PID/maps.
+typealias MapEntry = MapsLine
 
 /// The target's memory map, as far as injection needs it: where its glibc is.
 struct ProcMaps {
     var entries: [MapEntry]
 
     init(text: String) {
-        entries = text.split(separator: "\n").compactMap(MapEntry.init(line:))
+        entries = MapsLine.parse(text)
     }
 
     static func read(pid: Int32) -> Result<ProcMaps, InjectError> {

@@ -1,3 +1,4 @@
+import LeakProc
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,28 +46,12 @@ struct ProcessMaps: Equatable {
         mappings.first { $0.path == path }
     }
 
-    /// Parses "start-end perms offset dev inode   path"; nil for anonymous lines.
+    /// The named mapping of one maps line; nil for anonymous memory, the heap and stacks.
     private static func parse(line: Substring) -> Mapping? {
-        // Five space-separated fields, then the path padded with spaces
-        // (the path itself may contain spaces, e.g. " (deleted)").
-        var fields: [Substring] = []
-        var rest = line[...]
-        for _ in 0..<5 {
-            rest = rest.drop(while: { $0 == " " })
-            guard let space = rest.firstIndex(of: " ") else { return nil }
-            fields.append(rest[..<space])
-            rest = rest[space...]
+        guard let entry = MapsLine(line), !entry.path.isEmpty, entry.path != "[heap]", !entry.path.hasPrefix("[stack") else {
+            return nil
         }
-        let path = rest.drop(while: { $0 == " " })
-        guard !path.isEmpty, path != "[heap]", !path.hasPrefix("[stack") else { return nil }
-        let range = fields[0].split(separator: "-")
-        guard range.count == 2,
-              let start = UInt64(range[0], radix: 16),
-              let end = UInt64(range[1], radix: 16),
-              let offset = UInt64(fields[2], radix: 16),
-              let inode = UInt64(fields[4])
-        else { return nil }
-        return Mapping(start: start, end: end, offset: offset, inode: inode, path: String(path))
+        return Mapping(start: entry.start, end: entry.end, offset: entry.offset, inode: entry.inode, path: entry.path)
     }
 }
 
