@@ -19,6 +19,10 @@ int sl_ptrace_seize(pid_t tid, unsigned long options) {
     return (int)ptrace(PTRACE_SEIZE, tid, NULL, (void *)options);
 }
 
+int sl_ptrace_syscall(pid_t tid, int sig) {
+    return (int)ptrace(PTRACE_SYSCALL, tid, NULL, (void *)(long)sig);
+}
+
 int sl_ptrace_interrupt(pid_t tid) {
     return (int)ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
 }

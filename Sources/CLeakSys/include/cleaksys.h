@@ -18,6 +18,9 @@ int sl_ptrace_seize(pid_t tid, unsigned long options);
 int sl_ptrace_interrupt(pid_t tid);
 /* PTRACE_CONT, delivering `sig` (0: none). */
 int sl_ptrace_cont(pid_t tid, int sig);
+/* PTRACE_SYSCALL: resume until the next system call entry or exit (with
+ * PTRACE_O_TRACESYSGOOD those stops report SIGTRAP | 0x80). */
+int sl_ptrace_syscall(pid_t tid, int sig);
 /* PTRACE_DETACH, delivering `sig` (0: none). */
 int sl_ptrace_detach(pid_t tid, int sig);
 int sl_ptrace_getregs(pid_t tid, struct user_regs_struct *regs);
