@@ -70,7 +70,7 @@ struct HeldThread {
                     // A group-stop: job control is stopping the process.
                     thread.detach()
                     throw InjectError.stoppedProcess(pid: pid)
-                case .otherEvent?, nil:
+                case .otherEvent?, .syscall?, nil:
                     try thread.cont()
                 }
             }

@@ -12,6 +12,9 @@ import Glibc
 ///    other thread keeps running;
 /// 4. restores its registers exactly and detaches: the kernel restarts the
 ///    interrupted system call as if nothing happened.
+///
+/// Should swiftleak die (even by SIGKILL) anywhere in 3, the borrowed thread
+/// puts itself back and re-enters its system call (SelfRestore).
 public enum Injector {
     /// Kernel-internal "restart me" results a syscall interrupted by a ptrace
     /// stop carries in rax: ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND,
@@ -123,7 +126,19 @@ public enum Injector {
     private static func runAgent(in held: HeldThread, libc: TargetLibc, agentPath: String,
                                  socketPath: String, frames: UInt32) throws {
         let memory = RemoteMemory(pid: held.thread.pid, tid: held.thread.tid)
-        let caller = RemoteCaller(thread: held.thread, memory: memory, saved: held.saved.regs)
+        var caller = RemoteCaller(thread: held.thread, memory: memory, saved: held.saved.regs)
+        // A frame the thread can restore itself from should we die (see
+        // SelfRestore); without the trampoline, the old return address 0.
+        if let trampoline = libc.sigreturnTrampoline {
+            try caller.enterInterruptedCall()
+            if let mask = held.thread.signalMask("SigBlk") {
+                caller.selfRestore = try SelfRestore.prepare(memory: memory, saved: held.saved,
+                                                             trampoline: trampoline, signalMask: mask)
+                if let caught = held.thread.signalMask("SigCgt") {
+                    caller.selfRestore?.signal = SelfRestore.quietSignal(caught: caught, blocked: mask)
+                }
+            }
+        }
 
         // Strings live in fresh anonymous memory: never the target's malloc,
         // whose locks another thread may hold.
@@ -134,35 +149,48 @@ public enum Injector {
             offsets.append(UInt64(blob.count))
             blob += Array(text.utf8) + [0]
         }
+        // The stub (see SelfRestore) first, then the strings.
+        let stub = caller.selfRestore.map {
+            SelfRestore.stubCode(pid: held.thread.pid, tid: held.thread.tid, signal: $0.signal)
+        } ?? []
+        let stubSize = stub.isEmpty ? 0 : (stub.count + 15) & ~15
+        blob = stub + [UInt8](repeating: 0xcc, count: stubSize - stub.count) + blob
+        offsets = offsets.map { $0 + UInt64(stubSize) }
         let size = UInt64((blob.count + 4095) & ~4095)
-        let scratch = try caller.call("mmap", libc.mmap, [0, size, UInt64(PROT_READ | PROT_WRITE),
-                                                          UInt64(MAP_PRIVATE | MAP_ANONYMOUS), UInt64.max, 0])
+        // Never writable and executable at once: the page is mapped r-x and
+        // written through ptrace (POKEDATA writes through the protection).
+        let protection = caller.selfRestore == nil ? PROT_READ | PROT_WRITE : PROT_READ | PROT_EXEC
+        let scratch = try caller.call("mmap", libc.mmap, [0, size, UInt64(protection),
+                                                          UInt64(MAP_PRIVATE | MAP_ANONYMOUS), UInt64.max, 0],
+                                      returning: .trampoline(resultOf: 9))
         if scratch == 0 || Int64(bitPattern: scratch) < 0 && Int64(bitPattern: scratch) >= -4095 {
             throw InjectError.remoteMmapFailed(pid: held.thread.pid)
         }
         do {
             try memory.write(blob, at: scratch)
+            if stubSize > 0 { caller.selfRestore?.stub = scratch }
             let (agentAt, socketAt, symbolAt) = (scratch + offsets[0], scratch + offsets[1], scratch + offsets[2])
 
             // RTLD_NOW: resolve everything now, in this safe thread, instead of
             // lazily from the hooks later. RTLD_LOCAL: interpose nothing.
             let flags = UInt64(RTLD_NOW) | (libc.internalDlopen ? 0x8000_0000 /* __RTLD_DLOPEN */ : 0)
-            let handle = try caller.call("dlopen", libc.dlopen, [agentAt, flags])
+            let handle = try caller.call("dlopen", libc.dlopen, [agentAt, flags], returning: .stub)
             if handle == 0 {
                 throw InjectError.dlopenFailed(path: agentPath, message: try lastDlError(caller, libc, memory))
             }
-            let entry = try caller.call("dlsym", libc.dlsym, [handle, symbolAt])
+            let entry = try caller.call("dlsym", libc.dlsym, [handle, symbolAt], returning: .stub)
             if entry == 0 {
                 throw InjectError.agentEntryMissing(path: agentPath, message: try lastDlError(caller, libc, memory))
             }
             let rc = Int32(truncatingIfNeeded: try caller.call("swiftleak_agent_attach", entry,
-                                                                [socketAt, UInt64(frames)]))
-            _ = try caller.call("munmap", libc.munmap, [scratch, size])
+                                                                [socketAt, UInt64(frames)], returning: .stub))
+            // Not into the stub: it is in the page being unmapped.
+            _ = try caller.call("munmap", libc.munmap, [scratch, size], returning: .trampoline(resultOf: 11))
             if rc != 0 { throw InjectError.agentAttachFailed(pid: held.thread.pid, errno: rc) }
         } catch {
             // Give the scratch page back unless the thread is gone.
             if case InjectError.targetExited = error { throw error }
-            _ = try? caller.call("munmap", libc.munmap, [scratch, size])
+            _ = try? caller.call("munmap", libc.munmap, [scratch, size], returning: .trampoline(resultOf: 11))
             throw error
         }
     }
@@ -170,7 +198,7 @@ public enum Injector {
     /// dlerror() in the same thread (its message is per thread).
     private static func lastDlError(_ caller: RemoteCaller, _ libc: TargetLibc, _ memory: RemoteMemory) throws -> String {
         guard let dlerror = libc.dlerror else { return "no detail available from glibc before 2.34" }
-        let message = try caller.call("dlerror", dlerror, [])
+        let message = try caller.call("dlerror", dlerror, [], returning: .stub)
         return message == 0 ? "no detail" : try memory.readCString(at: message)
     }
 }

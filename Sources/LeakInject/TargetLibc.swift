@@ -13,8 +13,10 @@ struct TargetLibc {
     var internalDlopen: Bool
     /// Path of the library as the target sees it, for messages.
     var path: String
+    /// glibc's rt_sigreturn trampoline (see SelfRestore); nil when not found.
+    var sigreturnTrampoline: UInt64? = nil
 
-    static let wanted: Set<String> = ["mmap", "munmap", "dlopen", "dlsym", "dlerror", "__libc_dlopen_mode", "__libc_dlsym"]
+    static let wanted: Set<String> = ["mmap", "munmap", "dlopen", "dlsym", "dlerror", "__libc_dlopen_mode", "__libc_dlsym", "sigaction", "__sigaction"]
 
     static func resolve(pid: Int32, maps: ProcMaps) throws -> TargetLibc {
         guard let mapping = maps.libcBaseMapping else {
@@ -36,12 +38,18 @@ struct TargetLibc {
             return address
         }
         let mmap = try require("mmap"), munmap = try require("munmap")
+        var libc: TargetLibc
         if let dlopen = find("dlopen"), let dlsym = find("dlsym") {
-            return TargetLibc(mmap: mmap, munmap: munmap, dlopen: dlopen, dlsym: dlsym,
+            libc = TargetLibc(mmap: mmap, munmap: munmap, dlopen: dlopen, dlsym: dlsym,
                               dlerror: find("dlerror"), internalDlopen: false, path: mapping.livePath)
+        } else {
+            libc = TargetLibc(mmap: mmap, munmap: munmap, dlopen: try require("__libc_dlopen_mode"),
+                              dlsym: try require("__libc_dlsym"), dlerror: nil, internalDlopen: true,
+                              path: mapping.livePath)
         }
-        return TargetLibc(mmap: mmap, munmap: munmap, dlopen: try require("__libc_dlopen_mode"),
-                          dlsym: try require("__libc_dlsym"), dlerror: nil, internalDlopen: true,
-                          path: mapping.livePath)
+        if let sigaction = find("sigaction") ?? find("__sigaction") {
+            libc.sigreturnTrampoline = SelfRestore.findTrampoline(pid: pid, near: sigaction)
+        }
+        return libc
     }
 }

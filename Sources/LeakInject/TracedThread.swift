@@ -21,6 +21,13 @@ final class TracedThread {
     /// describes our call, not the program's poll/nanosleep it was parked in.
     var restartBlockClobbered = false
     private var attached = true
+    /// Which stop the thread sits in, for `restore`.
+    enum StopKind { case other, syscallEntry, syscallExit }
+    private(set) var stopKind = StopKind.other
+    /// Resumed with PTRACE_SYSCALL from a syscall-entry stop: the next
+    /// syscall stop is that call's exit (the stops alternate; any other way
+    /// of resuming leaves the thread outside a system call).
+    private var nextSyscallStopIsExit = false
 
     /// How a wait ended.
     enum Stop {
@@ -28,6 +35,8 @@ final class TracedThread {
         case signal(Int32, siginfo_t)
         /// PTRACE_EVENT_STOP: our interrupt, or a group-stop (then the signal is SIGSTOP etc.).
         case eventStop(signal: Int32)
+        /// A syscall-entry or -exit stop (PTRACE_SYSCALL, PTRACE_O_TRACESYSGOOD).
+        case syscall(entry: Bool)
         /// Any other ptrace event (none are enabled; kept for robustness).
         case otherEvent(Int32)
         /// The thread is gone (exit, kill, exec by another thread).
@@ -68,7 +77,7 @@ final class TracedThread {
 
     /// PTRACE_SEIZE: attaches without stopping the thread.
     static func seize(pid: Int32, tid: Int32) throws -> TracedThread {
-        if sl_ptrace_seize(tid, 0) != 0 {
+        if sl_ptrace_seize(tid, 1 /* PTRACE_O_TRACESYSGOOD */) != 0 {
             let code = errno
             if code == EPERM { throw PermissionExplainer.error(pid: pid) }
             if code == ESRCH { throw InjectError.targetExited(pid: pid, detail: "thread \(tid) exited") }
@@ -83,7 +92,17 @@ final class TracedThread {
 
     func cont() throws {
         inSignalDeliveryStop = false
+        nextSyscallStopIsExit = false
+        stopKind = .other
         if sl_ptrace_cont(tid, 0) != 0 { throw failure("CONT") }
+    }
+
+    /// Resumes until the next stop or system call entry/exit.
+    func contSyscall() throws {
+        inSignalDeliveryStop = false
+        nextSyscallStopIsExit = stopKind == .syscallEntry
+        stopKind = .other
+        if sl_ptrace_syscall(tid, 0) != 0 { throw failure("SYSCALL") }
     }
 
     /// Waits for the next stop. With a deadline, returns nil once it passed;
@@ -122,6 +141,15 @@ final class TracedThread {
                 attached = false
                 return .gone("thread \(tid) was killed by signal \(decoded.value)")
             default:
+                if decoded.event == 0 && decoded.value == SIGTRAP | 0x80 {
+                    inSignalDeliveryStop = false
+                    let entry = !nextSyscallStopIsExit
+                    nextSyscallStopIsExit = false
+                    stopKind = entry ? .syscallEntry : .syscallExit
+                    return .syscall(entry: entry)
+                }
+                stopKind = .other
+                nextSyscallStopIsExit = false
                 if decoded.event == 0 {
                     var info = siginfo_t()
                     _ = sl_ptrace_getsiginfo(tid, &info)
@@ -177,14 +205,65 @@ final class TracedThread {
         return SavedState(regs: regs, xstate: nil, fpregs: fp)
     }
 
+    /// Puts `state` (saved at the PTRACE_INTERRUPT stop, inside a
+    /// restartable system call) back. From a signal or event stop the kernel
+    /// restarts the call itself on the way out. From a syscall stop it does
+    /// not: at an entry stop the kernel runs whatever orig_rax names, so it
+    /// is given the interrupted call (or restart_syscall) to run now, with
+    /// the saved arguments, returning to the saved rip; at an exit stop the
+    /// thread is sent back to the syscall instruction (rip - 2) with the
+    /// number in rax, which is what the kernel's own restart does.
     func restore(_ state: SavedState) throws {
-        try setRegisters(state.regs)
+        // Vector state first: should we die between the two, the thread still
+        // returns to the program with its own general registers.
+        try restoreVectorState(state)
+        try setRegisters(Self.resumable(state.regs, at: stopKind))
+    }
+
+    /// The registers that resume `regs` (a thread stopped inside a system
+    /// call) from a stop of `kind`. See `restore`.
+    static func resumable(_ regs: user_regs_struct, at kind: StopKind) -> user_regs_struct {
+        var out = regs
+        let result = Int64(bitPattern: regs.rax)
+        let restarts = Int64(bitPattern: regs.orig_rax) >= 0 && Injector.restartCodes.contains(result)
+        let number = result == -516 ? UInt64(SyscallTable.restartSyscall) : regs.orig_rax
+        switch kind {
+        case .other:
+            break
+        case .syscallEntry:
+            if restarts {
+                out.orig_rax = number
+                out.rax = UInt64(bitPattern: -Int64(ENOSYS))
+            } else {
+                out.orig_rax = UInt64.max // run nothing; rax is the result
+            }
+        case .syscallExit:
+            out.orig_rax = UInt64.max
+            if restarts {
+                out.rax = number
+                out.rip = regs.rip &- 2
+            }
+        }
+        return out
+    }
+
+    private func restoreVectorState(_ state: SavedState) throws {
         if var xstate = state.xstate {
             let rc = xstate.withUnsafeMutableBytes { sl_ptrace_set_xstate(tid, $0.baseAddress, $0.count) }
             if rc != 0 { throw failure("SETREGSET(NT_X86_XSTATE)") }
         } else if var fp = state.fpregs {
             if sl_ptrace_setfpregs(tid, &fp) != 0 { throw failure("SETFPREGS") }
         }
+    }
+
+    /// A signal mask from the thread's /proc status: "SigBlk" (this thread
+    /// blocks), "SigCgt" (the process catches), "SigIgn".
+    func signalMask(_ field: String) -> UInt64? {
+        guard let text = ProcFiles.readIfPresent("/proc/\(pid)/task/\(tid)/status") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
+            return UInt64(line.dropFirst(field.count + 1).trimmingCharacters(), radix: 16)
+        }
+        return nil
     }
 
     /// Lets the thread go, handing back the signals it received meanwhile.
