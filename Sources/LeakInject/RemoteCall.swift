@@ -56,9 +56,7 @@ struct RemoteCaller {
         regs.rsp = restore.frame
         regs.rip = function
         regs.rax = 0
-        let values = args + [UInt64](repeating: 0, count: 6 - args.count)
-        regs.rdi = values[0]; regs.rsi = values[1]; regs.rdx = values[2]
-        regs.rcx = values[3]; regs.r8 = values[4]; regs.r9 = values[5]
+        loadArguments(args, into: &regs)
         try thread.setRegisters(regs)
         try resume()
 
@@ -185,9 +183,7 @@ struct RemoteCaller {
         regs.rsp = sp
         regs.rip = function
         regs.rax = 0 // al = number of vector registers used, for variadic callees
-        let values = args + [UInt64](repeating: 0, count: 6 - args.count)
-        regs.rdi = values[0]; regs.rsi = values[1]; regs.rdx = values[2]
-        regs.rcx = values[3]; regs.r8 = values[4]; regs.r9 = values[5]
+        loadArguments(args, into: &regs)
         try thread.setRegisters(regs)
         try thread.cont()
 
@@ -261,4 +257,12 @@ struct RemoteCaller {
     private func isFault(_ signal: Int32, _ info: inout siginfo_t) -> Bool {
         [SIGSEGV, SIGBUS, SIGILL, SIGFPE].contains(signal) && sl_siginfo_code(&info) > 0
     }
+}
+
+/// The System V integer argument registers, in order; unused ones zeroed.
+private func loadArguments(_ args: [UInt64], into regs: inout user_regs_struct) {
+    precondition(args.count <= 6, "only register arguments are supported")
+    let values = args + [UInt64](repeating: 0, count: 6 - args.count)
+    regs.rdi = values[0]; regs.rsi = values[1]; regs.rdx = values[2]
+    regs.rcx = values[3]; regs.r8 = values[4]; regs.r9 = values[5]
 }
