@@ -247,6 +247,20 @@ static void set_reg(struct fu_state *s, uint64_t reg, uint8_t how, int64_t off, 
 }
 
 /* Runs [p, end) until the location passes `target`. Returns 0 or -1. */
+/* DW_CFA_restore(_extended): back to the CIE's initial rule for reg. Only
+ * rbp and the return address are tracked. Returns 0 outside an FDE (no
+ * initial rules to go back to). */
+static int restore_reg(struct fu_state *s, const struct fu_state *init, uint64_t reg, uint64_t ra_reg)
+{
+    if (!init)
+        return 0;
+    if (reg == DW_RBP)
+        s->rbp_how = init->rbp_how, s->rbp_off = init->rbp_off;
+    else if (reg == ra_reg)
+        s->ra_how = init->ra_how, s->ra_off = init->ra_off;
+    return 1;
+}
+
 static int run_cfa(struct rd *r, uintptr_t end, const struct fu_cie *c, struct fu_state *s,
                    const struct fu_state *init, uintptr_t loc, uintptr_t target, int in_cie)
 {
@@ -265,13 +279,8 @@ static int run_cfa(struct rd *r, uintptr_t end, const struct fu_cie *c, struct f
             set_reg(s, reg, R_OFFSET, off, c->ra_reg);
             continue;
         case 3:
-            reg = op & 0x3f;
-            if (!init)
+            if (!restore_reg(s, init, op & 0x3f, c->ra_reg))
                 return -1;
-            if (reg == DW_RBP)
-                s->rbp_how = init->rbp_how, s->rbp_off = init->rbp_off;
-            else if (reg == c->ra_reg)
-                s->ra_how = init->ra_how, s->ra_off = init->ra_off;
             continue;
         default: break;
         }
@@ -295,13 +304,8 @@ static int run_cfa(struct rd *r, uintptr_t end, const struct fu_cie *c, struct f
             set_reg(s, reg, R_OFFSET, off, c->ra_reg);
             continue;
         case 0x06:                                                    /* restore_extended */
-            reg = rd_uleb(r);
-            if (!init)
+            if (!restore_reg(s, init, rd_uleb(r), c->ra_reg))
                 return -1;
-            if (reg == DW_RBP)
-                s->rbp_how = init->rbp_how, s->rbp_off = init->rbp_off;
-            else if (reg == c->ra_reg)
-                s->ra_how = init->ra_how, s->ra_off = init->ra_off;
             continue;
         case 0x07: set_reg(s, rd_uleb(r), R_UNDEF, 0, c->ra_reg); continue;   /* undefined */
         case 0x08: set_reg(s, rd_uleb(r), R_SAME, 0, c->ra_reg); continue;    /* same_value */
