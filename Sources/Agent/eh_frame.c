@@ -196,11 +196,6 @@ static int run_cfa(struct rd *r, uintptr_t end, const struct cie *c, struct sl_c
             continue;
         case 0x07: set_reg(s, rd_uleb(r), SL_CFA_UNDEF, 0, c->ra_reg); continue;   /* undefined */
         case 0x08: set_reg(s, rd_uleb(r), SL_CFA_SAME, 0, c->ra_reg); continue;    /* same_value */
-        case 0x09:                                                    /* register */
-            reg = rd_uleb(r);
-            (void)rd_uleb(r);
-            set_reg(s, reg, SL_CFA_OTHER, 0, c->ra_reg);
-            continue;
         case 0x0a:                                                    /* remember_state */
             if (depth == 8)
                 return -1;
@@ -240,6 +235,7 @@ static int run_cfa(struct rd *r, uintptr_t end, const struct cie *c, struct sl_c
             s->cfa_expr = 0;
             continue;
         case 0x13: s->cfa_off = rd_sleb(r) * c->data_align; continue; /* def_cfa_offset_sf */
+        case 0x09:                                                    /* register */
         case 0x14:                                                    /* val_offset */
             reg = rd_uleb(r);
             (void)rd_uleb(r);

@@ -219,16 +219,21 @@ void fixture(char *path, size_t n, const char *name)
     snprintf(path, n, "%s/%s", fixdir, name);
 }
 
+/* Text after "TAG " at the start of a line of the child's output, or NULL. */
+static const char *out_value(const struct run *r, const char *tag)
+{
+    size_t n = strlen(tag);
+    for (const char *line = r->out; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+        if (strncmp(line, tag, n) == 0 && line[n] == ' ')
+            return line + n + 1;
+    return NULL;
+}
+
 int out_fn(struct run *r, const char *tag, uint64_t *lo, uint64_t *hi)
 {
-    char key[32];
-    snprintf(key, sizeof key, "\n%s ", tag);
-    char tmp[sizeof r->out + 1];
-    tmp[0] = '\n';
-    memcpy(tmp + 1, r->out, r->outlen + 1);
-    const char *p = strstr(tmp, key);
+    const char *p = out_value(r, tag);
     unsigned long a, sz;
-    if (!p || sscanf(p + strlen(key), "%lx %lu", &a, &sz) != 2)
+    if (!p || sscanf(p, "%lx %lu", &a, &sz) != 2)
         return 0;
     *lo = a;
     *hi = a + sz;
@@ -237,13 +242,8 @@ int out_fn(struct run *r, const char *tag, uint64_t *lo, uint64_t *hi)
 
 int out_int(struct run *r, const char *tag, long *v)
 {
-    char key[32];
-    snprintf(key, sizeof key, "\n%s ", tag);
-    char tmp[sizeof r->out + 1];
-    tmp[0] = '\n';
-    memcpy(tmp + 1, r->out, r->outlen + 1);
-    const char *p = strstr(tmp, key);
-    return p && sscanf(p + strlen(key), "%li", v) == 1;
+    const char *p = out_value(r, tag);
+    return p && sscanf(p, "%li", v) == 1;
 }
 
 int run_plain(const char *exe, int preload, char *out, size_t n)
