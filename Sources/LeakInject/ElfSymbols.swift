@@ -31,7 +31,8 @@ struct ElfSymbols {
         guard gelf_getclass(elf) == ELFCLASS64 else { throw failure("a 32-bit library: 32-bit processes are not supported") }
         var header = GElf_Ehdr()
         guard gelf_getehdr(elf, &header) != nil else { throw elfFailure() }
-        guard header.e_ident.5 == UInt8(ELFDATA2LSB), header.e_machine == UInt16(EM_X86_64) else {
+        let byteOrder = withUnsafeBytes(of: header.e_ident) { $0[Int(EI_DATA)] }
+        guard byteOrder == UInt8(ELFDATA2LSB), header.e_machine == UInt16(EM_X86_64) else {
             throw failure("not an x86_64 library")
         }
 
