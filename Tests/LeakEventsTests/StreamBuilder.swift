@@ -1,4 +1,5 @@
 import CLeakProtocol
+@testable import LeakEvents
 
 /// Builds agent streams from the C structs of swiftleak_protocol.h, as the
 /// agent lays them out.
@@ -7,11 +8,6 @@ struct StreamBuilder {
 
     static func le<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
         withUnsafeBytes(of: value.littleEndian) { Array($0) }
-    }
-
-    /// The bytes of a wire struct (the host is little-endian, like the format).
-    static func raw<T>(_ value: T) -> [UInt8] {
-        withUnsafeBytes(of: value) { Array($0) }
     }
 
     mutating func hello(pid: UInt32 = 4242, mode: UInt32 = 1, frames: UInt32 = 64, version: UInt32 = SL_PROTOCOL_VERSION, magic: String = SL_HELLO_MAGIC) {
@@ -25,27 +21,27 @@ struct StreamBuilder {
         hello.mode = mode
         hello.frames_max = frames
         hello.start_ns = 1_700_000_000_000_000_000
-        bytes += Self.raw(hello)
+        bytes += wireBytes(hello)
     }
 
     mutating func frame(type: UInt16, payload: [UInt8]) {
-        bytes += Self.raw(sl_frame_header(size: UInt32(payload.count), type: type, flags: 0)) + payload
+        bytes += wireBytes(sl_frame_header(size: UInt32(payload.count), type: type, flags: 0)) + payload
     }
 
     mutating func alloc(_ address: UInt64, size: UInt64, stack: UInt32) {
-        frame(type: UInt16(SL_REC_ALLOC.rawValue), payload: Self.raw(sl_rec_alloc(address: address, size: size, stack_id: stack, reserved: 0)))
+        frame(type: UInt16(SL_REC_ALLOC.rawValue), payload: wireBytes(sl_rec_alloc(address: address, size: size, stack_id: stack, reserved: 0)))
     }
 
     mutating func free(_ address: UInt64) {
-        frame(type: UInt16(SL_REC_FREE.rawValue), payload: Self.raw(sl_rec_free(address: address)))
+        frame(type: UInt16(SL_REC_FREE.rawValue), payload: wireBytes(sl_rec_free(address: address)))
     }
 
     mutating func stack(_ id: UInt32, _ ips: [UInt64]) {
         let header = sl_rec_stack(stack_id: id, depth: UInt32(ips.count))
-        frame(type: UInt16(SL_REC_STACK.rawValue), payload: Self.raw(header) + ips.flatMap { Self.raw($0) })
+        frame(type: UInt16(SL_REC_STACK.rawValue), payload: wireBytes(header) + ips.flatMap { wireBytes($0) })
     }
 
     mutating func sync(_ token: UInt64, lost: UInt64 = 0) {
-        frame(type: UInt16(SL_REC_SYNC.rawValue), payload: Self.raw(sl_rec_sync(token: token, lost_events: lost)))
+        frame(type: UInt16(SL_REC_SYNC.rawValue), payload: wireBytes(sl_rec_sync(token: token, lost_events: lost)))
     }
 }
