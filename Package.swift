@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "LeakProc"),
         .target(name: "LeakSymbols", dependencies: ["CElfutils", "LeakModel", "LeakProc"]),
         .target(name: "LeakReport", dependencies: ["LeakModel"]),
-        .target(name: "LeakInject", dependencies: ["CLeakSys", "LeakProc"]),
+        .target(name: "LeakInject", dependencies: ["CElfutils", "CLeakSys", "LeakProc"]),
         .target(
             name: "LeakCollector",
             dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel"]

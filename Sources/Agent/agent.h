@@ -29,18 +29,38 @@
 
 /* ---- real allocator (hooks.c) ---------------------------------------- */
 
+/* The hooked allocator functions, the one list the hooks, the real-function
+ * table, the GOT patch table and SL_HOOK_COUNT all come from. Columns: name,
+ * return type, parameters, and whether the call can release a block. The
+ * order is the GOT patch order: the functions that release blocks first, so
+ * no block is ever seen allocated and then freed behind our back. */
+#define SL_HOOKED_FUNCTIONS(X)                                          \
+    X(free, void, (void *), 1)                                          \
+    X(realloc, void *, (void *, size_t), 1)                             \
+    X(reallocarray, void *, (void *, size_t, size_t), 1)                \
+    X(malloc, void *, (size_t), 0)                                      \
+    X(calloc, void *, (size_t, size_t), 0)                              \
+    X(posix_memalign, int, (void **, size_t, size_t), 0)                \
+    X(aligned_alloc, void *, (size_t, size_t), 0)                       \
+    X(memalign, void *, (size_t, size_t), 0)                            \
+    X(valloc, void *, (size_t), 0)                                      \
+    X(pvalloc, void *, (size_t), 0)
+
+#define SL_X_REAL_FIELD(name, ret, params, releases) ret(*name) params;
 struct sl_real_fns {
-    void *(*malloc)(size_t);
-    void (*free)(void *);
-    void *(*calloc)(size_t, size_t);
-    void *(*realloc)(void *, size_t);
-    void *(*reallocarray)(void *, size_t, size_t);
-    int (*posix_memalign)(void **, size_t, size_t);
-    void *(*aligned_alloc)(size_t, size_t);
-    void *(*memalign)(size_t, size_t);
-    void *(*valloc)(size_t);
-    void *(*pvalloc)(size_t);
+    SL_HOOKED_FUNCTIONS(SL_X_REAL_FIELD)
 };
+#undef SL_X_REAL_FIELD
+
+/* SL_HOOK_<name>: a function's index in the hook tables. */
+#define SL_X_INDEX(name, ret, params, releases) SL_HOOK_##name,
+enum sl_hook_index { SL_HOOKED_FUNCTIONS(SL_X_INDEX) SL_HOOK_COUNT };
+#undef SL_X_INDEX
+
+/* Indexes [0, SL_HOOK_RELEASING) are the functions that can release a block. */
+#define SL_X_RELEASING(name, ret, params, releases) +(releases)
+enum { SL_HOOK_RELEASING = 0 SL_HOOKED_FUNCTIONS(SL_X_RELEASING) };
+#undef SL_X_RELEASING
 
 extern struct sl_real_fns sl_real;
 
@@ -55,12 +75,10 @@ int sl_real_resolve_next(void);
  * so the global definitions are what the GOT slots point to). */
 int sl_real_resolve_default(void);
 
-/* The ten hook entry points, in the order of sl_hook_names (got_patch.c
- * writes them into GOT slots in attach mode). */
-#define SL_HOOK_COUNT 10
+/* The hook entry points by enum sl_hook_index (got_patch.c writes them into
+ * GOT slots in attach mode). */
 extern const char *const sl_hook_names[SL_HOOK_COUNT];
 extern void *const sl_hook_addrs[SL_HOOK_COUNT];
-void *sl_real_by_index(int i);
 
 /* ---- global session state (session.c) -------------------------------- */
 

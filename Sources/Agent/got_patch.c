@@ -377,7 +377,9 @@ int sl_got_patch_all(void)
     }
     /* Frees before allocations: a block must never be seen allocated and
      * then freed behind our back. dlopen last. */
-    struct pass passes[3] = {{0, 2, 0, 0}, {3, SL_HOOK_COUNT - 1, 0, 0}, {IDX_DLOPEN, IDX_DLOPEN, 0, 0}};
+    struct pass passes[3] = {{0, SL_HOOK_RELEASING - 1, 0, 0},
+                             {SL_HOOK_RELEASING, SL_HOOK_COUNT - 1, 0, 0},
+                             {IDX_DLOPEN, IDX_DLOPEN, 0, 0}};
     int def = 0;
     for (int i = 0; i < 3 && !e; i++) {
         dl_iterate_phdr(patch_cb, &passes[i]);

@@ -1,5 +1,5 @@
 /*
- * hooks.c: the ten allocator entry points and the hot path.
+ * hooks.c: the allocator entry points (SL_HOOKED_FUNCTIONS) and the hot path.
  *
  * In preload mode these are the process's malloc & co (the library comes
  * first in the global scope). In attach mode the same functions are written
@@ -122,16 +122,9 @@ static void *resolve_definition(void *handle, const char *name)
 
 static int resolve_into(struct sl_real_fns *t, void *handle)
 {
-    RESOLVE(*t, handle, malloc);
-    RESOLVE(*t, handle, free);
-    RESOLVE(*t, handle, calloc);
-    RESOLVE(*t, handle, realloc);
-    RESOLVE(*t, handle, reallocarray);
-    RESOLVE(*t, handle, posix_memalign);
-    RESOLVE(*t, handle, aligned_alloc);
-    RESOLVE(*t, handle, memalign);
-    RESOLVE(*t, handle, valloc);
-    RESOLVE(*t, handle, pvalloc);
+#define SL_X_RESOLVE(name, ret, params, releases) RESOLVE(*t, handle, name);
+    SL_HOOKED_FUNCTIONS(SL_X_RESOLVE)
+#undef SL_X_RESOLVE
     return 0;
 }
 
@@ -219,6 +212,11 @@ void sl_emit_free(void *p)
 }
 
 /* ---- the entry points ------------------------------------------------- */
+
+/* Declared from the list, so each definition below must match its row. */
+#define SL_X_HOOK_DECL(name, ret, params, releases) static ret sl_##name params;
+SL_HOOKED_FUNCTIONS(SL_X_HOOK_DECL)
+#undef SL_X_HOOK_DECL
 
 static void *sl_malloc(size_t n)
 {
@@ -379,37 +377,15 @@ ALIGNED_HOOK(pvalloc, (size_t n), (n), n)
  * default-visibility function would be resolved through our own GOT, i.e.
  * to libc's malloc when we are loaded RTLD_LOCAL. The sl_ names are what the
  * GOT patcher writes. */
-#define SL_ALIAS(name) extern __typeof(sl_##name) name __attribute__((alias("sl_" #name), visibility("default")))
-SL_ALIAS(malloc);
-SL_ALIAS(free);
-SL_ALIAS(calloc);
-SL_ALIAS(realloc);
-SL_ALIAS(reallocarray);
-SL_ALIAS(posix_memalign);
-SL_ALIAS(aligned_alloc);
-SL_ALIAS(memalign);
-SL_ALIAS(valloc);
-SL_ALIAS(pvalloc);
+#define SL_X_ALIAS(name, ret, params, releases) \
+    extern __typeof(sl_##name) name __attribute__((alias("sl_" #name), visibility("default")));
+SL_HOOKED_FUNCTIONS(SL_X_ALIAS)
+#undef SL_X_ALIAS
 
-const char *const sl_hook_names[SL_HOOK_COUNT] = {
-    /* frees first: patched first, so no block gets an alloc without its free */
-    "free", "realloc", "reallocarray",
-    "malloc", "calloc", "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc",
-};
+#define SL_X_NAME(name, ret, params, releases) #name,
+const char *const sl_hook_names[SL_HOOK_COUNT] = {SL_HOOKED_FUNCTIONS(SL_X_NAME)};
+#undef SL_X_NAME
 
-void *const sl_hook_addrs[SL_HOOK_COUNT] = {
-    (void *)sl_free, (void *)sl_realloc, (void *)sl_reallocarray,
-    (void *)sl_malloc, (void *)sl_calloc, (void *)sl_posix_memalign, (void *)sl_aligned_alloc,
-    (void *)sl_memalign, (void *)sl_valloc, (void *)sl_pvalloc,
-};
-
-void *sl_real_by_index(int i)
-{
-    void *const t[SL_HOOK_COUNT] = {
-        (void *)sl_real.free, (void *)sl_real.realloc, (void *)sl_real.reallocarray,
-        (void *)sl_real.malloc, (void *)sl_real.calloc, (void *)sl_real.posix_memalign,
-        (void *)sl_real.aligned_alloc, (void *)sl_real.memalign, (void *)sl_real.valloc,
-        (void *)sl_real.pvalloc,
-    };
-    return t[i];
-}
+#define SL_X_ADDR(name, ret, params, releases) (void *)sl_##name,
+void *const sl_hook_addrs[SL_HOOK_COUNT] = {SL_HOOKED_FUNCTIONS(SL_X_ADDR)};
+#undef SL_X_ADDR

@@ -1,8 +1,10 @@
+import CLeakProtocol
+
 /// Frames for the commands swiftleak sends to the agent.
 public enum CommandEncoder {
     /// Ask the agent to flush everything recorded so far, then answer with `.sync(token)`.
     public static func sync(token: UInt64) -> [UInt8] {
-        frame(type: ProtocolConstants.commandSync, payload: littleEndianBytes(token))
+        frame(type: ProtocolConstants.commandSync, payload: wireBytes(sl_cmd_sync(token: token.littleEndian)))
     }
 
     /// Ask the agent to unhook, flush, report STOPPED and close.
@@ -16,10 +18,7 @@ public enum CommandEncoder {
     }
 
     static func frame(type: UInt16, payload: [UInt8]) -> [UInt8] {
-        littleEndianBytes(UInt32(payload.count)) + littleEndianBytes(type) + littleEndianBytes(UInt16(0)) + payload
-    }
-
-    static func littleEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
-        withUnsafeBytes(of: value.littleEndian) { Array($0) }
+        let header = sl_frame_header(size: UInt32(payload.count).littleEndian, type: type.littleEndian, flags: 0)
+        return wireBytes(header) + payload
     }
 }

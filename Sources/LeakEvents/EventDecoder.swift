@@ -1,3 +1,5 @@
+import CLeakProtocol
+
 /// Incremental decoder of the agent's stream: feed it bytes as they arrive
 /// from the socket, in chunks of any size; it calls back once per record.
 ///
@@ -59,8 +61,8 @@ public struct EventDecoder {
         }
         let headerSize = ProtocolConstants.frameHeaderSize
         while bytes.count - offset >= headerSize {
-            let size = bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian
-            let type = bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt16.self).littleEndian
+            let size = bytes.loadUnaligned(fromByteOffset: offset + wireOffset(\sl_frame_header.size), as: UInt32.self).littleEndian
+            let type = bytes.loadUnaligned(fromByteOffset: offset + wireOffset(\sl_frame_header.type), as: UInt16.self).littleEndian
             guard size <= ProtocolConstants.maxFramePayload else {
                 throw EventStreamError.frameTooLarge(type: type, size: size)
             }
@@ -76,36 +78,38 @@ public struct EventDecoder {
     }
 
     private static func decodeHello(_ bytes: UnsafeRawBufferPointer) throws -> (AgentHello, Int)? {
-        // magic(8) version(4) hello_size(4): enough to know the rest's length.
-        guard bytes.count >= 16 else {
-            let known = min(bytes.count, 8)
-            if !bytes.prefix(known).elementsEqual(ProtocolConstants.helloMagic.prefix(known)) {
+        func u32(_ offset: Int) -> UInt32 { bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian }
+        let magic = ProtocolConstants.helloMagic
+        // magic, version, hello_size: enough to know the rest's length.
+        guard bytes.count >= wireEnd(\sl_hello.hello_size) else {
+            let known = min(bytes.count, magic.count)
+            if !bytes.prefix(known).elementsEqual(magic.prefix(known)) {
                 throw EventStreamError.badMagic
             }
             return nil
         }
-        guard bytes.prefix(8).elementsEqual(ProtocolConstants.helloMagic) else {
+        guard bytes.prefix(magic.count).elementsEqual(magic) else {
             throw EventStreamError.badMagic
         }
-        let version = bytes.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian
+        let version = u32(wireOffset(\sl_hello.version))
         guard version == ProtocolConstants.version else {
             throw EventStreamError.unsupportedVersion(version)
         }
-        let size = bytes.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian
+        let size = u32(wireOffset(\sl_hello.hello_size))
         guard size >= UInt32(ProtocolConstants.helloSize), size <= 4096 else {
             throw EventStreamError.badHello(size: size)
         }
         guard bytes.count >= Int(size) else { return nil }
-        let rawMode = bytes.loadUnaligned(fromByteOffset: 20, as: UInt32.self).littleEndian
+        let rawMode = u32(wireOffset(\sl_hello.mode))
         guard let mode = AgentHello.Mode(rawValue: rawMode) else {
             throw EventStreamError.unknownMode(rawMode)
         }
         let hello = AgentHello(
             version: version,
-            pid: Int32(bitPattern: bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self).littleEndian),
+            pid: Int32(bitPattern: u32(wireOffset(\sl_hello.pid))),
             mode: mode,
-            framesMax: bytes.loadUnaligned(fromByteOffset: 24, as: UInt32.self).littleEndian,
-            startNanoseconds: bytes.loadUnaligned(fromByteOffset: 32, as: UInt64.self).littleEndian
+            framesMax: u32(wireOffset(\sl_hello.frames_max)),
+            startNanoseconds: bytes.loadUnaligned(fromByteOffset: wireOffset(\sl_hello.start_ns), as: UInt64.self).littleEndian
         )
         return (hello, Int(size))
     }
@@ -119,31 +123,41 @@ public struct EventDecoder {
 
         switch type {
         case ProtocolConstants.recordAlloc:
-            try need(20)
-            return .alloc(address: u64(0), size: u64(8), stack: u32(16))
+            try need(wireEnd(\sl_rec_alloc.stack_id))
+            return .alloc(
+                address: u64(wireOffset(\sl_rec_alloc.address)),
+                size: u64(wireOffset(\sl_rec_alloc.size)),
+                stack: u32(wireOffset(\sl_rec_alloc.stack_id))
+            )
         case ProtocolConstants.recordFree:
-            try need(8)
-            return .free(address: u64(0))
+            try need(wireEnd(\sl_rec_free.address))
+            return .free(address: u64(wireOffset(\sl_rec_free.address)))
         case ProtocolConstants.recordStack:
-            try need(8)
-            let depth = Int(u32(4))
+            let ipsStart = MemoryLayout<sl_rec_stack>.size
+            try need(ipsStart)
+            let depth = Int(u32(wireOffset(\sl_rec_stack.depth)))
             guard depth <= Int(ProtocolConstants.maxFrames) else {
                 throw EventStreamError.frameTooLarge(type: type, size: UInt32(payload.count))
             }
-            try need(8 + 8 * depth)
+            let ipSize = MemoryLayout<UInt64>.size
+            try need(ipsStart + ipSize * depth)
             var ips = [UInt64]()
             ips.reserveCapacity(depth)
-            for index in 0..<depth { ips.append(u64(8 + 8 * index)) }
-            return .stack(id: u32(0), ips: ips)
+            for index in 0..<depth { ips.append(u64(ipsStart + ipSize * index)) }
+            return .stack(id: u32(wireOffset(\sl_rec_stack.stack_id)), ips: ips)
         case ProtocolConstants.recordSync:
-            try need(16)
-            return .sync(token: u64(0), lostEvents: u64(8))
+            try need(wireEnd(\sl_rec_sync.lost_events))
+            return .sync(token: u64(wireOffset(\sl_rec_sync.token)), lostEvents: u64(wireOffset(\sl_rec_sync.lost_events)))
         case ProtocolConstants.recordStatus:
-            try need(16)
-            return .status(AgentStatus(code: u32(0), detail: u32(4), lostEvents: u64(8)))
+            try need(wireEnd(\sl_rec_status.lost_events))
+            return .status(AgentStatus(
+                code: u32(wireOffset(\sl_rec_status.code)),
+                detail: u32(wireOffset(\sl_rec_status.detail)),
+                lostEvents: u64(wireOffset(\sl_rec_status.lost_events))
+            ))
         case ProtocolConstants.recordExiting:
-            try need(8)
-            return .exiting(lostEvents: u64(0))
+            try need(wireEnd(\sl_rec_exiting.lost_events))
+            return .exiting(lostEvents: u64(wireOffset(\sl_rec_exiting.lost_events)))
         default:
             return nil
         }

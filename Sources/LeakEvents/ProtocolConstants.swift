@@ -3,7 +3,7 @@ import CLeakProtocol
 /// The wire constants of `swiftleak_protocol.h`, as Swift values.
 public enum ProtocolConstants {
     public static let version = UInt32(SL_PROTOCOL_VERSION)
-    public static let helloMagic: [UInt8] = Array("SWLKEVT1".utf8)
+    public static let helloMagic: [UInt8] = Array(SL_HELLO_MAGIC.utf8)
     public static let maxFramePayload = UInt32(SL_FRAME_MAX_PAYLOAD)
     public static let maxFrames = UInt32(SL_MAX_FRAMES)
     public static let frameHeaderSize = MemoryLayout<sl_frame_header>.size

@@ -1,9 +1,11 @@
+import CElfutils
 import Glibc
 
 /// Exported function addresses of a shared object, read from its .dynsym on
-/// disk. The target's own C library is read (never swiftleak's: the target
-/// may run another glibc, e.g. in a container), and only the dynamic symbol
-/// table is needed, since everything callable from outside is in it.
+/// disk with libelf. The target's own C library is read (never swiftleak's:
+/// the target may run another glibc, e.g. in a container), and only the
+/// dynamic symbol table is needed, since everything callable from outside is
+/// in it.
 struct ElfSymbols {
     /// name -> st_value (an address relative to the file's link base).
     private(set) var symbols: [String: UInt64] = [:]
@@ -13,66 +15,73 @@ struct ElfSymbols {
 
     /// Parses `path` and keeps the defined symbols named in `wanted`.
     init(path: String, wanted: Set<String>) throws {
-        let file = try ElfFile(path: path)
-        defer { file.close() }
-
-        let header = try file.bytes(at: 0, count: 64)
-        guard header.count == 64, header[0] == 0x7f, header[1] == 0x45, header[2] == 0x4c, header[3] == 0x46 else {
-            throw file.failure("not an ELF file")
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            throw InjectError.libraryUnreadable(path: path, detail: "\(errnoText(errno)); run as root so /proc/PID/map_files can be opened")
         }
-        guard header[4] == 2 else { throw file.failure("a 32-bit library: 32-bit processes are not supported") }
-        guard header[5] == 1, header.u16(0x12) == 62 /* EM_X86_64 */ else {
-            throw file.failure("not an x86_64 library")
+        defer { _ = close(fd) }
+        func failure(_ detail: String) -> InjectError { .libraryUnreadable(path: path, detail: detail) }
+        func elfFailure() -> InjectError { failure(String(cString: elf_errmsg(-1))) }
+
+        guard elf_version(UInt32(EV_CURRENT)) != UInt32(EV_NONE), let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else {
+            throw elfFailure()
+        }
+        defer { elf_end(elf) }
+        guard elf_kind(elf) == ELF_K_ELF else { throw failure("not an ELF file") }
+        guard gelf_getclass(elf) == ELFCLASS64 else { throw failure("a 32-bit library: 32-bit processes are not supported") }
+        var header = GElf_Ehdr()
+        guard gelf_getehdr(elf, &header) != nil else { throw elfFailure() }
+        let byteOrder = withUnsafeBytes(of: header.e_ident) { $0[Int(EI_DATA)] }
+        guard byteOrder == UInt8(ELFDATA2LSB), header.e_machine == UInt16(EM_X86_64) else {
+            throw failure("not an x86_64 library")
         }
 
         // Program headers: the link address of the first loadable segment.
-        let phoff = header.u64(0x20), phentsize = UInt64(header.u16(0x36)), phnum = UInt64(header.u16(0x38))
-        let programHeaders = try file.bytes(at: phoff, count: Int(phentsize * phnum))
-        for i in 0..<Int(phnum) {
-            let base = i * Int(phentsize)
-            if programHeaders.u32(base) == 1 /* PT_LOAD */ {
-                firstLoadAddress = programHeaders.u64(base + 16) & ~UInt64(0xfff)
+        var programHeaderCount = 0
+        guard elf_getphdrnum(elf, &programHeaderCount) == 0 else { throw elfFailure() }
+        for index in 0..<Int32(programHeaderCount) {
+            var programHeader = GElf_Phdr()
+            if gelf_getphdr(elf, index, &programHeader) != nil, programHeader.p_type == UInt32(PT_LOAD) {
+                firstLoadAddress = programHeader.p_vaddr & ~UInt64(0xfff)
                 break
             }
         }
 
-        // Section headers: .dynsym, its string table (sh_link) and the symbol
-        // versions, so the default version (dlopen@@GLIBC_2.34) wins over a
-        // compatibility one (dlopen@GLIBC_2.2.5) when they differ.
-        let shoff = header.u64(0x28), shentsize = Int(header.u16(0x3a)), shnum = Int(header.u16(0x3c))
-        guard shoff != 0, shnum > 0, shentsize >= 64 else { throw file.failure("no section headers") }
-        let sections = try file.bytes(at: shoff, count: shentsize * shnum)
-        func section(_ i: Int) -> (type: UInt32, offset: UInt64, size: UInt64, link: Int) {
-            let b = i * shentsize
-            return (sections.u32(b + 4), sections.u64(b + 24), sections.u64(b + 32), Int(sections.u32(b + 40)))
+        // .dynsym, and the symbol versions, so the default version
+        // (dlopen@@GLIBC_2.34) wins over a compatibility one
+        // (dlopen@GLIBC_2.2.5) when they differ.
+        var dynsym: (section: OpaquePointer, header: GElf_Shdr)?
+        var versym: OpaquePointer?
+        var section = elf_nextscn(elf, nil)
+        while let current = section {
+            var sectionHeader = GElf_Shdr()
+            if gelf_getshdr(current, &sectionHeader) != nil {
+                if sectionHeader.sh_type == UInt32(SHT_DYNSYM) { dynsym = (current, sectionHeader) }
+                if sectionHeader.sh_type == UInt32(SHT_GNU_versym) { versym = current }
+            }
+            section = elf_nextscn(elf, current)
         }
-        guard let dynsymIndex = (0..<shnum).first(where: { section($0).type == 11 /* SHT_DYNSYM */ }) else {
-            throw file.failure("no .dynsym section")
-        }
-        let dynsym = section(dynsymIndex)
-        guard dynsym.link < shnum else { throw file.failure("broken .dynsym link") }
-        let strtab = section(dynsym.link)
-        let versymSection = (0..<shnum).first(where: { section($0).type == 0x6fff_ffff /* SHT_GNU_versym */ })
+        guard let dynsym else { throw failure("no .dynsym section") }
+        guard let symbolData = elf_getdata(dynsym.section, nil) else { throw elfFailure() }
+        let versionData = versym.flatMap { elf_getdata($0, nil) }
+        let stringTable = Int(dynsym.header.sh_link)
+        let count = dynsym.header.sh_entsize == 0 ? 0 : Int(dynsym.header.sh_size / dynsym.header.sh_entsize)
 
-        let symbolBytes = try file.bytes(at: dynsym.offset, count: Int(dynsym.size))
-        let strings = try file.bytes(at: strtab.offset, count: Int(strtab.size))
-        let versions = try versymSection.map { try file.bytes(at: section($0).offset, count: Int(section($0).size)) }
-
-        // Names are compared as bytes: libc has thousands of symbols and
+        // Names are compared as C strings: libc has thousands of symbols and
         // building a String for each costs more than the rest of the attach.
-        let wantedBytes = wanted.map { (name: $0, bytes: Array($0.utf8)) }
+        let wantedNames = wanted.map { (name: $0, cString: Array($0.utf8CString)) }
         var isDefaultVersion: [String: Bool] = [:]
-        let count = symbolBytes.count / 24
-        for i in 0..<count {
-            let b = i * 24
-            let nameOffset = Int(symbolBytes.u32(b))
-            let shndx = symbolBytes.u16(b + 6)
-            let value = symbolBytes.u64(b + 8)
-            guard shndx != 0 /* SHN_UNDEF */, value != 0, nameOffset < strings.count else { continue }
-            guard let name = wantedBytes.first(where: { strings.hasCString($0.bytes, at: nameOffset) })?.name else { continue }
-            let hidden = versions.map { $0.count >= (i + 1) * 2 && $0.u16(i * 2) & 0x8000 != 0 } ?? false
+        for index in 0..<Int32(count) {
+            var symbol = GElf_Sym()
+            guard gelf_getsym(symbolData, index, &symbol) != nil,
+                  symbol.st_shndx != UInt16(SHN_UNDEF), symbol.st_value != 0,
+                  let symbolName = elf_strptr(elf, stringTable, Int(symbol.st_name)),
+                  let name = wantedNames.first(where: { strcmp($0.cString, symbolName) == 0 })?.name
+            else { continue }
+            var version = GElf_Versym()
+            let hidden = versionData.map { gelf_getversym($0, index, &version) != nil && version & 0x8000 != 0 } ?? false
             if symbols[name] == nil || (isDefaultVersion[name] == false && !hidden) {
-                symbols[name] = value
+                symbols[name] = symbol.st_value
                 isDefaultVersion[name] = !hidden
             }
         }
@@ -82,54 +91,5 @@ struct ElfSymbols {
     /// at `mappingStart`.
     func address(of name: String, mappingStart: UInt64) -> UInt64? {
         symbols[name].map { mappingStart - firstLoadAddress + $0 }
-    }
-}
-
-/// A read-only file descriptor with bounded preads, so a corrupt header
-/// cannot make us read gigabytes.
-private struct ElfFile {
-    let path: String
-    let fd: Int32
-    static let maxRead = 64 << 20
-
-    init(path: String) throws {
-        self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            throw InjectError.libraryUnreadable(path: path, detail: "\(errnoText(errno)); run as root so /proc/PID/map_files can be opened")
-        }
-    }
-
-    func close() { _ = Glibc.close(fd) }
-
-    func failure(_ detail: String) -> InjectError {
-        .libraryUnreadable(path: path, detail: detail)
-    }
-
-    func bytes(at offset: UInt64, count: Int) throws -> [UInt8] {
-        guard count >= 0, count <= ElfFile.maxRead else { throw failure("implausible table size \(count)") }
-        var buffer = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw failure(errnoText(errno)) }
-            if n == 0 { throw failure("truncated at offset \(offset + UInt64(done))") }
-            done += n
-        }
-        return buffer
-    }
-}
-
-extension Array where Element == UInt8 {
-    // Little-endian loads; x86_64 is little-endian like the files we read.
-    func u16(_ at: Int) -> UInt16 { withUnsafeBytes { UInt16(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt16.self)) } }
-    func u32(_ at: Int) -> UInt32 { withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt32.self)) } }
-    func u64(_ at: Int) -> UInt64 { withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)) } }
-    /// Whether the NUL-terminated string at `offset` is exactly `name`.
-    func hasCString(_ name: [UInt8], at offset: Int) -> Bool {
-        guard offset + name.count < count, self[offset] == name[0] else { return false }
-        for i in 1..<name.count where self[offset + i] != name[i] { return false }
-        return self[offset + name.count] == 0
     }
 }

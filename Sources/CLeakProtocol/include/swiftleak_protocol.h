@@ -24,6 +24,7 @@
 #ifndef SWIFTLEAK_PROTOCOL_H
 #define SWIFTLEAK_PROTOCOL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define SL_HELLO_MAGIC "SWLKEVT1"      /* 8 bytes, no terminator on the wire */
@@ -139,5 +140,29 @@ struct sl_cmd_sync {
  * Returns 0 when the hooks are in place and the agent thread is connected,
  * or a positive errno. Calling it again after a detach re-attaches. */
 #define SL_AGENT_ATTACH_SYMBOL "swiftleak_agent_attach"
+
+/* The struct layouts are the wire format, and the Swift decoder reads each
+ * field at the offset these declarations give it: a change that moves a
+ * field or changes a size is a protocol change (bump SL_PROTOCOL_VERSION),
+ * never an accident. */
+#define SL_WIRE_LAYOUT(cond) _Static_assert(cond, "swiftleak wire layout: " #cond)
+SL_WIRE_LAYOUT(sizeof(SL_HELLO_MAGIC) - 1 == sizeof(((struct sl_hello *)0)->magic));
+SL_WIRE_LAYOUT(offsetof(struct sl_hello, version) == 8);
+SL_WIRE_LAYOUT(offsetof(struct sl_hello, hello_size) == 12);   /* readers need it before the rest */
+SL_WIRE_LAYOUT(offsetof(struct sl_hello, start_ns) == 32);
+SL_WIRE_LAYOUT(sizeof(struct sl_hello) == 40);
+SL_WIRE_LAYOUT(offsetof(struct sl_frame_header, size) == 0);
+SL_WIRE_LAYOUT(offsetof(struct sl_frame_header, type) == 4);
+SL_WIRE_LAYOUT(sizeof(struct sl_frame_header) == 8);
+SL_WIRE_LAYOUT(offsetof(struct sl_rec_alloc, stack_id) == 16);
+SL_WIRE_LAYOUT(sizeof(struct sl_rec_alloc) == 24);
+SL_WIRE_LAYOUT(sizeof(struct sl_rec_free) == 8);
+SL_WIRE_LAYOUT(sizeof(struct sl_rec_stack) == 8);   /* the ips follow, 8-aligned */
+SL_WIRE_LAYOUT(sizeof(struct sl_rec_sync) == 16);
+SL_WIRE_LAYOUT(sizeof(struct sl_rec_exiting) == 8);
+SL_WIRE_LAYOUT(offsetof(struct sl_rec_status, lost_events) == 8);
+SL_WIRE_LAYOUT(sizeof(struct sl_rec_status) == 16);
+SL_WIRE_LAYOUT(sizeof(struct sl_cmd_sync) == 8);
+#undef SL_WIRE_LAYOUT
 
 #endif /* SWIFTLEAK_PROTOCOL_H */

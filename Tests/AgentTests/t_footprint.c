@@ -1,0 +1,85 @@
+/*
+ * t_footprint.c: what the library does to a process besides tracing: it
+ * needs libc only and exports the allocator and the attach entry point,
+ * passes everything through when there is nobody to talk to, and leaves
+ * C++ exceptions to the process's own unwinder.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void t_throw(void)
+{
+    char exe[512];
+    fixture(exe, sizeof exe, "throw");
+    char a[4096], b[4096];
+    int ea = run_plain(exe, 0, a, sizeof a);
+    int eb = run_plain(exe, 1, b, sizeof b);
+    CHECK(ea == 0 && eb == 0, "exit %d / %d", ea, eb);
+    CHECK(strcmp(a, b) == 0, "output differs:\n--- plain\n%s--- agent\n%s", a, b);
+    CHECK(strstr(b, "caught 2000,") != NULL, "exceptions: %s", b);
+    CHECK(strstr(b, "from libgcc_s") != NULL, "unwinder interposed: %s", b);
+}
+
+void t_needed(void)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "readelf -d '%s' | grep NEEDED", agent);
+    FILE *f = popen(cmd, "r");
+    char line[512];
+    int n = 0, libc = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        n++;
+        if (strstr(line, "[libc.so.6]"))
+            libc = 1;
+        else
+            CHECK(strstr(line, "[ld-linux-x86-64.so.2]") != NULL, "unexpected: %s", line);
+    }
+    if (f)
+        pclose(f);
+    CHECK(libc && n >= 1, "NEEDED entries: %d", n);
+    snprintf(cmd, sizeof cmd, "nm -D --defined-only '%s' | awk '{print $3}' | sort | tr '\\n' ' '", agent);
+    f = popen(cmd, "r");
+    char syms[2048] = "";
+    if (f) {
+        if (!fgets(syms, sizeof syms, f))
+            syms[0] = 0;
+        pclose(f);
+    }
+    CHECK(strcmp(syms, "aligned_alloc calloc free malloc memalign posix_memalign pvalloc realloc reallocarray "
+                       "swiftleak_agent_attach valloc ") == 0,
+          "exports: %s", syms);
+}
+
+void t_passthrough(void)
+{
+    /* No socket, or a socket nobody listens on: plain pass-through. */
+    char exe[512], out[4096];
+    fixture(exe, sizeof exe, "basic");
+    struct run r;
+    memset(&r, 0, sizeof r);
+    r.exit_status = -1;
+    int in[2], outp[2];
+    CHECK(pipe(in) == 0 && pipe(outp) == 0, "pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(outp[1], 1);
+        setenv("LD_PRELOAD", agent, 1);
+        setenv(SL_ENV_SOCKET, "/nonexistent/dir/x.sock", 1);
+        execl(exe, exe, (char *)NULL);
+        _exit(127);
+    }
+    close(outp[1]);
+    ssize_t n = read(outp[0], out, sizeof out - 1);
+    out[n > 0 ? n : 0] = 0;
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit");
+    CHECK(strstr(out, "FN ") != NULL, "output %s", out);
+    close(outp[0]);
+    close(in[0]);
+    close(in[1]);
+}
