@@ -29,8 +29,9 @@ struct AnalysisArguments: ParsableArguments {
     @Flag(help: "Count each group for every frame of the traceback, not only frame 0 (tracemalloc's cumulative=True).")
     var cumulative = false
 
-    @Option(name: .customLong("older-than"), help: ArgumentHelp("Count only blocks that have been live at least DURATION (e.g. 10m): old memory that keeps growing is the leak, young memory is churn. Ages are kept in buckets (1s 5s 10s 30s 1m 5m 10m 30m 1h 6h 1d); other values round up to the next bucket.", valueName: "duration"))
-    var olderThan: String?
+    @Option(name: .customLong("older-than"), help: ArgumentHelp("Count only blocks that have been live at least DURATION (e.g. 10m): old memory that keeps growing is the leak, young memory is churn. Ages are kept in buckets (1s 5s 10s 30s 1m 5m 10m 30m 1h 6h 1d); other values round up to the next bucket.", valueName: "duration"),
+            transform: DurationArgument.parse)
+    var olderThan: Double?
 
     @Flag(help: "Keep allocator frames (malloc, operator new, swift_allocObject, the agent) at the top of tracebacks.")
     var raw = false
@@ -41,21 +42,11 @@ struct AnalysisArguments: ParsableArguments {
             throw ValidationError("--cumulative applies to lineno, function, filename and module grouping, not traceback")
         }
         for pattern in include + exclude { _ = try Self.filter(pattern, inclusive: true) }
-        _ = try olderThanSeconds()
-    }
-
-    func olderThanSeconds() throws -> Double? {
-        guard let olderThan else { return nil }
-        do {
-            return try DurationText.parse(olderThan)
-        } catch {
-            throw ValidationError("--older-than: \(error)")
-        }
     }
 
     func options() throws -> AnalysisOptions {
         let filters = try include.map { try Self.filter($0, inclusive: true) } + exclude.map { try Self.filter($0, inclusive: false) }
-        return AnalysisOptions(raw: raw, filters: filters, cumulative: cumulative, olderThanSeconds: try olderThanSeconds())
+        return AnalysisOptions(raw: raw, filters: filters, cumulative: cumulative, olderThanSeconds: olderThan)
     }
 
     var useColor: Bool {

@@ -1,10 +1,10 @@
-/// Byte counts as people write them on a command line ("50MiB", "100MB")
-/// and as gates print them ("61.2 MiB").
-public enum ByteSize {
+/// Byte counts as people write them on a command line: "50MiB", "100MB".
+/// Printed sizes are LeakReport's `SizeFormat`.
+enum SizeArgument {
     /// Why a size could not be read; the description is one line for the user.
-    public struct ParseError: Error, Equatable, CustomStringConvertible {
-        public var text: String
-        public var description: String {
+    struct ParseError: Error, Equatable, CustomStringConvertible {
+        var text: String
+        var description: String {
             "invalid size '\(text)'; use a number of bytes with an optional unit: B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024), e.g. 50MiB"
         }
     }
@@ -22,7 +22,7 @@ public enum ByteSize {
 
     /// "123" (bytes), "512KiB", "50MiB", "2GiB", "100MB" (decimal), "1.5GiB";
     /// case-insensitive, spaces allowed between number and unit.
-    public static func parse(_ text: String) throws -> UInt64 {
+    @Sendable static func parse(_ text: String) throws -> UInt64 {
         let trimmed = text.trimmingSpaces().lowercased()
         let number = trimmed.prefix { ($0.isASCII && $0.isNumber) || $0 == "." }
         let unit = trimmed.dropFirst(number.count).trimmingSpaces()
@@ -38,31 +38,10 @@ public enum ByteSize {
         guard value < 18_446_744_073_709_551_615.0 else { throw ParseError(text: text) }
         return UInt64(value)
     }
-
-    static let humanUnits = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
-
-    /// "512 B", "1.5 KiB", "12.0 MiB": binary units, one decimal above bytes.
-    public static func human(_ bytes: UInt64) -> String {
-        if bytes < 1024 { return "\(bytes) B" }
-        var unit = 1
-        var divisor: Double = 1024
-        while unit < humanUnits.count - 1, Double(bytes) >= divisor * 1024 {
-            unit += 1
-            divisor *= 1024
-        }
-        var tenths = (Double(bytes) * 10 / divisor).rounded()
-        // 1048575 bytes rounds to "1024.0 KiB": say "1.0 MiB" instead.
-        if tenths >= 10240, unit < humanUnits.count - 1 {
-            unit += 1
-            tenths = (tenths / 1024).rounded()
-        }
-        let t = UInt64(tenths)
-        return "\(t / 10).\(t % 10) \(humanUnits[unit])"
-    }
 }
 
 extension StringProtocol {
-    /// Without leading and trailing spaces and tabs (no Foundation here).
+    /// Without leading and trailing spaces and tabs.
     func trimmingSpaces() -> Substring {
         let s = Substring(self)
         guard let first = s.firstIndex(where: { $0 != " " && $0 != "\t" }) else { return s[s.endIndex...] }
