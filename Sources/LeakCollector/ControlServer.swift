@@ -10,8 +10,12 @@ public final class ControlServer: @unchecked Sendable {
     public let path: String
     private let listener: Int32
     private let handle: (ControlRequest) -> ControlAnswer
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var stopped = false
+    /// A request is being answered: `remove` waits for it, so a session that
+    /// ends does not exit before telling `swiftleak detach` where the final
+    /// snapshot went.
+    private var answering = false
 
     /// Fails when another live session already owns the socket for this target.
     public init(path: String, handle: @escaping (ControlRequest) -> ControlAnswer) throws {
@@ -27,9 +31,14 @@ public final class ControlServer: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops answering and removes the socket file.
-    public func remove() {
-        lock.withLock { stopped = true }
+    /// Stops answering, removes the socket file, and waits (up to
+    /// `timeout`) for the answer being written, if any.
+    public func remove(timeout: Double = 10) {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        stopped = true
+        while answering && condition.wait(until: deadline) {}
+        condition.unlock()
         unlink(path)
         shutdown(listener, Int32(SHUT_RDWR))
     }
@@ -37,11 +46,21 @@ public final class ControlServer: @unchecked Sendable {
     private func serve() {
         while true {
             let client = UnixSocket.accept(listener, timeout: 1)
-            if lock.withLock({ stopped }) {
+            let stop = condition.withLock {
+                answering = client != nil && !stopped
+                return stopped
+            }
+            if stop {
                 if let client { close(client) }
                 return
             }
             guard let client else { continue }
+            defer {
+                condition.withLock {
+                    answering = false
+                    condition.broadcast()
+                }
+            }
             let line = (ControlClient.readLine(client, timeout: 5) ?? "").trimmingCharacters(in: .whitespaces)
             let answer = ControlRequest(line: line).map(handle) ?? .error("unknown request \(line)")
             UnixSocket.sendAll(client, Array((answer.line + "\n").utf8))

@@ -72,18 +72,20 @@ public struct AttachSession {
 
 /// An attached target while it is traced: its answers to control requests
 /// (on the control thread) and its part of the shared loop (on the main
-/// thread), which share the detach.
+/// thread), which share the ending.
 final class AttachedTarget: SessionFrontEnd, @unchecked Sendable {
     let pid: Int32
     private let session: TracingSession
     private let snapshots: SnapshotWriter
     private let lock = NSCondition()
     private var finishedWith: Int32?
-    /// Set when a detach begins: the agent's stream then ends because we
-    /// asked it to, and the loop must not mistake that for the target
-    /// going away (a second final snapshot and exit status 1).
-    private var detachStarted = false
-    private var detachPath: String?
+    /// Set when the session starts to end, by a detach or by the agent's
+    /// stream ending. After a detach the stream ends because we asked it to,
+    /// and the loop must not mistake that for the target going away; a
+    /// detach request during either ending waits for it and gets its final
+    /// snapshot (never a second one).
+    private var ending = false
+    private var finalPath: String?
 
     init(pid: Int32, session: TracingSession, snapshots: SnapshotWriter) {
         self.pid = pid
@@ -110,13 +112,21 @@ final class AttachedTarget: SessionFrontEnd, @unchecked Sendable {
     // MARK: - SessionFrontEnd
 
     func finished() -> Int32? {
-        let (status, detaching) = lock.withLock { (finishedWith, detachStarted) }
-        if let status { return status }
-        if session.agentGone && !detaching { return targetEnded() }
-        return nil
+        lock.lock()
+        if let status = finishedWith {
+            lock.unlock()
+            return status
+        }
+        let streamEnded = !ending && session.agentGone
+        if streamEnded { ending = true }
+        lock.unlock()
+        guard streamEnded else { return nil }
+        let (status, path) = targetEnded()
+        end(status: status, finalPath: path)
+        return status
     }
 
-    var takesPeriodicSnapshots: Bool { !lock.withLock { detachStarted } }
+    var takesPeriodicSnapshots: Bool { !lock.withLock { ending } }
 
     func beforeWait() {}
 
@@ -133,27 +143,33 @@ final class AttachedTarget: SessionFrontEnd, @unchecked Sendable {
     @discardableResult
     private func detach() -> String? {
         lock.lock()
-        if detachStarted {
-            // A second request (a signal and `swiftleak detach` together): answer with the first one's result.
+        if ending {
+            // A second request (a signal and `swiftleak detach` together), or the
+            // stream ended first: answer with that ending's final snapshot.
             while finishedWith == nil { lock.wait() }
             defer { lock.unlock() }
-            return detachPath
+            return finalPath
         }
-        detachStarted = true
+        ending = true
         lock.unlock()
         let path = snapshots.write(final: true, label: "final snapshot")
         let stopped = session.stopAgent(timeout: 5)
         snapshots.report(.note(stopped ? "detached from \(pid); its hooks are off and it runs on" : "detached from \(pid) (the agent did not confirm; it turns its hooks off when the socket closes)"))
-        lock.withLock {
-            detachPath = path
-            finishedWith = finishedWith ?? 0
-            lock.broadcast()
-        }
+        end(status: 0, finalPath: path)
         return path
     }
 
+    private func end(status: Int32, finalPath path: String?) {
+        lock.withLock {
+            finalPath = path
+            finishedWith = status
+            lock.broadcast()
+        }
+    }
+
     /// The stream ended without a detach: the target exited, or the agent gave up.
-    private func targetEnded() -> Int32 {
+    /// Returns the exit status and the final snapshot.
+    private func targetEnded() -> (Int32, String?) {
         let path = snapshots.write(final: true, label: "final snapshot")
         // The agent's socket closes while the kernel tears the process down,
         // a moment before /proc shows it as a zombie or gone: give it that moment.
@@ -161,12 +177,12 @@ final class AttachedTarget: SessionFrontEnd, @unchecked Sendable {
         while ProcessFacts.isRunning(pid) && Date() < deadline { usleep(5_000) }
         if !ProcessFacts.isRunning(pid) {
             snapshots.report(.note("pid \(pid) exited; the session is over"))
-            return 0
+            return (0, path)
         }
         // A problem was already told with the snapshot, unless there was none.
         if path == nil || session.problem == nil {
             snapshots.report(.warning(session.problem ?? "the agent in pid \(pid) closed its stream; the process runs on untraced"))
         }
-        return 1
+        return (1, path)
     }
 }
