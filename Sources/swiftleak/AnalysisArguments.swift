@@ -20,11 +20,13 @@ struct AnalysisArguments: ParsableArguments {
     @Option(help: ArgumentHelp("text or json.", valueName: "format"))
     var format: OutputFormat = .text
 
-    @Option(help: ArgumentHelp("Keep only traces whose frame 0 matches: [file:|function:|module:]GLOB (repeatable; file is the default field).", valueName: "pattern"))
-    var include: [String] = []
+    @Option(help: ArgumentHelp("Keep only traces whose frame 0 matches: [file:|function:|module:]GLOB (repeatable; file is the default field).", valueName: "pattern"),
+            transform: { try AnalysisArguments.filter($0, inclusive: true) })
+    var include: [TraceFilter] = []
 
-    @Option(help: ArgumentHelp("Drop traces whose frame 0 matches: [file:|function:|module:]GLOB (repeatable).", valueName: "pattern"))
-    var exclude: [String] = []
+    @Option(help: ArgumentHelp("Drop traces whose frame 0 matches: [file:|function:|module:]GLOB (repeatable).", valueName: "pattern"),
+            transform: { try AnalysisArguments.filter($0, inclusive: false) })
+    var exclude: [TraceFilter] = []
 
     @Flag(help: "Count each group for every frame of the traceback, not only frame 0 (tracemalloc's cumulative=True).")
     var cumulative = false
@@ -41,12 +43,10 @@ struct AnalysisArguments: ParsableArguments {
         if cumulative && groupBy == .traceback {
             throw ValidationError("--cumulative applies to lineno, function, filename and module grouping, not traceback")
         }
-        for pattern in include + exclude { _ = try Self.filter(pattern, inclusive: true) }
     }
 
-    func options() throws -> AnalysisOptions {
-        let filters = try include.map { try Self.filter($0, inclusive: true) } + exclude.map { try Self.filter($0, inclusive: false) }
-        return AnalysisOptions(raw: raw, filters: filters, cumulative: cumulative, olderThanSeconds: olderThan)
+    var options: AnalysisOptions {
+        AnalysisOptions(raw: raw, filters: include + exclude, cumulative: cumulative, olderThanSeconds: olderThan)
     }
 
     var useColor: Bool {
@@ -59,7 +59,7 @@ struct AnalysisArguments: ParsableArguments {
         return String(cString: term) != "dumb"
     }
 
-    static func filter(_ pattern: String, inclusive: Bool) throws -> TraceFilter {
+    @Sendable static func filter(_ pattern: String, inclusive: Bool) throws -> TraceFilter {
         let fields: [(String, TraceFilter.Field)] = [("file:", .file), ("function:", .function), ("module:", .module)]
         for (prefix, field) in fields where pattern.hasPrefix(prefix) {
             let glob = String(pattern.dropFirst(prefix.count))

@@ -30,7 +30,7 @@ struct Trend: ParsableCommand {
         }
         let snapshots = try files.map(SnapshotLoader.load)
         let groupBy = analysis.groupBy
-        let trends = TrendAnalysis.analyze(snapshots, groupBy: groupBy, options: try analysis.options())
+        let trends = TrendAnalysis.analyze(snapshots, groupBy: groupBy, options: analysis.options)
         let limit = analysis.limit == 0 ? nil : analysis.limit
         switch analysis.format {
         case .json: Console.output(JSONReport.trend(trends, groupBy: groupBy, limit: limit) + "\n")

@@ -57,6 +57,18 @@ final class ArgumentParsingTests: XCTestCase {
         }
     }
 
+    func testFiltersAreReadOnce() throws {
+        let analysis = try AnalysisArguments.parse(["--include", "function:make*", "--exclude", "module:*libz*", "--include", "cache.c"])
+        XCTAssertEqual(analysis.options.filters, [
+            TraceFilter(inclusive: true, field: .function, pattern: "make*"),
+            TraceFilter(inclusive: true, field: .file, pattern: "cache.c"),
+            TraceFilter(inclusive: false, field: .module, pattern: "*libz*"),
+        ])
+        XCTAssertThrowsError(try AnalysisArguments.parse(["--include", "file:"])) { error in
+            XCTAssertTrue(AnalysisArguments.message(for: error).contains("empty pattern in file:"))
+        }
+    }
+
     func testGateViolationsNameTheFlags() {
         XCTAssertEqual(GateArguments.describe(.peak(bytes: UInt64(61.2 * 1048576), limit: 50 << 20)),
                        "peak 61.2 MiB exceeds --max-peak 50.0 MiB")
