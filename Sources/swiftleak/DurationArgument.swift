@@ -17,10 +17,8 @@ enum DurationArgument {
     /// Seconds in "30s", "10m", "2h", "1d", "500ms", "1.5h"; case-insensitive.
     /// A bare number is refused: "10" could mean seconds or minutes.
     @Sendable static func parse(_ text: String) throws -> Double {
-        let trimmed = text.trimmingSpaces().lowercased()
-        let number = trimmed.prefix { ($0.isASCII && $0.isNumber) || $0 == "." }
-        let unit = trimmed.dropFirst(number.count).trimmingSpaces()
-        guard !number.isEmpty, let seconds = units[String(unit)], let value = Double(number), value.isFinite else {
+        let written = NumberWithUnit(text)
+        guard !written.number.isEmpty, let seconds = units[written.unit], let value = Double(written.number), value.isFinite else {
             throw ParseError(text: text)
         }
         return value * seconds

@@ -23,10 +23,9 @@ enum SizeArgument {
     /// "123" (bytes), "512KiB", "50MiB", "2GiB", "100MB" (decimal), "1.5GiB";
     /// case-insensitive, spaces allowed between number and unit.
     @Sendable static func parse(_ text: String) throws -> UInt64 {
-        let trimmed = text.trimmingSpaces().lowercased()
-        let number = trimmed.prefix { ($0.isASCII && $0.isNumber) || $0 == "." }
-        let unit = trimmed.dropFirst(number.count).trimmingSpaces()
-        guard !number.isEmpty, let multiplier = units[String(unit)] else { throw ParseError(text: text) }
+        let written = NumberWithUnit(text)
+        let number = written.number
+        guard !number.isEmpty, let multiplier = units[written.unit] else { throw ParseError(text: text) }
         if let whole = UInt64(number) {
             let (value, overflow) = whole.multipliedReportingOverflow(by: multiplier)
             guard !overflow else { throw ParseError(text: text) }
@@ -37,15 +36,5 @@ enum SizeArgument {
         let value = (fraction * Double(multiplier)).rounded()
         guard value < 18_446_744_073_709_551_615.0 else { throw ParseError(text: text) }
         return UInt64(value)
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing spaces and tabs.
-    func trimmingSpaces() -> Substring {
-        let s = Substring(self)
-        guard let first = s.firstIndex(where: { $0 != " " && $0 != "\t" }) else { return s[s.endIndex...] }
-        let last = s.lastIndex(where: { $0 != " " && $0 != "\t" })!
-        return s[first...last]
     }
 }
