@@ -5,8 +5,9 @@
 //   target -> agent (C, Sources/Agent, built by the C toolchain) -> socket
 //   -> LeakEvents (wire decoding) -> LeakAggregator (live set) -> LeakSymbols
 //   -> LeakModel (snapshot files and analyses, pure) -> LeakReport (text/JSON)
-// LeakCollector drives a session (socket server, launch, signals);
-// LeakInject attaches to a running process with ptrace.
+// LeakCollector holds a session's parts (sockets, launch, signals, snapshot
+// files); LeakInject attaches to a running process with ptrace; LeakSession
+// runs `run` and `attach` on both; the swiftleak CLI parses and prints.
 import PackageDescription
 
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
@@ -39,12 +40,15 @@ let package = Package(
         .target(name: "LeakInject", dependencies: ["CElfutils", "CLeakSys", "LeakProc"]),
         .target(
             name: "LeakCollector",
-            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel"]
+            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakReport"]
         ),
+        // The engines of `run` and `attach`: one event loop over the collector,
+        // plus the injector for attach (LeakCollector stays free of ptrace).
+        .target(name: "LeakSession", dependencies: ["LeakCollector", "LeakInject", "LeakModel"]),
         .executableTarget(
             name: "swiftleak",
             dependencies: [
-                "LeakCollector", "LeakModel", "LeakReport", "LeakInject",
+                "LeakSession", "LeakCollector", "LeakModel", "LeakReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -57,6 +61,9 @@ let package = Package(
         .testTarget(name: "LeakReportTests", dependencies: ["LeakReport", "LeakModel", "LeakTestSupport"]),
         .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel"]),
         .testTarget(name: "LeakInjectTests", dependencies: ["LeakInject"]),
+        .testTarget(name: "LeakSessionTests", dependencies: ["LeakSession"]),
+        // The command line's argument readers (an executable target, tested in-process).
+        .testTarget(name: "SwiftLeakTests", dependencies: ["swiftleak"]),
         .testTarget(name: "IntegrationTests", dependencies: ["LeakModel"], exclude: []),
     ],
     swiftLanguageModes: [.v5]

@@ -5,18 +5,20 @@ import Glibc
 /// and `swiftleak detach PID` can reach the swiftleak process tracing PID.
 /// It lives in the private runtime directory (mode 0700).
 ///
-/// Protocol: one request line, one answer line. Requests: `snapshot`,
-/// `snapshot reset-peak`, `detach`, `status`. Answers: `ok <text>` or
-/// `error <text>`.
+/// Protocol: one `ControlRequest` line, one `ControlAnswer` line.
 public final class ControlServer: @unchecked Sendable {
     public let path: String
     private let listener: Int32
-    private let handle: (String) -> String
-    private let lock = NSLock()
+    private let handle: (ControlRequest) -> ControlAnswer
+    private let condition = NSCondition()
     private var stopped = false
+    /// A request is being answered: `remove` waits for it, so a session that
+    /// ends does not exit before telling `swiftleak detach` where the final
+    /// snapshot went.
+    private var answering = false
 
     /// Fails when another live session already owns the socket for this target.
-    public init(path: String, handle: @escaping (String) -> String) throws {
+    public init(path: String, handle: @escaping (ControlRequest) -> ControlAnswer) throws {
         if let existing = try UnixSocket.connect(to: path) {
             close(existing)
             throw CollectorError("another swiftleak is already tracing this process (control socket \(path)); use `swiftleak snapshot` or `swiftleak detach`")
@@ -29,9 +31,14 @@ public final class ControlServer: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops answering and removes the socket file.
-    public func remove() {
-        lock.withLock { stopped = true }
+    /// Stops answering, removes the socket file, and waits (up to
+    /// `timeout`) for the answer being written, if any.
+    public func remove(timeout: Double = 10) {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        stopped = true
+        while answering && condition.wait(until: deadline) {}
+        condition.unlock()
         unlink(path)
         shutdown(listener, Int32(SHUT_RDWR))
     }
@@ -39,14 +46,24 @@ public final class ControlServer: @unchecked Sendable {
     private func serve() {
         while true {
             let client = UnixSocket.accept(listener, timeout: 1)
-            if lock.withLock({ stopped }) {
+            let stop = condition.withLock {
+                answering = client != nil && !stopped
+                return stopped
+            }
+            if stop {
                 if let client { close(client) }
                 return
             }
             guard let client else { continue }
-            let request = ControlClient.readLine(client, timeout: 5) ?? ""
-            let answer = handle(request.trimmingCharacters(in: .whitespaces))
-            UnixSocket.sendAll(client, Array((answer + "\n").utf8))
+            defer {
+                condition.withLock {
+                    answering = false
+                    condition.broadcast()
+                }
+            }
+            let line = (ControlClient.readLine(client, timeout: 5) ?? "").trimmingCharacters(in: .whitespaces)
+            let answer = ControlRequest(line: line).map(handle) ?? .error("unknown request \(line)")
+            UnixSocket.sendAll(client, Array((answer.line + "\n").utf8))
             close(client)
         }
     }
@@ -54,18 +71,30 @@ public final class ControlServer: @unchecked Sendable {
 
 /// The client side of `ControlServer`.
 public enum ControlClient {
-    /// Sends `request` to the session tracing `pid`; returns the answer line.
-    public static func send(_ request: String, toTarget pid: Int32, timeout: Double = 120) throws -> String {
+    /// Sends `request` to the session tracing `pid`; returns the text of an
+    /// `ok` answer, throws the text of an `error` answer.
+    public static func request(_ request: ControlRequest, toTarget pid: Int32, timeout: Double = 120) throws -> String {
+        switch try send(request, toTarget: pid, timeout: timeout) {
+        case let .ok(text): return text
+        case let .error(text): throw CollectorError(text)
+        }
+    }
+
+    /// Sends `request` to the session tracing `pid`; returns its answer.
+    public static func send(_ request: ControlRequest, toTarget pid: Int32, timeout: Double = 120) throws -> ControlAnswer {
         let path = RuntimeDirectory.controlSocket(forTarget: pid)
         guard let fd = try UnixSocket.connect(to: path) else {
             throw CollectorError("no swiftleak session is attached to pid \(pid); start one with `swiftleak attach \(pid)`")
         }
         defer { close(fd) }
-        guard UnixSocket.sendAll(fd, Array((request + "\n").utf8)) else {
+        guard UnixSocket.sendAll(fd, Array((request.line + "\n").utf8)) else {
             throw CollectorError("the swiftleak session of pid \(pid) went away")
         }
-        guard let answer = readLine(fd, timeout: timeout) else {
+        guard let line = readLine(fd, timeout: timeout) else {
             throw CollectorError("the swiftleak session of pid \(pid) did not answer within \(Int(timeout)) s")
+        }
+        guard let answer = ControlAnswer(line: line) else {
+            throw CollectorError("unexpected answer from the session of pid \(pid): \(line)")
         }
         return answer
     }

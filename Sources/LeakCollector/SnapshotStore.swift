@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LeakReport
 
 /// Where a session's snapshots go: one directory, files named so that `ls`
 /// sorts them by time, each written atomically (temp file, fsync, rename)
@@ -13,14 +14,10 @@ public struct SnapshotStore {
     }
 
     /// `<UTC time>-<sequence>[-final].swleak`, e.g. `20261123T130501.042Z-0003.swleak`.
-    public static func fileName(time: Date, sequence: UInt32, isFinal: Bool) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss.SSS'Z'"
+    public static func fileName(timeNanoseconds: UInt64, sequence: UInt32, isFinal: Bool) -> String {
         let number = String(sequence)
         let padded = String(repeating: "0", count: max(0, 4 - number.count)) + number
-        return "\(formatter.string(from: time))-\(padded)\(isFinal ? "-final" : "").swleak"
+        return "\(TimeFormat.compact(timeNanoseconds))-\(padded)\(isFinal ? "-final" : "").swleak"
     }
 
     /// Writes `bytes` under `name` atomically; returns the path.

@@ -69,12 +69,12 @@ public final class TracingSession: @unchecked Sendable {
             ($0.stacks, SnapshotAssembler.ages(of: $0, now: connection.clockNow), $0.counters)
         }
         sequence += 1
-        let now = Date()
+        let now = Self.nanoseconds(Date())
         let hello = connection.hello
         let metadata = SnapshotMetadata(
             pid: pid,
             command: command,
-            timeNanoseconds: Self.nanoseconds(now),
+            timeNanoseconds: now,
             startNanoseconds: hello?.startNanoseconds ?? Self.nanoseconds(startTime),
             mode: mode,
             framesDepth: hello?.framesMax ?? frames,
@@ -87,7 +87,7 @@ public final class TracingSession: @unchecked Sendable {
             frameCache.frame(for: $0)
         }
         let bytes = SnapshotCodec.encode(snapshot)
-        return try store.write(bytes, name: SnapshotStore.fileName(time: now, sequence: sequence, isFinal: final))
+        return try store.write(bytes, name: SnapshotStore.fileName(timeNanoseconds: now, sequence: sequence, isFinal: final))
     }
 
     /// Starts a new peak window (tracemalloc's reset_peak).

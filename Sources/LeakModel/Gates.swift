@@ -16,29 +16,36 @@ public struct MemoryGate: Hashable, Sendable {
     /// baseline.currentBytes` (negative growth passes); without a baseline
     /// the growth limit is checked from zero, i.e. against everything live.
     public func evaluate(final: Snapshot, baseline: Snapshot?) -> GateResult {
-        var violations: [String] = []
+        var violations: [GateViolation] = []
         let m = final.metadata
         if let limit = maxPeakBytes, m.peakBytes > limit {
-            violations.append("peak \(ByteSize.human(m.peakBytes)) exceeds --max-peak \(ByteSize.human(limit))")
+            violations.append(.peak(bytes: m.peakBytes, limit: limit))
         }
         if let limit = maxGrowthBytes {
             let start = baseline?.metadata.currentBytes ?? 0
             if m.currentBytes > start, m.currentBytes - start > limit {
-                let growth = m.currentBytes - start
-                let since = baseline.map { "since snapshot \($0.metadata.sequence)" } ?? "since tracing started"
-                violations.append("growth \(ByteSize.human(growth)) \(since) exceeds --max-growth \(ByteSize.human(limit))")
+                violations.append(.growth(bytes: m.currentBytes - start, sinceSequence: baseline?.metadata.sequence, limit: limit))
             }
         }
         return GateResult(violations: violations)
     }
 }
 
-/// The verdict of a `MemoryGate`: passed, or one line per exceeded limit.
+/// A limit of a `MemoryGate` that a run exceeded.
+public enum GateViolation: Hashable, Sendable {
+    /// The peak live bytes went over `limit`.
+    case peak(bytes: UInt64, limit: UInt64)
+    /// Live bytes grew by `bytes` from the baseline snapshot number
+    /// `sinceSequence` (nil: from the start of tracing), over `limit`.
+    case growth(bytes: UInt64, sinceSequence: UInt32?, limit: UInt64)
+}
+
+/// The verdict of a `MemoryGate`: passed, or the limits it exceeded.
 public struct GateResult: Hashable, Sendable {
-    public var violations: [String]
+    public var violations: [GateViolation]
     public var passed: Bool { violations.isEmpty }
 
-    public init(violations: [String]) {
+    public init(violations: [GateViolation]) {
         self.violations = violations
     }
 }

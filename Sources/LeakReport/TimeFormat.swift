@@ -1,5 +1,6 @@
-/// UTC calendar time from Unix nanoseconds, without Foundation.
-enum TimeFormat {
+/// UTC calendar time from Unix nanoseconds, without Foundation: the one
+/// time formatter of every output, snapshot file names included.
+public enum TimeFormat {
     struct Civil {
         var year: Int64, month: Int64, day: Int64
         var hour: Int64, minute: Int64, second: Int64, millisecond: Int64
@@ -27,15 +28,21 @@ enum TimeFormat {
     }
 
     /// "2024-05-01T12:00:00.123Z"
-    static func iso8601(_ nanoseconds: UInt64) -> String {
+    public static func iso8601(_ nanoseconds: UInt64) -> String {
         let c = civil(nanoseconds)
         return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(c.millisecond, 3))Z"
     }
 
     /// "2024-05-01 12:00:00 UTC", for text reports.
-    static func readable(_ nanoseconds: UInt64) -> String {
+    public static func readable(_ nanoseconds: UInt64) -> String {
         let c = civil(nanoseconds)
         return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2)) \(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)) UTC"
+    }
+
+    /// "20240501T120000.123Z" (ISO 8601's basic format): sorts as text, fits a file name.
+    public static func compact(_ nanoseconds: UInt64) -> String {
+        let c = civil(nanoseconds)
+        return "\(pad(c.year, 4))\(pad(c.month, 2))\(pad(c.day, 2))T\(pad(c.hour, 2))\(pad(c.minute, 2))\(pad(c.second, 2)).\(pad(c.millisecond, 3))Z"
     }
 
     private static func pad(_ n: Int64, _ width: Int) -> String {

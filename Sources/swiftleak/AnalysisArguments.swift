@@ -20,17 +20,20 @@ struct AnalysisArguments: ParsableArguments {
     @Option(help: ArgumentHelp("text or json.", valueName: "format"))
     var format: OutputFormat = .text
 
-    @Option(help: ArgumentHelp("Keep only traces whose frame 0 matches: [file:|function:|module:]GLOB (repeatable; file is the default field).", valueName: "pattern"))
-    var include: [String] = []
+    @Option(help: ArgumentHelp("Keep only traces whose frame 0 matches: [file:|function:|module:]GLOB (repeatable; file is the default field).", valueName: "pattern"),
+            transform: { try AnalysisArguments.filter($0, inclusive: true) })
+    var include: [TraceFilter] = []
 
-    @Option(help: ArgumentHelp("Drop traces whose frame 0 matches: [file:|function:|module:]GLOB (repeatable).", valueName: "pattern"))
-    var exclude: [String] = []
+    @Option(help: ArgumentHelp("Drop traces whose frame 0 matches: [file:|function:|module:]GLOB (repeatable).", valueName: "pattern"),
+            transform: { try AnalysisArguments.filter($0, inclusive: false) })
+    var exclude: [TraceFilter] = []
 
     @Flag(help: "Count each group for every frame of the traceback, not only frame 0 (tracemalloc's cumulative=True).")
     var cumulative = false
 
-    @Option(name: .customLong("older-than"), help: ArgumentHelp("Count only blocks that have been live at least DURATION (e.g. 10m): old memory that keeps growing is the leak, young memory is churn. Ages are kept in buckets (1s 5s 10s 30s 1m 5m 10m 30m 1h 6h 1d); other values round up to the next bucket.", valueName: "duration"))
-    var olderThan: String?
+    @Option(name: .customLong("older-than"), help: ArgumentHelp("Count only blocks that have been live at least DURATION (e.g. 10m): old memory that keeps growing is the leak, young memory is churn. Ages are kept in buckets (1s 5s 10s 30s 1m 5m 10m 30m 1h 6h 1d); other values round up to the next bucket.", valueName: "duration"),
+            transform: DurationArgument.parse)
+    var olderThan: Double?
 
     @Flag(help: "Keep allocator frames (malloc, operator new, swift_allocObject, the agent) at the top of tracebacks.")
     var raw = false
@@ -40,22 +43,10 @@ struct AnalysisArguments: ParsableArguments {
         if cumulative && groupBy == .traceback {
             throw ValidationError("--cumulative applies to lineno, function, filename and module grouping, not traceback")
         }
-        for pattern in include + exclude { _ = try Self.filter(pattern, inclusive: true) }
-        _ = try olderThanSeconds()
     }
 
-    func olderThanSeconds() throws -> Double? {
-        guard let olderThan else { return nil }
-        do {
-            return try DurationText.parse(olderThan)
-        } catch {
-            throw ValidationError("--older-than: \(error)")
-        }
-    }
-
-    func options() throws -> AnalysisOptions {
-        let filters = try include.map { try Self.filter($0, inclusive: true) } + exclude.map { try Self.filter($0, inclusive: false) }
-        return AnalysisOptions(raw: raw, filters: filters, cumulative: cumulative, olderThanSeconds: try olderThanSeconds())
+    var options: AnalysisOptions {
+        AnalysisOptions(raw: raw, filters: include + exclude, cumulative: cumulative, olderThanSeconds: olderThan)
     }
 
     var useColor: Bool {
@@ -68,7 +59,7 @@ struct AnalysisArguments: ParsableArguments {
         return String(cString: term) != "dumb"
     }
 
-    static func filter(_ pattern: String, inclusive: Bool) throws -> TraceFilter {
+    @Sendable static func filter(_ pattern: String, inclusive: Bool) throws -> TraceFilter {
         let fields: [(String, TraceFilter.Field)] = [("file:", .file), ("function:", .function), ("module:", .module)]
         for (prefix, field) in fields where pattern.hasPrefix(prefix) {
             let glob = String(pattern.dropFirst(prefix.count))

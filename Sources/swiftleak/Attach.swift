@@ -1,6 +1,5 @@
 import ArgumentParser
-import Glibc
-import LeakCollector
+import LeakSession
 
 /// `swiftleak attach PID`: trace a process that is already running.
 struct Attach: ParsableCommand {
@@ -35,11 +34,9 @@ struct Attach: ParsableCommand {
 
     func run() throws {
         SessionSetup.prepare()
-        do {
-            let status = try AttachSession(pid: pid, output: session.output, frames: session.frames, timeout: timeout, periodic: try session.periodic()).run()
-            if status != 0 { throw ExitCode(status) }
-        } catch let error as CollectorError {
-            throw Failure(error.description)
-        }
+        let attach = AttachSession(pid: pid, output: session.output, frames: session.frames, timeout: timeout,
+                                   periodic: session.periodic, report: Console.show)
+        let status = try attach.run()
+        if status != 0 { throw ExitCode(status) }
     }
 }

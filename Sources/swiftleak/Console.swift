@@ -1,4 +1,5 @@
 import Glibc
+import LeakSession
 
 /// Messages for the person running swiftleak go to stderr, one line each,
 /// so stdout stays clean for the target's output and for JSON.
@@ -9,6 +10,14 @@ enum Console {
 
     static func warning(_ message: String) {
         FileHandleWriter.write("swiftleak: warning: \(message)\n", to: 2)
+    }
+
+    /// A tracing session's message.
+    @Sendable static func show(_ message: SessionMessage) {
+        switch message {
+        case let .note(text): note(text)
+        case let .warning(text): warning(text)
+        }
     }
 
     /// A report for the person, on stderr (stdout belongs to the target or to JSON).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LeakCollector
 
 /// `swiftleak detach PID`: end the attach session of PID.
 struct Detach: ParsableCommand {
@@ -10,7 +11,7 @@ struct Detach: ParsableCommand {
     var pid: Int32
 
     func run() throws {
-        let answer = try ControlRequest.send("detach", to: pid)
-        Console.output(answer + "\n")
+        let path = try ControlClient.request(.detach, toTarget: pid)
+        Console.output(path + "\n")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LeakCollector
 import LeakModel
 import LeakReport
 
@@ -32,7 +33,7 @@ struct Diff: ParsableCommand {
         if analysis.olderThan != nil && !after.hasAges {
             Console.warning("this snapshot has no block ages (written by an older swiftleak); --older-than counts nothing")
         }
-        let diffs = Comparison.compute(new: after, old: before, groupBy: analysis.groupBy, options: try analysis.options())
+        let diffs = Comparison.compute(new: after, old: before, groupBy: analysis.groupBy, options: analysis.options)
         let limit = analysis.limit == 0 ? nil : analysis.limit
         switch analysis.format {
         case .json:

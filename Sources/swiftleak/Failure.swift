@@ -5,8 +5,4 @@ struct Failure: Error, CustomStringConvertible {
     init(_ description: String) {
         self.description = description
     }
-
-    init(_ error: Error) {
-        description = String(describing: error)
-    }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import LeakModel
+import LeakReport
+import LeakSession
 
 /// `run`'s CI gates: a memory ceiling and a growth limit after a warm-up,
 /// as exit statuses (the guides' pytest memory ceiling).
@@ -7,44 +9,46 @@ struct GateArguments: ParsableArguments {
     /// The exit status of a run whose target succeeded but broke a limit.
     static let exitStatus: Int32 = 97
 
-    @Option(name: .customLong("max-peak"), help: ArgumentHelp("Fail (exit 97) if peak live memory exceeds SIZE (e.g. 50MiB).", valueName: "size"))
-    var maxPeak: String?
+    @Option(name: .customLong("max-peak"), help: ArgumentHelp("Fail (exit 97) if peak live memory exceeds SIZE (e.g. 50MiB).", valueName: "size"),
+            transform: SizeArgument.parse)
+    var maxPeak: UInt64?
 
-    @Option(name: .customLong("max-growth"), help: ArgumentHelp("Fail (exit 97) if live memory grows more than SIZE from the warm-up snapshot to the end.", valueName: "size"))
-    var maxGrowth: String?
+    @Option(name: .customLong("max-growth"), help: ArgumentHelp("Fail (exit 97) if live memory grows more than SIZE from the warm-up snapshot to the end.", valueName: "size"),
+            transform: SizeArgument.parse)
+    var maxGrowth: UInt64?
 
-    @Option(help: ArgumentHelp("When the warm-up ends: a DURATION after start (e.g. 10s), or 'signal' (the first SIGUSR1 snapshot).", valueName: "when"))
-    var warmup: String?
-
-    enum Warmup: Equatable {
-        case after(seconds: Double)
-        case firstSignal
-    }
+    @Option(help: ArgumentHelp("When the warm-up ends: a DURATION after start (e.g. 10s), or 'signal' (the first SIGUSR1 snapshot).", valueName: "when"),
+            transform: GateArguments.warmup)
+    var warmup: Warmup?
 
     func validate() throws {
-        _ = try gate()
-        _ = try warmupPoint()
         if maxGrowth != nil && warmup == nil {
             throw ValidationError("--max-growth needs a baseline: add --warmup DURATION or --warmup signal")
         }
     }
 
-    func gate() throws -> MemoryGate? {
+    var gate: MemoryGate? {
         guard maxPeak != nil || maxGrowth != nil else { return nil }
+        return MemoryGate(maxPeakBytes: maxPeak, maxGrowthBytes: maxGrowth)
+    }
+
+    @Sendable static func warmup(_ text: String) throws -> Warmup {
+        if text == "signal" { return .firstSignal }
         do {
-            return MemoryGate(maxPeakBytes: try maxPeak.map(ByteSize.parse), maxGrowthBytes: try maxGrowth.map(ByteSize.parse))
+            return .after(seconds: try DurationArgument.parse(text))
         } catch {
-            throw ValidationError("\(error)")
+            throw ValidationError("\(error); or use --warmup signal")
         }
     }
 
-    func warmupPoint() throws -> Warmup? {
-        guard let warmup else { return nil }
-        if warmup == "signal" { return .firstSignal }
-        do {
-            return .after(seconds: try DurationText.parse(warmup))
-        } catch {
-            throw ValidationError("--warmup: \(error); or use --warmup signal")
+    /// A violation in the words of the flags that set the limits.
+    static func describe(_ violation: GateViolation) -> String {
+        switch violation {
+        case let .peak(bytes, limit):
+            return "peak \(SizeFormat.human(bytes)) exceeds --max-peak \(SizeFormat.human(limit))"
+        case let .growth(bytes, sequence, limit):
+            let since = sequence.map { "since snapshot \($0)" } ?? "since tracing started"
+            return "growth \(SizeFormat.human(bytes)) \(since) exceeds --max-growth \(SizeFormat.human(limit))"
         }
     }
 }

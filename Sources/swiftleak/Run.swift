@@ -1,6 +1,5 @@
 import ArgumentParser
-import Glibc
-import LeakCollector
+import LeakSession
 
 /// `swiftleak run -- CMD ARGS...`: launch a program with the agent preloaded.
 struct Run: ParsableCommand {
@@ -42,15 +41,13 @@ struct Run: ParsableCommand {
     func run() throws {
         let program = command.first == "--" ? Array(command.dropFirst()) : command
         SessionSetup.prepare()
-        do {
-            var runner = RunSession(
-                command: program, output: session.output, frames: session.frames,
-                periodic: try session.periodic(), gate: try gates.gate(), warmup: try gates.warmupPoint()
-            )
-            let status = try runner.run()
-            throw ExitCode(status)
-        } catch let error as CollectorError {
-            throw Failure(error.description)
-        }
+        let runner = RunSession(
+            command: program, output: session.output, frames: session.frames,
+            periodic: session.periodic, gate: gates.gate, warmup: gates.warmup, report: Console.show
+        )
+        let outcome = try runner.run()
+        guard let verdict = outcome.gates else { throw ExitCode(outcome.status) }
+        GateReport.show(verdict)
+        throw ExitCode(outcome.status == 0 && !verdict.passed ? GateArguments.exitStatus : outcome.status)
     }
 }

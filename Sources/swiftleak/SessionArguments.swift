@@ -1,5 +1,5 @@
 import ArgumentParser
-import LeakModel
+import LeakSession
 
 /// Options shared by `run` and `attach`: where snapshots go, stack depth,
 /// and periodic snapshots.
@@ -10,8 +10,9 @@ struct SessionArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Call-stack depth recorded per allocation (1-256).", valueName: "n"))
     var frames: UInt32 = 64
 
-    @Option(help: ArgumentHelp("Also write a snapshot every DURATION (e.g. 30s, 5m, 1h).", valueName: "duration"))
-    var every: String?
+    @Option(help: ArgumentHelp("Also write a snapshot every DURATION (e.g. 30s, 5m, 1h).", valueName: "duration"),
+            transform: DurationArgument.parse)
+    var every: Double?
 
     @Option(help: ArgumentHelp("With --every: keep only the last K periodic snapshots on disk.", valueName: "k"))
     var keep: Int?
@@ -20,19 +21,10 @@ struct SessionArguments: ParsableArguments {
         guard (1...256).contains(frames) else { throw ValidationError("--frames must be between 1 and 256") }
         if let keep, keep < 1 { throw ValidationError("--keep must be at least 1") }
         if keep != nil && every == nil { throw ValidationError("--keep applies to periodic snapshots: add --every DURATION") }
-        _ = try periodic()
+        if let every, every < 0.1 { throw ValidationError("--every must be at least 100ms") }
     }
 
-    func periodic() throws -> PeriodicSnapshots {
-        var interval: Double?
-        if let every {
-            do {
-                interval = try DurationText.parse(every)
-            } catch {
-                throw ValidationError("--every: \(error)")
-            }
-            guard let seconds = interval, seconds >= 0.1 else { throw ValidationError("--every must be at least 100ms") }
-        }
-        return PeriodicSnapshots(interval: interval, keep: keep)
+    var periodic: PeriodicSnapshots {
+        PeriodicSnapshots(interval: every, keep: keep)
     }
 }

@@ -16,7 +16,7 @@ struct SnapshotCommand: ParsableCommand {
     var resetPeak = false
 
     func run() throws {
-        let answer = try ControlRequest.send(resetPeak ? "snapshot reset-peak" : "snapshot", to: pid)
-        Console.output(answer + "\n")
+        let path = try ControlClient.request(.snapshot(resetPeak: resetPeak), toTarget: pid)
+        Console.output(path + "\n")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LeakCollector
 import LeakModel
 import LeakReport
 

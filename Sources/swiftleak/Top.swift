@@ -1,4 +1,5 @@
 import ArgumentParser
+import LeakCollector
 import LeakModel
 import LeakReport
 
@@ -28,7 +29,7 @@ struct Top: ParsableCommand {
         if analysis.olderThan != nil && !loaded.hasAges {
             Console.warning("this snapshot has no block ages (written by an older swiftleak); --older-than counts nothing")
         }
-        let stats = Statistics.compute(loaded, groupBy: analysis.groupBy, options: try analysis.options())
+        let stats = Statistics.compute(loaded, groupBy: analysis.groupBy, options: analysis.options)
         let limit = analysis.limit == 0 ? nil : analysis.limit
         switch analysis.format {
         case .json:

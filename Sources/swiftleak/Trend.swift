@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import LeakCollector
 import LeakModel
 import LeakReport
 
@@ -24,35 +24,17 @@ struct Trend: ParsableCommand {
     @OptionGroup var analysis: AnalysisArguments
 
     func run() throws {
-        let files = try Self.expand(paths)
+        let files = try SnapshotLoader.expand(paths)
         guard files.count >= 3 else {
             throw Failure("a trend needs at least 3 snapshots, got \(files.count); take more (e.g. run/attach --every 30s)")
         }
         let snapshots = try files.map(SnapshotLoader.load)
         let groupBy = analysis.groupBy
-        let trends = TrendAnalysis.analyze(snapshots, groupBy: groupBy, options: try analysis.options())
+        let trends = TrendAnalysis.analyze(snapshots, groupBy: groupBy, options: analysis.options)
         let limit = analysis.limit == 0 ? nil : analysis.limit
         switch analysis.format {
         case .json: Console.output(JSONReport.trend(trends, groupBy: groupBy, limit: limit) + "\n")
         case .text: Console.output(TextReport.trend(trends, groupBy: groupBy, limit: limit, useColor: analysis.useColor))
         }
-    }
-
-    /// Files as given; a directory stands for its *.swleak files.
-    static func expand(_ paths: [String]) throws -> [String] {
-        var files: [String] = []
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw Failure("no such snapshot file or directory: \(path)")
-            }
-            if isDirectory.boolValue {
-                let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".swleak") }.sorted()
-                files += names.map { path + "/" + $0 }
-            } else {
-                files.append(path)
-            }
-        }
-        return files
     }
 }

@@ -28,6 +28,20 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(TimeFormat.iso8601(951_782_400 * 1_000_000_000), "2000-02-29T00:00:00.000Z")
         XCTAssertEqual(TimeFormat.iso8601(1_709_251_199 * 1_000_000_000), "2024-02-29T23:59:59.000Z")
         XCTAssertEqual(TimeFormat.readable(1_704_067_199 * 1_000_000_000), "2023-12-31 23:59:59 UTC")
+        // Snapshot file names: milliseconds truncated, like the other layouts.
+        XCTAssertEqual(TimeFormat.compact(1_763_903_101_042_999_999), "20251123T130501.042Z")
+        XCTAssertEqual(TimeFormat.compact(0), "19700101T000000.000Z")
+    }
+
+    func testHumanDurations() {
+        XCTAssertEqual(DurationText.human(seconds: 0), "0s")
+        XCTAssertEqual(DurationText.human(seconds: 0.25), "250ms")
+        XCTAssertEqual(DurationText.human(seconds: 3.7), "3s")
+        XCTAssertEqual(DurationText.human(seconds: 59.9), "59s")
+        XCTAssertEqual(DurationText.human(seconds: 12 * 60 + 5), "12m")
+        XCTAssertEqual(DurationText.human(seconds: 2 * 3600 + 59 * 60), "2h")
+        XCTAssertEqual(DurationText.human(seconds: 3 * 86400), "3d")
+        XCTAssertEqual(DurationText.human(seconds: .nan), "0s")
     }
 
     func testCommandQuoting() {

@@ -4,13 +4,13 @@ import Foundation
 /// MemoryLeakDetector, without touching the target's code), and only the
 /// last K periodic snapshots kept on disk. Snapshots asked for by hand and
 /// the final one are never deleted.
-struct PeriodicSnapshots {
+public struct PeriodicSnapshots {
     let interval: Double?
     let keep: Int?
     private var lastTime = Date()
     private var written: [String] = []
 
-    init(interval: Double?, keep: Int?) {
+    public init(interval: Double?, keep: Int?) {
         self.interval = interval
         self.keep = keep
     }

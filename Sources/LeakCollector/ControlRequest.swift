@@ -1,0 +1,52 @@
+/// A request to an attach session's control socket. Both ends use this one
+/// type: `ControlClient` writes `line`, `ControlServer` reads it back with
+/// `init(line:)`, so the text of the protocol is written only here.
+public enum ControlRequest: Equatable, Sendable {
+    /// Write a snapshot; with `resetPeak`, start a new peak window after it.
+    case snapshot(resetPeak: Bool)
+    /// Final snapshot, hooks off, the target runs on.
+    case detach
+    /// Is a session there?
+    case status
+
+    /// The request as sent, without the newline.
+    public var line: String {
+        switch self {
+        case .snapshot(resetPeak: false): return "snapshot"
+        case .snapshot(resetPeak: true): return "snapshot reset-peak"
+        case .detach: return "detach"
+        case .status: return "status"
+        }
+    }
+
+    /// Reads a request line; nil for anything else.
+    public init?(line: String) {
+        let requests: [ControlRequest] = [.snapshot(resetPeak: false), .snapshot(resetPeak: true), .detach, .status]
+        guard let request = requests.first(where: { $0.line == line }) else { return nil }
+        self = request
+    }
+}
+
+/// The answer to a `ControlRequest`: `ok <text>` or `error <text>`, one line.
+public enum ControlAnswer: Equatable, Sendable {
+    case ok(String)
+    case error(String)
+
+    public var line: String {
+        switch self {
+        case let .ok(text): return "ok " + text
+        case let .error(text): return "error " + text
+        }
+    }
+
+    /// Reads an answer line; nil when it is neither form.
+    public init?(line: String) {
+        if line.hasPrefix("ok ") {
+            self = .ok(String(line.dropFirst(3)))
+        } else if line.hasPrefix("error ") {
+            self = .error(String(line.dropFirst(6)))
+        } else {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Glibc
+import LeakCollector
+import LeakModel
+
+/// `swiftleak run`: spawn the program with the agent preloaded, trace it,
+/// snapshot on SIGUSR1 and every `--every`, a final snapshot when it ends,
+/// and the gates' verdict.
+public struct RunSession {
+    let command: [String]
+    let output: String?
+    let frames: UInt32
+    let periodic: PeriodicSnapshots
+    let gate: MemoryGate?
+    let warmup: Warmup?
+    let report: SessionReporter
+
+    public init(command: [String], output: String?, frames: UInt32, periodic: PeriodicSnapshots,
+                gate: MemoryGate?, warmup: Warmup?, report: @escaping SessionReporter) {
+        self.command = command
+        self.output = output
+        self.frames = frames
+        self.periodic = periodic
+        self.gate = gate
+        self.warmup = warmup
+        self.report = report
+    }
+
+    public func run() throws -> RunOutcome {
+        let agent = try AgentLocator.locate()
+        let runtime = try RuntimeDirectory.ensure()
+        let listener = try EventListener(path: "\(runtime)/run-\(getpid()).events")
+        defer { listener.removeFile() }
+
+        let pid = try TargetLauncher.spawn(command: command, agentPath: agent, socketPath: listener.path, frames: frames)
+        let store: SnapshotStore
+        do {
+            store = try SnapshotStore(directory: output ?? "swiftleak-\(pid)")
+        } catch {
+            kill(pid, SIGKILL)
+            _ = LaunchedTarget.reap(pid, blocking: true)
+            throw error
+        }
+        let session = TracingSession(pid: pid, mode: .run, frames: frames, command: command, store: store, listener: listener)
+        report(.note("tracing \(command[0]) (pid \(pid)); `kill -USR1 \(getpid())` writes a snapshot to \(store.directory)/"))
+
+        let snapshots = SnapshotWriter(session: session, report: report)
+        var target = LaunchedTarget(pid: pid, program: command[0], session: session, snapshots: snapshots, gates: GateWatch(gate: gate, warmup: warmup))
+        var loop = SessionLoop(periodic: periodic, snapshots: snapshots)
+        let status = loop.run(&target)
+        return RunOutcome(status: status, gates: target.verdict)
+    }
+}
+
+/// How a run ended.
+public struct RunOutcome {
+    /// The program's exit status (128 + signal when killed), or 1 when its
+    /// final snapshot could not be written.
+    public var status: Int32
+    /// The gates' verdict, when gates were set and the program ran to its end traced.
+    public var gates: GateVerdict?
+}
+
+/// The launched program while it is traced: its part of the shared loop.
+struct LaunchedTarget: SessionFrontEnd {
+    let pid: Int32
+    let program: String
+    let session: TracingSession
+    let snapshots: SnapshotWriter
+    var gates: GateWatch
+    private(set) var verdict: GateVerdict?
+
+    mutating func finished() -> Int32? {
+        guard let status = Self.reap(pid, blocking: false) else { return nil }
+        return programEnded(status: status)
+    }
+
+    var takesPeriodicSnapshots: Bool { true }
+
+    mutating func beforeWait() {
+        if gates.warmupIsDue() {
+            gates.baseline = snapshots.write(final: false, label: "warm-up snapshot")
+        }
+        let snapshots = self.snapshots
+        gates.watchPeak(session) { snapshots.write(final: false, label: "snapshot at the peak limit") }
+    }
+
+    mutating func requestedSnapshot(_ path: String?) {
+        if gates.wantsSignalBaseline { gates.baseline = path }
+    }
+
+    mutating func stop(_ delivery: SignalWaiter.Delivery) -> Int32? {
+        snapshots.write(final: true, label: "final snapshot")
+        // A terminal's Ctrl-C already reached the target (same process
+        // group); pass on only what was sent to us alone.
+        if delivery.sentByProcess { kill(pid, delivery.signal) }
+        let status = Self.reap(pid, blocking: true) ?? 1
+        session.cancel()
+        return status
+    }
+
+    private mutating func programEnded(status: Int32) -> Int32 {
+        // The agent's last events are still in the socket when the process is reaped.
+        if !session.waitForAgent(timeout: 1) {
+            session.cancel()
+            snapshots.report(.warning("\(program) never loaded the agent (statically linked, setuid, or it cleared LD_PRELOAD); nothing was traced"))
+            return status
+        }
+        _ = session.waitUntilAgentGone(timeout: 5)
+        guard let final = snapshots.write(final: true, label: "final snapshot") else { return status == 0 ? 1 : status }
+        verdict = gates.verdict(finalPath: final)
+        return status
+    }
+
+    /// The exit status of `pid` once it ended (128 + signal when killed), nil while it runs.
+    static func reap(_ pid: pid_t, blocking: Bool) -> Int32? {
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
+            if result == pid { break }
+            if result == 0 { return nil }
+            if errno == EINTR { continue }
+            return 1
+        }
+        if status & 0x7f == 0 { return (status >> 8) & 0xff }
+        return 128 + (status & 0x7f)
+    }
+}

@@ -1,0 +1,35 @@
+import LeakCollector
+
+/// The one way a session writes a snapshot: write it, say where, then warn
+/// about what makes it doubtful (lost events, an agent that gave up), so
+/// `run` and `attach` report the same things.
+struct SnapshotWriter: Sendable {
+    let session: TracingSession
+    let report: SessionReporter
+
+    /// Writes a snapshot named `label` in messages ("snapshot", "final
+    /// snapshot", ...); returns its path, or nil after a warning.
+    @discardableResult
+    func write(final: Bool, label: String) -> String? {
+        let path: String
+        do {
+            path = try session.takeSnapshot(final: final)
+        } catch {
+            report(.warning("could not write the \(label): \(error)"))
+            return nil
+        }
+        report(.note("\(label) written: \(path)"))
+        for warning in Self.warnings(problem: session.problem, lostEvents: session.counters.lostEvents) {
+            report(.warning(warning))
+        }
+        return path
+    }
+
+    /// What a snapshot taken in this state cannot be trusted for.
+    static func warnings(problem: String?, lostEvents: UInt64) -> [String] {
+        var warnings: [String] = []
+        if let problem { warnings.append(problem) }
+        if lostEvents > 0 { warnings.append("\(lostEvents) events were lost; sizes and counts are approximate") }
+        return warnings
+    }
+}
