@@ -57,6 +57,8 @@ let package = Package(
         .testTarget(name: "LeakReportTests", dependencies: ["LeakReport", "LeakModel", "LeakTestSupport"]),
         .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel"]),
         .testTarget(name: "LeakInjectTests", dependencies: ["LeakInject"]),
+        // The injector KillDuringInjectionTests SIGKILLs mid-attach: a process of its own.
+        .executableTarget(name: "KillableInjector", dependencies: ["LeakInject"], path: "Tests/Fixtures/KillableInjector"),
         .testTarget(name: "IntegrationTests", dependencies: ["LeakModel"], exclude: []),
     ],
     swiftLanguageModes: [.v5]

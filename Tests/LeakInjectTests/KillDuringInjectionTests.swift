@@ -7,53 +7,25 @@ import XCTest
 /// down: the borrowed thread restores itself (SelfRestore) and its read()
 /// goes on as if nothing happened.
 final class KillDuringInjectionTests: XCTestCase {
-    private static let helperPID = "SWIFTLEAK_TEST_INJECT_PID"
-    private static let helperAgent = "SWIFTLEAK_TEST_INJECT_AGENT"
-    private static let helperSocket = "SWIFTLEAK_TEST_INJECT_SOCKET"
-    private static let helperNoQuietSignal = "SWIFTLEAK_TEST_INJECT_NO_QUIET_SIGNAL"
+    /// The injector process the test kills: Tests/Fixtures/KillableInjector,
+    /// built next to this test binary.
+    private static let injector: String = {
+        var path = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &path, path.count - 1)
+        let binary = length > 0 ? String(cString: path) : CommandLine.arguments[0]
+        let directory = binary.lastIndex(of: "/").map { String(binary[..<$0]) } ?? "."
+        return directory + "/KillableInjector"
+    }()
 
-    /// Not a test on its own: the injecting child process of
-    /// testTargetSurvivesInjectorKilledAtAnyMoment (this test binary run
-    /// again with just this test). Prints "go" right before the attach.
-    func testInjectionHelperProcess() throws {
-        guard let pidText = getenv(Self.helperPID), let pid = Int32(String(cString: pidText)),
-              let agent = getenv(Self.helperAgent), let socket = getenv(Self.helperSocket) else { return }
-        if getenv(Self.helperNoQuietSignal) != nil { SelfRestore.quietSignalCandidates = [] }
-        print("go")
-        fflush(stdout)
-        do {
-            let report = try Injector.attach(AttachRequest(pid: pid, agentPath: String(cString: agent),
-                                                  socketPathInTarget: String(cString: socket), frames: 16, timeout: 5))
-            print("done \(report.elapsedSeconds) \(report.pauseSeconds)")
-        } catch {
-            print("failed: \(error)")
-        }
-        fflush(stdout)
+    private struct InjectorNotBuilt: Error, CustomStringConvertible {
+        var description: String { "\(KillDuringInjectionTests.injector) is missing: run `swift build --build-tests` (Scripts/test does)" }
     }
 
-    private func startHelper(target: Int32, agent: String, socket: String, quietSignal: Bool) throws -> ChildProcess {
-        if !quietSignal { setenv(Self.helperNoQuietSignal, "1", 1) }
-        defer { unsetenv(Self.helperNoQuietSignal) }
-        setenv(Self.helperPID, "\(target)", 1)
-        setenv(Self.helperAgent, agent, 1)
-        setenv(Self.helperSocket, socket, 1)
-        defer { unsetenv(Self.helperPID); unsetenv(Self.helperAgent); unsetenv(Self.helperSocket) }
-        let binary = CommandLine.arguments[0]
-        let helper = try ChildProcess(binary, ["LeakInjectTests.KillDuringInjectionTests/testInjectionHelperProcess"])
-        while let line = helper.readLine(timeout: 30) {
-            if line == "go" { return helper }
-        }
-        helper.terminate()
-        throw XCTSkip("the injecting helper did not start")
-    }
-
-    private func startReader(_ path: String) throws -> ChildProcess {
-        let child = try ChildProcess(path)
-        guard child.readLine() == "ready" else {
-            child.terminate()
-            throw XCTSkip("fixture \(path) did not become ready")
-        }
-        return child
+    /// Starts the injector against `target` and waits for its "go", printed right before the attach.
+    private func startInjector(target: Int32, agent: String, socket: String, quietSignal: Bool) throws -> ChildProcess {
+        guard access(Self.injector, X_OK) == 0 else { throw InjectorNotBuilt() }
+        return try ChildProcess.started(Self.injector, ["\(target)", agent, socket] + (quietSignal ? [] : ["--syscall-tracing"]),
+                                        expecting: "go")
     }
 
     /// The stub reports through a signal the program ignores (SIGURG here).
@@ -73,13 +45,14 @@ final class KillDuringInjectionTests: XCTestCase {
         let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
 
         // How long an uninterrupted injection takes, from "go".
-        let calibrationTarget = try startReader(reader)
+        let calibrationTarget = try ChildProcess.started(reader)
         defer { calibrationTarget.terminate() }
-        let calibration = try startHelper(target: calibrationTarget.pid, agent: agent,
+        let calibration = try startInjector(target: calibrationTarget.pid, agent: agent,
                                           socket: "\(Fixtures.directory)/kill-calibrate", quietSignal: quietSignal)
-        let result = calibration.readLine(timeout: 30)?.split(separator: " ") ?? []
+        let outcome = calibration.readLine(timeout: 30)
         calibration.terminate()
-        XCTAssertEqual(result.first, "done")
+        let result = outcome?.split(separator: " ") ?? []
+        XCTAssertEqual(result.first, "done", "the uninterrupted injection: \(outcome ?? "no answer in 30 s")")
         let duration = result.count == 3 ? Double(result[1]) ?? 0.01 : 0.01
         let pause = result.count == 3 ? Double(result[2]) ?? 0 : 0
         calibrationTarget.writeLine("x")
@@ -94,21 +67,21 @@ final class KillDuringInjectionTests: XCTestCase {
         let heldFrom = max(0, duration - pause * 1.1)
         var survived = 0, killedWhileTraced = 0
         for i in 0..<trials {
-            let target = try startReader(reader)
+            let target = try ChildProcess.started(reader)
             defer { target.terminate() }
             let socket = "\(Fixtures.directory)/kill-\(i)"
             let delay = i < spread ? duration * 1.25 * Double(i) / Double(spread - 1)
                 : heldFrom + pause * 1.2 * Double(i - spread) / Double(trials - spread - 1)
-            let helper = try startHelper(target: target.pid, agent: agent, socket: socket, quietSignal: quietSignal)
+            let injector = try startInjector(target: target.pid, agent: agent, socket: socket, quietSignal: quietSignal)
             Clock.sleep(seconds: delay)
-            if target.tracerPID() == helper.pid { killedWhileTraced += 1 }
-            kill(helper.pid, SIGKILL)
-            helper.terminate()
+            if target.tracerPID() == injector.pid { killedWhileTraced += 1 }
+            kill(injector.pid, SIGKILL)
+            injector.terminate()
 
-            // The kernel detached; the target must be whole and its read() alive.
-            var waited = 0
-            while target.tracerPID() != 0 && waited < 1000 { usleep(1000); waited += 1 }
-            XCTAssertEqual(target.tracerPID(), 0, "trial \(i): still traced")
+            // The kernel detached (within 1 s); the target must be whole and its read() alive.
+            let deadline = Clock.now() + 1
+            while target.tracerPID() != 0 && Clock.now() < deadline { usleep(1000) }
+            XCTAssertEqual(target.tracerPID(), 0, "trial \(i): still traced 1 s after the injector was killed")
             XCTAssertTrue(target.isRunningNormally, "trial \(i) (kill after \(delay * 1000) ms): target not running")
             target.writeLine("alive \(i)")
             let line = target.readLine(timeout: 5)
