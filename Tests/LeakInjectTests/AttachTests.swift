@@ -181,9 +181,9 @@ final class AttachTests: XCTestCase {
         let report = try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent, socketPathInTarget: "/tmp/s"))
         print(String(format: "attach into chroot: elapsed %.3f ms, pause %.3f ms, agent at %@",
                      report.elapsedSeconds * 1000, report.pauseSeconds * 1000, report.agentPathInTarget))
-        XCTAssertEqual(report.agentPathInTarget, "/tmp/swiftleak-agent-0/libtestagent.so")
+        XCTAssertEqual(report.agentPathInTarget, "/tmp/swiftleak-agent-\(getuid())/libtestagent.so")
         var info = stat()
-        XCTAssertEqual(stat(root + "/tmp/swiftleak-agent-0", &info), 0)
+        XCTAssertEqual(stat(root + "/tmp/swiftleak-agent-\(getuid())", &info), 0)
         XCTAssertEqual(info.st_mode & 0o777, 0o700)
         XCTAssertEqual(stat(root + report.agentPathInTarget, &info), 0)
         XCTAssertEqual(info.st_mode & 0o777, 0o755)
