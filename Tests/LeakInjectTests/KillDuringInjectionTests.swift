@@ -17,15 +17,35 @@ final class KillDuringInjectionTests: XCTestCase {
         return directory + "/KillableInjector"
     }()
 
-    private struct InjectorNotBuilt: Error, CustomStringConvertible {
-        var description: String { "\(KillDuringInjectionTests.injector) is missing: run `swift build --build-tests` (Scripts/test does)" }
+    private struct InjectorTrouble: Error, CustomStringConvertible {
+        var description: String
     }
 
     /// Starts the injector against `target` and waits for its "go", printed right before the attach.
     private func startInjector(target: Int32, agent: String, socket: String, quietSignal: Bool) throws -> ChildProcess {
-        guard access(Self.injector, X_OK) == 0 else { throw InjectorNotBuilt() }
+        guard access(Self.injector, X_OK) == 0 else {
+            throw InjectorTrouble(description: "\(Self.injector) is missing: run `swift build --build-tests` (Scripts/test does)")
+        }
         return try ChildProcess.started(Self.injector, ["\(target)", agent, socket] + (quietSignal ? [] : ["--syscall-tracing"]),
                                         expecting: "go")
+    }
+
+    /// One injection left alone, into a fresh reader that must go on after
+    /// it: seconds from "go" to its end, and how long the thread was held.
+    private func uninterruptedInjection(reader: String, agent: String, socket: String,
+                                        quietSignal: Bool) throws -> (duration: Double, pause: Double) {
+        let target = try ChildProcess.started(reader)
+        defer { target.terminate() }
+        let injector = try startInjector(target: target.pid, agent: agent, socket: socket, quietSignal: quietSignal)
+        let outcome = injector.readLine(timeout: 30)
+        injector.terminate()
+        let fields = outcome?.split(separator: " ") ?? []
+        guard fields.count == 3, fields[0] == "done", let duration = Double(fields[1]), let pause = Double(fields[2]) else {
+            throw InjectorTrouble(description: "an uninterrupted injection did not succeed: \(outcome ?? "no answer in 30 s")")
+        }
+        target.writeLine("x")
+        XCTAssertEqual(target.readLine()?.hasPrefix("got x "), true, "the target of an uninterrupted injection goes on")
+        return (duration, pause)
     }
 
     /// The stub reports through a signal the program ignores (SIGURG here).
@@ -44,34 +64,25 @@ final class KillDuringInjectionTests: XCTestCase {
         let reader = try Fixtures.program("reader", Fixtures.reader)
         let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
 
-        // How long an uninterrupted injection takes, from "go".
-        let calibrationTarget = try ChildProcess.started(reader)
-        defer { calibrationTarget.terminate() }
-        let calibration = try startInjector(target: calibrationTarget.pid, agent: agent,
-                                          socket: "\(Fixtures.directory)/kill-calibrate", quietSignal: quietSignal)
-        let outcome = calibration.readLine(timeout: 30)
-        calibration.terminate()
-        let result = outcome?.split(separator: " ") ?? []
-        XCTAssertEqual(result.first, "done", "the uninterrupted injection: \(outcome ?? "no answer in 30 s")")
-        let duration = result.count == 3 ? Double(result[1]) ?? 0.01 : 0.01
-        let pause = result.count == 3 ? Double(result[2]) ?? 0 : 0
-        calibrationTarget.writeLine("x")
-        XCTAssertEqual(calibrationTarget.readLine()?.hasPrefix("got x "), true)
-        print(String(format: "uninterrupted injection: %.3f ms, of which the target thread was held %.3f ms",
-                     duration * 1000, pause * 1000))
-
-        // A quarter of the kills from 0 to 1.25 x that (before, during and
-        // after), the rest spread over the time the thread is held: in every
-        // remote call, between calls, during the restore and the detach.
+        // A quarter of the kills from 0 to 1.25 x the length of an injection
+        // (before, during and after), the rest spread over the time the
+        // thread is held: in every remote call, between calls, during the
+        // restore and the detach. That length is measured again before every
+        // kill: on a loaded machine it drifts from one second to the next.
         let trials = 40, spread = 10
-        let heldFrom = max(0, duration - pause * 1.1)
         var survived = 0, killedWhileTraced = 0
+        var durations: [Double] = [], pauses: [Double] = []
         for i in 0..<trials {
+            let (duration, pause) = try uninterruptedInjection(reader: reader, agent: agent, socket: "\(Fixtures.directory)/measure-\(i)",
+                                                               quietSignal: quietSignal)
+            durations.append(duration)
+            pauses.append(pause)
+            let heldFrom = max(0, duration - pause * 1.1)
+            let delay = i < spread ? duration * 1.25 * Double(i) / Double(spread - 1)
+                : heldFrom + pause * 1.2 * Double(i - spread) / Double(trials - spread - 1)
             let target = try ChildProcess.started(reader)
             defer { target.terminate() }
             let socket = "\(Fixtures.directory)/kill-\(i)"
-            let delay = i < spread ? duration * 1.25 * Double(i) / Double(spread - 1)
-                : heldFrom + pause * 1.2 * Double(i - spread) / Double(trials - spread - 1)
             let injector = try startInjector(target: target.pid, agent: agent, socket: socket, quietSignal: quietSignal)
             Clock.sleep(seconds: delay)
             if target.tracerPID() == injector.pid { killedWhileTraced += 1 }
@@ -91,6 +102,8 @@ final class KillDuringInjectionTests: XCTestCase {
             XCTAssertEqual(status, 0, "trial \(i): exit status")
             if ok && status == 0 { survived += 1 }
         }
+        func median(_ values: [Double]) -> String { String(format: "%.3f", values.sorted()[values.count / 2] * 1000) }
+        print("uninterrupted injections: median \(median(durations)) ms, of which the target thread was held \(median(pauses)) ms")
         print("kill during injection (\(quietSignal ? "quiet signal" : "syscall tracing")): \(trials) trials, \(killedWhileTraced) killed while the target was traced, \(survived) survived")
         XCTAssertEqual(survived, trials)
         XCTAssertGreaterThanOrEqual(killedWhileTraced, trials / 8, "too few kills landed inside the ptrace window to test it")
