@@ -22,21 +22,38 @@ final class KillDuringInjectionTests: XCTestCase {
     }
 
     /// Starts the injector against `target` and waits for its "go", printed right before the attach.
-    private func startInjector(target: Int32, agent: String, socket: String, quietSignal: Bool) throws -> ChildProcess {
+    private func startInjector(target: Int32, agent: String, socket: String) throws -> ChildProcess {
         guard access(Self.injector, X_OK) == 0 else {
             throw InjectorTrouble(description: "\(Self.injector) is missing: run `swift build --build-tests` (Scripts/test does)")
         }
-        return try ChildProcess.started(Self.injector, ["\(target)", agent, socket] + (quietSignal ? [] : ["--syscall-tracing"]),
-                                        expecting: "go")
+        return try ChildProcess.started(Self.injector, ["\(target)", agent, socket], expecting: "go")
+    }
+
+    /// A reader; without a quiet signal it catches every signal that does
+    /// nothing by default, so the injector must do without one.
+    private func startReader(_ path: String, quietSignal: Bool) throws -> ChildProcess {
+        let reader = try ChildProcess.started(path, quietSignal ? [] : ["catch-ignored-signals"])
+        let status = (try? String(contentsOfFile: "/proc/\(reader.pid)/status", encoding: .utf8)) ?? ""
+        func mask(_ field: String) -> UInt64? {
+            status.split(separator: "\n").first { $0.hasPrefix(field + ":") }
+                .flatMap { UInt64($0.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces), radix: 16) }
+        }
+        let found = SelfRestore.quietSignal(caught: mask("SigCgt") ?? 0, blocked: mask("SigBlk") ?? 0)
+        if quietSignal {
+            XCTAssertNotEqual(found, 0, "the reader should leave the injector a quiet signal")
+        } else {
+            XCTAssertEqual(found, 0, "the reader should leave the injector no quiet signal: it had \(found)")
+        }
+        return reader
     }
 
     /// One injection left alone, into a fresh reader that must go on after
     /// it: seconds from "go" to its end, and how long the thread was held.
     private func uninterruptedInjection(reader: String, agent: String, socket: String,
                                         quietSignal: Bool) throws -> (duration: Double, pause: Double) {
-        let target = try ChildProcess.started(reader)
+        let target = try startReader(reader, quietSignal: quietSignal)
         defer { target.terminate() }
-        let injector = try startInjector(target: target.pid, agent: agent, socket: socket, quietSignal: quietSignal)
+        let injector = try startInjector(target: target.pid, agent: agent, socket: socket)
         let outcome = injector.readLine(timeout: 30)
         injector.terminate()
         let fields = outcome?.split(separator: " ") ?? []
@@ -80,10 +97,10 @@ final class KillDuringInjectionTests: XCTestCase {
             let heldFrom = max(0, duration - pause * 1.1)
             let delay = i < spread ? duration * 1.25 * Double(i) / Double(spread - 1)
                 : heldFrom + pause * 1.2 * Double(i - spread) / Double(trials - spread - 1)
-            let target = try ChildProcess.started(reader)
+            let target = try startReader(reader, quietSignal: quietSignal)
             defer { target.terminate() }
             let socket = "\(Fixtures.directory)/kill-\(i)"
-            let injector = try startInjector(target: target.pid, agent: agent, socket: socket, quietSignal: quietSignal)
+            let injector = try startInjector(target: target.pid, agent: agent, socket: socket)
             Clock.sleep(seconds: delay)
             if target.tracerPID() == injector.pid { killedWhileTraced += 1 }
             kill(injector.pid, SIGKILL)
