@@ -64,6 +64,8 @@ let package = Package(
         .testTarget(name: "LeakSessionTests", dependencies: ["LeakSession"]),
         // The command line's argument readers (an executable target, tested in-process).
         .testTarget(name: "SwiftLeakTests", dependencies: ["swiftleak"]),
+        // The injector KillDuringInjectionTests SIGKILLs mid-attach: a process of its own.
+        .executableTarget(name: "KillableInjector", dependencies: ["LeakInject"], path: "Tests/Fixtures/KillableInjector"),
         .testTarget(name: "IntegrationTests", dependencies: ["LeakModel"], exclude: []),
     ],
     swiftLanguageModes: [.v5]

@@ -33,21 +33,25 @@ extension AttachTests {
     }
 
     func testRefusesAZombie() throws {
-        // The shell starts a child, writes its pid down, then becomes `sleep`,
-        // which never reaps it. (A file, not a pipe: the zombie keeps no pipe open.)
-        let directory = try TestEnvironment.temporaryDirectory()
-        let pidFile = directory + "/zombie.pid"
-        let parent = try ChildProcess("/bin/sh", ["-c", "/bin/true & echo $! > \"$0\"; exec /bin/sleep 60", pidFile])
+        // A parent that forks a child which exits at once, and never reaps it.
+        // (Not a shell: one may reap its background child before it execs.)
+        let parent = try ChildProcess("/usr/bin/python3", ["-c", """
+        import os, sys
+        child = os.fork()
+        if child == 0:
+            os._exit(0)
+        print("zombie", child, flush=True)
+        sys.stdin.read()
+        """])
         defer { parent.signal(SIGKILL) }
+        let announced = try parent.waitForLine(containing: "zombie ")
+        let zombie = try XCTUnwrap(Int32(announced.dropFirst("zombie ".count)), announced)
         let deadline = Date(timeIntervalSinceNow: 10)
-        var zombie: Int32?
-        while zombie == nil || !(((try? String(contentsOfFile: "/proc/\(zombie!)/stat", encoding: .utf8)) ?? "").contains(") Z ")) {
-            guard Date() < deadline else { return XCTFail("no zombie appeared (pid \(String(describing: zombie)))") }
-            let text = (try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? ""
-            zombie = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        while !(((try? String(contentsOfFile: "/proc/\(zombie)/stat", encoding: .utf8)) ?? "").contains(") Z ")) {
+            guard Date() < deadline else { return XCTFail("pid \(zombie), the exited child, was no zombie after 10 s") }
             usleep(5_000)
         }
-        try assertRefused(zombie!, mentions: ["zombie"])
+        try assertRefused(zombie, mentions: ["zombie"])
     }
 
     func testRefusesAProcessTracedByAnotherTracer() throws {

@@ -123,8 +123,8 @@ func runToCompletion(_ executable: String, _ arguments: [String], timeout: Doubl
     let directory = try TestEnvironment.temporaryDirectory()
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let outPath = directory + "/stdout", errPath = directory + "/stderr"
-    FileManager.default.createFile(atPath: outPath, contents: nil)
-    FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
     let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
     let process = Process()

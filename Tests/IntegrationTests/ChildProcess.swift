@@ -49,17 +49,31 @@ final class ChildProcess: @unchecked Sendable {
     @discardableResult
     func waitForLine(containing text: String, onStderr: Bool = false, after previous: Int = 0, timeout: Double = 60,
                      file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        try waitForLines(containing: text, count: 1, onStderr: onStderr, after: previous, timeout: timeout, file: file, line: line)[0]
+    }
+
+    /// Waits until `count` complete lines on stdout (or stderr), after its
+    /// first `previous` lines, contain `text`; returns the first `count` of them.
+    @discardableResult
+    func waitForLines(containing text: String, count: Int, onStderr: Bool = false, after previous: Int = 0, timeout: Double = 60,
+                      file: StaticString = #filePath, line: UInt = #line) throws -> [String] {
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
         while true {
-            let lines = (onStderr ? stderrText : stdoutText).split(separator: "\n", omittingEmptySubsequences: false)
-            if let match = lines.dropFirst(previous).first(where: { $0.contains(text) }) {
-                return String(match)
-            }
             let closed = onStderr ? stderrClosed : stdoutClosed
+            // A line still being written is not complete until its newline (or the end of the output).
+            let lines = (onStderr ? stderrText : stdoutText).split(separator: "\n", omittingEmptySubsequences: false)
+            let complete = closed ? lines[...] : lines.dropLast()
+            let matches = complete.dropFirst(previous).filter { $0.contains(text) }
+            if matches.count >= count {
+                return matches.prefix(count).map(String.init)
+            }
             if closed || !condition.wait(until: deadline) {
-                XCTFail("no line containing \"\(text)\" on \(onStderr ? "stderr" : "stdout"); stdout:\n\(stdoutText)\nstderr:\n\(stderrText)", file: file, line: line)
+                let wanted = count == 1 ? "no line" : "\(matches.count) of \(count) lines"
+                let why = closed ? "before it closed" : "within \(timeout) s"
+                XCTFail("\(wanted) containing \"\(text)\" on \(onStderr ? "stderr" : "stdout") \(why); stdout:\n\(stdoutText)\nstderr:\n\(stderrText)",
+                        file: file, line: line)
                 throw CancellationError()
             }
         }

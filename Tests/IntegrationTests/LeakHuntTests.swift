@@ -163,14 +163,8 @@ final class LeakHuntTests: XCTestCase {
         let keep = 3
         let run = try RunDriver(output: output, options: ["--every", "200ms", "--keep", "\(keep)"])
         try run.batch(1)
-        // Wait (with a deadline) until more periodic snapshots were written than are kept.
-        let written = keep + 2
-        let deadline = Date(timeIntervalSinceNow: 30)
-        while run.target.stderrLines(containing: "periodic snapshot written").count < written {
-            XCTAssertLessThan(Date(), deadline, "fewer than \(written) periodic snapshots in 30 s: \(run.target.stderr)")
-            if Date() > deadline { break }
-            usleep(20_000)
-        }
+        // Wait until more periodic snapshots were written than are kept.
+        try run.target.waitForLines(containing: "periodic snapshot written", count: keep + 2, onStderr: true, timeout: 30)
         run.target.send("quit")
         XCTAssertEqual(try run.target.wait(), 0, run.target.stderr)
 

@@ -49,20 +49,16 @@ final class RunTests: XCTestCase {
         try session.waitForLine(containing: "done 50")
 
         session.signal(SIGUSR1)
-        let first = try session.waitForLine(containing: "snapshot written", onStderr: true)
+        try session.waitForLines(containing: "snapshot written: ", count: 1, onStderr: true)
         session.send("work 700")
         try session.waitForLine(containing: "done 700")
         session.signal(SIGUSR1)
-        try session.waitForLine(containing: "snapshot written", onStderr: true, after: 0)
-        var paths = SwiftLeakCLI.snapshotPaths(in: session.stderr)
-        while paths.count < 2 {
-            usleep(10_000)
-            paths = SwiftLeakCLI.snapshotPaths(in: session.stderr)
-        }
+        let written = try session.waitForLines(containing: "snapshot written: ", count: 2, onStderr: true)
+        let paths = SwiftLeakCLI.snapshotPaths(in: written.joined(separator: "\n"))
+        XCTAssertEqual(paths.count, 2, "\(written)")
         session.send("quit")
         XCTAssertEqual(try session.wait(), 0)
         XCTAssertTrue(session.stdout.contains("leaked 750 blocks of 4001 bytes"), session.stdout)
-        XCTAssertTrue(first.contains(paths[0]))
 
         let diff = try SwiftLeakCLI.json(["diff", paths[0], paths[1], "--group-by", "function"])
         let top = try XCTUnwrap(SwiftLeakCLI.stats(diff).first)

@@ -4,15 +4,6 @@ import XCTest
 
 /// End-to-end injections into processes the tests start themselves.
 final class AttachTests: XCTestCase {
-    private func startReady(_ path: String, _ args: [String] = []) throws -> ChildProcess {
-        let child = try ChildProcess(path, args)
-        guard child.readLine() == "ready" else {
-            child.terminate()
-            throw XCTSkip("fixture \(path) did not become ready")
-        }
-        return child
-    }
-
     private func socketPath(_ name: String) -> String {
         let path = "\(Fixtures.directory)/\(name)-\(UInt32.random(in: 0...UInt32.max))"
         unlink(path + ".called")
@@ -23,7 +14,7 @@ final class AttachTests: XCTestCase {
     func testAttachRunsAgentInReaderAndReadRestarts() throws {
         let reader = try Fixtures.program("reader", Fixtures.reader)
         let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
-        let child = try startReady(reader)
+        let child = try ChildProcess.started(reader)
         defer { child.terminate() }
         let socket = socketPath("sock")
 
@@ -62,7 +53,7 @@ final class AttachTests: XCTestCase {
         let noEntry = try Fixtures.library("libnoentry.so", Fixtures.noEntry)
         let notELF = "\(Fixtures.directory)/not-a-library.so"
         try "just text\n".write(toFile: notELF, atomically: true, encoding: .utf8)
-        let child = try startReady(reader)
+        let child = try ChildProcess.started(reader)
         defer { child.terminate() }
 
         XCTAssertThrowsError(try Injector.attach(AttachRequest(pid: child.pid, agentPath: notELF,
@@ -97,7 +88,7 @@ final class AttachTests: XCTestCase {
     func testSignalDuringRemoteCallIsDeliveredAfterDetach() throws {
         let reader = try Fixtures.program("reader", Fixtures.reader)
         let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
-        let child = try startReady(reader)
+        let child = try ChildProcess.started(reader)
         defer { child.terminate() }
         let socket = socketPath("raise")
         let report = try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent, socketPathInTarget: socket))
@@ -116,7 +107,7 @@ final class AttachTests: XCTestCase {
     func testHungRemoteCallIsAbandonedAndTargetResumes() throws {
         let reader = try Fixtures.program("reader", Fixtures.reader)
         let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
-        let child = try startReady(reader)
+        let child = try ChildProcess.started(reader)
         defer { child.terminate() }
         let saved = Injector.remoteCallTimeout
         Injector.remoteCallTimeout = 0.3
@@ -140,7 +131,7 @@ final class AttachTests: XCTestCase {
     func testClobberedRestartBlockEndsPollWithEINTR() throws {
         let program = try Fixtures.program("pollignore", Fixtures.pollIgnoring)
         let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
-        let child = try startReady(program)
+        let child = try ChildProcess.started(program)
         defer { child.terminate() }
         let report = try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent,
                                                        socketPathInTarget: socketPath("clobber")))
@@ -154,7 +145,7 @@ final class AttachTests: XCTestCase {
     func testInterruptedNanosleepKeepsItsDuration() throws {
         let sleeper = try Fixtures.program("sleeper", Fixtures.sleeper)
         let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
-        let child = try startReady(sleeper)
+        let child = try ChildProcess.started(sleeper)
         defer { child.terminate() }
         let socket = socketPath("sleep")
         let report = try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent, socketPathInTarget: socket))
@@ -173,12 +164,14 @@ final class AttachTests: XCTestCase {
     /// A target with another root (chroot, like a container) cannot see our
     /// agent path: it gets a private copy under its own /tmp.
     func testChrootedTargetGetsACopyOfTheAgent() throws {
+        // The fixture's chroot(2) needs CAP_SYS_CHROOT: without root this tests nothing, and that must show.
+        guard geteuid() == 0 else { return XCTFail("needs root for chroot(2) (CAP_SYS_CHROOT); CI runs the tests as root") }
         let program = try Fixtures.program("chrooted", Fixtures.chrooted)
         let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
         let root = "\(Fixtures.directory)/root-\(UInt32.random(in: 0...UInt32.max))"
         XCTAssertEqual(mkdir(root, 0o755), 0)
         XCTAssertEqual(mkdir(root + "/tmp", 0o1777), 0)
-        let child = try startReady(program, [root])
+        let child = try ChildProcess.started(program, [root])
         defer { child.terminate() }
 
         let filesystem = TargetFilesystem(pid: child.pid)
@@ -188,9 +181,9 @@ final class AttachTests: XCTestCase {
         let report = try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent, socketPathInTarget: "/tmp/s"))
         print(String(format: "attach into chroot: elapsed %.3f ms, pause %.3f ms, agent at %@",
                      report.elapsedSeconds * 1000, report.pauseSeconds * 1000, report.agentPathInTarget))
-        XCTAssertEqual(report.agentPathInTarget, "/tmp/swiftleak-agent-0/libtestagent.so")
+        XCTAssertEqual(report.agentPathInTarget, "/tmp/swiftleak-agent-\(getuid())/libtestagent.so")
         var info = stat()
-        XCTAssertEqual(stat(root + "/tmp/swiftleak-agent-0", &info), 0)
+        XCTAssertEqual(stat(root + "/tmp/swiftleak-agent-\(getuid())", &info), 0)
         XCTAssertEqual(info.st_mode & 0o777, 0o700)
         XCTAssertEqual(stat(root + report.agentPathInTarget, &info), 0)
         XCTAssertEqual(info.st_mode & 0o777, 0o755)

@@ -5,10 +5,13 @@ import XCTest
 /// readiness handshake is a line the child prints, never a sleep.
 final class ChildProcess {
     let pid: pid_t
+    /// The program's file name, for failure messages.
+    let name: String
     private let stdinFD: Int32
     private let stdoutFD: Int32
     private var buffer: [UInt8] = []
     private var reaped = false
+    private var closed = false
     private(set) var exitStatus: Int32?
 
     /// Starts `path args...`; stderr goes to stdout so compiler errors show.
@@ -36,8 +39,32 @@ final class ChildProcess {
             throw POSIXError(.init(rawValue: rc) ?? .EIO)
         }
         pid = child
+        name = String(path.split(separator: "/").last ?? Substring(path))
         stdinFD = input[1]
         stdoutFD = output[0]
+    }
+
+    /// Starts `path args...` and waits for its readiness line (one starting
+    /// with `prefix`). A fixture that does not get there fails the test with
+    /// what it printed and how it ended: never a skip.
+    static func started(_ path: String, _ args: [String] = [], expecting prefix: String = "ready") throws -> ChildProcess {
+        let child = try ChildProcess(path, args)
+        try child.waitForReady(prefix: prefix)
+        return child
+    }
+
+    /// Waits for the readiness line and returns it; on anything else the
+    /// child is killed and `FixtureDidNotStart` thrown.
+    @discardableResult
+    func waitForReady(prefix: String = "ready", timeout: Double = 10) throws -> String {
+        let line = readLine(timeout: timeout)
+        if let line, line.hasPrefix(prefix) { return line }
+        // A fixture that gave up usually said why on its way out.
+        var output = line.map { [$0] } ?? []
+        while output.count < 20, let more = readLine(timeout: 0.5) { output.append(more) }
+        let status = exitStatus ?? reap(timeout: 0.5)
+        terminate()
+        throw FixtureDidNotStart(name: name, prefix: prefix, timeout: timeout, exitStatus: status, output: output)
     }
 
     /// The next line of output without its newline, or nil at EOF/timeout.
@@ -55,7 +82,11 @@ final class ChildProcess {
             if poll(&fds, 1, Int32(left * 1000) + 1) <= 0 { continue }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let n = read(stdoutFD, &chunk, chunk.count)
-            if n <= 0 { return buffer.isEmpty ? nil : String(decoding: buffer, as: UTF8.self) }
+            if n <= 0 {
+                // End of output: a last line without its newline, then nil.
+                defer { buffer.removeAll() }
+                return buffer.isEmpty ? nil : String(decoding: buffer, as: UTF8.self)
+            }
             buffer += chunk[0..<n]
         }
     }
@@ -73,8 +104,16 @@ final class ChildProcess {
     }
 
     /// Waits for the exit; returns the exit code (128+signal when killed).
+    /// A child still running at the deadline fails the test.
     @discardableResult
-    func waitExit(timeout: Double = 10) -> Int32? {
+    func waitExit(timeout: Double = 10, file: StaticString = #filePath, line: UInt = #line) -> Int32? {
+        if let status = reap(timeout: timeout) { return status }
+        XCTFail("\(name) (pid \(pid)) did not exit within \(timeout) s", file: file, line: line)
+        return nil
+    }
+
+    /// The exit code once the child has exited, nil if it still runs at the deadline.
+    private func reap(timeout: Double) -> Int32? {
         if let exitStatus { return exitStatus }
         let deadline = now() + timeout
         while now() < deadline {
@@ -108,12 +147,14 @@ final class ChildProcess {
         return nil
     }
 
-    /// Kills and reaps the child (tests call it in defer).
+    /// Kills and reaps the child (tests call it in defer); calling it again does nothing.
     func terminate() {
         if !reaped && exitStatus == nil {
             kill(pid, SIGKILL)
-            waitExit(timeout: 5)
+            _ = reap(timeout: 5)
         }
+        guard !closed else { return }
+        closed = true
         close(stdinFD)
         close(stdoutFD)
     }
@@ -122,5 +163,21 @@ final class ChildProcess {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// A fixture that ended, hung or printed something else before its readiness line.
+struct FixtureDidNotStart: Error, CustomStringConvertible {
+    var name: String
+    var prefix: String
+    var timeout: Double
+    /// nil: it was still running (and was killed).
+    var exitStatus: Int32?
+    var output: [String]
+
+    var description: String {
+        let ending = exitStatus.map { "it exited with status \($0)" } ?? "it was still running after \(timeout) s"
+        let said = output.isEmpty ? "it printed nothing" : "it printed:\n" + output.joined(separator: "\n")
+        return "fixture \(name) did not become ready (no line starting with \"\(prefix)\"): \(ending); \(said)"
     }
 }

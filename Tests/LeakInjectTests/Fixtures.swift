@@ -8,7 +8,9 @@ enum Fixtures {
     /// Three threads: main blocks in read() on stdin, two spin on
     /// malloc/free counting in `spins` (exported with -rdynamic so the test
     /// agent can watch them). On a line it prints "got <line> ..." and exits
-    /// 0; a read() that failed (EINTR...) exits 3.
+    /// 0; a read() that failed (EINTR...) exits 3. With the argument
+    /// "catch-ignored-signals" it catches every signal whose default action
+    /// is to do nothing, so no signal is left to stop it quietly.
     static let reader = #"""
     #include <errno.h>
     #include <pthread.h>
@@ -22,6 +24,7 @@ enum Fixtures {
     static atomic_int stop_flag;
     static volatile sig_atomic_t usr1;
     static void on_usr1(int sig) { (void)sig; usr1++; }
+    static void on_other(int sig) { (void)sig; }
     static void *spinner(void *arg) {
         long i = (long)arg;
         while (!atomic_load(&stop_flag)) {
@@ -32,9 +35,14 @@ enum Fixtures {
         }
         return NULL;
     }
-    int main(void) {
+    int main(int argc, char **argv) {
         struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
         sigaction(SIGUSR1, &sa, NULL);
+        if (argc > 1 && strcmp(argv[1], "catch-ignored-signals") == 0) {
+            struct sigaction other = { .sa_handler = on_other, .sa_flags = SA_RESTART };
+            int ignored[] = { SIGCHLD, SIGCONT, SIGURG, SIGWINCH };
+            for (int i = 0; i < 4; i++) sigaction(ignored[i], &other, NULL);
+        }
         pthread_t t[2];
         for (long i = 0; i < 2; i++) pthread_create(&t[i], NULL, spinner, (void *)i);
         while (spins[0] == 0 || spins[1] == 0) usleep(1000);

@@ -7,53 +7,62 @@ import XCTest
 /// down: the borrowed thread restores itself (SelfRestore) and its read()
 /// goes on as if nothing happened.
 final class KillDuringInjectionTests: XCTestCase {
-    private static let helperPID = "SWIFTLEAK_TEST_INJECT_PID"
-    private static let helperAgent = "SWIFTLEAK_TEST_INJECT_AGENT"
-    private static let helperSocket = "SWIFTLEAK_TEST_INJECT_SOCKET"
-    private static let helperNoQuietSignal = "SWIFTLEAK_TEST_INJECT_NO_QUIET_SIGNAL"
+    /// The injector process the test kills: Tests/Fixtures/KillableInjector,
+    /// built next to this test binary.
+    private static let injector: String = {
+        var path = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &path, path.count - 1)
+        let binary = length > 0 ? String(cString: path) : CommandLine.arguments[0]
+        let directory = binary.lastIndex(of: "/").map { String(binary[..<$0]) } ?? "."
+        return directory + "/KillableInjector"
+    }()
 
-    /// Not a test on its own: the injecting child process of
-    /// testTargetSurvivesInjectorKilledAtAnyMoment (this test binary run
-    /// again with just this test). Prints "go" right before the attach.
-    func testInjectionHelperProcess() throws {
-        guard let pidText = getenv(Self.helperPID), let pid = Int32(String(cString: pidText)),
-              let agent = getenv(Self.helperAgent), let socket = getenv(Self.helperSocket) else { return }
-        if getenv(Self.helperNoQuietSignal) != nil { SelfRestore.quietSignalCandidates = [] }
-        print("go")
-        fflush(stdout)
-        do {
-            let report = try Injector.attach(AttachRequest(pid: pid, agentPath: String(cString: agent),
-                                                  socketPathInTarget: String(cString: socket), frames: 16, timeout: 5))
-            print("done \(report.elapsedSeconds) \(report.pauseSeconds)")
-        } catch {
-            print("failed: \(error)")
-        }
-        fflush(stdout)
+    private struct InjectorTrouble: Error, CustomStringConvertible {
+        var description: String
     }
 
-    private func startHelper(target: Int32, agent: String, socket: String, quietSignal: Bool) throws -> ChildProcess {
-        if !quietSignal { setenv(Self.helperNoQuietSignal, "1", 1) }
-        defer { unsetenv(Self.helperNoQuietSignal) }
-        setenv(Self.helperPID, "\(target)", 1)
-        setenv(Self.helperAgent, agent, 1)
-        setenv(Self.helperSocket, socket, 1)
-        defer { unsetenv(Self.helperPID); unsetenv(Self.helperAgent); unsetenv(Self.helperSocket) }
-        let binary = CommandLine.arguments[0]
-        let helper = try ChildProcess(binary, ["LeakInjectTests.KillDuringInjectionTests/testInjectionHelperProcess"])
-        while let line = helper.readLine(timeout: 30) {
-            if line == "go" { return helper }
+    /// Starts the injector against `target` and waits for its "go", printed right before the attach.
+    private func startInjector(target: Int32, agent: String, socket: String) throws -> ChildProcess {
+        guard access(Self.injector, X_OK) == 0 else {
+            throw InjectorTrouble(description: "\(Self.injector) is missing: run `swift build --build-tests` (Scripts/test does)")
         }
-        helper.terminate()
-        throw XCTSkip("the injecting helper did not start")
+        return try ChildProcess.started(Self.injector, ["\(target)", agent, socket], expecting: "go")
     }
 
-    private func startReader(_ path: String) throws -> ChildProcess {
-        let child = try ChildProcess(path)
-        guard child.readLine() == "ready" else {
-            child.terminate()
-            throw XCTSkip("fixture \(path) did not become ready")
+    /// A reader; without a quiet signal it catches every signal that does
+    /// nothing by default, so the injector must do without one.
+    private func startReader(_ path: String, quietSignal: Bool) throws -> ChildProcess {
+        let reader = try ChildProcess.started(path, quietSignal ? [] : ["catch-ignored-signals"])
+        let status = (try? String(contentsOfFile: "/proc/\(reader.pid)/status", encoding: .utf8)) ?? ""
+        func mask(_ field: String) -> UInt64? {
+            status.split(separator: "\n").first { $0.hasPrefix(field + ":") }
+                .flatMap { UInt64($0.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces), radix: 16) }
         }
-        return child
+        let found = SelfRestore.quietSignal(caught: mask("SigCgt") ?? 0, blocked: mask("SigBlk") ?? 0)
+        if quietSignal {
+            XCTAssertNotEqual(found, 0, "the reader should leave the injector a quiet signal")
+        } else {
+            XCTAssertEqual(found, 0, "the reader should leave the injector no quiet signal: it had \(found)")
+        }
+        return reader
+    }
+
+    /// One injection left alone, into a fresh reader that must go on after
+    /// it: seconds from "go" to its end, and how long the thread was held.
+    private func uninterruptedInjection(reader: String, agent: String, socket: String,
+                                        quietSignal: Bool) throws -> (duration: Double, pause: Double) {
+        let target = try startReader(reader, quietSignal: quietSignal)
+        defer { target.terminate() }
+        let injector = try startInjector(target: target.pid, agent: agent, socket: socket)
+        let outcome = injector.readLine(timeout: 30)
+        injector.terminate()
+        let fields = outcome?.split(separator: " ") ?? []
+        guard fields.count == 3, fields[0] == "done", let duration = Double(fields[1]), let pause = Double(fields[2]) else {
+            throw InjectorTrouble(description: "an uninterrupted injection did not succeed: \(outcome ?? "no answer in 30 s")")
+        }
+        target.writeLine("x")
+        XCTAssertEqual(target.readLine()?.hasPrefix("got x "), true, "the target of an uninterrupted injection goes on")
+        return (duration, pause)
     }
 
     /// The stub reports through a signal the program ignores (SIGURG here).
@@ -72,43 +81,35 @@ final class KillDuringInjectionTests: XCTestCase {
         let reader = try Fixtures.program("reader", Fixtures.reader)
         let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
 
-        // How long an uninterrupted injection takes, from "go".
-        let calibrationTarget = try startReader(reader)
-        defer { calibrationTarget.terminate() }
-        let calibration = try startHelper(target: calibrationTarget.pid, agent: agent,
-                                          socket: "\(Fixtures.directory)/kill-calibrate", quietSignal: quietSignal)
-        let result = calibration.readLine(timeout: 30)?.split(separator: " ") ?? []
-        calibration.terminate()
-        XCTAssertEqual(result.first, "done")
-        let duration = result.count == 3 ? Double(result[1]) ?? 0.01 : 0.01
-        let pause = result.count == 3 ? Double(result[2]) ?? 0 : 0
-        calibrationTarget.writeLine("x")
-        XCTAssertEqual(calibrationTarget.readLine()?.hasPrefix("got x "), true)
-        print(String(format: "uninterrupted injection: %.3f ms, of which the target thread was held %.3f ms",
-                     duration * 1000, pause * 1000))
-
-        // A quarter of the kills from 0 to 1.25 x that (before, during and
-        // after), the rest spread over the time the thread is held: in every
-        // remote call, between calls, during the restore and the detach.
+        // A quarter of the kills from 0 to 1.25 x the length of an injection
+        // (before, during and after), the rest spread over the time the
+        // thread is held: in every remote call, between calls, during the
+        // restore and the detach. That length is measured again before every
+        // kill: on a loaded machine it drifts from one second to the next.
         let trials = 40, spread = 10
-        let heldFrom = max(0, duration - pause * 1.1)
         var survived = 0, killedWhileTraced = 0
+        var durations: [Double] = [], pauses: [Double] = []
         for i in 0..<trials {
-            let target = try startReader(reader)
-            defer { target.terminate() }
-            let socket = "\(Fixtures.directory)/kill-\(i)"
+            let (duration, pause) = try uninterruptedInjection(reader: reader, agent: agent, socket: "\(Fixtures.directory)/measure-\(i)",
+                                                               quietSignal: quietSignal)
+            durations.append(duration)
+            pauses.append(pause)
+            let heldFrom = max(0, duration - pause * 1.1)
             let delay = i < spread ? duration * 1.25 * Double(i) / Double(spread - 1)
                 : heldFrom + pause * 1.2 * Double(i - spread) / Double(trials - spread - 1)
-            let helper = try startHelper(target: target.pid, agent: agent, socket: socket, quietSignal: quietSignal)
+            let target = try startReader(reader, quietSignal: quietSignal)
+            defer { target.terminate() }
+            let socket = "\(Fixtures.directory)/kill-\(i)"
+            let injector = try startInjector(target: target.pid, agent: agent, socket: socket)
             Clock.sleep(seconds: delay)
-            if target.tracerPID() == helper.pid { killedWhileTraced += 1 }
-            kill(helper.pid, SIGKILL)
-            helper.terminate()
+            if target.tracerPID() == injector.pid { killedWhileTraced += 1 }
+            kill(injector.pid, SIGKILL)
+            injector.terminate()
 
-            // The kernel detached; the target must be whole and its read() alive.
-            var waited = 0
-            while target.tracerPID() != 0 && waited < 1000 { usleep(1000); waited += 1 }
-            XCTAssertEqual(target.tracerPID(), 0, "trial \(i): still traced")
+            // The kernel detached (within 1 s); the target must be whole and its read() alive.
+            let deadline = Clock.now() + 1
+            while target.tracerPID() != 0 && Clock.now() < deadline { usleep(1000) }
+            XCTAssertEqual(target.tracerPID(), 0, "trial \(i): still traced 1 s after the injector was killed")
             XCTAssertTrue(target.isRunningNormally, "trial \(i) (kill after \(delay * 1000) ms): target not running")
             target.writeLine("alive \(i)")
             let line = target.readLine(timeout: 5)
@@ -118,6 +119,8 @@ final class KillDuringInjectionTests: XCTestCase {
             XCTAssertEqual(status, 0, "trial \(i): exit status")
             if ok && status == 0 { survived += 1 }
         }
+        func median(_ values: [Double]) -> String { String(format: "%.3f", values.sorted()[values.count / 2] * 1000) }
+        print("uninterrupted injections: median \(median(durations)) ms, of which the target thread was held \(median(pauses)) ms")
         print("kill during injection (\(quietSignal ? "quiet signal" : "syscall tracing")): \(trials) trials, \(killedWhileTraced) killed while the target was traced, \(survived) survived")
         XCTAssertEqual(survived, trials)
         XCTAssertGreaterThanOrEqual(killedWhileTraced, trials / 8, "too few kills landed inside the ptrace window to test it")

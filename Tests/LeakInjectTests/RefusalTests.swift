@@ -4,15 +4,6 @@ import XCTest
 
 /// Every refusal names the problem, and leaves the would-be target as it was.
 final class RefusalTests: XCTestCase {
-    private func startReady(_ path: String, _ args: [String] = [], expect: String = "ready") throws -> (ChildProcess, String) {
-        let child = try ChildProcess(path, args)
-        guard let line = child.readLine(), line.hasPrefix(expect) else {
-            child.terminate()
-            throw XCTSkip("fixture \(path) did not become ready")
-        }
-        return (child, line)
-    }
-
     func testRefusesPidThatDoesNotExist() throws {
         // pid_max itself is never handed out.
         let pidMax = Int32((try String(contentsOfFile: "/proc/sys/kernel/pid_max", encoding: .utf8))
@@ -32,12 +23,14 @@ final class RefusalTests: XCTestCase {
 
     func testRefusesZombie() throws {
         let maker = try Fixtures.program("zombie", Fixtures.zombieMaker)
-        let (child, line) = try startReady(maker, expect: "zombie ")
+        let child = try ChildProcess(maker)
         defer { child.terminate() }
-        let zombie = Int32(line.dropFirst("zombie ".count))!
-        // The child exits at once; wait until the kernel shows it as a zombie.
-        for _ in 0..<500 {
-            if (try? String(contentsOfFile: "/proc/\(zombie)/status", encoding: .utf8))?.contains("State:\tZ") == true { break }
+        let line = try child.waitForReady(prefix: "zombie ")
+        let zombie = try XCTUnwrap(Int32(line.dropFirst("zombie ".count)), line)
+        // The child exits at once; wait (1 s at most) until the kernel shows it as a zombie.
+        let deadline = Date(timeIntervalSinceNow: 1)
+        while (try? String(contentsOfFile: "/proc/\(zombie)/status", encoding: .utf8))?.contains("State:\tZ") != true {
+            guard Date() < deadline else { return XCTFail("pid \(zombie), the fixture's exited child, was no zombie after 1 s") }
             usleep(2000)
         }
         XCTAssertThrowsError(try Injector.preflight(pid: zombie)) { error in
@@ -47,13 +40,9 @@ final class RefusalTests: XCTestCase {
     }
 
     func testRefusesStaticallyLinkedProgram() throws {
-        let path: String
-        do {
-            path = try Fixtures.build("reader-static", Fixtures.reader, flags: ["-static", "-pthread"])
-        } catch {
-            throw XCTSkip("cc -static failed to link (no static glibc?): \(error)")
-        }
-        let (child, _) = try startReady(path)
+        // Debian's libc6-dev ships the static glibc this needs.
+        let path = try Fixtures.build("reader-static", Fixtures.reader, flags: ["-static", "-pthread"])
+        let child = try ChildProcess.started(path)
         defer { child.terminate() }
         XCTAssertThrowsError(try Injector.preflight(pid: child.pid)) { error in
             guard case InjectError.staticallyLinked(let pid, _) = error else { return XCTFail("\(error)") }
@@ -68,9 +57,9 @@ final class RefusalTests: XCTestCase {
     func testRefusesProcessTracedBySomeoneElse() throws {
         let reader = try Fixtures.program("reader", Fixtures.reader)
         let tracerPath = try Fixtures.program("tracer", Fixtures.tracer)
-        let (child, _) = try startReady(reader)
+        let child = try ChildProcess.started(reader)
         defer { child.terminate() }
-        let (tracer, _) = try startReady(tracerPath, ["\(child.pid)"], expect: "traced")
+        let tracer = try ChildProcess.started(tracerPath, ["\(child.pid)"], expecting: "traced")
         defer { tracer.terminate() }
 
         XCTAssertThrowsError(try Injector.preflight(pid: child.pid)) { error in
@@ -89,7 +78,7 @@ final class RefusalTests: XCTestCase {
     func testNoSafePointInBusyLoop() throws {
         let spinner = try Fixtures.program("spinner", Fixtures.spinner)
         let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
-        let (child, _) = try startReady(spinner)
+        let child = try ChildProcess.started(spinner)
         defer { child.terminate() }
         let started = Date()
         XCTAssertThrowsError(try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent,
@@ -106,12 +95,13 @@ final class RefusalTests: XCTestCase {
         XCTAssertTrue(child.isRunningNormally)
     }
 
-    /// Only when this machine shows kthreadd as pid 2 (not in a pid namespace);
-    /// preflight reads /proc only, it never ptraces.
+    /// kthreadd is pid 2 outside a pid namespace; preflight reads /proc
+    /// only, it never ptraces.
     func testRefusesKernelThread() throws {
-        guard let stat = ProcStat.read("/proc/2/stat"), stat.flags & ProcStat.kernelThreadFlag != 0 else {
-            throw XCTSkip("no kernel thread visible in this pid namespace")
-        }
+        let stat = try XCTUnwrap(ProcStat.read("/proc/2/stat"),
+                                 "no pid 2 in /proc: run the tests outside a pid namespace (a container hides kernel threads)")
+        XCTAssertNotEqual(stat.flags & ProcStat.kernelThreadFlag, 0,
+                          "pid 2 is no kernel thread: run the tests outside a pid namespace")
         XCTAssertThrowsError(try Injector.preflight(pid: 2)) { error in
             XCTAssertEqual(error as? InjectError, .kernelThread(pid: 2))
         }
@@ -119,7 +109,7 @@ final class RefusalTests: XCTestCase {
 
     func testPreflightDescribesTarget() throws {
         let reader = try Fixtures.program("reader", Fixtures.reader)
-        let (child, _) = try startReady(reader)
+        let child = try ChildProcess.started(reader)
         defer { child.terminate() }
         let summary = try Injector.preflight(pid: child.pid)
         XCTAssertEqual(summary.name, "reader")

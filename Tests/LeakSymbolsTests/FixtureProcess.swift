@@ -70,7 +70,17 @@ final class FixtureProcess {
         process.standardOutput = stdoutPipe
         try process.run()
         var output = Data()
+        let deadline = Date(timeIntervalSinceNow: 10)
         while !output.contains(UInt8(ascii: "\n")) {
+            // availableData blocks: wait for something to read, 10 s at most.
+            var ready = pollfd(fd: stdoutPipe.fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            let left = deadline.timeIntervalSinceNow
+            let polled = left > 0 ? poll(&ready, 1, Int32(left * 1000) + 1) : 0
+            if polled < 0 && errno == EINTR { continue }
+            guard polled > 0 else {
+                process.terminate()
+                throw FixtureError("fixture printed no addresses within 10 s")
+            }
             let chunk = stdoutPipe.fileHandleForReading.availableData
             if chunk.isEmpty { throw FixtureError("fixture exited before printing its addresses") }
             output.append(chunk)

@@ -85,6 +85,6 @@ final class SymbolizerSelfTests: XCTestCase {
             let bounds = line.split(separator: " ")[0].split(separator: "-").compactMap { UInt64($0, radix: 16) }
             if bounds.count == 2 { return bounds[0]..<bounds[1] }
         }
-        throw XCTSkip("no executable mapping of \(name)")
+        throw FixtureError("no executable mapping of \(name) in /proc/self/maps")
     }
 }
