@@ -32,14 +32,16 @@ let package = Package(
         .target(name: "LeakEvents", dependencies: ["CLeakProtocol"], swiftSettings: hotPath),
         .target(name: "LeakAggregator", dependencies: ["LeakEvents"], swiftSettings: hotPath),
         .target(name: "LeakModel"),
-        // Parsing of /proc files, shared by the symbolizer and the injector.
-        .target(name: "LeakProc"),
+        // The one home of OS plumbing: /proc readers, EINTR retry, write-all,
+        // errno text, wait statuses; shared by the injector, the symbolizer
+        // and the collector.
+        .target(name: "LeakProc", dependencies: ["CLeakSys"]),
         .target(name: "LeakSymbols", dependencies: ["CElfutils", "LeakModel", "LeakProc"]),
         .target(name: "LeakReport", dependencies: ["LeakModel"]),
         .target(name: "LeakInject", dependencies: ["CLeakSys", "LeakProc"]),
         .target(
             name: "LeakCollector",
-            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel"]
+            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakProc"]
         ),
         .executableTarget(
             name: "swiftleak",
@@ -55,8 +57,9 @@ let package = Package(
         .target(name: "LeakTestSupport", dependencies: ["LeakModel"], path: "Tests/LeakTestSupport"),
         .testTarget(name: "LeakModelTests", dependencies: ["LeakModel", "LeakTestSupport"]),
         .testTarget(name: "LeakReportTests", dependencies: ["LeakReport", "LeakModel", "LeakTestSupport"]),
-        .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel"]),
-        .testTarget(name: "LeakInjectTests", dependencies: ["LeakInject"]),
+        .testTarget(name: "LeakProcTests", dependencies: ["LeakProc"]),
+        .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel", "LeakProc"]),
+        .testTarget(name: "LeakInjectTests", dependencies: ["LeakInject", "LeakProc"]),
         .testTarget(name: "IntegrationTests", dependencies: ["LeakModel"], exclude: []),
     ],
     swiftLanguageModes: [.v5]
