@@ -68,13 +68,13 @@ enum UnixSocket {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let milliseconds = timeout.map { Int32(max(0, min($0 * 1000, Double(Int32.max)))) } ?? -1
         // An error counts as readable: the caller's read then reports it.
-        return retryingEINTR { poll(&entry, 1, milliseconds) } != 0
+        return retryingInterrupted { poll(&entry, 1, milliseconds) } != 0
     }
 
     /// Accepts one connection, or nil after `timeout` seconds.
     static func accept(_ listener: Int32, timeout: Double?) -> Int32? {
         guard waitReadable(listener, timeout: timeout) else { return nil }
-        let fd = retryingEINTR { Glibc.accept(listener, nil, nil) }
+        let fd = retryingInterrupted { Glibc.accept(listener, nil, nil) }
         guard fd >= 0 else { return nil }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         return fd
@@ -88,6 +88,6 @@ enum UnixSocket {
 
     /// Reads what is available, up to `buffer.count` bytes: 0 at end of stream, -1 on error.
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        retryingEINTR { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+        retryingInterrupted { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 }

@@ -71,7 +71,7 @@ struct AgentPlacement {
         defer { close(input) }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = retryingEINTR { buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) } }
+            let n = retryingInterrupted { buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) } }
             if n < 0 { throw fail("read \(source)") }
             if n == 0 { break }
             do {

@@ -14,7 +14,7 @@ enum Clock {
         guard seconds > 0 else { return }
         var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
         var remaining = timespec()
-        _ = retryingEINTR {
+        _ = retryingInterrupted {
             defer { request = remaining }
             return nanosleep(&request, &remaining)
         }

@@ -63,7 +63,7 @@ final class TracedThread {
     private func stopAndDetach(signal: Int32) {
         guard sl_ptrace_interrupt(tid) == 0 else { return } // gone
         var status: Int32 = 0
-        guard retryingEINTR({ sl_waitpid_thread(tid, &status, 0) }) >= 0,
+        guard retryingInterrupted({ sl_waitpid_thread(tid, &status, 0) }) >= 0,
               case .stopped(let stopSignal, let event) = WaitStatus(status) else { return } // exited meanwhile
         let pending = event == 0 ? stopSignal : 0
         if pending != 0 && signal != 0 { _ = sl_tgkill(pid, tid, pending) }
@@ -110,7 +110,7 @@ final class TracedThread {
         var interval = 20e-6
         while true {
             var status: Int32 = 0
-            let r = retryingEINTR { sl_waitpid_thread(tid, &status, deadline == nil ? 0 : 1) }
+            let r = retryingInterrupted { sl_waitpid_thread(tid, &status, deadline == nil ? 0 : 1) }
             if r < 0 {
                 attached = false
                 return .gone("waitpid: \(Errno.current)")

@@ -13,13 +13,13 @@ public enum ProcFiles {
 
     /// The whole file as bytes (cmdline holds NULs), or the errno of the failure.
     public static func readBytes(_ path: String) -> Result<[UInt8], Errno> {
-        let fd = retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
+        let fd = retryingInterrupted { open(path, O_RDONLY | O_CLOEXEC) }
         if fd < 0 { return .failure(.current) }
         defer { close(fd) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            let n = retryingEINTR { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            let n = retryingInterrupted { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
             if n < 0 { return .failure(.current) }
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])

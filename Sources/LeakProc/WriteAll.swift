@@ -10,7 +10,7 @@ public func writeAll(fd: Int32, _ bytes: UnsafeRawBufferPointer, toSocket: Bool 
     var offset = 0
     while offset < bytes.count {
         let rest = bytes.count - offset
-        let written = retryingEINTR {
+        let written = retryingInterrupted {
             toSocket ? send(fd, bytes.baseAddress! + offset, rest, Int32(MSG_NOSIGNAL))
                      : write(fd, bytes.baseAddress! + offset, rest)
         }

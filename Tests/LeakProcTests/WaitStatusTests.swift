@@ -13,7 +13,7 @@ final class WaitStatusTests: XCTestCase {
         let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ)
         XCTAssertEqual(spawned, 0, "cannot start /bin/sh")
         var status: Int32 = 0
-        let waited = retryingEINTR { waitpid(pid, &status, 0) }
+        let waited = retryingInterrupted { waitpid(pid, &status, 0) }
         XCTAssertEqual(waited, pid)
         return WaitStatus(status)
     }

@@ -7,9 +7,9 @@ import Glibc
 /// For calls that report failure as a negative result and the reason in
 /// errno (read, write, send, accept, poll, waitpid, nanosleep...): a signal
 /// that interrupts one is no failure of ours, so the call is simply made
-/// again. This is the one place that knows about EINTR.
+/// again. The one place that retries on EINTR.
 @inlinable
-public func retryingEINTR<Result: SignedInteger>(_ call: () -> Result) -> Result {
+public func retryingInterrupted<Result: SignedInteger>(_ call: () -> Result) -> Result {
     while true {
         let result = call()
         if result >= 0 || errno != EINTR { return result }

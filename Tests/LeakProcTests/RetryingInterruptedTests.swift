@@ -3,10 +3,10 @@ import Glibc
 import LeakProc
 import XCTest
 
-final class RetryingEINTRTests: XCTestCase {
+final class RetryingInterruptedTests: XCTestCase {
     func testRetriesWhileInterrupted() {
         var calls = 0
-        let result = retryingEINTR { () -> Int32 in
+        let result = retryingInterrupted { () -> Int32 in
             calls += 1
             if calls < 3 {
                 errno = EINTR
@@ -20,7 +20,7 @@ final class RetryingEINTRTests: XCTestCase {
 
     func testReturnsOtherFailuresAtOnce() {
         var calls = 0
-        let result = retryingEINTR { () -> Int in
+        let result = retryingInterrupted { () -> Int in
             calls += 1
             errno = EBADF
             return -1
@@ -34,7 +34,7 @@ final class RetryingEINTRTests: XCTestCase {
     func testSuccessIsNotRetriedWhateverErrnoSays() {
         var calls = 0
         errno = EINTR
-        let result = retryingEINTR { () -> Int in
+        let result = retryingInterrupted { () -> Int in
             calls += 1
             return 0
         }
@@ -72,7 +72,7 @@ final class RetryingEINTRTests: XCTestCase {
             _ = write(writeEnd, &byte, 1)
         }.start()
         var byte: UInt8 = 0
-        let n = retryingEINTR { () -> Int in
+        let n = retryingInterrupted { () -> Int in
             attempts.increment()
             return read(fds[0], &byte, 1)
         }
