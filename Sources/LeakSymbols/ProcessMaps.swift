@@ -31,8 +31,11 @@ struct ProcessMaps: Equatable {
     }
 
     /// Keeps the named mappings; drops anonymous memory, the heap and stacks.
+    /// Permissions are blanked: they say nothing about which module lies
+    /// where, and an mprotect (RELRO, a JIT) must not look like a change.
     init(lines: [MapsLine]) {
         mappings = lines.filter { !$0.path.isEmpty && $0.path != "[heap]" && !$0.path.hasPrefix("[stack") }
+        for index in mappings.indices { mappings[index].permissions = "" }
     }
 
     /// The first mapping of a module name, for naming its /proc/PID/map_files entry.
