@@ -89,6 +89,7 @@ int sl_ptrace_poke(pid_t tid, uint64_t addr, uint64_t word) {
 uint64_t sl_siginfo_addr(const siginfo_t *info) { return (uint64_t)(uintptr_t)info->si_addr; }
 int sl_siginfo_code(const siginfo_t *info) { return info->si_code; }
 int sl_siginfo_signo(const siginfo_t *info) { return info->si_signo; }
+pid_t sl_siginfo_pid(const siginfo_t *info) { return info->si_pid; }
 
 int sl_tgkill(pid_t pid, pid_t tid, int sig) {
     return (int)syscall(SYS_tgkill, pid, tid, sig);

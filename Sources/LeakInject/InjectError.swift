@@ -1,4 +1,4 @@
-import Glibc
+import LeakProc
 
 /// Why an attach was refused or failed. Every message is one line that says
 /// what happened and what to do about it; the target is left running as it
@@ -60,9 +60,9 @@ public enum InjectError: Error, CustomStringConvertible, Equatable {
         case .targetExited(let pid, let detail):
             return "process \(pid) went away during the attach (\(detail)): nothing was left behind"
         case .ptraceFailed(let operation, let tid, let errno):
-            return "ptrace \(operation) on thread \(tid) failed: \(errnoText(errno)); retry, and report this if it persists"
+            return "ptrace \(operation) on thread \(tid) failed: \(errnoDescription(errno)); retry, and report this if it persists"
         case .procUnreadable(let path, let errno):
-            return "cannot read \(path): \(errnoText(errno)); run swiftleak as the target's user or as root"
+            return "cannot read \(path): \(errnoDescription(errno)); run swiftleak as the target's user or as root"
         case .libraryUnreadable(let path, let detail):
             return "cannot use the target's C library \(path): \(detail)"
         case .symbolNotFound(let symbol, let library):
@@ -82,14 +82,9 @@ public enum InjectError: Error, CustomStringConvertible, Equatable {
         case .agentEntryMissing(let path, let message):
             return "\(path) has no swiftleak_agent_attach (\(message)): rebuild the agent with Scripts/build-agent"
         case .agentAttachFailed(let pid, let errno):
-            return "the agent in \(pid) could not start: \(errnoText(errno)); make sure the swiftleak socket is listening and reachable from the target"
+            return "the agent in \(pid) could not start: \(errnoDescription(errno)); make sure the swiftleak socket is listening and reachable from the target"
         }
     }
-}
-
-/// "No such file or directory (errno 2)": the number helps when searching.
-func errnoText(_ code: Int32) -> String {
-    return "\(String(cString: strerror(code))) (errno \(code))"
 }
 
 func formatSeconds(_ seconds: Double) -> String {

@@ -43,6 +43,8 @@ int sl_ptrace_poke(pid_t tid, uint64_t addr, uint64_t word);
 uint64_t sl_siginfo_addr(const siginfo_t *info);
 int sl_siginfo_code(const siginfo_t *info);
 int sl_siginfo_signo(const siginfo_t *info);
+/* The sending process of a kill/sigqueue/tkill (si_code <= 0). */
+pid_t sl_siginfo_pid(const siginfo_t *info);
 
 /* tgkill(2): re-sends a signal to one thread. */
 int sl_tgkill(pid_t pid, pid_t tid, int sig);
