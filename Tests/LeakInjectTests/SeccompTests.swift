@@ -150,6 +150,12 @@ final class SeccompTests: XCTestCase {
 
     // MARK: - processes under real filters
 
+    /// A fixture killed by a filter must fail the test, not kill the test
+    /// process through a write to its closed stdin.
+    override func setUp() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
     func testAttachRefusesWhenTheFilterForbidsACallAndTheProcessLivesOn() throws {
         let program = try SourceFixtures.program("seccomp_sleeper")
         let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
