@@ -132,7 +132,7 @@ enum SeccompCheck {
         if own.seccompMode != 0 { return "swiftleak itself runs under seccomp, which forbids reading filters back" }
         for line in text.split(separator: "\n") where line.hasPrefix("CapEff:") {
             let caps = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(), radix: 16) ?? 0
-            if caps & (1 << 21) == 0 { return "reading it needs CAP_SYS_ADMIN (run swiftleak as root)" }
+            if caps & (1 << 21) == 0 { return "swiftleak lacks CAP_SYS_ADMIN" }
         }
         return nil
     }
