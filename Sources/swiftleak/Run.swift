@@ -24,6 +24,9 @@ struct Run: ParsableCommand {
     @OptionGroup var session: SessionArguments
     @OptionGroup var gates: GateArguments
 
+    @Flag(help: ArgumentHelp("Also trace every child process the program forks (pre-fork servers), each in a session of its own with its snapshots in <output>/<pid>/."))
+    var followForks = false
+
     @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The program to run and its arguments, after --.", valueName: "command"))
     var command: [String] = []
 
@@ -43,7 +46,7 @@ struct Run: ParsableCommand {
         SessionSetup.prepare()
         let runner = RunSession(
             command: program, output: session.output, frames: session.frames,
-            periodic: session.periodic, gate: gates.gate, warmup: gates.warmup, report: Console.show
+            periodic: session.periodic, gate: gates.gate, warmup: gates.warmup, followForks: followForks, report: Console.show
         )
         let outcome = try runner.run()
         guard let verdict = outcome.gates else { throw ExitCode(outcome.status) }
