@@ -14,7 +14,9 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 static int atfork_registered;
 
@@ -101,4 +103,24 @@ __attribute__((destructor)) static void preload_fini(void)
     sl_guard = 1;
     sl_session_flush_at_exit();
     sl_guard = was;
+}
+
+/* _exit and _Exit skip destructors: a child that leaves this way (Python's
+ * os._exit, as multiprocessing's workers do) would lose the events still in
+ * the ring, and swiftleak the moment it needs to finish symbolizing. Flush
+ * here too (bounded, and a no-op in any process that is not the session's
+ * own, such as a vfork child), then leave as glibc's _exit does. */
+SL_EXPORT void _exit(int status)
+{
+    int was = sl_guard;
+    sl_guard = 1;
+    sl_session_flush_at_exit();
+    sl_guard = was;
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+SL_EXPORT void _Exit(int status)
+{
+    _exit(status);
 }
