@@ -28,7 +28,7 @@ final class AgentConnection: @unchecked Sendable {
     private var failure: String?
     private var isClosed = false
     private var hasStream = false
-    private var closedWhileRunning = false
+    private var endingValue: StreamEnding?
 
     init(aggregator: Aggregator) {
         self.aggregator = aggregator
@@ -45,9 +45,8 @@ final class AgentConnection: @unchecked Sendable {
     /// True once a stream was given to this connection.
     var isStarted: Bool { condition.withLock { hasStream } }
 
-    /// True when the stream ended while its process still ran with no word
-    /// of exiting or stopping: it exec'd (or closed the agent's socket).
-    var endedWhileRunning: Bool { condition.withLock { closedWhileRunning } }
+    /// How the stream ended; nil while it is open.
+    var ending: StreamEnding? { condition.withLock { endingValue } }
 
     /// The aggregator's clock: deciseconds since this connection was made.
     var clockNow: UInt32 {
@@ -211,14 +210,29 @@ final class AgentConnection: @unchecked Sendable {
         }
         // The socket closes on exec (close-on-exec) while the process keeps
         // its memory map; on exit the map is gone before the descriptors.
-        let stillRunning = !exited && ProcDirectory(pid: stream.peerPID).executable() != nil
+        let stillRunning = ProcDirectory(pid: stream.peerPID).executable() != nil
         condition.lock()
         failure = readFailure
-        closedWhileRunning = stillRunning && statusValue == nil && readFailure == nil
+        if exited || statusValue != nil || readFailure != nil {
+            endingValue = .saidWhy
+        } else {
+            endingValue = stillRunning ? .silentWhileRunning : .silent
+        }
         isClosed = true
         fd = -1
         close(peer)
         condition.broadcast()
         condition.unlock()
     }
+}
+
+/// How an agent's stream ended.
+public enum StreamEnding: Sendable {
+    /// The agent said why: the process is exiting, tracing stopped, or the stream broke.
+    case saidWhy
+    /// Without a word, its process still running: it exec'd (or closed the agent's socket).
+    case silentWhileRunning
+    /// Without a word, its process already gone or going: killed by a
+    /// signal, or it exec'd and has exited since.
+    case silent
 }

@@ -30,7 +30,7 @@ public final class AgentListener: @unchecked Sendable {
     /// Held while one connection is accepted, identified and routed, so
     /// `drain` returns only once every connection made so far is routed.
     private let acceptLock = NSLock()
-    private let condition = NSCondition()
+    private let condition = NSLock()
     private var stopped = false
 
     /// Takes ownership of `listener` (a listening socket) and starts accepting.
@@ -55,12 +55,10 @@ public final class AgentListener: @unchecked Sendable {
         }
     }
 
-    /// Stops accepting and closes the socket.
+    /// Stops accepting and closes the socket; an agent still connecting
+    /// finds it closed and stays a pass-through.
     public func stop() {
-        drain()
-        condition.withLock {
-            if !stopped { stopped = true }
-        }
+        condition.withLock { stopped = true }
     }
 
     private func acceptLoop() {

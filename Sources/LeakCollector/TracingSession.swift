@@ -99,10 +99,11 @@ public final class TracingSession: @unchecked Sendable {
     /// True once the agent's stream ended (target exited, exec'd, or agent stopped).
     public var agentGone: Bool { connection.closed }
 
-    /// True when the current image's stream ended while the process ran on
-    /// without exiting: it exec'd a program that did not load the agent
-    /// (statically linked, setuid, LD_PRELOAD cleared) or closed its socket.
-    public var lostTheProcess: Bool { connection.endedWhileRunning }
+    /// How the current image's stream ended (nil while open). Silent
+    /// endings are an exec into a program that did not load the agent
+    /// (statically linked, setuid, LD_PRELOAD cleared), a closed socket, or
+    /// a death by signal.
+    public var streamEnding: StreamEnding? { connection.ending }
 
     /// The command line of the image traced now.
     public var commandLine: [String] { imageLock.withLock { command } }

@@ -89,7 +89,7 @@ final class FollowedChildren: @unchecked Sendable {
             ? "pid \(session.pid) runs on after the launched program ended; its final snapshot"
             : "pid \(session.pid) exited; its final snapshot"
         SnapshotWriter(session: session, report: report).write(final: true, label: label)
-        if let warning = TracingEndNotes.warning(for: session) { report(.warning(warning)) }
+        if let warning = TracingEndNotes.warning(for: session, killedBySignal: nil) { report(.warning(warning)) }
         if stillRunning { session.stopAgent(timeout: 2) }
         session.close()
     }

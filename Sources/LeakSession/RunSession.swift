@@ -133,7 +133,8 @@ struct LaunchedTarget: SessionFrontEnd {
         }
         _ = session.waitUntilAgentGone(timeout: 5)
         guard let final = snapshots.write(final: true, label: "final snapshot") else { return status == 0 ? 1 : status }
-        if let warning = TracingEndNotes.warning(for: session) { snapshots.report(.warning(warning)) }
+        // 128 + signal; an exit status above 128 only spares a warning.
+        if let warning = TracingEndNotes.warning(for: session, killedBySignal: status > 128) { snapshots.report(.warning(warning)) }
         let refused = children.refused
         if refused > 0 {
             snapshots.report(.note("\(refused) child process\(refused == 1 ? "" : "es") of pid \(pid) loaded the agent and \(refused == 1 ? "was" : "were") not traced; `run --follow-forks` traces each in a session of its own"))

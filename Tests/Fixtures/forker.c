@@ -1,7 +1,7 @@
 /*
  * forker: a pre-fork server in miniature, for `swiftleak run --follow-forks`.
  *
- *   forker WORKERS [nested]
+ *   forker WORKERS [nested|_exit]
  *
  * The parent leaks 7 blocks of 777 bytes (parent_leak), then forks WORKERS
  * workers. Worker i (0-based) leaks 25 * (i + 1) blocks of 3000 + i bytes
@@ -9,6 +9,8 @@
  * "worker I pid P leaked N blocks of S bytes" and exits 0. With "nested",
  * worker 0 first forks a grandchild that leaks 5 blocks of 5555 bytes
  * (grandchild_leak) and prints "grandchild pid P leaked 5 blocks of 5555 bytes".
+ * With "_exit", children leave with _exit(0), skipping atexit and destructors
+ * (as Python's multiprocessing workers do with os._exit).
  * The parent waits for every worker, prints "parent done" and exits 0.
  */
 #include <stdio.h>
@@ -50,6 +52,8 @@ static void grandchild_leak(void)
         kept[nkept++] = malloc(5555);
 }
 
+static int quick_exit_children;
+
 static pid_t spawn(void (*body)(int), int arg)
 {
     fflush(NULL);   /* nothing buffered is printed twice */
@@ -61,6 +65,8 @@ static pid_t spawn(void (*body)(int), int arg)
     if (pid == 0) {
         body(arg);
         fflush(NULL);
+        if (quick_exit_children)
+            _exit(0);
         exit(0);
     }
     return pid;
@@ -104,8 +110,9 @@ int main(int argc, char **argv)
 {
     int workers = argc > 1 ? atoi(argv[1]) : 0;
     nested = argc > 2 && strcmp(argv[2], "nested") == 0;
-    if (workers < 1 || workers > 16 || (argc > 2 && !nested)) {
-        fprintf(stderr, "usage: forker WORKERS(1-16) [nested]\n");
+    quick_exit_children = argc > 2 && strcmp(argv[2], "_exit") == 0;
+    if (workers < 1 || workers > 16 || (argc > 2 && !nested && !quick_exit_children) || argc > 3) {
+        fprintf(stderr, "usage: forker WORKERS(1-16) [nested|_exit]\n");
         return 2;
     }
     parent_leak();

@@ -105,11 +105,19 @@ final class RunFollowTests: XCTestCase {
     }
 
     func testExecIntoAProgramThatDropsTheAgentIsSaid() throws {
+        let output = try TestEnvironment.temporaryDirectory()
         let leaky = TestEnvironment.fixture("leaky")
-        let run = try finalSnapshot(["sh", "-c", "exec env -u LD_PRELOAD \(leaky) batch 10 1"])
-        XCTAssertEqual(run.run.stdout, "leaked 10 blocks of 4001 bytes\n")
-        let warnings = run.run.stderr.split(separator: "\n").filter { $0.contains("warning: pid") && $0.contains("closed the agent's stream while it ran on") }
-        XCTAssertEqual(warnings.count, 1, run.run.stderr)
+        let session = try ChildProcess(TestEnvironment.binary, ["run", "--output", output, "--", "sh", "-c", "exec env -u LD_PRELOAD \(leaky) interactive 1"])
+        // The program without the agent runs: its predecessor's stream ended long ago.
+        try session.waitForLine(containing: "ready")
+        session.send("work 10")
+        try session.waitForLine(containing: "done 10")
+        session.send("quit")
+        XCTAssertEqual(try session.wait(), 0)
+        let warnings = session.stderrLines(containing: "warning: pid")
+        XCTAssertEqual(warnings.count, 1, session.stderr)
+        XCTAssertTrue(warnings.first?.contains("closed the agent's stream without exiting") == true, session.stderr)
+        XCTAssertEqual(SwiftLeakCLI.snapshotPaths(in: session.stderr).count, 1, session.stderr)
     }
 
     func testARunThatSawNoAllocationSaysSo() throws {
@@ -160,8 +168,16 @@ final class RunFollowTests: XCTestCase {
     }
 
     func testFollowForksGivesEachWorkerASessionWithItsExactLeak() throws {
+        try checkFourWorkers(exitMode: [])
+    }
+
+    func testFollowForksSeesEverythingOfWorkersThatLeaveWithUnderscoreExit() throws {
+        try checkFourWorkers(exitMode: ["_exit"])
+    }
+
+    private func checkFourWorkers(exitMode: [String], file: StaticString = #filePath, line: UInt = #line) throws {
         let output = try TestEnvironment.temporaryDirectory()
-        let run = try runCommand(TestEnvironment.binary, ["run", "--follow-forks", "--output", output, "--", TestEnvironment.fixture("forker"), "4"])
+        let run = try runCommand(TestEnvironment.binary, ["run", "--follow-forks", "--output", output, "--", TestEnvironment.fixture("forker"), "4"] + exitMode)
         XCTAssertEqual(run.status, 0, run.stderr)
         let leaks = reportedLeaks(run.stdout)
         XCTAssertEqual(leaks.count, 4, run.stdout)
