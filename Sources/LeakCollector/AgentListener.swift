@@ -30,7 +30,7 @@ public final class AgentListener: @unchecked Sendable {
     /// Held while one connection is accepted, identified and routed, so
     /// `drain` returns only once every connection made so far is routed.
     private let acceptLock = NSLock()
-    private let condition = NSLock()
+    private let stateLock = NSLock()
     private var stopped = false
 
     /// Takes ownership of `listener` (a listening socket) and starts accepting.
@@ -58,12 +58,12 @@ public final class AgentListener: @unchecked Sendable {
     /// Stops accepting and closes the socket; an agent still connecting
     /// finds it closed and stays a pass-through.
     public func stop() {
-        condition.withLock { stopped = true }
+        stateLock.withLock { stopped = true }
     }
 
     private func acceptLoop() {
         while true {
-            if condition.withLock({ stopped }) { break }
+            if stateLock.withLock({ stopped }) { break }
             guard UnixSocket.waitReadable(fd, timeout: 0.25) else { continue }
             acceptLock.withLock { _ = acceptOne() }
         }

@@ -11,12 +11,17 @@ struct Run: ParsableCommand {
         with the program's exit status. SIGINT/SIGTERM write a final snapshot and
         are passed on to the program.
 
+        A program that execs another (sh -c 'exec ...', shims, env, nice,
+        timeout) is traced on in the new image. With --follow-forks, every
+        child process gets a session of its own, its snapshots in <output>/<pid>/.
+
         CI gates: with --max-peak and/or --max-growth, a program that exits 0
         but broke a limit makes swiftleak exit 97 and print the sites over it.
 
         Examples:
           swiftleak run --output snaps -- ./my-service --port 8080
           swiftleak run --every 30s --keep 10 -- ./my-service
+          swiftleak run --follow-forks -- gunicorn --workers 4 app:app
           swiftleak run --max-peak 50MiB --max-growth 1MiB --warmup 5s -- ./integration-tests
         """
     )
