@@ -65,7 +65,9 @@ public final class AgentListener: @unchecked Sendable {
         while true {
             if stateLock.withLock({ stopped }) { break }
             guard UnixSocket.waitReadable(fd, timeout: 0.25) else { continue }
-            acceptLock.withLock { _ = acceptOne() }
+            // Readable yet nothing accepted: `drain` took it, or accept fails
+            // (out of descriptors); do not spin on the latter.
+            if !acceptLock.withLock({ acceptOne() }) { usleep(10_000) }
         }
         close(fd)
     }
