@@ -39,10 +39,12 @@ let package = Package(
         .target(name: "LeakProc", dependencies: ["CLeakSys"]),
         .target(name: "LeakSymbols", dependencies: ["CElfutils", "LeakModel", "LeakProc"]),
         .target(name: "LeakReport", dependencies: ["LeakModel"]),
+        // Python frames: code objects read from a live CPython target, line tables decoded.
+        .target(name: "LeakPython", dependencies: ["CLeakSys", "LeakModel", "LeakProc"]),
         .target(name: "LeakInject", dependencies: ["CElfutils", "CLeakSys", "LeakProc"]),
         .target(
             name: "LeakCollector",
-            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakProc", "LeakReport"]
+            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakProc", "LeakPython", "LeakReport"]
         ),
         // The engines of `run` and `attach`: one event loop over the collector,
         // plus the injector for attach (LeakCollector stays free of ptrace).
@@ -62,6 +64,7 @@ let package = Package(
         .testTarget(name: "LeakModelTests", dependencies: ["LeakModel", "LeakTestSupport"]),
         .testTarget(name: "LeakReportTests", dependencies: ["LeakReport", "LeakModel", "LeakTestSupport"]),
         .testTarget(name: "LeakProcTests", dependencies: ["LeakProc"]),
+        .testTarget(name: "LeakPythonTests", dependencies: ["LeakPython"]),
         .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel", "LeakProc"]),
         .testTarget(name: "LeakInjectTests", dependencies: ["LeakInject", "LeakProc"]),
         .testTarget(name: "LeakSessionTests", dependencies: ["LeakSession"]),

@@ -12,6 +12,7 @@
  * intern, one ring push. No syscalls, no locks, no allocation.
  */
 #include "agent.h"
+#include "python_frames.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -196,6 +197,7 @@ __attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
     uint32_t depth = 1; ips[0] = (uint64_t)__builtin_return_address(0);
 #else
     uint32_t depth = sl_unwind_capture(ips, sl_sess.frames);
+    depth = sl_python_merge(ips, depth, sl_sess.frames);
 #endif
     uint32_t id = sl_stack_intern(ips, depth);
     if (SL_UNLIKELY(!id)) {

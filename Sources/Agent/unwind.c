@@ -8,6 +8,7 @@
  * libunwind.a is not PIC, so static linking is not an option either.
  */
 #include "agent.h"
+#include "python_frames.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -73,6 +74,8 @@ static int module_text(const void *addr, uintptr_t *lo, uintptr_t *hi, uintptr_t
 
 int sl_unwind_init(void)
 {
+    /* Every session start: a process may have loaded its interpreter since. */
+    sl_python_init();
     if (unw_bt)
         return 0;
     if (!agent_hi) {

@@ -1,5 +1,6 @@
 import Foundation
 import LeakModel
+import LeakPython
 import LeakSymbols
 
 /// Symbolizes every new stack as soon as the agent describes it, on its own
@@ -13,6 +14,9 @@ final class FrameCache: @unchecked Sendable {
     private var frames: [UInt64: Frame] = [:]
     private var symbolizer: Symbolizer?
     private var symbolizerFailed = false
+    /// Python frame entries are read from the live interpreter (this thread only).
+    private var python: PythonFrameResolver?
+    private var pythonLooked = false
     private var wantsSymbolizer = false
     /// Bumped by `reset`: a batch symbolized against an older image is dropped.
     private var generation = 0
@@ -94,6 +98,8 @@ final class FrameCache: @unchecked Sendable {
                 symbolizerStale = false
                 symbolizer = nil
                 symbolizerFailed = false
+                python = nil
+                pythonLooked = false
                 condition.unlock()
                 continue
             }
@@ -144,6 +150,13 @@ final class FrameCache: @unchecked Sendable {
     }
 
     private func symbolize(_ ip: UInt64) -> Frame {
+        if PythonFrameResolver.isPythonEntry(ip) {
+            if !pythonLooked {
+                pythonLooked = true
+                python = PythonFrameResolver(pid: pid)
+            }
+            return python?.frame(for: ip) ?? Frame(module: PythonFrames.moduleName, address: ip)
+        }
         if symbolizer == nil && !symbolizerFailed { loadSymbolizer() }
         // Every frame the agent sends is a return address (its own frames are
         // dropped), so the call instruction is at ip - 1.

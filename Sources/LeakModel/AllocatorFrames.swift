@@ -97,6 +97,7 @@ public enum AllocatorFrames {
     /// frame (a stack cut short by the depth limit), the outermost one is kept
     /// so the memory still has somewhere to be reported.
     public static func fold(_ frames: [Frame]) -> [Frame] {
+        if let python = PythonFrames.fold(frames) { return python }
         guard let first = frames.firstIndex(where: { !isAllocator($0) }) else {
             return frames.last.map { [$0] } ?? []
         }

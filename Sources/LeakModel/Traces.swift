@@ -54,7 +54,8 @@ struct Groups {
                     if seen.insert(key).inserted { add(key, [frame], trace) }
                 }
             } else {
-                add(GroupKey(trace.frames[0], groupBy: groupBy), [trace.frames[0]], trace)
+                let frame = PythonFrames.keyFrame(trace.frames, groupBy: groupBy)
+                add(GroupKey(frame, groupBy: groupBy), [frame], trace)
             }
         }
     }

@@ -88,6 +88,19 @@ struct sl_rec_stack {
     /* uint64_t ips[depth]; */
 };
 
+/* A Python frame in a stack (CPython 3.11+ targets): the entry has bit 63
+ * set, which no user-space address has on x86-64, so a reader that does not
+ * know the tag sees an address outside every module. Bits 0-46: the code
+ * object's address in the target; bits 47-62: the frame's last instruction
+ * offset in 2-byte code units, plus one (0: the frame has not started;
+ * SL_PY_FRAME_LASTI_MAX: at or past that offset). Such entries stand where
+ * the native _PyEval_EvalFrameDefault frame that ran them was, innermost
+ * first, and are part of the stack's identity. */
+#define SL_PY_FRAME_TAG (1ull << 63)
+#define SL_PY_FRAME_LASTI_SHIFT 47
+#define SL_PY_FRAME_LASTI_MAX 0xffffull
+#define SL_PY_FRAME_CODE_MASK ((1ull << SL_PY_FRAME_LASTI_SHIFT) - 1)
+
 /* Answer to SL_CMD_SYNC: everything that happened before the command was
  * read is in the stream before this record. */
 struct sl_rec_sync {

@@ -1,0 +1,180 @@
+/*
+ * python_frames.c: reads the allocating thread's CPython frame chain.
+ *
+ * A thread reading its own frames needs no GIL: nobody else pushes or pops
+ * them. What it can meet is its own chain mid-update (a signal handler that
+ * allocates while a frame is being linked), so every pointer is checked for
+ * plausibility before it is followed, every code object must have
+ * PyCode_Type as its type, and the walk is bounded.
+ */
+#include "agent.h"
+#include "python_frames.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <string.h>
+
+/* Field offsets, one row per minor version. Source: the versions' own
+ * headers (Include/cpython/pystate.h, Include/internal/pycore_frame.h,
+ * Include/cpython/code.h of 3.11.7, 3.12.1 and 3.13.0, as installed under
+ * include/python3.X/internal), measured with offsetof against them; they are
+ * stable within a minor version (3.13 publishes the same numbers in
+ * _Py_DebugOffsets). */
+struct sl_py_layout {
+    uint32_t minor;
+    uint32_t tstate_cframe;        /* PyThreadState.cframe (3.11, 3.12); 0 = none */
+    uint32_t cframe_current;       /* _PyCFrame.current_frame */
+    uint32_t tstate_current;       /* PyThreadState.current_frame (3.13) */
+    uint32_t tstate_thread_id;     /* PyThreadState.thread_id (pthread_self) */
+    uint32_t frame_code;           /* f_code / f_executable */
+    uint32_t frame_previous;
+    uint32_t frame_instr;          /* prev_instr (3.11, 3.12) / instr_ptr (3.13) */
+    int32_t frame_is_entry;        /* 3.11 is_entry; -1 = none */
+    uint32_t frame_owner;
+    int32_t owner_cstack;          /* FRAME_OWNED_BY_CSTACK (3.12+); -1 = none */
+    uint32_t code_firsttraceable;  /* PyCodeObject._co_firsttraceable */
+    uint32_t code_adaptive;        /* PyCodeObject.co_code_adaptive */
+};
+
+#define SL_PY_OWNED_BY_GENERATOR 1   /* FRAME_OWNED_BY_GENERATOR, all three */
+
+static const struct sl_py_layout layouts[] = {
+    {11, 56, 8, 0, 152, 32, 48, 56, 68, 69, -1, 168, 184},
+    {12, 56, 0, 0, 136, 0, 8, 56, -1, 70, 3, 176, 192},
+    {13, 0, 0, 72, 152, 0, 8, 56, -1, 70, 3, 184, 200},
+};
+
+#define SL_PY_MAX_FRAMES 256u   /* a longer chain is a broken one */
+
+static const struct sl_py_layout *layout;
+static void *(*get_tstate)(void);
+static uintptr_t code_type, eval_lo, eval_hi;
+
+static inline int plausible(uintptr_t p)
+{
+    return p >= 4096 && p < (1ull << 47) && (p & 7) == 0;
+}
+
+static inline uintptr_t load_ptr(uintptr_t base, uint32_t off)
+{
+    return *(const volatile uintptr_t *)(base + off);
+}
+
+void sl_python_init(void)
+{
+    const unsigned long *version = dlsym(RTLD_DEFAULT, "Py_Version");
+    void *eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
+    void *type = dlsym(RTLD_DEFAULT, "PyCode_Type");
+    /* The thread's own state from its TSS slot (pthread_getspecific): the
+     * "current" thread state is the GIL holder's (3.11) or unset while the
+     * thread has released the GIL (3.12+), as it does around a ctypes or
+     * blocking C call, whose allocations need their Python frames most. */
+    void *getter = dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
+    if (!version || !eval || !type || !getter)
+        return;   /* not CPython 3.11+ (or embedded privately): native frames only */
+    Dl_info di;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1(eval, &di, (void **)&sym, RTLD_DL_SYMENT) || !sym || !sym->st_size)
+        return;
+    /* A free-threaded build (python3.13t) lays its objects out differently. */
+    if (di.dli_fname && strstr(di.dli_fname, "t.so"))
+        return;
+    uint32_t major = (uint32_t)(*version >> 24) & 0xff, minor = (uint32_t)(*version >> 16) & 0xff;
+    const struct sl_py_layout *found = NULL;
+    for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+        if (major == 3 && layouts[i].minor == minor)
+            found = &layouts[i];
+    if (!found) {
+        sl_debug("python: no frame layout for this version, native frames only", major, minor);
+        return;
+    }
+    code_type = (uintptr_t)type;
+    eval_lo = (uintptr_t)eval;
+    eval_hi = eval_lo + sym->st_size;
+    get_tstate = (void *(*)(void))getter;
+    atomic_thread_fence(memory_order_release);
+    layout = found;
+}
+
+/* The calling thread's innermost interpreter frame, or 0. */
+static uintptr_t current_frame(const struct sl_py_layout *l)
+{
+    uintptr_t ts = (uintptr_t)get_tstate();
+    /* Another thread's state would have frames that move under us. */
+    if (!plausible(ts) || load_ptr(ts, l->tstate_thread_id) != (uintptr_t)pthread_self())
+        return 0;
+    if (!l->tstate_cframe)
+        return load_ptr(ts, l->tstate_current);
+    uintptr_t cf = load_ptr(ts, l->tstate_cframe);
+    return plausible(cf) ? load_ptr(cf, l->cframe_current) : 0;
+}
+
+/* Emits the Python frames of one eval call from *cursor outwards, stops
+ * after its entry frame; advances *cursor. Returns entries written. */
+static uint32_t one_eval_call(const struct sl_py_layout *l, uintptr_t *cursor, uint32_t *budget,
+                              uint64_t *out, uint32_t room)
+{
+    uint32_t n = 0;
+    uintptr_t f = *cursor;
+    while (plausible(f) && *budget) {
+        (*budget)--;
+        uintptr_t next = load_ptr(f, l->frame_previous);
+        unsigned char owner = *(const volatile unsigned char *)(f + l->frame_owner);
+        if (l->owner_cstack >= 0 && owner == (unsigned char)l->owner_cstack) {
+            f = next;   /* the shim this eval call pushed: its Python frames end here */
+            break;
+        }
+        int entry = l->frame_is_entry >= 0 && *(const volatile unsigned char *)(f + (uint32_t)l->frame_is_entry);
+        uintptr_t code = load_ptr(f, l->frame_code);
+        if (plausible(code) && load_ptr(code, 8) == code_type) {   /* ob_type */
+            uintptr_t start = code + l->code_adaptive;
+            intptr_t lasti = ((intptr_t)load_ptr(f, l->frame_instr) - (intptr_t)start) / 2;
+            int first = *(const volatile int *)(code + l->code_firsttraceable);
+            /* A frame still being set up has no line yet (CPython's own
+             * tracebacks skip it too). */
+            int incomplete = owner != SL_PY_OWNED_BY_GENERATOR && lasti < first;
+            if (!incomplete && n < room) {
+                intptr_t cap = (intptr_t)SL_PY_FRAME_LASTI_MAX;
+                uint64_t enc = (uint64_t)(lasti + 1 < 0 ? 0 : lasti + 1 > cap ? cap : lasti + 1);
+                out[n++] = SL_PY_FRAME_TAG | (enc << SL_PY_FRAME_LASTI_SHIFT) | (uint64_t)code;
+            }
+        }
+        f = next;
+        if (entry)
+            break;
+    }
+    *cursor = f;
+    return n;
+}
+
+uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max)
+{
+    const struct sl_py_layout *l = layout;
+    if (!l)
+        return depth;
+    uint64_t scratch[SL_MAX_FRAMES];
+    if (max > SL_MAX_FRAMES)
+        max = SL_MAX_FRAMES;
+    uintptr_t cursor = 0;
+    int looked = 0;
+    uint32_t budget = SL_PY_MAX_FRAMES, n = 0;
+    for (uint32_t i = 0; i < depth && n < max; i++) {
+        uint64_t ip = ips[i];
+        if (ip < eval_lo || ip > eval_hi) {
+            scratch[n++] = ip;
+            continue;
+        }
+        if (!looked) {
+            cursor = current_frame(l);
+            looked = 1;
+        }
+        uint32_t got = one_eval_call(l, &cursor, &budget, scratch + n, max - n);
+        if (!got)
+            scratch[n++] = ip;   /* nothing to show for it: keep the native frame */
+        n += got;
+    }
+    if (!looked)
+        return depth;   /* no eval frame: the stack is unchanged */
+    memcpy(ips, scratch, n * sizeof(uint64_t));
+    return n;
+}

@@ -1,0 +1,22 @@
+/*
+ * python_frames.h: Python frames in the stacks captured in a CPython
+ * process (3.11, 3.12, 3.13). Found once at session start; on the hook path
+ * the allocating thread reads its own frame chain with plain loads.
+ */
+#ifndef SWIFTLEAK_PYTHON_FRAMES_H
+#define SWIFTLEAK_PYTHON_FRAMES_H
+
+#include <stdint.h>
+
+/* Look for a CPython interpreter in the process (not for the hook path: it
+ * calls dlsym/dladdr). Python frames are captured only when it finds a
+ * version whose layout it knows; otherwise stacks stay native. */
+void sl_python_init(void);
+
+/* Replace each native _PyEval_EvalFrameDefault frame in ips[0..depth) by
+ * the Python frames it was running (tagged SL_PY_FRAME_TAG), innermost
+ * first, keeping at most max entries. Returns the new depth. Hook-path safe:
+ * no allocation, no lock, no syscall. */
+uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max);
+
+#endif

@@ -1,0 +1,116 @@
+import CLeakSys
+import LeakModel
+import LeakProc
+
+/// Turns the agent's Python frame entries (code object address, last
+/// instruction) into file, qualified name and line by reading the code
+/// object from the live target. Code objects are cached: one read each.
+public final class PythonFrameResolver {
+    /// Bit 63 marks a Python entry in a stack (SL_PY_FRAME_TAG in swiftleak_protocol.h).
+    static let tag: UInt64 = 1 << 63
+    static let lastInstructionShift: UInt64 = 47
+    static let codeMask: UInt64 = (1 << 47) - 1
+
+    private struct Code {
+        var filename: String
+        var qualname: String
+        var firstLine: Int
+        var table: [UInt8]
+    }
+
+    private let pid: Int32
+    private let layout: CodeObjectLayout
+    private var codes: [UInt64: Code?] = [:]
+
+    /// Whether a stack entry is a Python frame rather than a return address.
+    public static func isPythonEntry(_ ip: UInt64) -> Bool { ip & tag != 0 }
+
+    /// nil when the target carries no CPython whose layout is known.
+    public init?(pid: Int32) {
+        guard let minor = Self.interpreterMinor(pid: pid), let layout = CodeObjectLayout.forMinor(minor) else { return nil }
+        self.pid = pid
+        self.layout = layout
+    }
+
+    /// The CPython 3 minor version mapped in the target (libpython3.X.so, or
+    /// an executable python3.X carrying the interpreter); nil if none.
+    public static func interpreterMinor(pid: Int32) -> Int? {
+        guard case let .success(text) = ProcFiles.read("/proc/\(pid)/maps") else { return nil }
+        for line in MapsLine.parse(text) {
+            let file = line.livePath.split(separator: "/").last.map(String.init) ?? ""
+            for prefix in ["libpython3.", "python3."] where file.hasPrefix(prefix) {
+                let digits = file.dropFirst(prefix.count).prefix { $0.isNumber }
+                let after = file.dropFirst(prefix.count + digits.count)
+                // "3.13t" is the free-threaded build: another object layout.
+                guard let minor = Int(digits), after.isEmpty || after.hasPrefix(".") else { continue }
+                return minor
+            }
+        }
+        return nil
+    }
+
+    public func frame(for entry: UInt64) -> Frame {
+        let address = entry & Self.codeMask
+        let lastInstruction = Int((entry & ~Self.tag) >> Self.lastInstructionShift) - 1
+        let code: Code?
+        if let known = codes[address] {
+            code = known
+        } else {
+            code = readCode(at: address)
+            codes[address] = code
+        }
+        guard let code else {
+            return Frame(function: "<python code 0x\(String(address, radix: 16))>", module: PythonFrames.moduleName, address: entry)
+        }
+        let line = LocationTable.line(table: code.table, firstLine: code.firstLine, lastInstruction: lastInstruction) ?? 0
+        return Frame(function: code.qualname, file: code.filename, line: UInt32(clamping: max(line, 0)),
+                     module: PythonFrames.moduleName, address: entry)
+    }
+
+    private func readCode(at address: UInt64) -> Code? {
+        guard let filename = readPointer(address + layout.filename).flatMap(readString),
+              let qualname = readPointer(address + layout.qualname).flatMap(readString),
+              let tableObject = readPointer(address + layout.linetable),
+              let firstLine = read(address + layout.firstLine, count: 4).map({ Int(Int32(littleEndian: load($0))) }),
+              let tableSize = read(tableObject + CodeObjectLayout.bytesSize, count: 8).map({ Int(Int64(littleEndian: load($0))) }),
+              tableSize >= 0, tableSize < 1 << 24,
+              let table = tableSize == 0 ? [] : read(tableObject + CodeObjectLayout.bytesData, count: tableSize)
+        else { return nil }
+        return Code(filename: filename, qualname: qualname, firstLine: firstLine, table: table)
+    }
+
+    /// A compact str object's text (every name and path a code object holds is one).
+    private func readString(_ object: UInt64) -> String? {
+        guard let header = read(object, count: Int(CodeObjectLayout.unicodeState) + 4) else { return nil }
+        let length = Int(Int64(littleEndian: load(Array(header[16..<24]))))
+        let state = UInt32(littleEndian: load(Array(header[32..<36])))
+        let kind = Int(state >> 2) & 7, compact = state >> 5 & 1 == 1, ascii = state >> 6 & 1 == 1
+        guard compact, length >= 0, length < 1 << 16, [1, 2, 4].contains(kind) else { return nil }
+        if ascii {
+            return read(object + layout.asciiHeader, count: length).map { String(decoding: $0, as: UTF8.self) }
+        }
+        guard let bytes = read(object + layout.compactHeader, count: length * kind) else { return nil }
+        var scalars = String.UnicodeScalarView()
+        for i in 0..<length {
+            var value: UInt32 = 0
+            for b in 0..<kind { value |= UInt32(bytes[i * kind + b]) << (8 * UInt32(b)) }
+            scalars.append(Unicode.Scalar(value) ?? "\u{FFFD}")
+        }
+        return String(scalars)
+    }
+
+    private func readPointer(_ address: UInt64) -> UInt64? {
+        read(address, count: 8).map { UInt64(littleEndian: load($0)) }.flatMap { $0 == 0 ? nil : $0 }
+    }
+
+    private func read(_ address: UInt64, count: Int) -> [UInt8]? {
+        if count == 0 { return [] }
+        var buffer = [UInt8](repeating: 0, count: count)
+        let n = buffer.withUnsafeMutableBytes { sl_process_read(pid, address, $0.baseAddress, count) }
+        return n == count ? buffer : nil
+    }
+
+    private func load<T: FixedWidthInteger>(_ bytes: [UInt8]) -> T {
+        bytes.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import XCTest
+
+/// Python frames in CPython targets: the seed's leak (a module-level dict
+/// keeping bytes(1024) per request) attached to after warm-up, and run from
+/// the start, must land on the line tracemalloc names for the same program,
+/// with one block per request; a ctypes call's native leak lands under the
+/// Python line that made it.
+final class PythonTests: XCTestCase {
+    static let requests = 1000
+    static let nativeCalls = 40
+    static let settle = 200
+
+    func testAttachToCPython311() throws { try attachFindsTracemallocsLine(try pyenv("3.11")) }
+    func testAttachToCPython312() throws { try attachFindsTracemallocsLine(try pyenv("3.12")) }
+    func testAttachToCPython313() throws { try attachFindsTracemallocsLine(try pyenv("3.13")) }
+    /// Debian's python3.11: the interpreter is in a non-PIE, stripped executable.
+    func testAttachToDebianPython3() throws { try attachFindsTracemallocsLine(try installed("/usr/bin/python3.11")) }
+
+    func testRunUnderCPython311() throws { try runFindsTracemallocsLine(try pyenv("3.11")) }
+    func testRunUnderCPython312() throws { try runFindsTracemallocsLine(try pyenv("3.12")) }
+    func testRunUnderCPython313() throws { try runFindsTracemallocsLine(try pyenv("3.13")) }
+    func testRunUnderDebianPython3() throws { try runFindsTracemallocsLine(try installed("/usr/bin/python3.11")) }
+
+    // MARK: -
+
+    private var fixture: String { TestEnvironment.packageRoot + "/Tests/Fixtures/py_cache.py" }
+
+    private func attachFindsTracemallocsLine(_ python: String) throws {
+        try TestEnvironment.requireBuilt()
+        let expected = try tracemallocAnswer(python)
+        let target = try startTarget(python, [fixture])
+        let session = try AttachedSession(target)
+        // Blocks from before the attach are unknown: one round first, so the
+        // dict's table is a block swiftleak saw allocated and its later
+        // resizes (free old, allocate new) change the count by nothing.
+        try work(target, Self.settle)
+        let before = try session.snapshot()
+        try work(target, Self.requests)
+        try leakNatively(target)
+        let after = try session.snapshot()
+        _ = try session.detach()
+        target.send("quit")
+        XCTAssertEqual(try target.wait(), 0, target.stderr)
+        XCTAssertEqual(target.stdout, "ready\ndone \(Self.settle)\ndone \(Self.requests)\ndone native \(Self.nativeCalls)\n", "the interpreter's output is its own")
+        try checkDiff(before, after, expected: expected)
+    }
+
+    private func runFindsTracemallocsLine(_ python: String) throws {
+        try TestEnvironment.requireBuilt()
+        let expected = try tracemallocAnswer(python)
+        let output = try TestEnvironment.temporaryDirectory()
+        let session = try ChildProcess(TestEnvironment.binary, ["run", "--output", output, "--", python, fixture])
+        addTeardownBlock { if session.process.isRunning { session.signal(SIGKILL) } }
+        try session.waitForLine(containing: "ready")
+        session.signal(SIGUSR1)
+        try session.waitForLines(containing: "snapshot written: ", count: 1, onStderr: true)
+        try work(session, Self.requests)
+        try leakNatively(session)
+        session.signal(SIGUSR1)
+        let written = try session.waitForLines(containing: "snapshot written: ", count: 2, onStderr: true)
+        let paths = SwiftLeakCLI.snapshotPaths(in: written.joined(separator: "\n"))
+        XCTAssertEqual(paths.count, 2, "\(written)")
+        session.send("quit")
+        XCTAssertEqual(try session.wait(), 0, session.stderr)
+        XCTAssertEqual(session.stdout, "ready\ndone \(Self.requests)\ndone native \(Self.nativeCalls)\n")
+        try checkDiff(paths[0], paths[1], expected: expected)
+    }
+
+    private func leakNatively(_ target: ChildProcess) throws {
+        let previous = target.stdout.split(separator: "\n").count
+        target.send("native \(Self.nativeCalls)")
+        try target.waitForLine(containing: "done native \(Self.nativeCalls)", after: previous, timeout: 30)
+    }
+
+    private func checkDiff(_ before: String, _ after: String, expected: (file: String, line: Int, count: Int)) throws {
+        XCTAssertEqual(expected.count, Self.requests, "tracemalloc's own count")
+        let stats = try SwiftLeakCLI.diff(before, after, groupBy: "lineno")
+        let top = try XCTUnwrap(stats.first, "no stats")
+        let frame = SwiftLeakCLI.frame0(top)
+        XCTAssertEqual(frame["file"] as? String, expected.file, "\(stats.prefix(3))")
+        XCTAssertEqual(SwiftLeakCLI.int(frame["line"]), Int64(expected.line), "\(stats.prefix(3))")
+        XCTAssertEqual(frame["function"] as? String, "handle_request")
+        XCTAssertEqual(SwiftLeakCLI.int(top["count_diff"]), Int64(Self.requests), "\(top)")
+
+        let nativeLine = try sourceLine(containing: "_LIBC.strdup(_TEXT)")
+        let native = stats.first { SwiftLeakCLI.int(SwiftLeakCLI.frame0($0)["line"]) == Int64(nativeLine) }
+        XCTAssertEqual(SwiftLeakCLI.int(native?["count_diff"]), Int64(Self.nativeCalls), "\(stats.prefix(4))")
+        XCTAssertEqual(SwiftLeakCLI.int(native?["size_diff"]), Int64(Self.nativeCalls * 3001))
+
+        // The whole Python traceback of the leak, innermost first, the allocator folded away.
+        let traces = try SwiftLeakCLI.diff(before, after, groupBy: "traceback")
+        let leak = try XCTUnwrap(traces.first { SwiftLeakCLI.function($0) == "handle_request" }, "\(traces.prefix(2))")
+        let functions = (leak["traceback"] as? [[String: Any]] ?? []).prefix(4).map { $0["function"] as? String ?? "?" }
+        XCTAssertEqual(functions, ["handle_request", "serve", "main", "<module>"])
+    }
+
+    /// What tracemalloc itself says about the same program: "FILE:LINE COUNT".
+    private func tracemallocAnswer(_ python: String) throws -> (file: String, line: Int, count: Int) {
+        let result = try runCommand(python, [fixture, "--tracemalloc", "\(Self.requests)"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let words = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+        guard words.count == 2, let colon = words[0].lastIndex(of: ":"),
+              let line = Int(words[0][words[0].index(after: colon)...]), let count = Int(words[1]) else {
+            XCTFail("unexpected tracemalloc answer: \(result.stdout)")
+            throw CancellationError()
+        }
+        return (String(words[0][..<colon]), line, count)
+    }
+
+    private func sourceLine(containing text: String) throws -> Int {
+        let source = try String(contentsOfFile: fixture, encoding: .utf8)
+        let lines = source.split(separator: "\n", omittingEmptySubsequences: false)
+        return try XCTUnwrap(lines.firstIndex { $0.contains(text) }) + 1
+    }
+
+    /// The pyenv interpreter of a minor version; its absence fails the test.
+    private func pyenv(_ minor: String) throws -> String {
+        let root = "/root/.pyenv/versions"
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        guard let version = versions.filter({ $0.hasPrefix(minor + ".") && $0.dropFirst(minor.count + 1).allSatisfy(\.isNumber) }).sorted().last else {
+            XCTFail("no CPython \(minor) under \(root) (`pyenv install \(minor)`)")
+            throw CancellationError()
+        }
+        return try installed("\(root)/\(version)/bin/python3")
+    }
+
+    private func installed(_ path: String) throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            XCTFail("\(path) is missing")
+            throw CancellationError()
+        }
+        return path
+    }
+}
