@@ -3,6 +3,7 @@ import Glibc
 import LeakAggregator
 import LeakEvents
 import LeakModel
+import LeakPython
 
 /// One tracing session of one target process: the agent's stream, the
 /// aggregator it feeds, eager symbolization, and the snapshots written from
@@ -104,6 +105,9 @@ public final class TracingSession: @unchecked Sendable {
     /// (statically linked, setuid, LD_PRELOAD cleared), a closed socket, or
     /// a death by signal.
     public var streamEnding: StreamEnding? { connection.ending }
+
+    /// Why a CPython target's stacks hold no Python frames, if that is so.
+    public var pythonNote: String? { PythonFrameResolver.unsupportedNote(pid: pid) }
 
     /// The command line of the image traced now.
     public var commandLine: [String] { imageLock.withLock { command } }

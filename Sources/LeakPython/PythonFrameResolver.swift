@@ -49,6 +49,13 @@ public final class PythonFrameResolver {
         return nil
     }
 
+    /// One line for a person when the target runs a CPython whose frames
+    /// are not read (its stacks stay native); nil otherwise.
+    public static func unsupportedNote(pid: Int32) -> String? {
+        guard let minor = interpreterMinor(pid: pid), CodeObjectLayout.forMinor(minor) == nil else { return nil }
+        return "pid \(pid) runs CPython 3.\(minor): its stacks show the interpreter's native frames, not Python lines (those are read for 3.11 to 3.13)"
+    }
+
     public func frame(for entry: UInt64) -> Frame {
         let address = entry & Self.codeMask
         let lastInstruction = Int((entry & ~Self.tag) >> Self.lastInstructionShift) - 1

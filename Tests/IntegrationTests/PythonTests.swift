@@ -22,6 +22,27 @@ final class PythonTests: XCTestCase {
     func testRunUnderCPython313() throws { try runFindsTracemallocsLine(try pyenv("3.13")) }
     func testRunUnderDebianPython3() throws { try runFindsTracemallocsLine(try installed("/usr/bin/python3.11")) }
 
+    /// A version whose layout is not known: native frames, a note, no harm.
+    func testAttachToCPython310KeepsNativeFramesWithANote() throws {
+        try TestEnvironment.requireBuilt()
+        let target = try startTarget(try pyenv("3.10"), [fixture])
+        let session = try AttachedSession(target)
+        try session.process.waitForLine(containing: "runs CPython 3.10: its stacks show the interpreter's native frames", onStderr: true, timeout: 10)
+        try work(target, Self.settle)
+        let before = try session.snapshot()
+        try work(target, Self.requests)
+        let after = try session.snapshot()
+        _ = try session.detach()
+        target.send("quit")
+        XCTAssertEqual(try target.wait(), 0, target.stderr)
+        XCTAssertEqual(target.stdout, "ready\ndone \(Self.settle)\ndone \(Self.requests)\n")
+        let traces = try SwiftLeakCLI.diff(before, after, groupBy: "traceback")
+        let modules = traces.flatMap { ($0["traceback"] as? [[String: Any]] ?? []).map { $0["module"] as? String } }
+        XCTAssertFalse(modules.contains("python"), "\(traces.prefix(2))")
+        let grown = traces.map { SwiftLeakCLI.int($0["count_diff"]) ?? 0 }.reduce(0, +)
+        XCTAssertGreaterThanOrEqual(grown, Int64(Self.requests))
+    }
+
     // MARK: -
 
     private var fixture: String { TestEnvironment.packageRoot + "/Tests/Fixtures/py_cache.py" }

@@ -1,9 +1,55 @@
 import XCTest
 @testable import LeakPython
 
-/// The location table decoder against tables CPython itself wrote: the
-/// expected lines are what `co_lines()` says for the same code.
+/// The location table decoder: hand-built tables in the documented format,
+/// and tables CPython itself wrote, checked code unit by code unit against
+/// what that CPython's `co_positions()` says.
 final class LocationTableTests: XCTestCase {
+    /// Comprehensions, a try, a multi-line return: every entry form appears.
+    static let program = #"""
+    import json, sys
+    def f(a):
+        x = [i
+             for i in range(a)]
+        if a > 3:
+            try:
+                y = {k: v for k, v in zip(x, x)}
+            except Exception:
+                y = None
+        return (x,
+                y)
+    c = f.__code__
+    json.dump({"first": c.co_firstlineno, "table": list(c.co_linetable),
+               "lines": [p[0] for p in c.co_positions()]}, sys.stdout)
+    """#
+
+    func testTablesWrittenByEachCPythonHere() throws {
+        let pyenv = "/root/.pyenv/versions"
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: pyenv)) ?? []
+        var interpreters = ["/usr/bin/python3.11"]
+        for minor in ["3.11", "3.12", "3.13"] {
+            let version = try XCTUnwrap(versions.filter { $0.hasPrefix(minor + ".") }.sorted().last, "no CPython \(minor) under \(pyenv)")
+            interpreters.append("\(pyenv)/\(version)/bin/python3")
+        }
+        for python in interpreters {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = ["-c", Self.program]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0, python)
+            let answer = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any], python)
+            let table = try XCTUnwrap(answer["table"] as? [Int]).map(UInt8.init)
+            let first = try XCTUnwrap(answer["first"] as? Int)
+            let expected = try XCTUnwrap(answer["lines"] as? [Any]).map { $0 as? Int }
+            let decoded = expected.indices.map { LocationTable.line(table: table, firstLine: first, lastInstruction: $0) }
+            XCTAssertEqual(decoded, expected, python)
+        }
+    }
+
     func testShortOneLineLongAndNoLocationForms() {
         // first line 10: a short form over 2 units (line 10), a one-line form
         // +1 over 1 unit (11), a no-column form -3 over 3 units (8), a long
