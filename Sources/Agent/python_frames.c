@@ -11,6 +11,7 @@
 #include "python_frames.h"
 
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <link.h>
 #include <string.h>
 
@@ -62,6 +63,10 @@ static inline uintptr_t load_ptr(uintptr_t base, uint32_t off)
 
 void sl_python_init(void)
 {
+    /* SWIFTLEAK_PYTHON=off: native frames only (measures the walk's cost). */
+    const char *setting = getenv(SL_ENV_PYTHON);
+    if (setting && strcmp(setting, "off") == 0)
+        return;
     const unsigned long *version = dlsym(RTLD_DEFAULT, "Py_Version");
     void *eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
     void *type = dlsym(RTLD_DEFAULT, "PyCode_Type");
