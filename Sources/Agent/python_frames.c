@@ -2,10 +2,13 @@
  * python_frames.c: reads the allocating thread's CPython frame chain.
  *
  * A thread reading its own frames needs no GIL: nobody else pushes or pops
- * them. What it can meet is its own chain mid-update (a signal handler that
- * allocates while a frame is being linked), so every pointer is checked for
- * plausibility before it is followed, every code object must have
- * PyCode_Type as its type, and the walk is bounded.
+ * them. What it can meet is its own chain mid-update, when a signal handler
+ * allocates while a frame is being linked (only a handler that is unsafe
+ * anyway can: malloc is not async-signal-safe). So every pointer is checked
+ * for plausibility before it is followed, every code object must have
+ * PyCode_Type as its type, and the walk is bounded: a torn chain ends the
+ * walk early. (A stale pointer into memory unmapped since cannot be told
+ * from a good one without a system call per frame; that case is not covered.)
  */
 #include "agent.h"
 #include "python_frames.h"
@@ -22,7 +25,7 @@
  * stable within a minor version (3.13 publishes the same numbers in
  * _Py_DebugOffsets). */
 struct sl_py_layout {
-    uint32_t minor;
+    uint32_t minor;                /* 3.minor; a free-threaded 3.13t is refused by _Py_DebugOffsets */
     uint32_t tstate_cframe;        /* PyThreadState.cframe (3.11, 3.12); 0 = none */
     uint32_t cframe_current;       /* _PyCFrame.current_frame */
     uint32_t tstate_current;       /* PyThreadState.current_frame (3.13) */
@@ -47,7 +50,7 @@ static const struct sl_py_layout layouts[] = {
 
 #define SL_PY_MAX_FRAMES 256u   /* a longer chain is a broken one */
 
-static const struct sl_py_layout *layout;
+static const struct sl_py_layout *_Atomic layout;   /* set once; then read-only */
 static void *(*get_tstate)(void);
 static uintptr_t code_type, eval_lo, eval_hi;
 
@@ -61,8 +64,26 @@ static inline uintptr_t load_ptr(uintptr_t base, uint32_t off)
     return *(const volatile uintptr_t *)(base + off);
 }
 
+/* 3.13 and later start _PyRuntime with _Py_DebugOffsets, for tools like
+ * this one (Include/internal/pycore_runtime.h): where it exists, the table
+ * row must agree with it, field by field, or no Python frames are read. The
+ * indexes are its uint64_t fields' positions in 3.13.0's declaration. */
+static int agrees_with_debug_offsets(const struct sl_py_layout *l, const uint64_t *runtime)
+{
+    if (l->minor < 13)
+        return 1;
+    if (!runtime || memcmp(runtime, "xdebugpy", 8) != 0 || runtime[2] /* free_threaded */)
+        return 0;
+    return runtime[23] == l->tstate_current && runtime[24] == l->tstate_thread_id &&
+           runtime[29] == l->frame_previous && runtime[30] == l->frame_code &&
+           runtime[31] == l->frame_instr && runtime[33] == l->frame_owner &&
+           runtime[43] == l->code_adaptive;
+}
+
 void sl_python_init(void)
 {
+    if (atomic_load_explicit(&layout, memory_order_acquire))
+        return;
     /* SWIFTLEAK_PYTHON=off: native frames only (measures the walk's cost). */
     const char *setting = getenv(SL_ENV_PYTHON);
     if (setting && strcmp(setting, "off") == 0)
@@ -81,9 +102,6 @@ void sl_python_init(void)
     const ElfW(Sym) *sym = NULL;
     if (!dladdr1(eval, &di, (void **)&sym, RTLD_DL_SYMENT) || !sym || !sym->st_size)
         return;
-    /* A free-threaded build (python3.13t) lays its objects out differently. */
-    if (di.dli_fname && strstr(di.dli_fname, "t.so"))
-        return;
     uint32_t major = (uint32_t)(*version >> 24) & 0xff, minor = (uint32_t)(*version >> 16) & 0xff;
     const struct sl_py_layout *found = NULL;
     for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
@@ -93,12 +111,15 @@ void sl_python_init(void)
         sl_debug("python: no frame layout for this version, native frames only", major, minor);
         return;
     }
+    if (!agrees_with_debug_offsets(found, dlsym(RTLD_DEFAULT, "_PyRuntime"))) {
+        sl_debug("python: _Py_DebugOffsets disagree with the layout table, native frames only", major, minor);
+        return;
+    }
     code_type = (uintptr_t)type;
     eval_lo = (uintptr_t)eval;
     eval_hi = eval_lo + sym->st_size;
     get_tstate = (void *(*)(void))getter;
-    atomic_thread_fence(memory_order_release);
-    layout = found;
+    atomic_store_explicit(&layout, found, memory_order_release);
 }
 
 /* The calling thread's innermost interpreter frame, or 0. */
@@ -154,7 +175,7 @@ static uint32_t one_eval_call(const struct sl_py_layout *l, uintptr_t *cursor, u
 
 uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max)
 {
-    const struct sl_py_layout *l = layout;
+    const struct sl_py_layout *l = atomic_load_explicit(&layout, memory_order_acquire);
     if (!l)
         return depth;
     uint64_t scratch[SL_MAX_FRAMES];
