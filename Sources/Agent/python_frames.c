@@ -59,9 +59,18 @@ static inline int plausible(uintptr_t p)
     return p >= 4096 && p < (1ull << 47) && (p & 7) == 0;
 }
 
+/* Plain loads (nothing else writes this thread's frames while it runs
+ * here), so the compiler keeps the layout in registers across them. */
 static inline uintptr_t load_ptr(uintptr_t base, uint32_t off)
 {
-    return *(const volatile uintptr_t *)(base + off);
+    uintptr_t v;
+    __builtin_memcpy(&v, (const void *)(base + off), sizeof v);
+    return v;
+}
+
+static inline unsigned char load_byte(uintptr_t base, uint32_t off)
+{
+    return *(const unsigned char *)(base + off);
 }
 
 /* 3.13 and later start _PyRuntime with _Py_DebugOffsets, for tools like
@@ -145,17 +154,18 @@ static uint32_t one_eval_call(const struct sl_py_layout *l, uintptr_t *cursor, u
     while (plausible(f) && *budget) {
         (*budget)--;
         uintptr_t next = load_ptr(f, l->frame_previous);
-        unsigned char owner = *(const volatile unsigned char *)(f + l->frame_owner);
+        unsigned char owner = load_byte(f, l->frame_owner);
         if (l->owner_cstack >= 0 && owner == (unsigned char)l->owner_cstack) {
             f = next;   /* the shim this eval call pushed: its Python frames end here */
             break;
         }
-        int entry = l->frame_is_entry >= 0 && *(const volatile unsigned char *)(f + (uint32_t)l->frame_is_entry);
+        int entry = l->frame_is_entry >= 0 && load_byte(f, (uint32_t)l->frame_is_entry);
         uintptr_t code = load_ptr(f, l->frame_code);
         if (plausible(code) && load_ptr(code, 8) == code_type) {   /* ob_type */
             uintptr_t start = code + l->code_adaptive;
             intptr_t lasti = ((intptr_t)load_ptr(f, l->frame_instr) - (intptr_t)start) / 2;
-            int first = *(const volatile int *)(code + l->code_firsttraceable);
+            int32_t first;
+            __builtin_memcpy(&first, (const void *)(code + l->code_firsttraceable), sizeof first);
             /* A frame still being set up has no line yet (CPython's own
              * tracebacks skip it too). */
             int incomplete = owner != SL_PY_OWNED_BY_GENERATOR && lasti < first;
@@ -175,9 +185,10 @@ static uint32_t one_eval_call(const struct sl_py_layout *l, uintptr_t *cursor, u
 
 uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max)
 {
-    const struct sl_py_layout *l = atomic_load_explicit(&layout, memory_order_acquire);
-    if (!l)
+    const struct sl_py_layout *published = atomic_load_explicit(&layout, memory_order_acquire);
+    if (!published)
         return depth;
+    const struct sl_py_layout row = *published, *l = &row;
     uint64_t scratch[SL_MAX_FRAMES];
     if (max > SL_MAX_FRAMES)
         max = SL_MAX_FRAMES;
