@@ -18,13 +18,20 @@ public enum PythonFrames {
     }
 
     /// The folded stack when it holds a Python frame, nil otherwise (then the
-    /// allocator rules alone apply).
+    /// allocator rules alone apply). The interpreter's frames between two
+    /// Python frames (a call made through C, as 3.11's `Thread.run` makes)
+    /// go too; the ones below the outermost Python frame stay.
     public static func fold(_ frames: [Frame]) -> [Frame]? {
-        guard frames.contains(where: isPython) else { return nil }
-        guard let first = frames.firstIndex(where: {
-            isPython($0) || (!isInterpreter($0) && !AllocatorFrames.isAllocator($0))
-        }) else { return nil }
-        return Array(frames[first...])
+        guard let last = frames.lastIndex(where: isPython),
+              let first = frames.firstIndex(where: {
+                  isPython($0) || (!isInterpreter($0) && !AllocatorFrames.isAllocator($0))
+              }) else { return nil }
+        var folded: [Frame] = []
+        folded.reserveCapacity(frames.count - first)
+        for index in first..<frames.count where index > last || !isInterpreter(frames[index]) {
+            folded.append(frames[index])
+        }
+        return folded
     }
 
     /// The frame a per-frame grouping keys on: as tracemalloc does, the

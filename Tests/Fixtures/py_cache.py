@@ -1,7 +1,8 @@
 """The tracemalloc guides' leak: a module-level dict keeps bytes(1024) per
 request, keyed by request id. Driven over stdin ("work N" answers "done N",
 "native N" leaks N strdup'ed 3000-byte strings through ctypes and answers
-"done native N", "quit" exits 0) after printing "ready" once warmed up. The
+"done native N", "thread N" serves N requests on a new thread and answers
+"done thread N", "quit" exits 0) after printing "ready" once warmed up. The
 warm-up's 100 requests leave the dict's table big enough to come from malloc,
 so later requests change the block count by exactly one each.
 
@@ -11,6 +12,7 @@ top entry as "FILE:LINE COUNT_DIFF".
 """
 import ctypes
 import sys
+import threading
 
 WARM_UP = 100
 _CACHE = {}
@@ -60,6 +62,11 @@ def main():
             for _ in range(int(words[1])):
                 native_request()
             print(f"done native {words[1]}", flush=True)
+        elif words[:1] == ["thread"]:
+            worker = threading.Thread(target=serve, args=(int(words[1]),))
+            worker.start()
+            worker.join()
+            print(f"done thread {words[1]}", flush=True)
         elif words[:1] == ["quit"]:
             break
 

@@ -10,6 +10,7 @@ final class PythonTests: XCTestCase {
     static let requests = 1000
     static let nativeCalls = 40
     static let settle = 200
+    static let threadRequests = 300
 
     func testAttachToCPython311() throws { try attachFindsTracemallocsLine(try pyenv("3.11")) }
     func testAttachToCPython312() throws { try attachFindsTracemallocsLine(try pyenv("3.12")) }
@@ -60,11 +61,27 @@ final class PythonTests: XCTestCase {
         try work(target, Self.requests)
         try leakNatively(target)
         let after = try session.snapshot()
+        try serveOnAThread(target)
+        let threaded = try session.snapshot()
         _ = try session.detach()
         target.send("quit")
         XCTAssertEqual(try target.wait(), 0, target.stderr)
-        XCTAssertEqual(target.stdout, "ready\ndone \(Self.settle)\ndone \(Self.requests)\ndone native \(Self.nativeCalls)\n", "the interpreter's output is its own")
+        XCTAssertEqual(target.stdout, "ready\ndone \(Self.settle)\ndone \(Self.requests)\ndone native \(Self.nativeCalls)\ndone thread \(Self.threadRequests)\n", "the interpreter's output is its own")
         try checkDiff(before, after, expected: expected)
+
+        // Another thread's allocations carry that thread's own Python frames.
+        let traces = try SwiftLeakCLI.diff(after, threaded, groupBy: "traceback")
+        let leak = try XCTUnwrap(traces.first { SwiftLeakCLI.function($0) == "handle_request" }, "\(traces.prefix(2))")
+        XCTAssertEqual(SwiftLeakCLI.int(leak["count_diff"]), Int64(Self.threadRequests))
+        let functions = (leak["traceback"] as? [[String: Any]] ?? []).map { $0["function"] as? String ?? "?" }
+        XCTAssertEqual(Array(functions.prefix(3)), ["handle_request", "serve", "Thread.run"], "\(functions)")
+        XCTAssertFalse(functions.contains("main"), "the main thread's frames are not this thread's: \(functions)")
+    }
+
+    private func serveOnAThread(_ target: ChildProcess) throws {
+        let previous = target.stdout.split(separator: "\n").count
+        target.send("thread \(Self.threadRequests)")
+        try target.waitForLine(containing: "done thread \(Self.threadRequests)", after: previous, timeout: 30)
     }
 
     private func runFindsTracemallocsLine(_ python: String) throws {
@@ -114,6 +131,16 @@ final class PythonTests: XCTestCase {
         let leak = try XCTUnwrap(traces.first { SwiftLeakCLI.function($0) == "handle_request" }, "\(traces.prefix(2))")
         let functions = (leak["traceback"] as? [[String: Any]] ?? []).prefix(4).map { $0["function"] as? String ?? "?" }
         XCTAssertEqual(functions, ["handle_request", "serve", "main", "<module>"])
+
+        // --raw keeps CPython's machinery above the Python line.
+        let raw = SwiftLeakCLI.stats(try SwiftLeakCLI.json(["diff", before, after, "--group-by", "traceback", "--raw"]))
+        let rawLeak = try XCTUnwrap(raw.first { stat in
+            (stat["traceback"] as? [[String: Any]] ?? []).contains { $0["function"] as? String == "handle_request" }
+        })
+        let rawFunctions = (rawLeak["traceback"] as? [[String: Any]] ?? []).map { $0["function"] as? String ?? "?" }
+        let python = try XCTUnwrap(rawFunctions.firstIndex(of: "handle_request"))
+        XCTAssertGreaterThan(python, 1, "\(rawFunctions)")
+        XCTAssertTrue(rawFunctions[..<python].contains { $0.hasPrefix("_PyObject_") || $0.hasPrefix("PyObject_") }, "\(rawFunctions)")
     }
 
     /// What tracemalloc itself says about the same program: "FILE:LINE COUNT".

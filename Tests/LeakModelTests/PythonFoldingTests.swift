@@ -27,6 +27,12 @@ final class PythonFoldingTests: XCTestCase {
         XCTAssertEqual(PythonFrames.keyFrame(folded, groupBy: .module).function, "leaky_call")
     }
 
+    func testInterpreterFramesBetweenPythonFramesFold() {
+        let stack = [native("_PyObject_Calloc", libpython), python("serve", 30), native("_PyFunction_Vectorcall", libpython),
+                     native("?", "/usr/bin/python3.11"), python("Thread.run", 975), native("thread_run", libpython), native("start_thread", "/lib/libc.so.6")]
+        XCTAssertEqual(AllocatorFrames.fold(stack).map(\.function), ["serve", "Thread.run", "thread_run", "start_thread"])
+    }
+
     func testAStackWithoutPythonFramesKeepsTheAllocatorRules() {
         let stack = [native("malloc", "/lib/libc.so.6"), native("_PyObject_Malloc", libpython), native("Py_InitializeFromConfig", libpython)]
         XCTAssertNil(PythonFrames.fold(stack))
