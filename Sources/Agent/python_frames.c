@@ -97,7 +97,11 @@ void sl_python_init(void)
     const char *setting = getenv(SL_ENV_PYTHON);
     if (setting && strcmp(setting, "off") == 0)
         return;
+    /* One lookup decides for every process that is not CPython (a failed
+     * dlsym formats an error message: keep session start short). */
     const unsigned long *version = dlsym(RTLD_DEFAULT, "Py_Version");
+    if (!version)
+        return;
     void *eval = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
     void *type = dlsym(RTLD_DEFAULT, "PyCode_Type");
     /* The thread's own state from its TSS slot (pthread_getspecific): the
@@ -105,7 +109,7 @@ void sl_python_init(void)
      * thread has released the GIL (3.12+), as it does around a ctypes or
      * blocking C call, whose allocations need their Python frames most. */
     void *getter = dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
-    if (!version || !eval || !type || !getter)
+    if (!eval || !type || !getter)
         return;   /* not CPython 3.11+ (or embedded privately): native frames only */
     Dl_info di;
     const ElfW(Sym) *sym = NULL;
