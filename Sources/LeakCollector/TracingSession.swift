@@ -84,7 +84,7 @@ public final class TracingSession: @unchecked Sendable {
             allocations: 0, frees: 0, unknownFrees: 0, lostEvents: 0
         )
         let snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, counters: counters, metadata: metadata) {
-            frameCache.frame(for: $0)
+            frameCache.frames(for: $0)
         }
         let bytes = SnapshotCodec.encode(snapshot)
         return try store.write(bytes, name: SnapshotStore.fileName(timeNanoseconds: now, sequence: sequence, isFinal: final))
