@@ -1,7 +1,4 @@
 import CElfutils
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The inline levels at one address, innermost first: the code the
 /// instruction belongs to, then each function it was inlined into, up to
@@ -19,7 +16,8 @@ struct InlineChain {
         var isInlined: Bool
     }
 
-    /// Swift's file name for code without a source line of its own.
+    /// Swift's file name for code without a source line of its own (the
+    /// line table may put a directory before it: "//<compiler-generated>").
     static let compilerGenerated = "<compiler-generated>"
 
     private(set) var levels: [Level] = []
@@ -68,7 +66,8 @@ struct InlineChain {
     }
 
     static func hasLine(_ level: Level) -> Bool {
-        level.line != 0 && level.file != nil && level.file != compilerGenerated
+        guard level.line != 0, let file = level.file else { return false }
+        return !file.hasSuffix(compilerGenerated)
     }
 
     /// The DIEs enclosing the address, innermost first: each inlined

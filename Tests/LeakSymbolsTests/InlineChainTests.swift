@@ -8,7 +8,7 @@ final class InlineChainTests: XCTestCase {
     func testCompilerGeneratedLevelsTakeTheLineThatInlinedThem() {
         var levels = [
             Level(name: "Array._allocateUninitialized", file: "<compiler-generated>", line: 0, isInlined: true),
-            Level(name: "Array(repeating:count:)", file: "<compiler-generated>", line: 0, isInlined: true),
+            Level(name: "Array(repeating:count:)", file: "//<compiler-generated>", line: 0, isInlined: true),
             Level(name: "Session.init", file: "/src/Session.swift", line: 19, isInlined: true),
             Level(name: "open", file: "/src/Session.swift", line: 38, isInlined: false),
         ]
