@@ -181,7 +181,7 @@ final class AgentConnection: @unchecked Sendable {
                     aggregator.apply(event)
                 }
                 if !accepted, let hello = decoder.hello {
-                    if let expectedPID, hello.pid != expectedPID {
+                    if let expectedPID, !UnixSocket.isConnected(peer, toProcess: expectedPID) {
                         condition.unlock()
                         rejectedPeers += 1
                         close(peer)

@@ -38,9 +38,9 @@ public struct AttachSession {
             throw CollectorError("pid \(pid) is already traced by another swiftleak session; use `swiftleak snapshot \(pid)` or `swiftleak detach \(pid)`")
         }
 
-        let placement = try EventSocketPlacement(pid: pid, runtime: runtime)
-        let listener = try EventListener(path: placement.hostPath)
-        defer { listener.removeFile() }
+        let placement = try EventSocketPlacement(pid: pid)
+        defer { placement.remove() }
+        let listener = try placement.listen(pid: pid)
         let store = try SnapshotStore(directory: output ?? "swiftleak-\(pid)")
         let session = TracingSession(pid: pid, mode: .attach, frames: frames, command: ProcessFacts.commandLine(of: pid), store: store, listener: listener)
 
