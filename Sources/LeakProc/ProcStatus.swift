@@ -19,6 +19,11 @@ public struct ProcStatus {
     /// Real uid and gid (first column of Uid:/Gid:).
     public var uid: UInt32 { firstColumn("Uid").flatMap { UInt32($0) } ?? 0 }
     public var gid: UInt32 { firstColumn("Gid").flatMap { UInt32($0) } ?? 0 }
+    /// The id in the process's own (innermost) pid namespace: the last
+    /// column of NSpid. The id itself when the kernel has no NSpid line.
+    public var pidInOwnNamespace: Int32? {
+        fields["NSpid"]?.split(separator: "\t").last.flatMap { Int32($0) }
+    }
     /// Filesystem uid and gid (fourth column): whose files the process may open.
     public var fsuid: UInt32 { column("Uid", 3).flatMap { UInt32($0) } ?? 0 }
     public var fsgid: UInt32 { column("Gid", 3).flatMap { UInt32($0) } ?? 0 }
