@@ -183,3 +183,13 @@ int sl_signal_guard_end(struct sl_signal_guard *guard) {
         kill(getpid(), sig);
     return sig;
 }
+
+/* MARK: seccomp */
+
+#ifndef PTRACE_SECCOMP_GET_FILTER
+#define PTRACE_SECCOMP_GET_FILTER 0x420c
+#endif
+
+long sl_ptrace_seccomp_get_filter(pid_t tid, unsigned long index, void *buf) {
+    return ptrace(PTRACE_SECCOMP_GET_FILTER, tid, (void *)index, buf);
+}

@@ -15,6 +15,9 @@ public enum InjectError: Error, CustomStringConvertible, Equatable {
     case alreadyTraced(pid: Int32, tracerPID: Int32, tracerName: String)
     case shadowStack(pid: Int32)
     case seccompStrict(pid: Int32)
+    case seccompForbids(pid: Int32, detail: String)
+    case seccompUnreadable(pid: Int32, reason: String)
+    case onlyLockWaits(pid: Int32, seconds: Double, threads: String)
     case permissionDenied(pid: Int32, detail: String)
     case noSafePoint(pid: Int32, seconds: Double, threads: String)
     case targetExited(pid: Int32, detail: String)
@@ -53,6 +56,12 @@ public enum InjectError: Error, CustomStringConvertible, Equatable {
             return "process \(pid) runs with CET shadow stacks (x86_Thread_features: shstk), which break remote calls: start it without shadow stacks or use `swiftleak run`"
         case .seccompStrict(let pid):
             return "process \(pid) is in seccomp strict mode: it may only read/write/exit, so nothing can be loaded into it"
+        case .seccompForbids(let pid, let detail):
+            return "pid \(pid) runs under a seccomp filter that \(detail); not attached, the process was left as it was"
+        case .seccompUnreadable(let pid, let reason):
+            return "pid \(pid) runs under a seccomp filter that swiftleak cannot read (\(reason)); not attached, since a call the filter kills would kill the process: run swiftleak as root, or pass --ignore-seccomp to attach without checking"
+        case .onlyLockWaits(let pid, let seconds, let threads):
+            return "no thread of \(pid) waited in I/O, poll, epoll or sleep within \(formatSeconds(seconds)) [\(threads)]: a thread blocked on a futex may hold a lock the loader or malloc needs, so none is borrowed; attach while the program waits for I/O (send it a request or a connection), raise the timeout, or start it with `swiftleak run`"
         case .permissionDenied(let pid, let detail):
             return "not allowed to ptrace \(pid): \(detail)"
         case .noSafePoint(let pid, let seconds, let threads):
