@@ -78,6 +78,40 @@ final class OtherUserAttachTests: XCTestCase {
         try quit(target, leaked: traced)
     }
 
+    /// A user namespace that maps its root to host uid 100000 and leaves
+    /// the host's root unmapped: inside, swiftleak's socket belongs to the
+    /// overflow uid, which the agent accepts there (and only there).
+    func testAttachInAUserNamespaceThatDoesNotMapRoot() throws {
+        let mapped: UInt32 = 100_000
+        let launcher = try ChildProcess("/usr/bin/python3", ["-c", Self.userNamespaceScript, leaky, "interactive", "2"])
+        addTeardownBlock { if launcher.process.isRunning { launcher.signal(SIGKILL) } }
+        try launcher.waitForLine(containing: "unshared")
+        for map in ["uid_map", "gid_map"] {
+            try "0 \(mapped) 65536\n".write(toFile: "/proc/\(launcher.pid)/\(map)", atomically: false, encoding: .utf8)
+        }
+        launcher.send("mapped")
+        try launcher.waitForLine(containing: "ready")
+        XCTAssertEqual(ProcessTree.uid(launcher.pid), mapped, "root of its namespace, uid \(mapped) here")
+        let session = try AttachedSession(launcher)
+        let traced = try measureExactly(session, units: 150)
+        _ = try session.detach()
+        try quit(launcher, leaked: traced)
+    }
+
+    /// python3 -c SCRIPT PROGRAM ARGS...: enters a new user namespace, waits
+    /// until the test has written its maps, becomes its root and runs PROGRAM.
+    private static let userNamespaceScript = """
+        import ctypes, os, sys
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(0x10000000) != 0:  # CLONE_NEWUSER
+            sys.exit("unshare: errno %d" % ctypes.get_errno())
+        print("unshared", flush=True)
+        sys.stdin.readline()
+        if libc.setresgid(0, 0, 0) or libc.setgroups(0, None) or libc.setresuid(0, 0, 0):
+            sys.exit("becoming root of the namespace: errno %d" % ctypes.get_errno())
+        os.execv(sys.argv[1], sys.argv[1:])
+        """
+
     /// The session's directory: root's, the target's group may only enter
     /// it (0710); the socket inside: the target user's, 0600.
     private func assertPrivateToTheTarget(_ files: SessionSocketFiles, file: StaticString = #filePath, line: UInt = #line) {
