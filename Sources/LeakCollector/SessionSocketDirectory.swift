@@ -59,6 +59,7 @@ public final class SessionSocketDirectory {
             let directory = openat(parent, name, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard directory >= 0 else {
                 let error = Errno.current
+                unlinkat(parent, name, AT_REMOVEDIR)
                 close(parent)
                 throw CollectorError("cannot open /\(candidate)/\(name) in pid \(pid)'s filesystem: \(error)")
             }

@@ -3,7 +3,8 @@ import XCTest
 
 /// `swiftleak attach`, as root, to processes of another user: a plain
 /// process, one in a container (its own mount and pid namespaces and root
-/// directory), and one behind a private /tmp (systemd's PrivateTmp). The
+/// directory), one behind a private /tmp (systemd's PrivateTmp), and one in
+/// a user namespace that does not map the host's root. The
 /// agent and swiftleak meet in a directory swiftleak makes for the session
 /// in the target's own /tmp; the counts stay exact.
 final class OtherUserAttachTests: XCTestCase {
