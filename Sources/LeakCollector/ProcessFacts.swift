@@ -12,9 +12,8 @@ public enum ProcessFacts {
         ProcDirectory(pid: pid).name() ?? "?"
     }
 
-    /// True while `pid` exists and is not a zombie.
+    /// True while `pid` exists and is not a zombie (some thread of it runs).
     public static func isRunning(_ pid: Int32) -> Bool {
-        guard let stat = ProcDirectory(pid: pid).stat() else { return false }
-        return !stat.hasExited
+        !ProcDirectory(pid: pid).hasExited
     }
 }

@@ -67,18 +67,20 @@ public final class Symbolizer: @unchecked Sendable {
     /// When /proc/PID/maps cannot be read nothing changes: frames of modules
     /// already loaded still resolve after the process has exited.
     public func refresh() throws {
-        let maps = try ProcessMaps.read(pid: pid)
+        let (maps, thread) = try ProcessMaps.read(pid: pid)
         lock.lock()
         defer { lock.unlock() }
         if maps == reportedMaps { return }
 
         locator.maps = maps
-        locator.refreshRoot()
+        locator.refreshRoot(thread)
         // Modules reported again with the same name and range keep their
         // opened ELF and DWARF; the others are dropped by dwfl_report_end.
         dwfl_report_begin(dwfl)
         resolver.modulesChanged()
-        let result = dwfl_linux_proc_report(dwfl, pid)
+        // libdwfl reads /proc/ID/maps and auxv itself: the live thread's,
+        // which are the process's even when its main thread has exited.
+        let result = dwfl_linux_proc_report(dwfl, thread.id)
         _ = dwfl_report_end(dwfl, nil, nil)
         attachLocator(locator, to: dwfl)
         if result != 0 {
