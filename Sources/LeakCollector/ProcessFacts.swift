@@ -2,9 +2,10 @@ import LeakProc
 
 /// What /proc tells about a process, read without stopping it.
 public enum ProcessFacts {
-    /// The command line, or [] when the process is gone.
+    /// The command line, or [] when the process is gone. Read from a live
+    /// thread: the main thread's is empty once it called pthread_exit.
     public static func commandLine(of pid: Int32) -> [String] {
-        ProcDirectory(pid: pid).commandLine()
+        (ProcDirectory(pid: pid).liveThread() ?? ProcDirectory(pid: pid)).commandLine()
     }
 
     /// The short name (comm), or "?" when the process is gone.
