@@ -43,6 +43,7 @@ public struct RunSession {
         }
         let session = TracingSession(pid: pid, mode: .run, frames: frames, command: command, store: store, listener: listener)
         report(.note("tracing \(command[0]) (pid \(pid)); `kill -USR1 \(getpid())` writes a snapshot to \(store.directory)/"))
+        if let warning = store.warning { report(.warning(warning)) }
 
         let snapshots = SnapshotWriter(session: session, report: report)
         var target = LaunchedTarget(pid: pid, program: command[0], session: session, snapshots: snapshots, gates: GateWatch(gate: gate, warmup: warmup))
