@@ -8,18 +8,21 @@
 extension ProcDirectory {
     /// This process's directory while its main thread runs, otherwise the
     /// task directory of the first thread that still does; nil when every
-    /// thread has exited (the process is a zombie) or the process is gone.
+    /// thread has exited or is exiting (the process is a zombie, or about
+    /// to be) or the process is gone. A thread on its way out counts as
+    /// exited: its maps may already read empty.
     public func liveThread() -> ProcDirectory? {
         let process = ProcDirectory(pid: pid)
-        if let stat = process.stat(), !stat.hasExited { return process }
+        if let stat = process.stat(), !stat.isExitingOrExited { return process }
         for tid in process.taskIDs() where tid != pid {
             let thread = process.task(tid)
-            if let stat = thread.stat(), !stat.hasExited { return thread }
+            if let stat = thread.stat(), !stat.isExitingOrExited { return thread }
         }
         return nil
     }
 
-    /// True when no thread of the process runs any more (a zombie, or gone).
+    /// True when no thread of the process runs any more (a zombie, gone, or
+    /// every thread on its way out).
     /// The main thread's state alone would call a process whose main thread
     /// called pthread_exit a zombie.
     public var hasExited: Bool { liveThread() == nil }

@@ -59,7 +59,9 @@ final class MainThreadExitTests: XCTestCase {
     }
 
     /// Under `run` the worker loads the leak site's library only after the
-    /// main thread exited: symbolizing it needs a live thread's maps.
+    /// main thread exited: symbolizing it needs a live thread's maps. A
+    /// snapshot is taken while the process waits (symbols are read while it
+    /// lives), and the final one keeps them.
     func testRunSymbolizesAfterTheMainThreadExited() throws {
         let output = try TestEnvironment.temporaryDirectory()
         let session = try ChildProcess(TestEnvironment.binary, ["run", "--output", output, "--", mainexit])
@@ -67,10 +69,14 @@ final class MainThreadExitTests: XCTestCase {
         try session.waitForLine(containing: "ready")
         session.send("work 40")
         try session.waitForLine(containing: "done 40")
+        session.signal(SIGUSR1)
+        try session.waitForLines(containing: "snapshot written: ", count: 1, onStderr: true)
         session.send("quit")
         XCTAssertEqual(try session.wait(), 0, session.stderr)
         let paths = SwiftLeakCLI.snapshotPaths(in: session.stderr)
-        XCTAssertEqual(paths.count, 1, session.stderr)
-        try assertLeakSite(try XCTUnwrap(paths.last), units: 40)
+        XCTAssertEqual(paths.count, 2, session.stderr)
+        try assertLeakSite(paths[0], units: 40)
+        try assertLeakSite(paths[1], units: 40)
+        XCTAssertTrue(paths[1].hasSuffix("-final.swleak"), paths[1])
     }
 }
