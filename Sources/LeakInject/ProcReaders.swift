@@ -2,7 +2,6 @@ import LeakProc
 
 // LeakProc's /proc readers under the names the injector's files use (not
 // every one of them imports LeakProc).
-typealias ProcDirectory = LeakProc.ProcDirectory
 typealias ProcFiles = LeakProc.ProcFiles
 typealias ProcStat = LeakProc.ProcStat
 typealias ProcStatus = LeakProc.ProcStatus
