@@ -22,8 +22,7 @@ extension ProcDirectory {
     }
 
     /// True when no thread of the process runs any more (a zombie, gone, or
-    /// every thread on its way out).
-    /// The main thread's state alone would call a process whose main thread
-    /// called pthread_exit a zombie.
+    /// every thread on its way out). The main thread's state alone would
+    /// call a process whose main thread called pthread_exit a zombie.
     public var hasExited: Bool { liveThread() == nil }
 }

@@ -70,7 +70,9 @@ public final class Symbolizer: @unchecked Sendable {
         // The thread whose /proc entries are read may exit while libdwfl
         // reads them (a main thread calling pthread_exit): then its entries
         // read empty or fail, and another thread's are worth a new try.
-        for attempt in 1...3 where try report(retryable: attempt < 3) { return }
+        for attempt in 1...3 {
+            if try report(retryable: attempt < 3) { return }
+        }
     }
 
     /// One reading of the module list; false when the thread it went
