@@ -61,6 +61,7 @@ public struct AttachSession {
         report(.note(String(format: "attached to %d (%@) in %.0f ms; the longest pause of a thread was %.1f ms",
                             pid, facts.name, injected.elapsedSeconds * 1000, injected.pauseSeconds * 1000)))
         report(.note("`swiftleak snapshot \(pid)` or `kill -USR1 \(getpid())` writes a snapshot to \(store.directory)/; Ctrl-C or `swiftleak detach \(pid)` detaches"))
+        if let warning = store.warning { report(.warning(warning)) }
 
         let snapshots = SnapshotWriter(session: session, report: report)
         var target = AttachedTarget(pid: pid, session: session, snapshots: snapshots)
