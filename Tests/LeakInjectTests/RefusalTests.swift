@@ -1,6 +1,7 @@
 import Glibc
 import XCTest
 @testable import LeakInject
+import LeakProc
 
 /// Every refusal names the problem, and leaves the would-be target as it was.
 final class RefusalTests: XCTestCase {
