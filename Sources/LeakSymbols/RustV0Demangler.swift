@@ -77,27 +77,21 @@ struct RustV0Demangler {
     private mutating func path(_ context: Context, leaveOpen: Bool = false) throws -> Bool {
         try enter()
         defer { depth -= 1 }
-        switch try next() {
+        let tag = try next()
+        switch tag {
         case UInt8(ascii: "C"):
             let (name, _) = try identifier()
             print(name)
-        case UInt8(ascii: "M"):
-            try implPath()
+        case UInt8(ascii: "M"), UInt8(ascii: "X"), UInt8(ascii: "Y"):
+            // inherent-impl → `M` impl-path type: `<Type>`;
+            // trait-impl → `X` impl-path type path, trait-definition → `Y` type path: `<Type as Trait>`.
+            if tag != UInt8(ascii: "Y") { try implPath() }
             print("<")
             try type()
-            print(">")
-        case UInt8(ascii: "X"):
-            try implPath()
-            print("<")
-            try type()
-            print(" as ")
-            try path(.type)
-            print(">")
-        case UInt8(ascii: "Y"):
-            print("<")
-            try type()
-            print(" as ")
-            try path(.type)
+            if tag != UInt8(ascii: "M") {
+                print(" as ")
+                try path(.type)
+            }
             print(">")
         case UInt8(ascii: "N"):
             let namespace = try next()
