@@ -33,22 +33,24 @@ let package = Package(
         .target(name: "LeakEvents", dependencies: ["CLeakProtocol"], swiftSettings: hotPath),
         .target(name: "LeakAggregator", dependencies: ["LeakEvents"], swiftSettings: hotPath),
         .target(name: "LeakModel"),
-        // Parsing of /proc files, shared by the symbolizer and the injector.
-        .target(name: "LeakProc"),
+        // The one home of OS plumbing: /proc readers, EINTR retry, write-all,
+        // errno text, wait statuses; shared by the injector, the symbolizer
+        // and the collector.
+        .target(name: "LeakProc", dependencies: ["CLeakSys"]),
         .target(name: "LeakSymbols", dependencies: ["CElfutils", "LeakModel", "LeakProc"]),
         .target(name: "LeakReport", dependencies: ["LeakModel"]),
         .target(name: "LeakInject", dependencies: ["CElfutils", "CLeakSys", "LeakProc"]),
         .target(
             name: "LeakCollector",
-            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakReport"]
+            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakProc", "LeakReport"]
         ),
         // The engines of `run` and `attach`: one event loop over the collector,
         // plus the injector for attach (LeakCollector stays free of ptrace).
-        .target(name: "LeakSession", dependencies: ["LeakCollector", "LeakInject", "LeakModel"]),
+        .target(name: "LeakSession", dependencies: ["LeakCollector", "LeakInject", "LeakModel", "LeakProc"]),
         .executableTarget(
             name: "swiftleak",
             dependencies: [
-                "LeakSession", "LeakCollector", "LeakModel", "LeakReport",
+                "LeakSession", "LeakCollector", "LeakModel", "LeakProc", "LeakReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,8 +61,9 @@ let package = Package(
         .target(name: "LeakTestSupport", dependencies: ["LeakModel"], path: "Tests/LeakTestSupport"),
         .testTarget(name: "LeakModelTests", dependencies: ["LeakModel", "LeakTestSupport"]),
         .testTarget(name: "LeakReportTests", dependencies: ["LeakReport", "LeakModel", "LeakTestSupport"]),
-        .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel"]),
-        .testTarget(name: "LeakInjectTests", dependencies: ["LeakInject"]),
+        .testTarget(name: "LeakProcTests", dependencies: ["LeakProc"]),
+        .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel", "LeakProc"]),
+        .testTarget(name: "LeakInjectTests", dependencies: ["LeakInject", "LeakProc"]),
         .testTarget(name: "LeakSessionTests", dependencies: ["LeakSession"]),
         // The command line's argument readers (an executable target, tested in-process).
         .testTarget(name: "SwiftLeakTests", dependencies: ["swiftleak"]),

@@ -89,6 +89,7 @@ int sl_ptrace_poke(pid_t tid, uint64_t addr, uint64_t word) {
 uint64_t sl_siginfo_addr(const siginfo_t *info) { return (uint64_t)(uintptr_t)info->si_addr; }
 int sl_siginfo_code(const siginfo_t *info) { return info->si_code; }
 int sl_siginfo_signo(const siginfo_t *info) { return info->si_signo; }
+pid_t sl_siginfo_pid(const siginfo_t *info) { return info->si_pid; }
 
 int sl_tgkill(pid_t pid, pid_t tid, int sig) {
     return (int)syscall(SYS_tgkill, pid, tid, sig);
@@ -181,4 +182,14 @@ int sl_signal_guard_end(struct sl_signal_guard *guard) {
     if (sig != 0)
         kill(getpid(), sig);
     return sig;
+}
+
+/* MARK: seccomp */
+
+#ifndef PTRACE_SECCOMP_GET_FILTER
+#define PTRACE_SECCOMP_GET_FILTER 0x420c
+#endif
+
+long sl_ptrace_seccomp_get_filter(pid_t tid, unsigned long index, void *buf) {
+    return ptrace(PTRACE_SECCOMP_GET_FILTER, tid, (void *)index, buf);
 }

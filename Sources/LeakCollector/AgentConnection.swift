@@ -80,6 +80,10 @@ final class AgentConnection: @unchecked Sendable {
     /// agent is gone or did not answer in time (the aggregator then holds
     /// everything that arrived).
     func sync(timeout: Double) -> Bool {
+        // A launched program's agent connects before its main() runs, but
+        // on a loaded machine the reader thread may not have taken the hello
+        // yet: a snapshot taken then would miss everything the program did.
+        _ = waitForHello(timeout: min(timeout, 2))
         condition.lock()
         guard helloValue != nil, !isClosed, fd >= 0 else {
             condition.unlock()

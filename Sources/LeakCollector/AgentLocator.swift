@@ -1,4 +1,5 @@
 import Foundation
+import LeakProc
 
 /// Finds libswiftleak-agent.so: `$SWIFTLEAK_AGENT`, else next to the
 /// swiftleak executable, else `../lib/swiftleak/` relative to it.
@@ -13,7 +14,7 @@ public enum AgentLocator {
             return absolute(explicit)
         }
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let resolved = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).map(URL.init(fileURLWithPath:)) ?? executable
+        let resolved = ProcFiles.readLink("/proc/self/exe").map(URL.init(fileURLWithPath:)) ?? executable
         let directory = resolved.deletingLastPathComponent()
         let candidates = [
             directory.appendingPathComponent(fileName).path,

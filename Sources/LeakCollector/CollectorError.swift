@@ -1,3 +1,5 @@
+import LeakProc
+
 /// A failure of a tracing session, with one line that tells the user what to do.
 public struct CollectorError: Error, CustomStringConvertible {
     public let description: String
@@ -8,10 +10,6 @@ public struct CollectorError: Error, CustomStringConvertible {
 
     /// `what` failed with the current errno.
     static func system(_ what: String, errno code: Int32) -> CollectorError {
-        CollectorError("\(what): \(String(cString: strerror(code)))")
+        CollectorError("\(what): \(errnoDescription(code))")
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

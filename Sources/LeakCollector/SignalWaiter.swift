@@ -1,4 +1,5 @@
 import Glibc
+import LeakProc
 
 /// Synchronous signal handling: the signals a session reacts to are blocked
 /// in every thread (call `blockSessionSignals` before any thread starts) and
@@ -33,12 +34,7 @@ public enum SignalWaiter {
         var time = timespec(tv_sec: Int(timeout), tv_nsec: Int((timeout - Double(Int(timeout))) * 1e9))
         let signal = sigtimedwait(&set, &info, &time)
         guard signal > 0 else { return nil }
-        // si_code <= 0 means a process sent it (SI_USER, SI_QUEUE, tkill); SI_KERNEL (0x80) is the tty.
-        let code = info.si_code
-        let pid = withUnsafeBytes(of: info) { raw -> Int32 in
-            // siginfo_t on x86_64: signo, errno, code (3 x Int32), padding, then si_pid.
-            raw.loadUnaligned(fromByteOffset: 16, as: Int32.self)
-        }
-        return Delivery(signal: signal, sentByProcess: code <= 0, senderPID: pid)
+        let sender = SignalSender(info)
+        return Delivery(signal: signal, sentByProcess: sender.isProcess, senderPID: sender.pid)
     }
 }

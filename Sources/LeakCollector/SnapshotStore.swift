@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import LeakProc
 import LeakReport
 
 /// Where a session's snapshots go: one directory, files named so that `ls`
@@ -26,17 +27,12 @@ public struct SnapshotStore {
         let temporary = directory + "/." + name + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw CollectorError.system("cannot write \(temporary)", errno: errno) }
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                close(fd)
-                unlink(temporary)
-                throw CollectorError.system("cannot write \(temporary)", errno: code)
-            }
-            offset += written
+        do {
+            try writeAll(fd: fd, bytes)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw CollectorError.system("cannot write \(temporary)", errno: error.code)
         }
         if fsync(fd) != 0 {
             let code = errno

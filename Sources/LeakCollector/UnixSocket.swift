@@ -1,7 +1,8 @@
 import Glibc
+import LeakProc
 
-/// The few Unix-socket operations swiftleak needs, each checked, EINTR-safe,
-/// and never raising SIGPIPE.
+/// The few Unix-socket operations swiftleak needs, each checked, restarted
+/// when a signal interrupts it, and never raising SIGPIPE.
 enum UnixSocket {
     static func address(_ path: String) throws -> sockaddr_un {
         var address = sockaddr_un()
@@ -66,52 +67,27 @@ enum UnixSocket {
     static func waitReadable(_ fd: Int32, timeout: Double?) -> Bool {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         let milliseconds = timeout.map { Int32(max(0, min($0 * 1000, Double(Int32.max)))) } ?? -1
-        while true {
-            let ready = poll(&entry, 1, milliseconds)
-            if ready > 0 { return true }
-            if ready == 0 { return false }
-            if errno != EINTR { return true }  // let the caller's read report the error
-        }
+        // An error counts as readable: the caller's read then reports it.
+        return retryingInterrupted { poll(&entry, 1, milliseconds) } != 0
     }
 
     /// Accepts one connection, or nil after `timeout` seconds.
     static func accept(_ listener: Int32, timeout: Double?) -> Int32? {
         guard waitReadable(listener, timeout: timeout) else { return nil }
-        while true {
-            let fd = Glibc.accept(listener, nil, nil)
-            if fd >= 0 {
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                return fd
-            }
-            if errno != EINTR { return nil }
-        }
+        let fd = retryingInterrupted { Glibc.accept(listener, nil, nil) }
+        guard fd >= 0 else { return nil }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return fd
     }
 
     /// Writes every byte; false when the peer is gone.
     @discardableResult
     static func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { raw in
-                send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
-            }
-            if sent > 0 {
-                offset += sent
-            } else if sent < 0 && errno == EINTR {
-                continue
-            } else {
-                return false
-            }
-        }
-        return true
+        (try? writeAll(fd: fd, bytes, toSocket: true)) != nil
     }
 
     /// Reads what is available, up to `buffer.count` bytes: 0 at end of stream, -1 on error.
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        while true {
-            let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if count >= 0 { return count }
-            if errno != EINTR { return -1 }
-        }
+        retryingInterrupted { Glibc.read(fd, buffer.baseAddress, buffer.count) }
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import LeakProc
 
 /// Makes the agent library loadable by the target: the host path when the
 /// target sees the very same file and may read it, otherwise a copy in the
@@ -16,9 +17,8 @@ struct AgentPlacement {
             throw InjectError.agentNotFound(path: hostAgentPath)
         }
         let absolute = absolutePath(hostAgentPath)
-        var theirs = stat()
-        if stat(filesystem.throughTargetRoot(absolute), &theirs) == 0,
-           theirs.st_dev == ours.st_dev, theirs.st_ino == ours.st_ino,
+        if let theirs = FileIdentity(of: filesystem.throughTargetRoot(absolute)),
+           theirs == FileIdentity(of: hostAgentPath),
            readable(absolute, by: targetUID, gid: targetGID) {
             return absolute
         }
@@ -33,8 +33,8 @@ struct AgentPlacement {
         let fileInTarget = dirInTarget + "/" + name
         let dir = filesystem.throughTargetRoot(dirInTarget)
         let file = filesystem.throughTargetRoot(fileInTarget)
-        func fail(_ what: String) -> InjectError {
-            .agentCopyFailed(path: fileInTarget, detail: "\(what): \(errnoText(errno))")
+        func fail(_ what: String, _ error: Errno = .current) -> InjectError {
+            .agentCopyFailed(path: fileInTarget, detail: "\(what): \(error)")
         }
 
         if mkdir(dir, 0o700) == 0 {
@@ -71,16 +71,13 @@ struct AgentPlacement {
         defer { close(input) }
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = retryingInterrupted { buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) } }
             if n < 0 { throw fail("read \(source)") }
             if n == 0 { break }
-            var written = 0
-            while written < n {
-                let w = buffer.withUnsafeBytes { write(out, $0.baseAddress! + written, n - written) }
-                if w < 0 && errno == EINTR { continue }
-                if w < 0 { throw fail("write \(temporary)") }
-                written += w
+            do {
+                try writeAll(fd: out, buffer[0..<n])
+            } catch {
+                throw fail("write \(temporary)", error)
             }
         }
         guard fchmod(out, 0o755) == 0, fchown(out, targetUID, targetGID) == 0 else { throw fail("chmod/chown \(temporary)") }

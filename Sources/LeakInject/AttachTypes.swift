@@ -13,8 +13,14 @@ public struct AttachRequest {
     public var frames: UInt32
     /// How long to wait for a thread to park in a restartable system call.
     public var timeout: Double
+    /// Attach to a process under a seccomp filter that cannot be read back
+    /// (swiftleak without CAP_SYS_ADMIN) without checking our calls against
+    /// it (`--ignore-seccomp`). A filter that can be read is always checked.
+    public var ignoreSeccomp: Bool
 
-    public init(pid: Int32, agentPath: String, socketPathInTarget: String, frames: UInt32 = 32, timeout: Double = 5) {
+    public init(pid: Int32, agentPath: String, socketPathInTarget: String, frames: UInt32 = 32, timeout: Double = 5,
+                ignoreSeccomp: Bool = false) {
+        self.ignoreSeccomp = ignoreSeccomp
         self.pid = pid
         self.agentPath = agentPath
         self.socketPathInTarget = socketPathInTarget

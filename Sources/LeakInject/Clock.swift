@@ -1,4 +1,5 @@
 import Glibc
+import LeakProc
 
 /// Monotonic time in seconds: durations of the attach and of the pause must
 /// not jump with wall-clock adjustments.
@@ -13,6 +14,9 @@ enum Clock {
         guard seconds > 0 else { return }
         var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
         var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+        _ = retryingInterrupted {
+            defer { request = remaining }
+            return nanosleep(&request, &remaining)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import CElfutils
 import Glibc
+import LeakProc
 
 /// Exported function addresses of a shared object, read from its .dynsym on
 /// disk with libelf. The target's own C library is read (never swiftleak's:
@@ -17,7 +18,7 @@ struct ElfSymbols {
     init(path: String, wanted: Set<String>) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
-            throw InjectError.libraryUnreadable(path: path, detail: "\(errnoText(errno)); run as root so /proc/PID/map_files can be opened")
+            throw InjectError.libraryUnreadable(path: path, detail: "\(errnoDescription(errno)); run as root so /proc/PID/map_files can be opened")
         }
         defer { _ = close(fd) }
         func failure(_ detail: String) -> InjectError { .libraryUnreadable(path: path, detail: detail) }

@@ -26,7 +26,7 @@ struct HeldThread {
                 if let held = try hold(pid: pid, candidate: candidate) { return held }
             }
             if Clock.now() >= deadline {
-                throw InjectError.noSafePoint(pid: pid, seconds: timeout, threads: lastScan.summary)
+                throw lastScan.refusal(pid: pid, seconds: timeout)
             }
             // A few ms: cheap for us (a handful of small /proc reads per
             // thread) and the target does not notice /proc reads. Processes
@@ -79,9 +79,10 @@ struct HeldThread {
         }
         do {
             let saved = try thread.saveState()
-            let inCall = Int64(bitPattern: saved.regs.orig_rax) == candidate.syscall
-                && Injector.restartCodes.contains(Int64(bitPattern: saved.regs.rax))
-            if inCall { return HeldThread(thread: thread, point: candidate, saved: saved, stoppedAt: stoppedAt) }
+            if SyscallTable.stoppedInside(candidate, rax: saved.regs.rax, origRax: saved.regs.orig_rax) {
+                if let live = SyscallTable.reentering(saved.regs) { try thread.setRegisters(live) }
+                return HeldThread(thread: thread, point: candidate, saved: saved, stoppedAt: stoppedAt)
+            }
         } catch {
             thread.detach()
             if case InjectError.targetExited = error { return nil }

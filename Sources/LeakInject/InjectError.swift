@@ -1,4 +1,4 @@
-import Glibc
+import LeakProc
 
 /// Why an attach was refused or failed. Every message is one line that says
 /// what happened and what to do about it; the target is left running as it
@@ -15,6 +15,9 @@ public enum InjectError: Error, CustomStringConvertible, Equatable {
     case alreadyTraced(pid: Int32, tracerPID: Int32, tracerName: String)
     case shadowStack(pid: Int32)
     case seccompStrict(pid: Int32)
+    case seccompForbids(pid: Int32, detail: String)
+    case seccompUnreadable(pid: Int32, reason: String)
+    case onlyLockWaits(pid: Int32, seconds: Double, threads: String)
     case permissionDenied(pid: Int32, detail: String)
     case noSafePoint(pid: Int32, seconds: Double, threads: String)
     case targetExited(pid: Int32, detail: String)
@@ -53,6 +56,12 @@ public enum InjectError: Error, CustomStringConvertible, Equatable {
             return "process \(pid) runs with CET shadow stacks (x86_Thread_features: shstk), which break remote calls: start it without shadow stacks or use `swiftleak run`"
         case .seccompStrict(let pid):
             return "process \(pid) is in seccomp strict mode: it may only read/write/exit, so nothing can be loaded into it"
+        case .seccompForbids(let pid, let detail):
+            return "pid \(pid) runs under a seccomp filter that \(detail); not attached, the process was left as it was"
+        case .seccompUnreadable(let pid, let reason):
+            return "pid \(pid) runs under a seccomp filter that swiftleak cannot read (\(reason)); not attached, since a call the filter kills would kill the process: run swiftleak as root, or pass --ignore-seccomp to attach without checking"
+        case .onlyLockWaits(let pid, let seconds, let threads):
+            return "no thread of \(pid) waited in I/O, poll, epoll or sleep within \(formatSeconds(seconds)) [\(threads)]: a thread blocked on a futex may hold a lock the loader or malloc needs, so none is borrowed; attach while the program waits for I/O (send it a request or a connection), raise the timeout, or start it with `swiftleak run`"
         case .permissionDenied(let pid, let detail):
             return "not allowed to ptrace \(pid): \(detail)"
         case .noSafePoint(let pid, let seconds, let threads):
@@ -60,9 +69,9 @@ public enum InjectError: Error, CustomStringConvertible, Equatable {
         case .targetExited(let pid, let detail):
             return "process \(pid) went away during the attach (\(detail)): nothing was left behind"
         case .ptraceFailed(let operation, let tid, let errno):
-            return "ptrace \(operation) on thread \(tid) failed: \(errnoText(errno)); retry, and report this if it persists"
+            return "ptrace \(operation) on thread \(tid) failed: \(errnoDescription(errno)); retry, and report this if it persists"
         case .procUnreadable(let path, let errno):
-            return "cannot read \(path): \(errnoText(errno)); run swiftleak as the target's user or as root"
+            return "cannot read \(path): \(errnoDescription(errno)); run swiftleak as the target's user or as root"
         case .libraryUnreadable(let path, let detail):
             return "cannot use the target's C library \(path): \(detail)"
         case .symbolNotFound(let symbol, let library):
@@ -82,14 +91,9 @@ public enum InjectError: Error, CustomStringConvertible, Equatable {
         case .agentEntryMissing(let path, let message):
             return "\(path) has no swiftleak_agent_attach (\(message)): rebuild the agent with Scripts/build-agent"
         case .agentAttachFailed(let pid, let errno):
-            return "the agent in \(pid) could not start: \(errnoText(errno)); make sure the swiftleak socket is listening and reachable from the target"
+            return "the agent in \(pid) could not start: \(errnoDescription(errno)); make sure the swiftleak socket is listening and reachable from the target"
         }
     }
-}
-
-/// "No such file or directory (errno 2)": the number helps when searching.
-func errnoText(_ code: Int32) -> String {
-    return "\(String(cString: strerror(code))) (errno \(code))"
 }
 
 func formatSeconds(_ seconds: Double) -> String {

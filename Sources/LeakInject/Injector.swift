@@ -91,6 +91,7 @@ public enum Injector {
         let agentPath = try AgentPlacement(filesystem: filesystem, targetUID: summary.uid, targetGID: summary.gid)
             .place(hostAgentPath: request.agentPath)
         let frames = min(max(request.frames, 1), 256) // SL_MAX_FRAMES
+        try SeccompCheck.precheck(pid: pid, ignoreUnreadable: request.ignoreSeccomp)
 
         // From here until detach a dying swiftleak would leave the target
         // running our registers: keep termination signals away.
@@ -101,6 +102,8 @@ public enum Injector {
         let held = try HeldThread.acquire(pid: pid, deadline: Clock.now() + request.timeout, timeout: request.timeout)
         var outcome: Result<Void, Error>
         do {
+            // Before the first call of ours reaches the thread's filters.
+            try SeccompCheck.verify(pid: pid, tid: held.point.tid, ignoreUnreadable: request.ignoreSeccomp)
             try runAgent(in: held, libc: libc, agentPath: agentPath, socketPath: request.socketPathInTarget, frames: frames)
             outcome = .success(())
         } catch {

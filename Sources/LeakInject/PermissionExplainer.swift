@@ -1,4 +1,5 @@
 import Glibc
+import LeakProc
 
 /// Turns an EPERM from PTRACE_SEIZE into the reasons that apply on this
 /// machine: the kernel gives no detail, and "Operation not permitted" alone
@@ -38,21 +39,19 @@ enum PermissionExplainer {
     }
 
     static func processName(_ pid: Int32) -> String {
-        ProcFiles.readIfPresent("/proc/\(pid)/comm")?.trimmedLine ?? "?"
+        ProcDirectory(pid: pid).name() ?? "?"
     }
 
     /// Reads CapEff from our own status: whether a capability is in effect.
     static func capabilityEffective(bit: Int) -> Bool {
-        guard let text = ProcFiles.readIfPresent("/proc/self/status") else { return false }
-        for line in text.split(separator: "\n") where line.hasPrefix("CapEff:") {
-            let hex = line.dropFirst("CapEff:".count).trimmingCharacters()
-            if let mask = UInt64(hex, radix: 16) { return mask & (1 << UInt64(bit)) != 0 }
+        guard let mask = ProcFiles.readIfPresent("/proc/self/status").map(ProcStatus.init(text:))?.hexMask("CapEff") else {
+            return false
         }
-        return false
+        return mask & (1 << UInt64(bit)) != 0
     }
 }
 
 extension String {
     /// The text without trailing newline and surrounding blanks.
-    var trimmedLine: String { self[...].trimmingCharacters() }
+    var trimmedLine: String { self[...].trimmingBlanks() }
 }

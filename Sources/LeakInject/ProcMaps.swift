@@ -11,8 +11,14 @@ struct ProcMaps {
         entries = MapsLine.parse(text)
     }
 
+    init(entries: [MapEntry]) {
+        self.entries = entries
+    }
+
     static func read(pid: Int32) -> Result<ProcMaps, InjectError> {
-        ProcFiles.read("/proc/\(pid)/maps").map(ProcMaps.init(text:))
+        let directory = ProcDirectory(pid: pid)
+        return directory.maps().map(ProcMaps.init(entries:))
+            .mapError { .procUnreadable(path: directory.entry("maps"), errno: $0.code) }
     }
 
     /// The first mapping (file offset 0) of the glibc C library: libc.so.6,

@@ -1,4 +1,4 @@
-import Glibc
+import LeakProc
 
 /// The target's view of the filesystem. A process in a container (another
 /// mount namespace or chroot) resolves paths against its own root, so a
@@ -13,25 +13,20 @@ public struct TargetFilesystem {
 
     public init(pid: Int32) {
         self.pid = pid
-        var theirs = stat(), ours = stat()
-        if stat("/proc/\(pid)/root", &theirs) == 0 && stat("/", &ours) == 0 {
-            sharesOurRoot = theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino
-        } else {
-            sharesOurRoot = true
-        }
+        sharesOurRoot = ProcDirectory(pid: pid).sharesOurRoot
     }
 
     /// Where a path inside the target's filesystem is reachable from here:
     /// the path itself when the roots are shared, "/proc/PID/root" + path
     /// otherwise (e.g. to bind the socket the agent will connect to).
     public func hostPath(forTargetPath path: String) -> String {
-        sharesOurRoot ? path : "/proc/\(pid)/root" + (path.hasPrefix("/") ? path : "/" + path)
+        sharesOurRoot ? path : throughTargetRoot(path)
     }
 
     /// The same path resolved through the target's root, whether or not it
     /// is shared: also right for a target in another mount namespace whose
     /// root happens to be the same directory.
     func throughTargetRoot(_ path: String) -> String {
-        "/proc/\(pid)/root" + (path.hasPrefix("/") ? path : "/" + path)
+        ProcDirectory(pid: pid).root + (path.hasPrefix("/") ? path : "/" + path)
     }
 }

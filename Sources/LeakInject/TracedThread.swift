@@ -1,5 +1,6 @@
 import CLeakSys
 import Glibc
+import LeakProc
 
 /// One target thread held with PTRACE_SEIZE. Only this thread is ever
 /// stopped: freezing the others made an injected dlopen deadlock when one of
@@ -62,17 +63,11 @@ final class TracedThread {
     private func stopAndDetach(signal: Int32) {
         guard sl_ptrace_interrupt(tid) == 0 else { return } // gone
         var status: Int32 = 0
-        while true {
-            let r = sl_waitpid_thread(tid, &status, 0)
-            if r < 0 && errno == EINTR { continue }
-            if r < 0 { return }
-            let decoded = sl_decode_wait_status(status)
-            if decoded.kind != 3 { return } // exited meanwhile
-            let pending = decoded.event == 0 ? decoded.value : 0
-            if pending != 0 && signal != 0 { _ = sl_tgkill(pid, tid, pending) }
-            _ = sl_ptrace_detach(tid, signal != 0 ? signal : pending)
-            return
-        }
+        guard retryingInterrupted({ sl_waitpid_thread(tid, &status, 0) }) >= 0,
+              case .stopped(let stopSignal, let event) = WaitStatus(status) else { return } // exited meanwhile
+        let pending = event == 0 ? stopSignal : 0
+        if pending != 0 && signal != 0 { _ = sl_tgkill(pid, tid, pending) }
+        _ = sl_ptrace_detach(tid, signal != 0 ? signal : pending)
     }
 
     /// PTRACE_SEIZE: attaches without stopping the thread.
@@ -115,11 +110,10 @@ final class TracedThread {
         var interval = 20e-6
         while true {
             var status: Int32 = 0
-            let r = sl_waitpid_thread(tid, &status, deadline == nil ? 0 : 1)
+            let r = retryingInterrupted { sl_waitpid_thread(tid, &status, deadline == nil ? 0 : 1) }
             if r < 0 {
-                if errno == EINTR { continue }
                 attached = false
-                return .gone("waitpid: \(errnoText(errno))")
+                return .gone("waitpid: \(Errno.current)")
             }
             if r == 0, let deadline {
                 let now = Clock.now()
@@ -132,16 +126,15 @@ final class TracedThread {
                 }
                 continue
             }
-            let decoded = sl_decode_wait_status(status)
-            switch decoded.kind {
-            case 1:
+            switch WaitStatus(status) {
+            case .exited(let code):
                 attached = false
-                return .gone("thread \(tid) exited with status \(decoded.value)")
-            case 2:
+                return .gone("thread \(tid) exited with status \(code)")
+            case .killed(let signal):
                 attached = false
-                return .gone("thread \(tid) was killed by signal \(decoded.value)")
-            default:
-                if decoded.event == 0 && decoded.value == SIGTRAP | 0x80 {
+                return .gone("thread \(tid) was killed by signal \(signal)")
+            case .stopped(let signal, let event):
+                if event == 0 && signal == SIGTRAP | 0x80 {
                     inSignalDeliveryStop = false
                     let entry = !nextSyscallStopIsExit
                     nextSyscallStopIsExit = false
@@ -150,15 +143,21 @@ final class TracedThread {
                 }
                 stopKind = .other
                 nextSyscallStopIsExit = false
-                if decoded.event == 0 {
+                if event == 0 {
                     var info = siginfo_t()
                     _ = sl_ptrace_getsiginfo(tid, &info)
                     inSignalDeliveryStop = true
-                    return .signal(decoded.value, info)
+                    return .signal(signal, info)
                 }
                 inSignalDeliveryStop = false
-                if decoded.event == 128 /* PTRACE_EVENT_STOP */ { return .eventStop(signal: decoded.value) }
-                return .otherEvent(decoded.event)
+                if event == 128 /* PTRACE_EVENT_STOP */ { return .eventStop(signal: signal) }
+                return .otherEvent(event)
+            case .other:
+                // Not asked for (no WCONTINUED): treat it as a stop to look past.
+                stopKind = .other
+                nextSyscallStopIsExit = false
+                inSignalDeliveryStop = false
+                return .otherEvent(0)
             }
         }
     }
@@ -259,11 +258,7 @@ final class TracedThread {
     /// A signal mask from the thread's /proc status: "SigBlk" (this thread
     /// blocks), "SigCgt" (the process catches), "SigIgn".
     func signalMask(_ field: String) -> UInt64? {
-        guard let text = ProcFiles.readIfPresent("/proc/\(pid)/task/\(tid)/status") else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-            return UInt64(line.dropFirst(field.count + 1).trimmingCharacters(), radix: 16)
-        }
-        return nil
+        ProcStatus.read(pid: pid, tid: tid)?.hexMask(field)
     }
 
     /// Lets the thread go, handing back the signals it received meanwhile.

@@ -1,6 +1,7 @@
 import Glibc
 import LeakCollector
 import LeakModel
+import LeakProc
 
 /// `swiftleak run`: spawn the program with the agent preloaded, trace it,
 /// snapshot on SIGUSR1 and every `--every`, a final snapshot when it ends,
@@ -114,14 +115,9 @@ struct LaunchedTarget: SessionFrontEnd {
     /// The exit status of `pid` once it ended (128 + signal when killed), nil while it runs.
     static func reap(_ pid: pid_t, blocking: Bool) -> Int32? {
         var status: Int32 = 0
-        while true {
-            let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
-            if result == pid { break }
-            if result == 0 { return nil }
-            if errno == EINTR { continue }
-            return 1
-        }
-        if status & 0x7f == 0 { return (status >> 8) & 0xff }
-        return 128 + (status & 0x7f)
+        let result = retryingInterrupted { waitpid(pid, &status, blocking ? 0 : WNOHANG) }
+        if result == 0 { return nil }
+        guard result == pid else { return 1 }
+        return WaitStatus(status).shellExitCode ?? 1
     }
 }

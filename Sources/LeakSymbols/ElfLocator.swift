@@ -1,4 +1,5 @@
 import CElfutils
+import LeakProc
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,14 +25,8 @@ final class ElfLocator {
 
     /// Re-checks whether the target has its own root (it may have chroot'ed).
     func refreshRoot() {
-        let root = "/proc/\(pid)/root"
-        var theirs = stat(), ours = stat()
-        // If we cannot tell, assume the same root: the plain path is then tried first.
-        guard stat(root + "/", &theirs) == 0, stat("/", &ours) == 0 else {
-            foreignRoot = nil
-            return
-        }
-        foreignRoot = (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) ? nil : root
+        let directory = ProcDirectory(pid: pid)
+        foreignRoot = directory.sharesOurRoot ? nil : directory.root
     }
 
     /// Paths to try for a module name starting with "/", best first.
@@ -39,7 +34,7 @@ final class ElfLocator {
         var paths: [String] = []
         let deleted = moduleName.hasSuffix(" (deleted)")
         if !deleted {
-            let procRoot = "/proc/\(pid)/root" + moduleName
+            let procRoot = ProcDirectory(pid: pid).root + moduleName
             if let root = foreignRoot {
                 paths.append(root + moduleName)
                 paths.append(moduleName)

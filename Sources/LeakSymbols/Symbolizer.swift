@@ -1,6 +1,7 @@
 import CElfutils
 import Foundation
 import LeakModel
+import LeakProc
 
 /// Resolves instruction addresses of one live process into self-contained
 /// frames (function, file, line, module, address), so that snapshots remain
@@ -86,7 +87,7 @@ public final class Symbolizer: @unchecked Sendable {
             // stay (they were right when resolved); the next successful
             // refresh starts over.
             reportedMaps = nil
-            let reason = result > 0 ? String(cString: strerror(result)) : Self.dwflMessage()
+            let reason = result > 0 ? errnoDescription(result) : Self.dwflMessage()
             throw SymbolizerError.dwflFailure(pid: pid, reason: reason)
         }
         invalidateCache(from: reportedMaps, to: maps)

@@ -1,4 +1,5 @@
 import Glibc
+import LeakProc
 import LeakSession
 
 /// Messages for the person running swiftleak go to stderr, one line each,
@@ -32,14 +33,6 @@ enum Console {
 
 enum FileHandleWriter {
     static func write(_ text: String, to fd: Int32) {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return
-            }
-            bytes = bytes.dropFirst(written)
-        }
+        try? writeAll(fd: fd, Array(text.utf8))
     }
 }

@@ -2,36 +2,10 @@ import Glibc
 import XCTest
 @testable import LeakInject
 
-/// The /proc and ELF readers, on samples and on this very process.
+/// The injector's use of /proc (where is libc?) and its ELF reader, on
+/// samples and on this very process; the /proc parsers themselves are
+/// tested in LeakProcTests.
 final class ParsingTests: XCTestCase {
-    func testStatusFields() {
-        let status = ProcStatus(text: """
-        Name:\tmy prog
-        State:\tS (sleeping)
-        Tgid:\t42
-        TracerPid:\t7
-        Uid:\t1000\t1000\t1000\t1000
-        Gid:\t100\t100\t100\t100
-        Seccomp:\t2
-        x86_Thread_features:\tshstk wrss
-        """)
-        XCTAssertEqual(status.name, "my prog")
-        XCTAssertEqual(status.state, "S")
-        XCTAssertEqual(status.tgid, 42)
-        XCTAssertEqual(status.tracerPID, 7)
-        XCTAssertEqual(status.uid, 1000)
-        XCTAssertEqual(status.gid, 100)
-        XCTAssertEqual(status.seccompMode, 2)
-        XCTAssertTrue(status.hasShadowStack)
-        XCTAssertFalse(ProcStatus(text: "x86_Thread_features:\t\n").hasShadowStack)
-    }
-
-    func testStatWithAwkwardName() {
-        let stat = ProcStat(text: "123 (a) b (c) S 1 2 3 4 5 2097216 0 0")
-        XCTAssertEqual(stat?.state, "S")
-        XCTAssertEqual(stat.map { $0.flags & ProcStat.kernelThreadFlag != 0 }, true)
-    }
-
     func testMapsFindLibcAndIgnoreOthers() {
         let maps = ProcMaps(text: """
         55d0c0000000-55d0c0001000 r--p 00000000 fe:00 12 /usr/bin/my prog

@@ -19,4 +19,12 @@ final class ProcessMapsTests: XCTestCase {
         XCTAssertEqual(first.inode, 1234)
         XCTAssertEqual(maps.firstMapping(named: "[vdso]")?.start, 0x7ffd_1e9f_e000)
     }
+
+    /// An mprotect changes only the permissions: the module list is the same.
+    func testPermissionChangeIsNoChange() {
+        let before = ProcessMaps(text: "7f0000000000-7f0000001000 rw-p 00000000 fe:01 77 /usr/lib/libx.so\n")
+        let after = ProcessMaps(text: "7f0000000000-7f0000001000 r--p 00000000 fe:01 77 /usr/lib/libx.so\n")
+        XCTAssertEqual(before, after)
+        XCTAssertNotEqual(before, ProcessMaps(text: "7f0000000000-7f0000002000 r--p 00000000 fe:01 77 /usr/lib/libx.so\n"))
+    }
 }

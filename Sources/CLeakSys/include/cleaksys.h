@@ -43,6 +43,8 @@ int sl_ptrace_poke(pid_t tid, uint64_t addr, uint64_t word);
 uint64_t sl_siginfo_addr(const siginfo_t *info);
 int sl_siginfo_code(const siginfo_t *info);
 int sl_siginfo_signo(const siginfo_t *info);
+/* The sending process of a kill/sigqueue/tkill (si_code <= 0). */
+pid_t sl_siginfo_pid(const siginfo_t *info);
 
 /* tgkill(2): re-sends a signal to one thread. */
 int sl_tgkill(pid_t pid, pid_t tid, int sig);
@@ -85,5 +87,18 @@ struct sl_signal_guard {
 int sl_signal_guard_begin(struct sl_signal_guard *guard);
 /* Returns the signal that arrived during the window (re-raised), or 0. */
 int sl_signal_guard_end(struct sl_signal_guard *guard);
+
+/* MARK: seccomp */
+
+/* Largest classic BPF program the kernel accepts (BPF_MAXINSNS). */
+#define SL_BPF_MAXINSNS 4096
+/* PTRACE_SECCOMP_GET_FILTER on a stopped tracee: copies its index-th filter
+ * (0 is the most recently installed) into buf, which must hold
+ * SL_BPF_MAXINSNS 8-byte instructions (the kernel takes no size, and
+ * another thread may install a bigger filter between two calls), and
+ * returns the number of instructions; -1 with errno ENOENT past the last
+ * filter, EACCES without CAP_SYS_ADMIN, EINVAL/EMEDIUMTYPE when it cannot
+ * be read back. */
+long sl_ptrace_seccomp_get_filter(pid_t tid, unsigned long index, void *buf);
 
 #endif
