@@ -1,5 +1,6 @@
 import CLeakSys
 import Glibc
+import LeakProc
 
 /// A target thread stopped at a safe point: seized, interrupted inside a
 /// restartable system call, with every register saved.

@@ -1,5 +1,6 @@
 import CLeakSys
 import Glibc
+import LeakProc
 
 /// Loads the swiftleak agent into a running process with ptrace, borrowing
 /// one thread that is parked in a restartable system call:

@@ -1,11 +1,5 @@
 import LeakProc
 
-// LeakProc's /proc readers under the names the injector's files use (not
-// every one of them imports LeakProc).
-typealias ProcFiles = LeakProc.ProcFiles
-typealias ProcStat = LeakProc.ProcStat
-typealias ProcStatus = LeakProc.ProcStatus
-
 extension ProcStatus {
     /// The status of a process that is about to be injected; the error
     /// says which file could not be read.

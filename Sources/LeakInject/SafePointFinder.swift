@@ -1,5 +1,6 @@
 import CLeakSys
 import Glibc
+import LeakProc
 
 /// x86_64 system call numbers, as far as injection cares about them.
 enum SyscallTable {

@@ -1,5 +1,6 @@
 import CLeakSys
 import Glibc
+import LeakProc
 
 /// Keeps our system calls away from a seccomp filter that would not let them
 /// through. A filter that kills socket(2) (systemd's SystemCallFilter=)
@@ -118,7 +119,7 @@ enum SeccompCheck {
                 let code = errno
                 if code == ENOENT && index > 0 { return .success(filters) }
                 if code == EACCES, let reason = whyFiltersAreUnreadable() { return .failure(.failed(reason)) }
-                return .failure(.failed("PTRACE_SECCOMP_GET_FILTER: \(errnoText(code))"))
+                return .failure(.failed("PTRACE_SECCOMP_GET_FILTER: \(errnoDescription(code))"))
             }
             filters.append(BPFInstruction.decode(Array(buffer[0..<Int(min(count, Int(SL_BPF_MAXINSNS))) * 8])))
         }
@@ -128,12 +129,8 @@ enum SeccompCheck {
     /// Reading filters back needs CAP_SYS_ADMIN and no filter of our own.
     static func whyFiltersAreUnreadable() -> String? {
         guard let text = ProcFiles.readIfPresent("/proc/self/status") else { return "cannot read /proc/self/status" }
-        let own = ProcStatus(text: text)
-        if own.seccompMode != 0 { return "swiftleak itself runs under seccomp, which forbids reading filters back" }
-        for line in text.split(separator: "\n") where line.hasPrefix("CapEff:") {
-            let caps = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(), radix: 16) ?? 0
-            if caps & (1 << 21) == 0 { return "swiftleak lacks CAP_SYS_ADMIN" }
-        }
+        if ProcStatus(text: text).seccompMode != 0 { return "swiftleak itself runs under seccomp, which forbids reading filters back" }
+        if !PermissionExplainer.capabilityEffective(bit: 21) { return "swiftleak lacks CAP_SYS_ADMIN" }  // CAP_SYS_ADMIN
         return nil
     }
 }

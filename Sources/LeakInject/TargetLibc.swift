@@ -1,3 +1,5 @@
+import LeakProc
+
 /// Addresses, in the target, of the C library functions a remote call needs.
 /// Resolved from the target's own glibc before any thread is stopped, so a
 /// missing symbol costs the target nothing.

@@ -11,14 +11,17 @@ public struct AttachSession {
     let output: String?
     let frames: UInt32
     let timeout: Double
+    let ignoreSeccomp: Bool
     let periodic: PeriodicSnapshots
     let report: SessionReporter
 
-    public init(pid: Int32, output: String?, frames: UInt32, timeout: Double, periodic: PeriodicSnapshots, report: @escaping SessionReporter) {
+    public init(pid: Int32, output: String?, frames: UInt32, timeout: Double, ignoreSeccomp: Bool = false,
+                periodic: PeriodicSnapshots, report: @escaping SessionReporter) {
         self.pid = pid
         self.output = output
         self.frames = frames
         self.timeout = timeout
+        self.ignoreSeccomp = ignoreSeccomp
         self.periodic = periodic
         self.report = report
     }
@@ -46,7 +49,7 @@ public struct AttachSession {
 
         let injected: AttachReport
         do {
-            injected = try Injector.attach(AttachRequest(pid: pid, agentPath: agent, socketPathInTarget: placement.targetPath, frames: frames, timeout: timeout))
+            injected = try Injector.attach(AttachRequest(pid: pid, agentPath: agent, socketPathInTarget: placement.targetPath, frames: frames, timeout: timeout, ignoreSeccomp: ignoreSeccomp))
         } catch let error as InjectError {
             session.cancel()
             throw CollectorError(error.description)

@@ -10,7 +10,7 @@ final class EventLoopTests: XCTestCase {
         let program = try SourceFixtures.program("epoll_loop")
         let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
         for (call, timeout) in [("epoll_wait", "-1"), ("epoll_pwait", "-1"), ("epoll_pwait2", "-1"), ("epoll_wait", "60000")] {
-            let child = try SourceFixtures.startReady(program, [call, timeout])
+            let child = try ChildProcess.started(program, [call, timeout])
             defer { child.terminate() }
             let socket = "\(Fixtures.directory)/loop-\(call)-\(UInt32.random(in: 0...UInt32.max))"
             let report = try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent, socketPathInTarget: socket))
@@ -39,7 +39,7 @@ final class EventLoopTests: XCTestCase {
         let agent = try SourceFixtures.realAgent.get()
         var elapsed: [Double] = []
         for _ in 0..<5 {
-            let child = try SourceFixtures.startReady(program, ["epoll_wait", "-1"])
+            let child = try ChildProcess.started(program, ["epoll_wait", "-1"])
             defer { child.terminate() }
             let listener = try AgentListener(name: "loop")
             let report = try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent, socketPathInTarget: listener.path))
@@ -62,7 +62,7 @@ final class EventLoopTests: XCTestCase {
     func testFutexOnlyProcessIsRefusedWithWhatEachThreadDoes() throws {
         let program = try Fixtures.program("futex-pool", Self.futexPool)
         let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
-        let child = try SourceFixtures.startReady(program)
+        let child = try ChildProcess.started(program)
         defer { child.terminate() }
         XCTAssertThrowsError(try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent,
                                                                socketPathInTarget: "/tmp/unused", timeout: 0.3))) { error in

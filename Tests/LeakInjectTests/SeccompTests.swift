@@ -165,7 +165,7 @@ final class SeccompTests: XCTestCase {
             ("kill-openat", "kills openat(2), which the injection (dlopen) needs"),
         ]
         for (mode, detail) in cases {
-            let child = try SourceFixtures.startReady(program, [mode])
+            let child = try ChildProcess.started(program, [mode])
             defer { child.terminate() }
             XCTAssertThrowsError(try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent,
                                                                    socketPathInTarget: "/tmp/unused"))) { error in
@@ -188,7 +188,7 @@ final class SeccompTests: XCTestCase {
     func testAttachUnderAFilterThatAllowsEverythingWeNeed() throws {
         let program = try SourceFixtures.program("seccomp_sleeper")
         let agent = try SourceFixtures.realAgent.get()
-        let child = try SourceFixtures.startReady(program, ["allow-agent"])
+        let child = try ChildProcess.started(program, ["allow-agent"])
         defer { child.terminate() }
         let listener = try AgentListener(name: "seccomp")
         let report = try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent, socketPathInTarget: listener.path))

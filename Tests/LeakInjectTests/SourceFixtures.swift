@@ -25,24 +25,6 @@ enum SourceFixtures {
         guard status == 0 else { throw Fixtures.CompileError(name: "libswiftleak-agent.so", log: log) }
         return "\(directory)/libswiftleak-agent.so"
     }
-
-    /// Starts a fixture and waits for its "ready" line; a fixture that does
-    /// not start fails the test.
-    static func startReady(_ path: String, _ args: [String] = []) throws -> ChildProcess {
-        let child = try ChildProcess(path, args)
-        let line = child.readLine()
-        guard line == "ready" else {
-            child.terminate()
-            throw StartFailure(path: path, line: line)
-        }
-        return child
-    }
-
-    struct StartFailure: Error, CustomStringConvertible {
-        var path: String
-        var line: String?
-        var description: String { "fixture \(path) did not become ready (printed \(line ?? "nothing"))" }
-    }
 }
 
 /// The collector's side of the real agent's connection, reduced to what a
