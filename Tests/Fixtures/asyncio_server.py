@@ -1,7 +1,8 @@
 """A small asyncio TCP service with a known leak, for the attach tests.
 
 Run by Debian's interpreter: /usr/bin/python3 asyncio_server.py
-It listens on an ephemeral port of 127.0.0.1 and prints "ready <port>".
+It listens on an ephemeral port of 127.0.0.1 and prints
+"ready <port> payload <bytes>" (<bytes>: what one payload object takes).
 Each connection speaks lines:
     "session"  keeps a 1 KiB payload per request in a module-level dict that
                is never pruned (the leak of the tracemalloc guides in
@@ -56,7 +57,8 @@ async def main():
     server = await asyncio.start_server(
         lambda r, w: serve_connection(r, w, quit_requested), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    print("ready", port, flush=True)
+    # The payload's size as the interpreter counts it: the bytes one calloc asks for.
+    print("ready", port, "payload", sys.getsizeof(bytes(1024)), flush=True)
     async with server:
         await quit_requested.wait()
     return 0
