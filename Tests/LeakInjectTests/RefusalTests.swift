@@ -1,4 +1,5 @@
 import Glibc
+import LeakProc
 import XCTest
 @testable import LeakInject
 
