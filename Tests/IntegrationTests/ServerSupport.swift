@@ -131,10 +131,12 @@ enum ServerThreads {
 }
 
 extension AttachedSession {
-    /// The attach time from the "attached to PID (name) in X ms" line.
+    /// The attach time from "attached to PID (name) in X ms; ...".
     var attachMilliseconds: Double? {
         guard let line = process.stderrLines(containing: "attached to \(target.pid)").first,
-              let range = line.range(of: #") in [0-9.]+ ms"#, options: .regularExpression) else { return nil }
-        return Double(line[range].dropFirst(") in ".count).dropLast(" ms".count))
+              let clause = line.split(separator: ";").first else { return nil }
+        let words = clause.split(separator: " ")
+        guard words.count >= 3, words[words.count - 3] == "in", words.last == "ms" else { return nil }
+        return Double(words[words.count - 2])
     }
 }
