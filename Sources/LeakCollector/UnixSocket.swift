@@ -91,14 +91,6 @@ enum UnixSocket {
         return credentials.pid
     }
 
-    /// Whether the peer of `fd` is process `pid` (in our numbering). The
-    /// agent's hello names its pid as its own namespace sees it, which in a
-    /// container is not the pid we attached to; the kernel's word is both
-    /// right there and unforgeable.
-    static func isConnected(_ fd: Int32, toProcess pid: pid_t) -> Bool {
-        peerProcess(fd) == pid
-    }
-
     /// Waits up to `timeout` seconds (forever if nil) for `fd` to become readable.
     static func waitReadable(_ fd: Int32, timeout: Double?) -> Bool {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)

@@ -64,10 +64,11 @@ public struct AttachSession {
             target.answer(request)
         }
         defer { server.remove() }
-        // Said once `swiftleak snapshot PID` can reach this session.
+        // Only now: whoever reads "attached to" may send `swiftleak snapshot` at once.
         report(.note(String(format: "attached to %d (%@) in %.0f ms; the longest pause of a thread was %.1f ms",
                             pid, facts.name, injected.elapsedSeconds * 1000, injected.pauseSeconds * 1000)))
         report(.note("`swiftleak snapshot \(pid)` or `kill -USR1 \(getpid())` writes a snapshot to \(store.directory)/; Ctrl-C or `swiftleak detach \(pid)` detaches"))
+        if let warning = store.warning { report(.warning(warning)) }
         var loop = SessionLoop(periodic: periodic, snapshots: snapshots)
         return loop.run(&target)
     }
