@@ -34,15 +34,18 @@ public final class SessionSocketDirectory {
     /// Makes the directory in the target's first writable temporary
     /// directory, after removing what a killed swiftleak left there.
     public init(pid: Int32) throws {
+        // A live thread's view: after the main thread called pthread_exit,
+        // /proc/PID/root is gone while the process serves on.
+        guard let process = ProcDirectory(pid: pid).liveThread() else { throw CollectorError("pid \(pid) has exited") }
         let status: ProcStatus
-        switch ProcDirectory(pid: pid).status() {
+        switch process.status() {
         case let .success(read): status = read
-        case let .failure(error): throw CollectorError("cannot read /proc/\(pid)/status: \(error)")
+        case let .failure(error): throw CollectorError("cannot read \(process.entry("status")): \(error)")
         }
         owner = (status.fsuid, status.fsgid)
         var failures: [String] = []
         for candidate in Self.candidates {
-            guard let parent = Self.openWithoutSymlinks(ProcDirectory(pid: pid).root, candidate) else {
+            guard let parent = Self.openWithoutSymlinks(process.root, candidate) else {
                 failures.append("/\(candidate): \(Errno.current)")
                 continue
             }
