@@ -2,40 +2,50 @@ import LeakModel
 
 /// Call paths merged into a tree (outermost frame at the root) for the HTML
 /// report's icicle: live bytes of one snapshot, or the growth between two.
-/// Nodes are keyed by label id, so frames that read the same merge.
+/// Nodes are keyed by label id, so frames that read the same merge. One tree
+/// holds two views: raw (bytes at the end of each whole path) and folded
+/// (bytes where the path ends once its allocator frames are dropped, which
+/// is always a prefix of the raw path, outermost first).
 struct FlameTree {
     /// Label id of each node (the root's is unused).
     private var labels: [Int] = [-1]
     private var parents: [Int] = [0]
-    private var children: [[Int: Int]] = [[:]]
-    /// Bytes of the paths that end exactly at each node (signed while growth is summed).
-    private var selfBytes: [Int64] = [0]
+    /// Child of (parent << 32 | label): one table, not one per node, as a
+    /// huge snapshot makes hundreds of thousands of nodes.
+    private var childIndex: [UInt64: Int] = [:]
+    /// Bytes of the paths that end exactly at each node, per view (signed while growth is summed).
+    private var rawSelf: [Int64] = [0]
+    private var foldedSelf: [Int64] = [0]
 
     var nodeCount: Int { labels.count }
 
-    /// Adds `bytes` to the path of label ids, outermost first.
-    mutating func add(path: [Int], bytes: Int64) {
+    /// Adds `bytes` to the path of label ids, outermost first, in the raw
+    /// view, and to its first `foldedLength` labels in the folded view.
+    mutating func add(path: [Int], foldedLength: Int, bytes: Int64) {
         var node = 0
-        for label in path {
-            if let child = children[node][label] {
+        for (depth, label) in path.enumerated() {
+            if depth == foldedLength { foldedSelf[node] &+= bytes }
+            let key = UInt64(node) << 32 | UInt64(UInt32(truncatingIfNeeded: label))
+            if let child = childIndex[key] {
                 node = child
             } else {
                 let child = labels.count
                 labels.append(label)
                 parents.append(node)
-                children.append([:])
-                selfBytes.append(0)
-                children[node][label] = child
+                rawSelf.append(0)
+                foldedSelf.append(0)
+                childIndex[key] = child
                 node = child
             }
         }
-        selfBytes[node] &+= bytes
+        if path.count == foldedLength { foldedSelf[node] &+= bytes }
+        rawSelf[node] &+= bytes
     }
 
     /// Each node's bytes including its descendants, after paths that shrank
     /// are dropped (growth counts what grew; a freed path cannot hide one that grew).
-    func totals() -> [UInt64] {
-        var totals = selfBytes.map { UInt64(max($0, 0)) }
+    func totals(folded: Bool) -> [UInt64] {
+        var totals = (folded ? foldedSelf : rawSelf).map { UInt64(max($0, 0)) }
         // A child always has a higher index than its parent.
         for node in stride(from: labels.count - 1, to: 0, by: -1) {
             totals[parents[node]] &+= totals[node]
@@ -48,14 +58,17 @@ struct FlameTree {
     /// and the smallest beyond `maxNodes`, are merged into one last child
     /// labelled `otherLabel` per parent, so a huge snapshot stays drawable.
     /// `label` maps a label id to the one written.
-    func encoded(maxNodes: Int, minimumFraction: Double, otherLabel: Int, label: (Int) -> Int) -> EncodedFlame {
-        let totals = totals()
+    func encoded(folded: Bool, maxNodes: Int, minimumFraction: Double, otherLabel: Int, label: (Int) -> Int) -> EncodedFlame {
+        let totals = totals(folded: folded)
         let root = totals[0]
         var threshold = max(UInt64(1), UInt64((Double(root) * minimumFraction).rounded(.up)))
         // Each kept node may get one "other" child: named nodes take half the cap.
         let named = max(1, maxNodes / 2)
         let kept = totals.dropFirst().filter { $0 >= threshold }
         if kept.count > named { threshold = kept.sorted(by: >)[named] + 1 }
+
+        var children = Array(repeating: [Int](), count: labels.count)
+        for node in 1..<max(labels.count, 1) { children[parents[node]].append(node) }
 
         enum Item { case node(Int, depth: Int), other(UInt64, depth: Int) }
         var out: [Int] = []
@@ -70,7 +83,7 @@ struct FlameTree {
                 out += [node == 0 ? -1 : label(labels[node]), depth, Int(clamping: totals[node])]
                 var other: UInt64 = 0
                 var big: [Int] = []
-                for child in children[node].values {
+                for child in children[node] {
                     if totals[child] >= threshold {
                         big.append(child)
                     } else if totals[child] > 0 {
