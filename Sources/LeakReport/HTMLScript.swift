@@ -51,6 +51,8 @@ enum HTMLScript {
         if (data.series) series(data.series);
         table(data);
         body.setAttribute("data-ready", "1");
+        // Milliseconds from navigation start until everything is drawn.
+        body.setAttribute("data-render-ms", String(Math.round(performance.now())));
         window.addEventListener("resize", function () { flame.draw(); });
       }
 
