@@ -47,6 +47,7 @@ enum HTMLScript {
         header(data, newest, oldest);
         cards(data, newest, oldest);
         var flame = new Flame(data);
+        applyHash(flame);
         flame.show();
         if (data.series) series(data.series);
         table(data);
@@ -54,6 +55,16 @@ enum HTMLScript {
         // Milliseconds from navigation start until everything is drawn.
         body.setAttribute("data-render-ms", String(Math.round(performance.now())));
         window.addEventListener("resize", function () { flame.draw(); });
+      }
+
+      // "#search=TEXT&raw=1" opens the page searching, or with allocator frames shown.
+      function applyHash(flame) {
+        location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
+          var at = pair.indexOf("="), key = pair.slice(0, at), value = decodeURIComponent(pair.slice(at + 1));
+          if (at < 0) return;
+          if (key === "search") { document.getElementById("search").value = value; flame.query = value.toLowerCase(); }
+          if (key === "raw") flame.rawBox.checked = value === "1";
+        });
       }
 
       function header(data, newest, oldest) {
@@ -322,7 +333,7 @@ enum HTMLScript {
         document.getElementById("plot").appendChild(root);
 
         var head = document.querySelector("#legend thead"), hr = element("tr");
-        ["", "site", "trend", "R\u00b2", "slope / snapshot", "last"].forEach(function (title) { hr.appendChild(element("th", title)); });
+        ["", "site", "trend", "R\u00b2", "slope / snapshot", "last"].forEach(function (title) { hr.appendChild(element("th", title, title === "site" ? "loc" : "")); });
         head.appendChild(hr);
         var tbody = document.querySelector("#legend tbody");
         s.sites.forEach(function (site, index) {

@@ -12,7 +12,8 @@ struct HeadlessChromium {
     var consoleLines: [String]
     var pageRequests: [String]
 
-    static func render(_ htmlPath: String, scratch: String, file: StaticString = #filePath, line: UInt = #line) throws -> HeadlessChromium {
+    /// `fragment` goes after "#" in the page's URL.
+    static func render(_ htmlPath: String, fragment: String = "", scratch: String, file: StaticString = #filePath, line: UInt = #line) throws -> HeadlessChromium {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             XCTFail("\(executable) is missing: run Scripts/setup (it installs chromium)", file: file, line: line)
             throw CancellationError()
@@ -22,7 +23,7 @@ struct HeadlessChromium {
             "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--user-data-dir=\(scratch)/profile", "--virtual-time-budget=5000",
             "--enable-logging=stderr", "--v=0", "--log-net-log=\(netLog)",
-            "--dump-dom", "file://" + htmlPath,
+            "--dump-dom", "file://" + htmlPath + (fragment.isEmpty ? "" : "#" + fragment),
         ], timeout: 60)
         XCTAssertEqual(result.status, 0, "chromium failed: \(result.stderr)", file: file, line: line)
         let console = result.stderr.split(separator: "\n").map(String.init).filter { $0.contains(":CONSOLE") }

@@ -73,12 +73,13 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(firstRow.contains("make_session_record"), firstRow)
         XCTAssertTrue(firstRow.contains(#"<td>706</td><td class="grow">+405</td>"#), "count and count diff of the leak: \(firstRow)")
 
-        // One snapshot: live memory, top's columns.
+        // One snapshot: live memory, top's columns; opened searching, allocator frames shown.
         _ = try report([paths[3]], to: scratch + "/live.html")
-        let live = try HeadlessChromium.render(scratch + "/live.html", scratch: scratch + "/live")
+        let live = try HeadlessChromium.render(scratch + "/live.html", fragment: "search=make_session_record&raw=1", scratch: scratch + "/live")
         assertRenderedCleanly(live, kind: "live")
-        XCTAssertTrue(live.dom.contains("make_session_record"))
         XCTAssertTrue(live.dom.contains("<td>706</td>"), "706 live leaked blocks")
+        XCTAssertTrue(live.dom.contains(#"<span id="match">1 matching nodes: "#), "the search found the leak's frame")
+        XCTAssertTrue(live.dom.contains("Live memory by call path (all frames)"), "the raw view is shown")
     }
 
     func testBadInputIsOneLineAndNonZero() throws {
