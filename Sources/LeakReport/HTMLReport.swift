@@ -155,6 +155,7 @@ public enum HTMLReport {
             ("group_by", .string(groupBy.rawValue)),
             ("snapshots", .array(snapshots.map { JSONReport.metadata($0.metadata) })),
             ("labels", .array(labels.emitted.map(JSONValue.string))),
+            ("other_label", .string(FlameLabels.other)),
             ("flame", flameJSON),
             ("table", table),
             ("series", series),

@@ -27,6 +27,8 @@ enum HTMLScript {
         if (n < 1024) return n + " B";
         var unit = 0;
         while (unit < UNITS.length - 1 && n >= 1024) { n /= 1024; unit += 1; }
+        // 1048575 bytes would read "1024.0 KiB": say "1.0 MiB".
+        if (n.toFixed(1) === "1024.0" && unit < UNITS.length - 1) { n /= 1024; unit += 1; }
         return n.toFixed(1) + " " + UNITS[unit];
       }
       function signedBytes(n) { return (n < 0 ? "-" : "+") + bytes(Math.abs(n)); }
@@ -134,7 +136,7 @@ enum HTMLScript {
         var self = this;
         this.data = data;
         this.trees = { folded: decode(data.flame.folded, data.labels), raw: decode(data.flame.raw, data.labels) };
-        this.otherName = data.labels.indexOf("other (small nodes merged)") >= 0 ? "other (small nodes merged)" : null;
+        this.otherName = data.other_label;
         this.canvas = document.getElementById("flame");
         this.tooltip = document.getElementById("tooltip");
         this.query = "";
@@ -154,6 +156,11 @@ enum HTMLScript {
         document.getElementById("flame-title").textContent = (growth ? "Growth" : "Live memory") + " by call path (" +
           (name === "raw" ? "all frames" : "allocator and runtime frames folded") + ")";
         var t = this.tree;
+        if (t.total_bytes === 0) {
+          document.getElementById("flame-note").textContent = growth ? "Nothing grew between these snapshots." : "No live memory in this snapshot.";
+          this.draw();
+          return;
+        }
         document.getElementById("flame-note").textContent =
           (growth ? "Widths: bytes that grew between the first and last snapshot (paths that shrank count 0). "
                   : "Widths: live bytes. ") +

@@ -1,7 +1,8 @@
 import ArgumentParser
-import Foundation
+import Glibc
 import LeakCollector
 import LeakModel
+import LeakProc
 import LeakReport
 
 /// `swiftleak report SNAP [OLD] -o FILE`, `swiftleak report DIR -o FILE`:
@@ -11,10 +12,12 @@ struct Report: ParsableCommand {
         abstract: "Write one self-contained HTML report (flame graph, table, counters; a plot over time for a series).",
         discussion: """
         One snapshot: its live memory. Two: what grew from the earlier to the
-        later (by snapshot time, in either order). Three or more, or a
-        directory: the growth from first to last, plus each top site's live
-        bytes over time with trend's classification. The page opens offline:
-        script, style and data are inline and it fetches nothing.
+        later (by snapshot time, in either order). Three or more: a series,
+        the growth from first to last plus each top site's live bytes over
+        time with trend's classification. A directory stands for its
+        snapshots. The page opens offline: script, style and data are inline
+        and it fetches nothing. Open it as report.html#search=TEXT&raw=1 to
+        start searching, or with allocator frames shown.
 
         Examples:
           swiftleak report snaps/<second> snaps/<first> -o report.html
@@ -60,11 +63,19 @@ struct Report: ParsableCommand {
         default:
             html = HTMLReport.series(snapshots, groupBy: groupBy, limits: limits)
         }
-        do {
-            try Data(html.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
-        } catch {
-            throw Failure("cannot write \(output): \((error as NSError).localizedDescription); pass -o with a writable path")
-        }
+        try write(Array(html.utf8), to: output)
         Console.note("report written: \(output) (\(html.utf8.count) bytes)")
+    }
+
+    func write(_ bytes: [UInt8], to path: String) throws {
+        let fd = retryingInterrupted { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        guard fd >= 0 else { throw Failure("cannot write \(path): \(Errno.current); pass -o with a path in a writable directory") }
+        defer { close(fd) }
+        do {
+            try writeAll(fd: fd, bytes)
+        } catch {
+            unlink(path)  // no half page left behind
+            throw Failure("cannot write \(path): \(error)")
+        }
     }
 }

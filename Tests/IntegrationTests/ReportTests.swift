@@ -91,5 +91,9 @@ final class ReportTests: XCTestCase {
         XCTAssertNotEqual(empty.status, 0)
         XCTAssertTrue(empty.stderr.contains("no *.swleak snapshot"), empty.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch + "/r.html"))
+        let unwritable = try runCommand(TestEnvironment.binary, ["report", TestEnvironment.packageRoot + "/Tests/Fixtures/snapshots", "-o", scratch + "/no/such/dir/r.html"])
+        XCTAssertNotEqual(unwritable.status, 0)
+        XCTAssertEqual(unwritable.stderr.split(separator: "\n").count, 1, unwritable.stderr)
+        XCTAssertTrue(unwritable.stderr.contains("cannot write"), unwritable.stderr)
     }
 }
