@@ -121,6 +121,11 @@ void sl_session_finished(void);
 void sl_session_flush_at_exit(void);
 /* fork child: forget the parent's session without touching the socket's peer. */
 void sl_session_forget_in_child(void);
+/* fork child (after the above), `run --follow-forks`: a session of its own,
+ * with the inherited ring and stack tables emptied first (the parent's
+ * pending events and stack ids belong to the parent's stream). 0 or errno;
+ * on failure the child stays a pass-through. */
+int sl_session_start_in_child(const char *socket_path, uint32_t frames);
 
 /* ---- event ring (ring.c) --------------------------------------------- */
 
@@ -143,6 +148,8 @@ int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_
 int sl_ring_pop(struct sl_event *ev, uint64_t stall_ns);
 uint64_t sl_ring_tail(void);
 uint64_t sl_ring_head(void);
+/* fork child only (one thread, no hook running): a fresh, empty ring. 0 or errno. */
+int sl_ring_reset_in_child(void);
 
 /* ---- stack interning (stacks.c) -------------------------------------- */
 
@@ -157,6 +164,8 @@ int sl_stacks_init(void);
 /* 0 on failure (tables full: tracing is turned off with OUT_OF_MEMORY). */
 uint32_t sl_stack_intern(const uint64_t *ips, uint32_t depth);
 struct sl_stack_entry *sl_stack_get(uint32_t stack_id);
+/* fork child only (one thread, tracing off): empty tables. 0 or errno. */
+int sl_stacks_reset_in_child(void);
 
 /* ---- unwinding (unwind.c) -------------------------------------------- */
 

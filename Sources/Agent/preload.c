@@ -3,19 +3,39 @@
  *
  * The constructor connects to SWIFTLEAK_SOCKET; if anything fails the agent
  * stays a pure pass-through. fork children stop tracing at once (their
- * writes would interleave with the parent's stream); a child that execs with
- * the environment still set starts its own session from scratch.
+ * writes would interleave with the parent's stream), unless
+ * SWIFTLEAK_FOLLOW_FORKS=1 (`run --follow-forks`): then a child of a traced
+ * process starts a session of its own on a new connection. A process that
+ * execs with the environment still set starts its own session from scratch
+ * in the new image.
  */
 #include "agent.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 static int atfork_registered;
 
+/* What a fork child needs to start its own session, copied at start-up:
+ * the program may change its environment later, and the child handler must
+ * not allocate. */
+static char follow_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static uint32_t follow_frames;
+
 static void atfork_child(void)
 {
+    int traced = atomic_load(&sl_sess.active);
     sl_session_forget_in_child();
+    if (traced && follow_socket[0]) {
+        int was = sl_guard;
+        sl_guard = 1;   /* the agent thread's creation allocates */
+        (void)sl_session_start_in_child(follow_socket, follow_frames);
+        sl_guard = was;
+    }
 }
 
 /* Registered once per process image, from the first session start. */
@@ -63,8 +83,15 @@ __attribute__((constructor)) static void preload_init(void)
         return;
     sl_guard = 1;
     if (sl_real_resolve_next() == 0 && loaded_globally()) {
+        uint32_t frames = parse_frames(getenv(SL_ENV_FRAMES));
+        const char *follow = getenv(SL_ENV_FOLLOW_FORKS);
+        size_t len = strlen(path);
+        if (follow && strcmp(follow, "1") == 0 && len < sizeof follow_socket) {
+            memcpy(follow_socket, path, len + 1);
+            follow_frames = frames;
+        }
         sl_register_atfork();
-        (void)sl_session_start(path, parse_frames(getenv(SL_ENV_FRAMES)), SL_MODE_PRELOAD);
+        (void)sl_session_start(path, frames, SL_MODE_PRELOAD);
     }
     sl_guard = 0;
 }
@@ -76,4 +103,24 @@ __attribute__((destructor)) static void preload_fini(void)
     sl_guard = 1;
     sl_session_flush_at_exit();
     sl_guard = was;
+}
+
+/* _exit and _Exit skip destructors: a child that leaves this way (Python's
+ * os._exit, as multiprocessing's workers do) would lose the events still in
+ * the ring, and swiftleak the moment it needs to finish symbolizing. Flush
+ * here too (bounded, and a no-op in any process that is not the session's
+ * own, such as a vfork child), then leave as glibc's _exit does. */
+SL_EXPORT void _exit(int status)
+{
+    int was = sl_guard;
+    sl_guard = 1;
+    sl_session_flush_at_exit();
+    sl_guard = was;
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+SL_EXPORT void _Exit(int status)
+{
+    _exit(status);
 }

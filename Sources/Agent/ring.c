@@ -59,6 +59,25 @@ int sl_ring_init(void)
     return 0;
 }
 
+int sl_ring_reset_in_child(void)
+{
+    if (!slots)
+        return sl_ring_init();
+    /* A fresh mapping at the same place: the parent's slots (some reserved
+     * by threads that do not exist here) are dropped without being copied. */
+    void *m = mmap(slots, RING_CAP * sizeof(struct slot), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    if (m == MAP_FAILED)
+        return errno ? errno : ENOMEM;
+    for (uint64_t i = 0; i < RING_CAP; i++)
+        atomic_store_explicit(&slots[i].seq, i, memory_order_relaxed);
+    atomic_store(&tail, 0);
+    head = 0;
+    head_wait_since = 0;
+    atomic_thread_fence(memory_order_release);
+    return 0;
+}
+
 uint64_t sl_ring_tail(void) { return atomic_load_explicit(&tail, memory_order_acquire); }
 uint64_t sl_ring_head(void) { return head; }
 

@@ -65,6 +65,8 @@ int sl_session_start(const char *socket_path, uint32_t frames, uint32_t mode)
     atomic_store(&sl_sess.flush_request, 0);
     atomic_store(&sl_sess.flushed_upto, 0);
     atomic_store(&sl_sess.closing, 0);
+    atomic_store(&sl_sess.exiting, 0);
+    atomic_store(&sl_sess.released, 0);
     atomic_store(&sl_sess.active, 1);
 
     e = sl_thread_start();
@@ -125,4 +127,14 @@ void sl_session_forget_in_child(void)
     }
     sl_sess.thread_joinable = 0;
     sl_got_forget_in_child();
+}
+
+int sl_session_start_in_child(const char *socket_path, uint32_t frames)
+{
+    int e = sl_ring_reset_in_child();
+    if (!e)
+        e = sl_stacks_reset_in_child();
+    if (e)
+        return e;
+    return sl_session_start(socket_path, frames, SL_MODE_PRELOAD);
 }

@@ -45,6 +45,21 @@ int sl_stacks_init(void)
     return 0;
 }
 
+int sl_stacks_reset_in_child(void)
+{
+    if (!table)
+        return sl_stacks_init();
+    /* Fresh zero pages in place of the parent's (shared copy-on-write). */
+    if (mmap((void *)table, TABLE_SIZE * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED ||
+        mmap(arena, ARENA_BYTES, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+        return errno ? errno : ENOMEM;
+    atomic_store(&arena_top, 8);
+    atomic_store(&table_fill, 0);
+    return 0;
+}
+
 /* Four independent lanes: a single multiply-xorshift chain is one long
  * dependency per frame (~6 cycles each); four lanes let the CPU overlap
  * them, which matters on every traced allocation. */

@@ -1,10 +1,13 @@
 import Foundation
+import Glibc
 import LeakAggregator
 import LeakEvents
+import LeakProc
 
-/// The stream from one agent: accepted on the session's listening socket,
-/// read on its own thread into the aggregator, and the channel for commands
-/// (sync, stop) back to the agent.
+/// The stream from one agent (one image of one process): taken from the
+/// session's `AgentListener` with its hello read, read on its own thread
+/// into the aggregator, and the channel for commands (sync, stop) back to
+/// the agent.
 final class AgentConnection: @unchecked Sendable {
     /// Called (on the reader thread, under the connection's lock) with stacks the agent just described.
     var onNewStacks: (([[UInt64]]) -> Void)?
@@ -24,23 +27,26 @@ final class AgentConnection: @unchecked Sendable {
     private var statusValue: AgentStatus?
     private var failure: String?
     private var isClosed = false
-    private var rejectedPeers = 0
-    private var cancelled = false
+    private var hasStream = false
+    private var endingValue: StreamEnding?
 
     init(aggregator: Aggregator) {
         self.aggregator = aggregator
     }
 
-    /// Accepts connections on `listener` until one announces `expectedPID`
-    /// (any pid when nil), then reads it until it ends. Others are closed,
-    /// which leaves their agent untraced.
-    func start(listener: Int32, expectedPID: Int32?) {
-        let thread = Thread { [self] in
-            acceptAndRead(listener: listener, expectedPID: expectedPID)
-        }
+    /// Reads `stream` until it ends, on a thread of its own.
+    func start(_ stream: AgentStream) {
+        condition.withLock { hasStream = true }
+        let thread = Thread { [self] in read(stream) }
         thread.name = "swiftleak-events"
         thread.start()
     }
+
+    /// True once a stream was given to this connection.
+    var isStarted: Bool { condition.withLock { hasStream } }
+
+    /// How the stream ended; nil while it is open.
+    var ending: StreamEnding? { condition.withLock { endingValue } }
 
     /// The aggregator's clock: deciseconds since this connection was made.
     var clockNow: UInt32 {
@@ -124,10 +130,15 @@ final class AgentConnection: @unchecked Sendable {
     /// Stops waiting for an agent that never came.
     func cancel() {
         condition.withLock {
-            cancelled = true
             isClosed = true
             condition.broadcast()
         }
+    }
+
+    /// Ends a stream that should have ended already (its process exec'd):
+    /// the reader sees the end of it and finishes.
+    func shutDown() {
+        condition.withLock { if fd >= 0 { shutdown(fd, Int32(SHUT_RDWR)) } }
     }
 
     /// Runs `body` with the aggregator while no event is being applied.
@@ -139,25 +150,23 @@ final class AgentConnection: @unchecked Sendable {
 
     // MARK: - Reader thread
 
-    private func acceptAndRead(listener: Int32, expectedPID: Int32?) {
-        defer { close(listener) }
-        while !condition.withLock({ cancelled || isClosed }) {
-            guard let peer = UnixSocket.accept(listener, timeout: 0.25) else { continue }
-            if read(peer, expectedPID: expectedPID) { return }
-        }
-    }
-
-    /// Returns true when this peer was the traced agent (its stream is over now).
-    private func read(_ peer: Int32, expectedPID: Int32?) -> Bool {
-        var decoder = EventDecoder()
+    private func read(_ stream: AgentStream) {
+        let peer = stream.fd
+        var decoder = stream.decoder
         let capacity = 1 << 18
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
         defer { buffer.deallocate() }
-        var accepted = false
         var newStacks: [[UInt64]] = []
         var readFailure: String?
         var exiting = false
+        var exited = false
 
+        condition.withLock {
+            helloValue = stream.hello
+            onHello?(stream.hello)
+            fd = peer
+            condition.broadcast()
+        }
         while true {
             let count = UnixSocket.read(peer, into: buffer)
             if count <= 0 { break }
@@ -180,19 +189,6 @@ final class AgentConnection: @unchecked Sendable {
                     }
                     aggregator.apply(event)
                 }
-                if !accepted, let hello = decoder.hello {
-                    if let expectedPID, hello.pid != expectedPID {
-                        condition.unlock()
-                        rejectedPeers += 1
-                        close(peer)
-                        return false
-                    }
-                    accepted = true
-                    helloValue = hello
-                    onHello?(hello)
-                    fd = peer
-                    condition.broadcast()
-                }
                 // Still under the lock: whoever a sync record wakes must find
                 // these stacks already queued for symbolization.
                 if !newStacks.isEmpty {
@@ -207,21 +203,38 @@ final class AgentConnection: @unchecked Sendable {
             }
             if exiting {
                 exiting = false
+                exited = true
                 onExiting?()
                 UnixSocket.sendAll(peer, CommandEncoder.release())
             }
         }
-        guard accepted else {
-            close(peer)
-            return false
-        }
+        // The socket closes on exec (close-on-exec) while the process runs
+        // on; on exit every thread is marked exiting before the descriptors
+        // close. (Not /proc/PID/exe: it reads gone as soon as the main
+        // thread called pthread_exit, while the others serve on.)
+        let stillRunning = !ProcDirectory(pid: stream.peerPID).hasExited
         condition.lock()
         failure = readFailure
+        if exited || statusValue != nil || readFailure != nil {
+            endingValue = .saidWhy
+        } else {
+            endingValue = stillRunning ? .silentWhileRunning : .silent
+        }
         isClosed = true
         fd = -1
         close(peer)
         condition.broadcast()
         condition.unlock()
-        return true
     }
+}
+
+/// How an agent's stream ended.
+public enum StreamEnding: Sendable {
+    /// The agent said why: the process is exiting, tracing stopped, or the stream broke.
+    case saidWhy
+    /// Without a word, its process still running: it exec'd (or closed the agent's socket).
+    case silentWhileRunning
+    /// Without a word, its process already gone or going: killed by a
+    /// signal, or it exec'd and has exited since.
+    case silent
 }

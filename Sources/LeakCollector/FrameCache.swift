@@ -14,6 +14,10 @@ final class FrameCache: @unchecked Sendable {
     private var symbolizer: Symbolizer?
     private var symbolizerFailed = false
     private var wantsSymbolizer = false
+    /// Bumped by `reset`: a batch symbolized against an older image is dropped.
+    private var generation = 0
+    private var symbolizerStale = false
+    private var closed = false
 
     init(pid: Int32) {
         self.pid = pid
@@ -28,6 +32,27 @@ final class FrameCache: @unchecked Sendable {
     func prepare() {
         condition.withLock {
             wantsSymbolizer = true
+            condition.broadcast()
+        }
+    }
+
+    /// The process exec'd: its addresses now mean other code. Forgets every
+    /// frame and re-reads the module list at the next `prepare`.
+    func reset() {
+        condition.withLock {
+            generation += 1
+            queue.removeAll()
+            frames.removeAll()
+            symbolizerStale = true
+            wantsSymbolizer = false
+            condition.broadcast()
+        }
+    }
+
+    /// Ends the symbolizing thread (the session is over).
+    func close() {
+        condition.withLock {
+            closed = true
             condition.broadcast()
         }
     }
@@ -58,7 +83,21 @@ final class FrameCache: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            while queue.isEmpty && !(wantsSymbolizer && symbolizer == nil && !symbolizerFailed) { condition.wait() }
+            while queue.isEmpty && !closed && !symbolizerStale && !(wantsSymbolizer && symbolizer == nil && !symbolizerFailed) {
+                condition.wait()
+            }
+            if closed {
+                condition.unlock()
+                return
+            }
+            if symbolizerStale {
+                // Only this thread uses the symbolizer: drop it here.
+                symbolizerStale = false
+                symbolizer = nil
+                symbolizerFailed = false
+                condition.unlock()
+                continue
+            }
             if queue.isEmpty {
                 condition.unlock()
                 loadSymbolizer()
@@ -68,6 +107,7 @@ final class FrameCache: @unchecked Sendable {
             queue.removeAll()
             busy = true
             let known = frames
+            let batchGeneration = generation
             condition.unlock()
 
             var resolved: [UInt64: [Frame]] = [:]
@@ -87,7 +127,9 @@ final class FrameCache: @unchecked Sendable {
             }
 
             condition.lock()
-            frames.merge(resolved) { _, new in new }
+            if batchGeneration == generation {
+                frames.merge(resolved) { _, new in new }
+            }
             busy = false
             condition.broadcast()
             condition.unlock()

@@ -5,7 +5,8 @@ public enum TargetLauncher {
     /// Spawns `command` (searched in PATH) with LD_PRELOAD and the agent's
     /// settings added to our environment. The child gets a clean signal
     /// state: swiftleak blocks and ignores signals that the target must not inherit.
-    public static func spawn(command: [String], agentPath: String, socketPath: String, frames: UInt32) throws -> pid_t {
+    /// With `followForks`, the agent in each fork child starts a session of its own.
+    public static func spawn(command: [String], agentPath: String, socketPath: String, frames: UInt32, followForks: Bool = false) throws -> pid_t {
         var environment: [String] = []
         var preload = agentPath
         var index = 0
@@ -17,12 +18,13 @@ public enum TargetLauncher {
                 if !existing.isEmpty { preload += " " + existing }
                 continue
             }
-            if text.hasPrefix("SWIFTLEAK_SOCKET=") || text.hasPrefix("SWIFTLEAK_FRAMES=") { continue }
+            if ["SWIFTLEAK_SOCKET=", "SWIFTLEAK_FRAMES=", "SWIFTLEAK_FOLLOW_FORKS="].contains(where: text.hasPrefix) { continue }
             environment.append(text)
         }
         environment.append("LD_PRELOAD=" + preload)
         environment.append("SWIFTLEAK_SOCKET=" + socketPath)
         environment.append("SWIFTLEAK_FRAMES=\(frames)")
+        if followForks { environment.append("SWIFTLEAK_FOLLOW_FORKS=1") }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -8,34 +8,87 @@ import LeakModel
 /// aggregator it feeds, eager symbolization, and the snapshots written from
 /// them. Shared by `run` and `attach`; the front ends only differ in how the
 /// agent gets into the target.
+///
+/// A process that execs keeps its session: the new image's agent connects
+/// again with the same pid, and the session goes on with a fresh aggregator
+/// and frame cache (the old image's blocks and addresses died with it).
 public final class TracingSession: @unchecked Sendable {
     public let pid: Int32
     public let store: SnapshotStore
     private let mode: SnapshotMetadata.Mode
     private let frames: UInt32
-    private let command: [String]
-    private let connection: AgentConnection
     private let frameCache: FrameCache
     private let startTime = Date()
     private let lock = NSLock()
     private var sequence: UInt32 = 0
+    /// Guards `current` and `command`, which change at an exec.
+    private let imageLock = NSLock()
+    private var current: AgentConnection
+    private var command: [String]
+    private var listener: AgentListener?
+    /// Called (on the accepting thread) after an exec, with the new image's command line.
+    public var onExec: (([String]) -> Void)?
 
+    /// A session fed by its own listener: every stream from `pid` (its
+    /// images, one after the other) is taken, any other refused.
     /// - Parameter listener: the socket the agent will connect to.
-    public init(pid: Int32, mode: SnapshotMetadata.Mode, frames: UInt32, command: [String], store: SnapshotStore, listener: EventListener) {
+    public convenience init(pid: Int32, mode: SnapshotMetadata.Mode, frames: UInt32, command: [String], store: SnapshotStore, listener: EventListener) {
+        self.init(pid: pid, mode: mode, frames: frames, command: command, store: store)
+        self.listener = AgentListener(listener: listener) { [weak self] stream in
+            guard let self, stream.peerPID == pid else { return false }
+            adopt(stream)
+            return true
+        }
+    }
+
+    /// A session fed by `adopt`, for a front end that routes one listener's
+    /// streams to several sessions (`run --follow-forks`).
+    public init(pid: Int32, mode: SnapshotMetadata.Mode, frames: UInt32, command: [String], store: SnapshotStore) {
         self.pid = pid
         self.mode = mode
         self.frames = frames
         self.command = command
         self.store = store
-        connection = AgentConnection(aggregator: Aggregator())
         frameCache = FrameCache(pid: pid)
+        current = AgentConnection(aggregator: Aggregator())
+        wire(current)
+    }
+
+    private func wire(_ connection: AgentConnection) {
         let cache = frameCache
         connection.onNewStacks = { cache.enqueue($0) }
         connection.onHello = { _ in cache.prepare() }
         // The exiting process waits for us: finish symbolizing while its
         // memory map can still be read.
         connection.onExiting = { cache.waitUntilIdle(timeout: 2.5) }
-        connection.start(listener: listener.takeDescriptor(), expectedPID: pid)
+    }
+
+    private var connection: AgentConnection { imageLock.withLock { current } }
+
+    /// Takes a stream of this session's process. The first is its first
+    /// image; a later one comes from the image it exec'd, whose stream
+    /// replaces the old one (which ended at the exec) with a fresh aggregator.
+    public func adopt(_ stream: AgentStream) {
+        let previous = connection
+        guard previous.isStarted else {
+            previous.start(stream)
+            return
+        }
+        // The old image's socket closed at the exec; its reader is at most
+        // a buffer behind.
+        if !previous.waitUntilClosed(timeout: 2) {
+            previous.shutDown()
+            previous.waitUntilClosed(timeout: 1)
+        }
+        let next = AgentConnection(aggregator: Aggregator())
+        wire(next)
+        frameCache.reset()
+        imageLock.withLock {
+            current = next
+            if !stream.commandLine.isEmpty { command = stream.commandLine }
+        }
+        next.start(stream)
+        onExec?(imageLock.withLock { command })
     }
 
     /// Waits for the agent's hello.
@@ -43,11 +96,21 @@ public final class TracingSession: @unchecked Sendable {
         connection.waitForHello(timeout: timeout) != nil
     }
 
-    /// True once the agent's stream ended (target exited, or agent stopped).
+    /// True once the agent's stream ended (target exited, exec'd, or agent stopped).
     public var agentGone: Bool { connection.closed }
+
+    /// How the current image's stream ended (nil while open). Silent
+    /// endings are an exec into a program that did not load the agent
+    /// (statically linked, setuid, LD_PRELOAD cleared), a closed socket, or
+    /// a death by signal.
+    public var streamEnding: StreamEnding? { connection.ending }
+
+    /// The command line of the image traced now.
+    public var commandLine: [String] { imageLock.withLock { command } }
 
     /// Why the stream ended badly, if it did (a broken frame, an agent that gave up).
     public var problem: String? {
+        let connection = self.connection
         if let failure = connection.streamFailure { return failure }
         if let status = connection.status, !status.isRequestedStop { return status.explanation }
         return nil
@@ -61,6 +124,7 @@ public final class TracingSession: @unchecked Sendable {
     public func takeSnapshot(final: Bool) throws -> String {
         lock.lock()
         defer { lock.unlock() }
+        let (connection, command) = imageLock.withLock { (current, self.command) }
         if !connection.closed {
             _ = connection.sync(timeout: 5)
         }
@@ -105,6 +169,13 @@ public final class TracingSession: @unchecked Sendable {
     /// Gives up on an agent that never connected.
     public func cancel() {
         connection.cancel()
+        listener?.stop()
+    }
+
+    /// Ends the session's threads once its final snapshot is written.
+    public func close() {
+        listener?.stop()
+        frameCache.close()
     }
 
     /// Waits until the agent's stream has ended.

@@ -63,29 +63,7 @@ struct RemoteCaller {
         var syscallResult: UInt64? = nil
         let deadline = Clock.now() + callTimeout
         while true {
-            guard let stop = thread.wait(deadline: deadline) else {
-                try thread.interrupt()
-                waitLoop: while let again = thread.wait() {
-                    switch again {
-                    case .gone(let why):
-                        throw InjectError.targetExited(pid: thread.pid, detail: why)
-                    case .signal(let signal, var info):
-                        if isFault(signal, &info) { break waitLoop }
-                        noteInterruptedSyscall()
-                        thread.deferSignal(info)
-                        try thread.cont()
-                    case .syscall:
-                        // PTRACE_CONT now, so the pending interrupt stops it
-                        // outside any system call.
-                        noteInterruptedSyscall()
-                        try thread.cont()
-                    case .eventStop, .otherEvent:
-                        noteInterruptedSyscall()
-                        break waitLoop
-                    }
-                }
-                throw InjectError.remoteCallTimedOut(function: name, seconds: callTimeout)
-            }
+            guard let stop = thread.wait(deadline: deadline) else { try abandonTimedOutCall(name) }
             switch stop {
             case .gone(let why):
                 throw InjectError.targetExited(pid: thread.pid, detail: why)
@@ -189,30 +167,7 @@ struct RemoteCaller {
 
         let deadline = Clock.now() + callTimeout
         while true {
-            guard let stop = thread.wait(deadline: deadline) else {
-                // Stop it wherever it is; the injector then restores the saved
-                // registers. Whatever the callee held stays held: said in the error.
-                try thread.interrupt()
-                waitLoop: while let again = thread.wait() {
-                    switch again {
-                    case .gone(let why):
-                        throw InjectError.targetExited(pid: thread.pid, detail: why)
-                    case .signal(let signal, var info):
-                        // Our own fault (the call ended just now, or crashed):
-                        // stopped, and the fault must not be delivered.
-                        if isFault(signal, &info) { break waitLoop }
-                        noteInterruptedSyscall()
-                        thread.deferSignal(info)
-                        try thread.cont()
-                    case .syscall:
-                        try thread.cont()
-                    case .eventStop, .otherEvent:
-                        noteInterruptedSyscall()
-                        break waitLoop
-                    }
-                }
-                throw InjectError.remoteCallTimedOut(function: name, seconds: callTimeout)
-            }
+            guard let stop = thread.wait(deadline: deadline) else { try abandonTimedOutCall(name) }
             if case .syscall = stop { try thread.cont(); continue }
             if case .gone = stop {} else if case .signal(let signal, var info) = stop, isFault(signal, &info) {} else {
                 noteInterruptedSyscall()
@@ -240,6 +195,35 @@ struct RemoteCaller {
                 throw InjectError.remoteCallCrashed(function: name, signal: signal, address: now.rip)
             }
         }
+    }
+
+    /// Our call ran past `callTimeout`: stops the thread wherever it is and
+    /// gives up; the injector then restores the saved registers. Whatever
+    /// the callee held stays held, which the error says.
+    private func abandonTimedOutCall(_ name: String) throws -> Never {
+        try thread.interrupt()
+        waitLoop: while let again = thread.wait() {
+            switch again {
+            case .gone(let why):
+                throw InjectError.targetExited(pid: thread.pid, detail: why)
+            case .signal(let signal, var info):
+                // Our own fault (the call ended just now, or crashed):
+                // stopped, and the fault must not be delivered.
+                if isFault(signal, &info) { break waitLoop }
+                noteInterruptedSyscall()
+                thread.deferSignal(info)
+                try thread.cont()
+            case .syscall:
+                // PTRACE_CONT now, so the pending interrupt stops it
+                // outside any system call.
+                noteInterruptedSyscall()
+                try thread.cont()
+            case .eventStop, .otherEvent:
+                noteInterruptedSyscall()
+                break waitLoop
+            }
+        }
+        throw InjectError.remoteCallTimedOut(function: name, seconds: callTimeout)
     }
 
     /// At a stop in the middle of our call: if the callee sits in a system

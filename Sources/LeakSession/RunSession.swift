@@ -3,9 +3,11 @@ import LeakCollector
 import LeakModel
 import LeakProc
 
-/// `swiftleak run`: spawn the program with the agent preloaded, trace it,
-/// snapshot on SIGUSR1 and every `--every`, a final snapshot when it ends,
-/// and the gates' verdict.
+/// `swiftleak run`: spawn the program with the agent preloaded, trace it
+/// (through its execs: a wrapper that execs the real program hands the
+/// session over to it), snapshot on SIGUSR1 and every `--every`, a final
+/// snapshot when it ends, and the gates' verdict. With `followForks`, each
+/// descendant is traced in a session of its own (`FollowedChildren`).
 public struct RunSession {
     let command: [String]
     let output: String?
@@ -13,16 +15,18 @@ public struct RunSession {
     let periodic: PeriodicSnapshots
     let gate: MemoryGate?
     let warmup: Warmup?
+    let followForks: Bool
     let report: SessionReporter
 
     public init(command: [String], output: String?, frames: UInt32, periodic: PeriodicSnapshots,
-                gate: MemoryGate?, warmup: Warmup?, report: @escaping SessionReporter) {
+                gate: MemoryGate?, warmup: Warmup?, followForks: Bool = false, report: @escaping SessionReporter) {
         self.command = command
         self.output = output
         self.frames = frames
         self.periodic = periodic
         self.gate = gate
         self.warmup = warmup
+        self.followForks = followForks
         self.report = report
     }
 
@@ -32,7 +36,7 @@ public struct RunSession {
         let listener = try EventListener(path: "\(runtime)/run-\(getpid()).events")
         defer { listener.removeFile() }
 
-        let pid = try TargetLauncher.spawn(command: command, agentPath: agent, socketPath: listener.path, frames: frames)
+        let pid = try TargetLauncher.spawn(command: command, agentPath: agent, socketPath: listener.path, frames: frames, followForks: followForks)
         let store: SnapshotStore
         do {
             store = try SnapshotStore(directory: output ?? "swiftleak-\(pid)")
@@ -41,11 +45,26 @@ public struct RunSession {
             _ = LaunchedTarget.reap(pid, blocking: true)
             throw error
         }
-        let session = TracingSession(pid: pid, mode: .run, frames: frames, command: command, store: store, listener: listener)
+        let session = TracingSession(pid: pid, mode: .run, frames: frames, command: command, store: store)
+        let report = report
+        session.onExec = { command in
+            report(.note("pid \(pid) exec'd \(TracingEndNotes.text(command)); tracing goes on in the new image"))
+        }
+        let children = FollowedChildren(root: pid, output: store.directory, frames: frames, enabled: followForks, report: report)
+        let agents = AgentListener(listener: listener) { stream in
+            if stream.peerPID == pid {
+                session.adopt(stream)
+                return true
+            }
+            return children.adopt(stream)
+        }
+        defer { agents.stop() }
         report(.note("tracing \(command[0]) (pid \(pid)); `kill -USR1 \(getpid())` writes a snapshot to \(store.directory)/"))
+        if let warning = store.warning { report(.warning(warning)) }
 
         let snapshots = SnapshotWriter(session: session, report: report)
-        var target = LaunchedTarget(pid: pid, program: command[0], session: session, snapshots: snapshots, gates: GateWatch(gate: gate, warmup: warmup))
+        var target = LaunchedTarget(pid: pid, program: command[0], session: session, snapshots: snapshots,
+                                    gates: GateWatch(gate: gate, warmup: warmup), agents: agents, children: children)
         var loop = SessionLoop(periodic: periodic, snapshots: snapshots)
         let status = loop.run(&target)
         return RunOutcome(status: status, gates: target.verdict)
@@ -68,6 +87,8 @@ struct LaunchedTarget: SessionFrontEnd {
     let session: TracingSession
     let snapshots: SnapshotWriter
     var gates: GateWatch
+    let agents: AgentListener
+    let children: FollowedChildren
     private(set) var verdict: GateVerdict?
 
     mutating func finished() -> Int32? {
@@ -78,6 +99,7 @@ struct LaunchedTarget: SessionFrontEnd {
     var takesPeriodicSnapshots: Bool { true }
 
     mutating func beforeWait() {
+        children.finishExited()
         if gates.warmupIsDue() {
             gates.baseline = snapshots.write(final: false, label: "warm-up snapshot")
         }
@@ -96,10 +118,14 @@ struct LaunchedTarget: SessionFrontEnd {
         if delivery.sentByProcess { kill(pid, delivery.signal) }
         let status = Self.reap(pid, blocking: true) ?? 1
         session.cancel()
+        children.finishAll()
         return status
     }
 
     private mutating func programEnded(status: Int32) -> Int32 {
+        // The program may have exited with its last image's connection still queued.
+        agents.drain()
+        defer { children.finishAll() }
         // The agent's last events are still in the socket when the process is reaped.
         if !session.waitForAgent(timeout: 1) {
             session.cancel()
@@ -108,6 +134,12 @@ struct LaunchedTarget: SessionFrontEnd {
         }
         _ = session.waitUntilAgentGone(timeout: 5)
         guard let final = snapshots.write(final: true, label: "final snapshot") else { return status == 0 ? 1 : status }
+        // 128 + signal; an exit status above 128 only spares a warning.
+        if let warning = TracingEndNotes.warning(for: session, killedBySignal: status > 128) { snapshots.report(.warning(warning)) }
+        let refused = children.refused
+        if refused > 0 {
+            snapshots.report(.note("\(refused) child process\(refused == 1 ? "" : "es") of pid \(pid) loaded the agent and \(refused == 1 ? "was" : "were") not traced; `run --follow-forks` traces each in a session of its own"))
+        }
         verdict = gates.verdict(finalPath: final)
         return status
     }

@@ -67,20 +67,38 @@ public final class Symbolizer: @unchecked Sendable {
     /// When /proc/PID/maps cannot be read nothing changes: frames of modules
     /// already loaded still resolve after the process has exited.
     public func refresh() throws {
-        let maps = try ProcessMaps.read(pid: pid)
+        // The thread whose /proc entries are read may exit while libdwfl
+        // reads them (a main thread calling pthread_exit): then its entries
+        // read empty or fail, and another thread's are worth a new try.
+        for attempt in 1...3 {
+            if try report(retryable: attempt < 3) { return }
+        }
+    }
+
+    /// One reading of the module list; false when the thread it went
+    /// through began to exit meanwhile while another still runs.
+    private func report(retryable: Bool) throws -> Bool {
+        let (maps, thread) = try ProcessMaps.read(pid: pid)
         lock.lock()
         defer { lock.unlock() }
-        if maps == reportedMaps { return }
+        if maps == reportedMaps { return true }
 
         locator.maps = maps
-        locator.refreshRoot()
+        locator.refreshRoot(thread)
         // Modules reported again with the same name and range keep their
         // opened ELF and DWARF; the others are dropped by dwfl_report_end.
         dwfl_report_begin(dwfl)
         resolver.modulesChanged()
-        let result = dwfl_linux_proc_report(dwfl, pid)
+        // libdwfl reads /proc/ID/maps and auxv itself: the live thread's,
+        // which are the process's even when its main thread has exited.
+        let result = dwfl_linux_proc_report(dwfl, thread.id)
         _ = dwfl_report_end(dwfl, nil, nil)
         attachLocator(locator, to: dwfl)
+        if retryable, thread.stat()?.isExitingOrExited != false,
+           let other = ProcDirectory(pid: pid).liveThread(), other.path != thread.path {
+            reportedMaps = nil
+            return false
+        }
         if result != 0 {
             // The process most likely exited between our read of the maps and
             // libdwfl's: modules it did not re-report are gone. Cached frames
@@ -92,6 +110,7 @@ public final class Symbolizer: @unchecked Sendable {
         }
         invalidateCache(from: reportedMaps, to: maps)
         reportedMaps = maps
+        return true
     }
 
     /// ips[0] is the innermost frame (an exact instruction address); the

@@ -20,5 +20,6 @@ struct SwiftLeak: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [Run.self, Attach.self, SnapshotCommand.self, Detach.self, Top.self, Diff.self, Stats.self, Trend.self]
+            + [Report.self]
     )
 }

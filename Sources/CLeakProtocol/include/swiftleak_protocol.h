@@ -133,6 +133,7 @@ struct sl_cmd_sync {
 /* Environment of a target launched by `swiftleak run` (LD_PRELOAD mode). */
 #define SL_ENV_SOCKET "SWIFTLEAK_SOCKET"   /* path of the Unix socket to connect to */
 #define SL_ENV_FRAMES "SWIFTLEAK_FRAMES"   /* stack depth, 1..SL_MAX_FRAMES */
+#define SL_ENV_FOLLOW_FORKS "SWIFTLEAK_FOLLOW_FORKS"   /* "1": a fork child starts a session of its own */
 
 /* Entry point that `swiftleak attach` calls inside the target, after dlopen of
  * the agent, from a thread parked at a safe point:
