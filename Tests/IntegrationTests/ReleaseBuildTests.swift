@@ -43,10 +43,10 @@ final class ReleaseBuildTests: XCTestCase {
             XCTAssertFalse(Self.isRustLibrary(SwiftLeakCLI.frame0(row)), "a library frame heads a folded row: \(Self.describe([row]))")
         }
 
-        // Where the symbolizer gives one frame per inline level, the row is
-        // the vec! line itself; before, the return address's line is the
-        // innermost inlined library line, in open_session.
-        guard Self.expandsInlineLevels(raw) else { return }
+        // With one frame per inline level, the row is the vec! line itself
+        // (without, the return address's line is the innermost inlined
+        // library line, in open_session).
+        XCTAssertTrue(Self.expandsInlineLevels(raw), "no frame is marked inlined: \(Self.describe(Array(raw.prefix(3))))")
         let site = rows.first { Self.isAt($0, file: "rust_sessions.rs", line: line) }
         let row = try XCTUnwrap(site, "no row at rust_sessions.rs:\(line): \(Self.describe(Array(rows.prefix(5))))")
         XCTAssertEqual(SwiftLeakCLI.int(row["count"]), Int64(sessions))
@@ -79,10 +79,10 @@ final class ReleaseBuildTests: XCTestCase {
         let blocks = program.compactMap { SwiftLeakCLI.int($0["count"]) }.reduce(0, +)
         XCTAssertGreaterThanOrEqual(blocks, Int64(3 * sessions), "three blocks a session: \(Self.describe(program))")
 
-        // With one frame per inline level, each site is its own row; before,
+        // With one frame per inline level, each site is its own row (without,
         // open_session's frame took the innermost inlined library name and
-        // only main's call line was left.
-        guard Self.expandsInlineLevels(raw) else { return }
+        // only main's call line was left).
+        XCTAssertTrue(Self.expandsInlineLevels(raw), "no frame is marked inlined: \(Self.describe(Array(raw.prefix(3))))")
         // Three a session, the registry's vector and its buffer.
         XCTAssertEqual(blocks, Int64(3 * sessions + 2), Self.describe(program))
         // One row per site, with its exact blocks (see std_cxx.cpp's header).
