@@ -115,12 +115,32 @@ public enum AllocatorFrames {
         if let module = frame.module, isAllocatorModule(module) { return true }
         if cxxStandardLibrary.contains(frame) || rustStandardLibrary.contains(frame) { return true }
         guard let function = frame.function else { return false }
+        if isSwiftStandardLibrary(function) { return true }
         let name = normalizedName(function)
         if functionNames.contains(String(name)) { return true }
         for prefix in functionPrefixes where name.hasPrefix(prefix) {
             return !excludedPrefixes.contains { name.hasPrefix($0) }
         }
         return isSwiftAllocatingInitializer(name)
+    }
+
+    /// Swift standard library code compiled into the program: what `-O`
+    /// inlines (`Array(repeating:count:)`, `UnsafeMutableRawPointer.allocate`)
+    /// and the generic specializations it emits there
+    /// (`generic specialization <...> of Swift._ContiguousArrayBuffer...`).
+    /// Folded like libswiftCore itself, so an array's storage belongs to the
+    /// line that built or appended. Code of the program in an extension of a
+    /// standard type reads `(extension in App):Swift.Array...` and stays.
+    static func isSwiftStandardLibrary(_ demangled: String) -> Bool {
+        var name = Substring(demangled)
+        for qualifier in ["static ", "merged ", "partial apply for ", "reabstraction thunk helper from "] where name.hasPrefix(qualifier) {
+            name = name.dropFirst(qualifier.count)
+        }
+        if name.hasPrefix("generic specialization <"), let of = name.firstRange(of: "> of ") {
+            name = name[of.upperBound...]
+        }
+        if name.hasPrefix("(extension in Swift):") { name = name.dropFirst("(extension in Swift):".count) }
+        return name.hasPrefix("Swift.")
     }
 
     /// A class's `__allocating_init` is Swift's `operator new`: compiler
