@@ -1,8 +1,8 @@
 import LeakAggregator
 import LeakModel
 
-/// Turns the aggregator's live stacks and the symbolized frames into a
-/// self-contained `Snapshot`.
+/// Turns the aggregator's stacks (live, or with allocations since tracing
+/// began) and the symbolized frames into a self-contained `Snapshot`.
 enum SnapshotAssembler {
     /// Ages of the live blocks of one stack.
     struct StackAges {
@@ -34,7 +34,7 @@ enum SnapshotAssembler {
         var frameIndex: [UInt64: Int] = [:]
         var stacks: [[Int]] = []
         var sites: [Site] = []
-        for (index, totals) in allStacks.enumerated() where totals.liveBlocks > 0 {
+        for (index, totals) in allStacks.enumerated() where totals.liveBlocks > 0 || totals.allocatedBlocks > 0 {
             let indices = totals.ips.map { ip -> Int in
                 if let index = frameIndex[ip] { return index }
                 frameIndex[ip] = frames.count
@@ -43,7 +43,8 @@ enum SnapshotAssembler {
             }
             let age = ages[UInt32(index)]
             sites.append(Site(stack: stacks.count, size: totals.liveBytes, count: totals.liveBlocks,
-                              oldestAgeSeconds: age?.oldestSeconds, ages: age?.histogram))
+                              oldestAgeSeconds: age?.oldestSeconds, ages: age?.histogram,
+                              allocated: AllocationTotals(blocks: totals.allocatedBlocks, bytes: totals.allocatedBytes)))
             stacks.append(indices)
         }
         var metadata = base

@@ -33,6 +33,9 @@ public enum SnapshotCodec {
         /// some site has ages, so older readers (which skip unknown tags) and
         /// snapshots without ages are unaffected; still format version 1.
         case ages = 6
+        /// Optional: per-site blocks and bytes allocated since tracing began
+        /// (`AllocationTotals`); additive like `ages`, still version 1.
+        case allocated = 10
 
         var name: String {
             switch self {
@@ -42,6 +45,7 @@ public enum SnapshotCodec {
             case .stacks: return "stacks"
             case .sites: return "sites"
             case .ages: return "ages"
+            case .allocated: return "allocated"
             }
         }
     }
@@ -61,6 +65,7 @@ public enum SnapshotCodec {
         appendSection(.stacks, encodeStacks(snapshot.stacks), to: &body)
         appendSection(.sites, encodeSites(snapshot.sites), to: &body)
         if let ages = encodeAges(snapshot.sites) { appendSection(.ages, ages, to: &body) }
+        if let allocated = encodeAllocated(snapshot.sites) { appendSection(.allocated, allocated, to: &body) }
 
         var out = BinaryWriter()
         out.writeBytes(magic)
@@ -187,6 +192,22 @@ public enum SnapshotCodec {
         return w.bytes
     }
 
+    /// Entry count, then per site with cumulative counts: site index,
+    /// blocks, bytes (varints). Nil when no site has them.
+    static func encodeAllocated(_ sites: [Site]) -> [UInt8]? {
+        let entries = sites.indices.filter { sites[$0].allocated != nil }
+        guard !entries.isEmpty else { return nil }
+        var w = BinaryWriter()
+        w.writeVarint(UInt64(entries.count))
+        for index in entries {
+            let totals = sites[index].allocated!
+            w.writeVarint(UInt64(index))
+            w.writeVarint(totals.blocks)
+            w.writeVarint(totals.bytes)
+        }
+        return w.bytes
+    }
+
     static func fitted(_ buckets: [UInt64]) -> [UInt64] {
         let n = AgeHistogram.bucketCount
         return Array(buckets.prefix(n)) + Array(repeating: 0, count: max(0, n - buckets.count))
@@ -211,6 +232,9 @@ public enum SnapshotCodec {
         var sites = try decodeSection(.sites, bytes, try section(.sites)) { try decodeSites(&$0, stackCount: stacks.count) }
         if let range = sections[.ages] {
             try decodeSection(.ages, bytes, range) { try decodeAges(&$0, into: &sites) }
+        }
+        if let range = sections[.allocated] {
+            try decodeSection(.allocated, bytes, range) { try decodeAllocated(&$0, into: &sites) }
         }
         return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites)
     }
@@ -443,6 +467,21 @@ public enum SnapshotCodec {
                 for i in 0..<AgeHistogram.bucketCount { histogram.bytes[i] = try r.readVarint() }
                 sites[index].ages = histogram
             }
+        }
+    }
+
+    /// Reads the allocated section into `sites` (decoded before it).
+    static func decodeAllocated(_ r: inout BinaryReader, into sites: inout [Site]) throws {
+        let count = try r.readCount("allocated entry count", minimumItemSize: 3)
+        var seen = [Bool](repeating: false, count: sites.count)
+        for _ in 0..<count {
+            let offset = r.offset
+            let index = try r.readIndex("site index", below: sites.count)
+            guard !seen[index] else { throw BinaryReader.Failure.badValue(offset: offset, what: "duplicate site index") }
+            seen[index] = true
+            let blocks = try r.readVarint()
+            let bytes = try r.readVarint()
+            sites[index].allocated = AllocationTotals(blocks: blocks, bytes: bytes)
         }
     }
 }
