@@ -5,28 +5,35 @@ import LeakModel
 /// carries both values (`stack OLD NEW`), the form flamegraph.pl draws as a
 /// differential flame graph.
 public enum CollapsedStacks {
-    public static func encode(_ snapshot: Snapshot, old: Snapshot? = nil, kind: SampleKind = .inuseSpace, raw: Bool = false) -> String {
-        let new = StackValues(snapshot, kind: kind, raw: raw)
-        var out = ""
-        guard let old else {
-            for (frames, value) in zip(new.stacks, new.values) where value != 0 {
-                out += line(frames) + " \(value)\n"
+    public static func encode(_ snapshot: Snapshot, old: Snapshot? = nil, kind: SampleKind = .inuseSpace, raw: Bool = false) -> [UInt8] {
+        var table = FrameTable(byLine: false)
+        let new = StackValues(snapshot, kind: kind, raw: raw, table: &table)
+        let before = old.map { StackValues($0, kind: kind, raw: raw, table: &table) }
+        // `;` separates frames and the last space the value: no `;` in a name.
+        let names = table.names.map { Array(String($0.map { $0 == ";" ? ":" : $0 }).utf8) }
+        var out: [UInt8] = []
+        func line(_ path: [Int], _ values: Int64...) {
+            for (i, id) in path.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ";")) }
+                out += names[id]
             }
+            for value in values {
+                out.append(UInt8(ascii: " "))
+                out += Array(String(value).utf8)
+            }
+            out.append(UInt8(ascii: "\n"))
+        }
+        guard let before else {
+            for (path, value) in zip(new.stacks, new.values) where value != 0 { line(path, value) }
             return out
         }
-        let before = StackValues(old, kind: kind, raw: raw)
-        for (frames, value) in zip(new.stacks, new.values) {
-            let previous = before.value(of: frames)
-            if value != 0 || previous != 0 { out += line(frames) + " \(previous) \(value)\n" }
+        for (path, value) in zip(new.stacks, new.values) {
+            let previous = before.value(of: path)
+            if value != 0 || previous != 0 { line(path, previous, value) }
         }
-        for (frames, value) in zip(before.stacks, before.values) where value != 0 && new.value(of: frames) == 0 {
-            out += line(frames) + " \(value) 0\n"
+        for (path, value) in zip(before.stacks, before.values) where value != 0 && new.value(of: path) == 0 {
+            line(path, value, 0)
         }
         return out
-    }
-
-    /// `;` separates frames and the last space the value: neither may appear in a name.
-    static func line(_ frames: [Frame]) -> String {
-        frames.map { String(StackValues.name($0).map { $0 == ";" ? ":" : $0 }) }.joined(separator: ";")
     }
 }

@@ -1,25 +1,41 @@
 import LeakModel
 
-/// One site ready for export: its stack innermost first (allocator frames
-/// folded away unless raw, as `top` and `diff` show it) and the site.
-public struct ExportedStack: Sendable {
-    public var frames: [Frame]
-    public var site: Site
+/// The sites of a snapshot ready for export: each site's stack as indices
+/// into `frames`, innermost first, allocator frames folded away unless raw
+/// (as `top` and `diff` show them). Indices, not frames, so the exporters
+/// name, hash and fold each distinct frame once, not once per site.
+struct ExportedStacks {
+    /// The snapshot's frames, and last a stand-in for missing ones (a stack
+    /// with no frames still holds bytes that need a place).
+    let frames: [Frame]
+    let sites: [Site]
+    /// Per site, innermost frame first; never empty.
+    let stacks: [[Int]]
 
-    /// Every site of `snapshot`, live or kept for its cumulative counts.
-    public static func all(in snapshot: Snapshot, raw: Bool) -> [ExportedStack] {
-        var result: [ExportedStack] = []
-        result.reserveCapacity(snapshot.sites.count)
+    init(_ snapshot: Snapshot, raw: Bool) {
+        var frames = snapshot.frames
+        let unknown = frames.count
+        frames.append(Frame(address: 0))
+        var allocator = [UInt8](repeating: 2, count: frames.count)  // 2: not yet known
+        var stacks: [[Int]] = []
+        stacks.reserveCapacity(snapshot.sites.count)
         for site in snapshot.sites {
-            var frames: [Frame] = []
+            var stack: [Int] = []
             if snapshot.stacks.indices.contains(site.stack) {
-                frames = snapshot.stacks[site.stack].map { snapshot.frames.indices.contains($0) ? snapshot.frames[$0] : Frame(address: 0) }
+                stack = snapshot.stacks[site.stack].map { $0 >= 0 && $0 < unknown ? $0 : unknown }
             }
-            if !raw { frames = AllocatorFrames.fold(frames) }
-            // A stack with no frames still holds bytes: give them a place.
-            if frames.isEmpty { frames = [Frame(address: 0)] }
-            result.append(ExportedStack(frames: frames, site: site))
+            if !raw {
+                let start = AllocatorFrames.foldStart(count: stack.count) { i in
+                    let index = stack[i]
+                    if allocator[index] == 2 { allocator[index] = AllocatorFrames.isAllocator(frames[index]) ? 1 : 0 }
+                    return allocator[index] == 1
+                }
+                if let start, start > 0 { stack.removeFirst(start) }
+            }
+            stacks.append(stack.isEmpty ? [unknown] : stack)
         }
-        return result
+        self.frames = frames
+        self.sites = snapshot.sites
+        self.stacks = stacks
     }
 }

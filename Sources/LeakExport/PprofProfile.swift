@@ -20,10 +20,8 @@ public enum PprofProfile {
         if let main = snapshot.frames.first(where: { $0.module.map(FrameText.basename) == program }), let module = main.module {
             _ = builder.mapping(module, address: main.address)
         }
-        for stack in ExportedStack.all(in: snapshot, raw: raw) { builder.add(stack, negated: false) }
-        if let old {
-            for stack in ExportedStack.all(in: old, raw: raw) { builder.add(stack, negated: true) }
-        }
+        builder.add(ExportedStacks(snapshot, raw: raw), negated: false)
+        if let old { builder.add(ExportedStacks(old, raw: raw), negated: true) }
         return builder.encoded(snapshot.metadata)
     }
 
@@ -116,11 +114,22 @@ public enum PprofProfile {
             return id
         }
 
-        mutating func add(_ stack: ExportedStack, negated: Bool) {
-            let ids = stack.frames.map { location($0) }
+        mutating func add(_ exported: ExportedStacks, negated: Bool) {
+            // Hash each distinct frame once: sites share most of their frames.
+            var ids = [UInt64](repeating: 0, count: exported.frames.count)
+            for (stack, site) in zip(exported.stacks, exported.sites) {
+                let path = stack.map { frame -> UInt64 in
+                    if ids[frame] == 0 { ids[frame] = location(exported.frames[frame]) }
+                    return ids[frame]
+                }
+                add(path, site, negated: negated)
+            }
+        }
+
+        mutating func add(_ ids: [UInt64], _ site: Site, negated: Bool) {
             let sign: Int64 = negated ? -1 : 1
-            let values = SampleKind.allCases.map { sign * Int64(clamping: $0.value(of: stack.site)) }
-            let age = stack.site.oldestAgeSeconds
+            let values = SampleKind.allCases.map { sign * Int64(clamping: $0.value(of: site)) }
+            let age = site.oldestAgeSeconds
             let (ageKey, secondsUnit, baseKey, trueText) = (self.ageKey, self.secondsUnit, self.baseKey, self.trueText)
             samples.field(2) { s in
                 s.packed(1, ids)

@@ -9,28 +9,34 @@ import LeakReport
 public enum SpeedscopeProfile {
     public static func encode(_ snapshot: Snapshot, old: Snapshot? = nil, kind: SampleKind = .inuseSpace,
                               raw: Bool = false, name: String) -> String {
-        var frames = SharedFrames()
-        let new = StackValues(snapshot, kind: kind, raw: raw)
+        var table = FrameTable(byLine: true)
+        let new = StackValues(snapshot, kind: kind, raw: raw, table: &table)
         var profiles: [JSONValue] = []
         if let old {
-            let before = StackValues(old, kind: kind, raw: raw)
-            var grew: [([Frame], Int64)] = [], shrank: [([Frame], Int64)] = []
-            for (stack, value) in zip(new.stacks, new.values) {
-                let change = value &- before.value(of: stack)
-                if change > 0 { grew.append((stack, change)) } else if change < 0 { shrank.append((stack, -change)) }
+            let before = StackValues(old, kind: kind, raw: raw, table: &table)
+            var grew: [([Int], Int64)] = [], shrank: [([Int], Int64)] = []
+            for (path, value) in zip(new.stacks, new.values) {
+                let change = value &- before.value(of: path)
+                if change > 0 { grew.append((path, change)) } else if change < 0 { shrank.append((path, -change)) }
             }
-            for (stack, value) in zip(before.stacks, before.values) where value > 0 && new.value(of: stack) == 0 {
-                shrank.append((stack, value))
+            for (path, value) in zip(before.stacks, before.values) where value > 0 && new.value(of: path) == 0 {
+                shrank.append((path, value))
             }
-            profiles.append(profile("grew (\(kind.rawValue))", grew, kind: kind, frames: &frames))
-            profiles.append(profile("shrank (\(kind.rawValue))", shrank, kind: kind, frames: &frames))
+            profiles.append(profile("grew (\(kind.rawValue))", grew, kind: kind))
+            profiles.append(profile("shrank (\(kind.rawValue))", shrank, kind: kind))
         } else {
             let weighted = zip(new.stacks, new.values).filter { $0.1 > 0 }.map { ($0.0, $0.1) }
-            profiles.append(profile(kind.rawValue, weighted, kind: kind, frames: &frames))
+            profiles.append(profile(kind.rawValue, weighted, kind: kind))
+        }
+        let frames = table.frames.enumerated().map { id, frame -> JSONValue in
+            var fields: [(String, JSONValue)] = [("name", .string(table.names[id]))]
+            if let file = frame.file { fields.append(("file", .string(file))) }
+            if frame.line != 0 { fields.append(("line", .int(Int64(frame.line)))) }
+            return .object(fields)
         }
         let file: JSONValue = .object([
             ("$schema", .string("https://www.speedscope.app/file-format-schema.json")),
-            ("shared", .object([("frames", .array(frames.json))])),
+            ("shared", .object([("frames", .array(frames))])),
             ("profiles", .array(profiles)),
             ("name", .string(name)),
             ("activeProfileIndex", .int(0)),
@@ -39,8 +45,10 @@ public enum SpeedscopeProfile {
         return file.render() + "\n"
     }
 
-    static func profile(_ name: String, _ stacks: [([Frame], Int64)], kind: SampleKind, frames: inout SharedFrames) -> JSONValue {
-        let samples = stacks.map { stack in JSONValue.array(stack.0.map { .int(Int64(frames.index($0))) }) }
+    /// One sampled profile; frame indices are `FrameTable` ids (unused ones
+    /// in the shared table are harmless).
+    static func profile(_ name: String, _ stacks: [([Int], Int64)], kind: SampleKind) -> JSONValue {
+        let samples = stacks.map { stack in JSONValue.array(stack.0.map { .int(Int64($0)) }) }
         let weights = stacks.map { JSONValue.int($0.1) }
         let total = stacks.reduce(Int64(0)) { $0 &+ $1.1 }
         return .object([
@@ -52,27 +60,5 @@ public enum SpeedscopeProfile {
             ("samples", .array(samples)),
             ("weights", .array(weights)),
         ])
-    }
-
-    /// speedscope's shared frame table: name, file and line, each once.
-    struct SharedFrames {
-        struct Key: Hashable {
-            var name: String
-            var file: String?
-            var line: UInt32
-        }
-        private var indices: [Key: Int] = [:]
-        private(set) var json: [JSONValue] = []
-
-        mutating func index(_ frame: Frame) -> Int {
-            let key = Key(name: StackValues.name(frame), file: frame.file, line: frame.line)
-            if let i = indices[key] { return i }
-            var fields: [(String, JSONValue)] = [("name", .string(key.name))]
-            if let file = key.file { fields.append(("file", .string(file))) }
-            if key.line != 0 { fields.append(("line", .int(Int64(key.line)))) }
-            indices[key] = json.count
-            json.append(.object(fields))
-            return json.count - 1
-        }
     }
 }

@@ -57,7 +57,7 @@ struct Export: ParsableCommand {
         case .pprof:
             bytes = try Gzip.compress(PprofProfile.encode(after, old: before, raw: raw))
         case .collapsed:
-            bytes = Array(CollapsedStacks.encode(after, old: before, kind: sample, raw: raw).utf8)
+            bytes = CollapsedStacks.encode(after, old: before, kind: sample, raw: raw)
         case .speedscope:
             let name = after.programName + (old == nil ? "" : " growth")
             bytes = Array(SpeedscopeProfile.encode(after, old: before, kind: sample, raw: raw, name: name).utf8)
