@@ -66,7 +66,7 @@ let package = Package(
         .target(name: "LeakTestSupport", dependencies: ["LeakModel"], path: "Tests/LeakTestSupport"),
         .testTarget(name: "LeakModelTests", dependencies: ["LeakModel", "LeakTestSupport"]),
         .testTarget(name: "LeakReportTests", dependencies: ["LeakReport", "LeakModel", "LeakTestSupport"]),
-        .testTarget(name: "LeakExportTests", dependencies: ["LeakExport", "LeakPush", "LeakModel", "LeakTestSupport"]),
+        .testTarget(name: "LeakExportTests", dependencies: ["LeakExport", "LeakPush", "LeakModel", "LeakTestSupport", "CZlib"]),
         .testTarget(name: "LeakProcTests", dependencies: ["LeakProc"]),
         .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel", "LeakProc"]),
         .testTarget(name: "LeakInjectTests", dependencies: ["LeakInject", "LeakProc"]),
