@@ -97,7 +97,8 @@ final class ExportTests: XCTestCase {
     // MARK: push
 
     /// A Pyroscope stand-in on loopback: logs each request's path and query
-    /// and keeps its body; answers 400 for the service "rejected".
+    /// and keeps its body; answers 400 for the service "rejected" and not at
+    /// all (for a minute) for the service "slow".
     final class IngestStub {
         let process: ChildProcess
         let directory: String
@@ -106,13 +107,15 @@ final class ExportTests: XCTestCase {
         init() throws {
             directory = try TestEnvironment.temporaryDirectory()
             let script = """
-            import http.server, sys, urllib.parse
+            import http.server, sys, time, urllib.parse
             directory = sys.argv[1]
             count = 0
             class Handler(http.server.BaseHTTPRequestHandler):
                 protocol_version = "HTTP/1.1"
                 def do_POST(self):
                     global count
+                    if "slow" in self.path:
+                        time.sleep(60)
                     body = self.rfile.read(int(self.headers["Content-Length"]))
                     count += 1
                     open(f"{directory}/body-{count}", "wb").write(body)
@@ -175,6 +178,11 @@ final class ExportTests: XCTestCase {
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
         XCTAssertTrue(refused.stderr.contains("HTTP 400") && refused.stderr.contains("unknown service"), refused.stderr)
+
+        let slow = try runCommand(TestEnvironment.binary, ["push", snapshot, "--to", stub.url, "--service", "slow", "--timeout", "1s"], timeout: 30)
+        XCTAssertEqual(slow.status, 1, slow.stderr)
+        XCTAssertEqual(slow.stderr.split(separator: "\n").count, 1, slow.stderr)
+        XCTAssertTrue(slow.stderr.contains("timed out"), slow.stderr)
     }
 
     func testAnUnreachableServerIsOneLineAndAnExitCode() throws {
