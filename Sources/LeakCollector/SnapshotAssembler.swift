@@ -28,6 +28,7 @@ enum SnapshotAssembler {
         ages: [UInt32: StackAges],
         counters: AggregatorCounters,
         metadata base: SnapshotMetadata,
+        buildID: (String) -> String? = { _ in nil },
         frame: (UInt64) -> Frame
     ) -> Snapshot {
         var frames: [Frame] = []
@@ -56,6 +57,10 @@ enum SnapshotAssembler {
         metadata.frees = counters.frees
         metadata.unknownFrees = counters.unknownFrees
         metadata.lostEvents = counters.lostEvents
-        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites)
+        var buildIDs: [String: String] = [:]
+        for module in Set(frames.compactMap(\.module)) {
+            if let id = buildID(module) { buildIDs[module] = id }
+        }
+        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs)
     }
 }

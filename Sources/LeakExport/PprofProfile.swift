@@ -5,7 +5,8 @@ import LeakReport
 /// way Go writes heap profiles: sample types alloc_objects, alloc_space,
 /// inuse_objects, inuse_space (default inuse_space), one sample per site,
 /// innermost location first, each site's oldest live block as the numeric
-/// label "age" in seconds. Functions carry file and line; a frame without a
+/// label "age" in seconds. Functions carry file and line, mappings the
+/// module's build ID when the snapshot has it; a frame without a
 /// module (a Python frame of a .py file) is a location without a mapping.
 ///
 /// With an old snapshot the profile is the growth, written as
@@ -22,7 +23,7 @@ public enum PprofProfile {
         }
         builder.add(ExportedStacks(snapshot, raw: raw), negated: false)
         if let old { builder.add(ExportedStacks(old, raw: raw), negated: true) }
-        return builder.encoded(snapshot.metadata)
+        return builder.encoded(snapshot.metadata, buildIDs: snapshot.buildIDs.merging(old?.buildIDs ?? [:]) { new, _ in new })
     }
 
     private struct FunctionKey: Hashable {
@@ -150,9 +151,10 @@ public enum PprofProfile {
             }
         }
 
-        mutating func encoded(_ metadata: SnapshotMetadata) -> [UInt8] {
+        mutating func encoded(_ metadata: SnapshotMetadata, buildIDs: [String: String]) -> [UInt8] {
             // Every string first: the table goes out after the messages that use it.
             let mappingFiles = mappings.map { string($0.path) }
+            let mappingIDs = mappings.map { buildIDs[$0.path].map { string($0) } ?? 0 }
             let space = string("space"), bytes = string("bytes")
             let command = string(metadata.command.joined(separator: " "))
             let kinds = SampleKind.allCases.map { (string($0.rawValue), string($0.unit)) }
@@ -173,6 +175,7 @@ public enum PprofProfile {
                     m.field(2, mapping.low)
                     m.field(3, mapping.high &+ 1)
                     m.field(5, mappingFiles[index])
+                    m.field(6, mappingIDs[index])
                     // Symbolized already: keeps pprof from looking for the binaries.
                     m.field(7, true)
                     m.field(8, true)

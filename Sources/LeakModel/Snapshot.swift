@@ -12,12 +12,16 @@ public struct Snapshot: Hashable, Sendable {
     /// Memory per stack; at most one site per stack. A stack whose blocks were
     /// all freed has a site only for its cumulative counts (`Site.isLive` false).
     public var sites: [Site]
+    /// GNU build IDs (hex) of the frames' modules, by module path, where the
+    /// collector could read them; empty in snapshots of older swiftleaks.
+    public var buildIDs: [String: String]
 
-    public init(metadata: SnapshotMetadata, frames: [Frame], stacks: [[Int]], sites: [Site]) {
+    public init(metadata: SnapshotMetadata, frames: [Frame], stacks: [[Int]], sites: [Site], buildIDs: [String: String] = [:]) {
         self.metadata = metadata
         self.frames = frames
         self.stacks = stacks
         self.sites = sites
+        self.buildIDs = buildIDs
     }
 }
 

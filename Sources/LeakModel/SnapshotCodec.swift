@@ -36,6 +36,8 @@ public enum SnapshotCodec {
         /// Optional: per-site blocks and bytes allocated since tracing began
         /// (`AllocationTotals`); additive like `ages`, still version 1.
         case allocated = 10
+        /// Optional: module path -> GNU build ID (`Snapshot.buildIDs`); additive.
+        case buildIDs = 11
 
         var name: String {
             switch self {
@@ -46,6 +48,7 @@ public enum SnapshotCodec {
             case .sites: return "sites"
             case .ages: return "ages"
             case .allocated: return "allocated"
+            case .buildIDs: return "build IDs"
             }
         }
     }
@@ -66,6 +69,7 @@ public enum SnapshotCodec {
         appendSection(.sites, encodeSites(snapshot.sites), to: &body)
         if let ages = encodeAges(snapshot.sites) { appendSection(.ages, ages, to: &body) }
         if let allocated = encodeAllocated(snapshot.sites) { appendSection(.allocated, allocated, to: &body) }
+        if !snapshot.buildIDs.isEmpty { appendSection(.buildIDs, encodeBuildIDs(snapshot.buildIDs), to: &body) }
 
         var out = BinaryWriter()
         out.writeBytes(magic)
@@ -236,7 +240,11 @@ public enum SnapshotCodec {
         if let range = sections[.allocated] {
             try decodeSection(.allocated, bytes, range) { try decodeAllocated(&$0, into: &sites) }
         }
-        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites)
+        var buildIDs: [String: String] = [:]
+        if let range = sections[.buildIDs] {
+            buildIDs = try decodeSection(.buildIDs, bytes, range) { try decodeBuildIDs(&$0) }
+        }
+        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs)
     }
 
     /// Checks magic, version, lengths and checksum; returns the body's range.
@@ -483,5 +491,28 @@ public enum SnapshotCodec {
             let bytes = try r.readVarint()
             sites[index].allocated = AllocationTotals(blocks: blocks, bytes: bytes)
         }
+    }
+
+    /// Entry count, then per module its path and build ID (strings), sorted by path.
+    static func encodeBuildIDs(_ ids: [String: String]) -> [UInt8] {
+        var w = BinaryWriter()
+        w.writeVarint(UInt64(ids.count))
+        for (path, id) in ids.sorted(by: { $0.key < $1.key }) {
+            w.writeString(path)
+            w.writeString(id)
+        }
+        return w.bytes
+    }
+
+    static func decodeBuildIDs(_ r: inout BinaryReader) throws -> [String: String] {
+        let count = try r.readCount("build ID count", minimumItemSize: 2)
+        var ids: [String: String] = [:]
+        for _ in 0..<count {
+            let offset = r.offset
+            let path = try r.readString()
+            guard ids[path] == nil else { throw BinaryReader.Failure.badValue(offset: offset, what: "duplicate module") }
+            ids[path] = try r.readString()
+        }
+        return ids
     }
 }

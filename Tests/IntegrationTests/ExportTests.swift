@@ -42,6 +42,14 @@ final class ExportTests: XCTestCase {
         let transient = try XCTUnwrap(allocated.first { $0.name == "transient_work" }, "\(allocated)")
         XCTAssertGreaterThan(transient.flat, Int64(units))
         XCTAssertNil(rows.first { $0.name == "transient_work" && $0.flat != 0 }, "\(rows)")
+
+        // The program's mapping comes first and names its build ID, as readelf reads it.
+        let notes = try runCommand("/usr/bin/readelf", ["-n", TestEnvironment.fixture("leaky")])
+        let buildID = try XCTUnwrap(notes.stdout.split(separator: "\n").first { $0.contains("Build ID:") }?
+            .split(separator: " ").last.map(String.init), notes.stdout)
+        let raw = try runCommand("/usr/bin/go", ["tool", "pprof", "-raw", profile])
+        let mappings = raw.stdout.components(separatedBy: "Mappings\n").last ?? ""
+        XCTAssertTrue(mappings.hasPrefix("1: ") && mappings.split(separator: "\n")[0].contains("/leaky \(buildID) "), mappings)
     }
 
     func testDiffBaseAndTheGrowthProfileGiveDiffsFigures() throws {

@@ -58,6 +58,15 @@ final class PprofProfileTests: XCTestCase {
         XCTAssertEqual(profile.locations[anonymous.locations[0]]?.lines.count, 0)
     }
 
+    func testMappingsCarryTheSnapshotsBuildIDs() throws {
+        var snapshot = fixture()
+        snapshot.buildIDs = ["/app/server": "666388a251d17b34"]
+        let profile = try DecodedProfile(PprofProfile.encode(snapshot))
+        XCTAssertEqual(profile.mappings[1], "/app/server")
+        XCTAssertEqual(profile.buildIDs[1], "666388a251d17b34")
+        XCTAssertEqual(profile.buildIDs.count, 1, "modules without a known build ID carry none")
+    }
+
     func testRawKeepsTheAllocatorFrames() throws {
         let profile = try DecodedProfile(PprofProfile.encode(fixture(), raw: true))
         XCTAssertEqual(profile.names(profile.samples[0]), ["malloc", "swift_slowAlloc", "swift_allocObject", "makeCache", "main"])

@@ -21,6 +21,8 @@ struct DecodedProfile {
     var locations: [UInt64: Location] = [:]
     var functions: [UInt64: (name: String, file: String)] = [:]
     var mappings: [UInt64: String] = [:]
+    /// Non-empty build IDs by mapping id.
+    var buildIDs: [UInt64: String] = [:]
     var strings: [String] = []
     var defaultSampleType = ""
     var timeNanos: Int64 = 0
@@ -99,6 +101,7 @@ struct DecodedProfile {
         for raw in rawMappings {
             let f = try WireReader.fields(raw)
             mappings[f[1]?.first ?? 0] = s(f[5]?.first ?? 0)
+            if let id = f[6]?.first, id != 0 { buildIDs[f[1]?.first ?? 0] = s(id) }
         }
     }
 }
