@@ -10,7 +10,7 @@ final class FrameCache: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [[UInt64]] = []
     private var busy = false
-    private var frames: [UInt64: Frame] = [:]
+    private var frames: [UInt64: [Frame]] = [:]
     private var symbolizer: Symbolizer?
     private var symbolizerFailed = false
     private var wantsSymbolizer = false
@@ -74,9 +74,10 @@ final class FrameCache: @unchecked Sendable {
         }
     }
 
-    /// The frame for `ip`; address-only when it could not be symbolized.
-    func frame(for ip: UInt64) -> Frame {
-        condition.withLock { frames[ip] } ?? Frame(address: ip)
+    /// The frames for `ip`, one per inline level, innermost first;
+    /// address-only when it could not be symbolized.
+    func frames(for ip: UInt64) -> [Frame] {
+        condition.withLock { frames[ip] } ?? [Frame(address: ip)]
     }
 
     private func run() {
@@ -109,18 +110,18 @@ final class FrameCache: @unchecked Sendable {
             let batchGeneration = generation
             condition.unlock()
 
-            var resolved: [UInt64: Frame] = [:]
+            var resolved: [UInt64: [Frame]] = [:]
             var needsRefresh = false
             for ips in batch {
                 for ip in ips where known[ip] == nil && resolved[ip] == nil {
-                    let frame = symbolize(ip)
-                    if frame.module == nil { needsRefresh = true }
-                    resolved[ip] = frame
+                    let frames = symbolize(ip)
+                    if frames[0].module == nil { needsRefresh = true }
+                    resolved[ip] = frames
                 }
             }
             // An unknown module is usually one dlopen'ed since the last look at the maps.
             if needsRefresh, let symbolizer, (try? symbolizer.refresh()) != nil {
-                for (ip, frame) in resolved where frame.module == nil {
+                for (ip, frames) in resolved where frames[0].module == nil {
                     resolved[ip] = symbolize(ip)
                 }
             }
@@ -143,10 +144,10 @@ final class FrameCache: @unchecked Sendable {
         }
     }
 
-    private func symbolize(_ ip: UInt64) -> Frame {
+    private func symbolize(_ ip: UInt64) -> [Frame] {
         if symbolizer == nil && !symbolizerFailed { loadSymbolizer() }
         // Every frame the agent sends is a return address (its own frames are
         // dropped), so the call instruction is at ip - 1.
-        return symbolizer?.symbolize(address: ip, isReturnAddress: true) ?? Frame(address: ip)
+        return symbolizer?.frames(address: ip, isReturnAddress: true) ?? [Frame(address: ip)]
     }
 }

@@ -22,25 +22,30 @@ enum SnapshotAssembler {
         return result
     }
 
-    /// - Parameter stacks: every interned stack, indexed as `LiveBlock.stackIndex`.
+    /// - Parameters:
+    ///   - stacks: every interned stack, indexed as `LiveBlock.stackIndex`.
+    ///   - framesOf: an address's frames, one per inline level, innermost first.
     static func assemble(
         stacks allStacks: [StackTotals],
         ages: [UInt32: StackAges],
         counters: AggregatorCounters,
         metadata base: SnapshotMetadata,
         buildID: (String) -> String? = { _ in nil },
-        frame: (UInt64) -> Frame
+        frames framesOf: (UInt64) -> [Frame]
     ) -> Snapshot {
         var frames: [Frame] = []
-        var frameIndex: [UInt64: Int] = [:]
+        // Each address once, as one frame per inline level.
+        var frameIndices: [UInt64: [Int]] = [:]
         var stacks: [[Int]] = []
         var sites: [Site] = []
         for (index, totals) in allStacks.enumerated() where totals.liveBlocks > 0 || totals.allocatedBlocks > 0 {
-            let indices = totals.ips.map { ip -> Int in
-                if let index = frameIndex[ip] { return index }
-                frameIndex[ip] = frames.count
-                frames.append(frame(ip))
-                return frames.count - 1
+            let indices = totals.ips.flatMap { ip -> [Int] in
+                if let indices = frameIndices[ip] { return indices }
+                let levels = framesOf(ip)
+                let indices = Array(frames.count..<frames.count + levels.count)
+                frames.append(contentsOf: levels)
+                frameIndices[ip] = indices
+                return indices
             }
             let age = ages[UInt32(index)]
             sites.append(Site(stack: stacks.count, size: totals.liveBytes, count: totals.liveBlocks,

@@ -151,7 +151,7 @@ public final class TracingSession: @unchecked Sendable {
         let targetPID = pid
         let snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, counters: counters, metadata: metadata,
                                                   buildID: { BuildID.read(module: $0, pid: targetPID) }) {
-            frameCache.frame(for: $0)
+            frameCache.frames(for: $0)
         }
         let bytes = SnapshotCodec.encode(snapshot)
         return try store.write(bytes, name: SnapshotStore.fileName(timeNanoseconds: now, sequence: sequence, isFinal: final))

@@ -156,8 +156,13 @@ public enum Injector {
             blob += Array(text.utf8) + [0]
         }
         // The stub (see SelfRestore) first, then the strings.
+        // The stub's tgkill runs in the target: in a pid namespace (a
+        // container) it must name the thread as the target numbers it.
+        let process = ProcDirectory(pid: held.thread.pid)
+        let ownPID = (try? process.status().get())?.pidInOwnNamespace ?? held.thread.pid
+        let ownTID = (try? process.task(held.thread.tid).status().get())?.pidInOwnNamespace ?? held.thread.tid
         let stub = caller.selfRestore.map {
-            SelfRestore.stubCode(pid: held.thread.pid, tid: held.thread.tid, signal: $0.signal)
+            SelfRestore.stubCode(pid: ownPID, tid: ownTID, signal: $0.signal)
         } ?? []
         let stubSize = stub.isEmpty ? 0 : (stub.count + 15) & ~15
         blob = stub + [UInt8](repeating: 0xcc, count: stubSize - stub.count) + blob

@@ -33,6 +33,10 @@ public enum SnapshotCodec {
         /// some site has ages, so older readers (which skip unknown tags) and
         /// snapshots without ages are unaffected; still format version 1.
         case ages = 6
+        /// Optional: which frames are inline levels (`Frame.isInlined`).
+        /// Their frames and stacks are ordinary ones, so an older reader
+        /// shows every level, just unmarked; still format version 1.
+        case inlinedFrames = 7
         /// Optional: per-site blocks and bytes allocated since tracing began
         /// (`AllocationTotals`); additive like `ages`, still version 1.
         case allocated = 10
@@ -47,6 +51,7 @@ public enum SnapshotCodec {
             case .stacks: return "stacks"
             case .sites: return "sites"
             case .ages: return "ages"
+            case .inlinedFrames: return "inlined frames"
             case .allocated: return "allocated"
             case .buildIDs: return "build IDs"
             }
@@ -68,6 +73,7 @@ public enum SnapshotCodec {
         appendSection(.stacks, encodeStacks(snapshot.stacks), to: &body)
         appendSection(.sites, encodeSites(snapshot.sites), to: &body)
         if let ages = encodeAges(snapshot.sites) { appendSection(.ages, ages, to: &body) }
+        if let inlined = encodeInlinedFrames(snapshot.frames) { appendSection(.inlinedFrames, inlined, to: &body) }
         if let allocated = encodeAllocated(snapshot.sites) { appendSection(.allocated, allocated, to: &body) }
         if !snapshot.buildIDs.isEmpty { appendSection(.buildIDs, encodeBuildIDs(snapshot.buildIDs), to: &body) }
 
@@ -231,7 +237,10 @@ public enum SnapshotCodec {
         // Decode in dependency order, whatever the order on disk.
         let metadata = try decodeSection(.metadata, bytes, try section(.metadata)) { try decodeMetadata(&$0) }
         let strings = try decodeSection(.strings, bytes, try section(.strings)) { try decodeStrings(&$0) }
-        let frames = try decodeSection(.frames, bytes, try section(.frames)) { try decodeFrames(&$0, strings: strings) }
+        var frames = try decodeSection(.frames, bytes, try section(.frames)) { try decodeFrames(&$0, strings: strings) }
+        if let range = sections[.inlinedFrames] {
+            try decodeSection(.inlinedFrames, bytes, range) { try decodeInlinedFrames(&$0, into: &frames) }
+        }
         let stacks = try decodeSection(.stacks, bytes, try section(.stacks)) { try decodeStacks(&$0, frameCount: frames.count) }
         var sites = try decodeSection(.sites, bytes, try section(.sites)) { try decodeSites(&$0, stackCount: stacks.count) }
         if let range = sections[.ages] {

@@ -14,8 +14,13 @@ public enum FrameText {
         return hex(frame.address)
     }
 
-    /// "file:line function", else "function at 0x7f12 in libfoo.so", else "0x7f12 in libfoo.so".
+    /// "file:line function", else "function at 0x7f12 in libfoo.so", else
+    /// "0x7f12 in libfoo.so"; " (inlined)" after an inline level.
     static func describe(_ frame: Frame) -> String {
+        frame.isInlined ? location(frame) + " (inlined)" : location(frame)
+    }
+
+    private static func location(_ frame: Frame) -> String {
         if let file = frame.file, frame.line != 0 {
             if let function = frame.function { return "\(file):\(frame.line) \(function)" }
             return "\(file):\(frame.line)"

@@ -4,8 +4,8 @@ import LeakModel
 import LeakProc
 
 /// Resolves instruction addresses of one live process into self-contained
-/// frames (function, file, line, module, address), so that snapshots remain
-/// readable after the process is gone.
+/// frames (function, file, line, module, address; one per inline level), so
+/// that snapshots remain readable after the process is gone.
 ///
 /// Backed by elfutils' libdwfl. Results are cached per address: a process has
 /// few distinct allocation sites but repeats them endlessly. The instance is
@@ -24,7 +24,7 @@ public final class Symbolizer: @unchecked Sendable {
     private let resolver: AddressResolver
     /// The maps the current module list comes from; nil until reported.
     private var reportedMaps: ProcessMaps?
-    private var cache: [CacheKey: Frame] = [:]
+    private var cache: [CacheKey: [Frame]] = [:]
 
     private struct CacheKey: Hashable {
         var address: UInt64
@@ -115,23 +115,30 @@ public final class Symbolizer: @unchecked Sendable {
 
     /// ips[0] is the innermost frame (an exact instruction address); the
     /// others are return addresses, looked up at ip-1 (the call instruction)
-    /// but reported unchanged.
+    /// but reported unchanged. Each address gives one frame per inline level.
     public func symbolize(stack ips: [UInt64]) -> [Frame] {
-        ips.enumerated().map { index, ip in symbolize(address: ip, isReturnAddress: index > 0) }
+        ips.enumerated().flatMap { index, ip in frames(address: ip, isReturnAddress: index > 0) }
     }
 
-    /// Resolves one address; unknown addresses give a frame with the address only.
+    /// The innermost of the address's frames (see `frames(address:isReturnAddress:)`).
     public func symbolize(address: UInt64, isReturnAddress: Bool) -> Frame {
+        frames(address: address, isReturnAddress: isReturnAddress)[0]
+    }
+
+    /// One frame per inline level at the address, innermost first, the last
+    /// one the real function; never empty: unknown addresses give one frame
+    /// with the address only. Expanded once per address, then cached.
+    public func frames(address: UInt64, isReturnAddress: Bool) -> [Frame] {
         let key = CacheKey(address: address, isReturnAddress: isReturnAddress)
         lock.lock()
         defer { lock.unlock() }
-        if let frame = cache[key] { return frame }
+        if let frames = cache[key] { return frames }
         // A return address points after the call; ip-1 is inside the call
         // instruction, hence on the caller's line (and function, for noreturn calls).
         let lookup = isReturnAddress && address > 0 ? address - 1 : address
-        let frame = resolver.frame(lookup: lookup, reported: address)
-        cache[key] = frame
-        return frame
+        let frames = resolver.frames(lookup: lookup, reported: address)
+        cache[key] = frames
+        return frames
     }
 
     /// If mappings only appeared, cached frames stay right except those that
@@ -143,7 +150,7 @@ public final class Symbolizer: @unchecked Sendable {
             return
         }
         if Set(old.mappings).isSubset(of: Set(new.mappings)) {
-            cache = cache.filter { $0.value.module != nil }
+            cache = cache.filter { $0.value[0].module != nil }
         } else {
             cache.removeAll(keepingCapacity: true)
         }

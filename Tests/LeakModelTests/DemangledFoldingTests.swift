@@ -29,6 +29,8 @@ final class DemangledFoldingTests: XCTestCase {
             "operator new(unsigned long, std::nothrow_t const&)", "operator new(unsigned long, std::align_val_t)",
             "alloc.Node.__allocating_init() -> alloc.Node",
             "generic specialization <Swift.Int> of server.Cache.__allocating_init(capacity: Swift.Int) -> server.Cache<A>",
+            // The C++ standard library grows a vector for its caller.
+            "std::vector<int, std::allocator<int> >::push_back(int const&)",
         ] {
             XCTAssertTrue(isAllocator(name), name)
         }
@@ -39,7 +41,6 @@ final class DemangledFoldingTests: XCTestCase {
             "alloc.Node.init() -> alloc.Node",
             "alloc.keep() -> [Swift.AnyObject]",
             "Swift._ContiguousArrayBuffer.init(_uninitializedCount: Swift.Int, minimumCapacity: Swift.Int) -> Swift._ContiguousArrayBuffer<A>",
-            "std::vector<int, std::allocator<int> >::push_back(int const&)",
             "operator delete(void*)", "swift::swift_slowDealloc(void*, unsigned long, unsigned long)",
             "__libc_start_main", "main",
         ] {
