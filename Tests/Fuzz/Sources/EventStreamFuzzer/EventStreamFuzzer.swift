@@ -51,16 +51,19 @@ struct Outcome: Equatable {
 /// `stream` cut into pieces of 0 (an empty read), a few, or up to a few
 /// thousand bytes.
 func chunks(of stream: [UInt8]) -> [[UInt8]] {
-    var random = SplitMix64(seed: fnv1a(stream))
+    // Knuth's MMIX linear congruential generator, seeded by the input's FNV-1a
+    // hash; its high bits are random enough to place cuts.
+    var state = fnv1a(stream)
     var pieces: [[UInt8]] = []
     var offset = 0
     while offset < stream.count {
-        let roll = random.next()
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        let roll = state >> 32
         let length: Int
         switch roll % 8 {
         case 0: length = 0
-        case 1, 2, 3: length = 1 + Int((roll >> 8) % 16)
-        default: length = 1 + Int((roll >> 8) % 4096)
+        case 1, 2, 3: length = 1 + Int((roll >> 3) % 16)
+        default: length = 1 + Int((roll >> 3) % 4096)
         }
         let end = min(offset + length, stream.count)
         pieces.append(Array(stream[offset..<end]))
@@ -73,17 +76,4 @@ func fnv1a(_ bytes: [UInt8]) -> UInt64 {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
     for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
     return hash
-}
-
-/// A small deterministic generator (SplitMix64), enough to spread the cuts.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
 }
