@@ -20,7 +20,8 @@ public func eventStreamFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size:
     let stream = size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size))
     let whole = Outcome(decoding: [stream])
     let chunked = Outcome(decoding: chunks(of: stream))
-    precondition(whole == chunked, "chunked decoding differs: \(chunked) vs whole: \(whole)")
+    // fatalError, not precondition: an optimized build drops a precondition's message.
+    guard whole == chunked else { fatalError("chunked decoding differs: \(chunked) vs whole: \(whole)") }
     return 0
 }
 
@@ -39,7 +40,7 @@ struct Outcome: Equatable {
             for chunk in chunks { try decoder.feed(chunk) { events.append($0) } }
             buffered = decoder.bufferedByteCount
         } catch let failure as EventStreamError {
-            precondition(!failure.description.contains("\n"), "multi-line error: \(failure)")
+            guard !failure.description.contains("\n") else { fatalError("multi-line error: \(failure)") }
             error = failure
         } catch {
             fatalError("feed threw \(type(of: error)), not EventStreamError: \(error)")

@@ -29,7 +29,8 @@ func checkDecoding(_ bytes: [UInt8]) {
     do {
         snapshot = try SnapshotCodec.decode(bytes)
     } catch let error as SnapshotFormatError {
-        precondition(!error.description.contains("\n"), "multi-line error: \(error)")
+        // fatalError, not precondition: an optimized build drops a precondition's message.
+        guard !error.description.contains("\n") else { fatalError("multi-line error: \(error)") }
         return
     } catch {
         fatalError("decode threw \(type(of: error)), not SnapshotFormatError: \(error)")
@@ -40,7 +41,7 @@ func checkDecoding(_ bytes: [UInt8]) {
     } catch {
         fatalError("a decoded snapshot does not decode after encoding: \(error)")
     }
-    precondition(again == snapshot, "a decoded snapshot changed through encode and decode")
+    guard again == snapshot else { fatalError("a decoded snapshot changed through encode and decode") }
 }
 
 /// The input with its header made consistent with its body: version 1, body
