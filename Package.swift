@@ -27,6 +27,7 @@ let package = Package(
         // Thin C wrappers for calls Swift cannot import (variadic ptrace, ...).
         .target(name: "CLeakSys"),
         .systemLibrary(name: "CElfutils", path: "Sources/CElfutils"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
         // The event path handles millions of events a second: runtime
         // exclusivity checks there cost more than the bookkeeping itself.
@@ -39,6 +40,10 @@ let package = Package(
         .target(name: "LeakProc", dependencies: ["CLeakSys"]),
         .target(name: "LeakSymbols", dependencies: ["CElfutils", "LeakModel", "LeakProc"]),
         .target(name: "LeakReport", dependencies: ["LeakModel"]),
+        // Snapshots as pprof, collapsed stacks and speedscope (pure, no I/O).
+        .target(name: "LeakExport", dependencies: ["LeakModel", "LeakReport", "CZlib"]),
+        // Sends pprof profiles to Grafana Pyroscope's ingest endpoint.
+        .target(name: "LeakPush", dependencies: ["LeakExport", "LeakModel", "LeakCollector"]),
         .target(name: "LeakInject", dependencies: ["CElfutils", "CLeakSys", "LeakProc"]),
         .target(
             name: "LeakCollector",
@@ -50,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "swiftleak",
             dependencies: [
-                "LeakSession", "LeakCollector", "LeakModel", "LeakProc", "LeakReport",
+                "LeakSession", "LeakCollector", "LeakModel", "LeakProc", "LeakReport", "LeakExport", "LeakPush",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,6 +66,7 @@ let package = Package(
         .target(name: "LeakTestSupport", dependencies: ["LeakModel"], path: "Tests/LeakTestSupport"),
         .testTarget(name: "LeakModelTests", dependencies: ["LeakModel", "LeakTestSupport"]),
         .testTarget(name: "LeakReportTests", dependencies: ["LeakReport", "LeakModel", "LeakTestSupport"]),
+        .testTarget(name: "LeakExportTests", dependencies: ["LeakExport", "LeakPush", "LeakModel", "LeakTestSupport", "CZlib"]),
         .testTarget(name: "LeakProcTests", dependencies: ["LeakProc"]),
         .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel", "LeakProc"]),
         .testTarget(name: "LeakInjectTests", dependencies: ["LeakInject", "LeakProc"]),

@@ -160,9 +160,14 @@ public enum AllocatorFrames {
     /// frame (a stack cut short by the depth limit), the outermost one is kept
     /// so the memory still has somewhere to be reported.
     public static func fold(_ frames: [Frame]) -> [Frame] {
-        guard let first = frames.firstIndex(where: { !isAllocator($0) }) else {
-            return frames.last.map { [$0] } ?? []
-        }
-        return Array(frames[first...])
+        guard let start = foldStart(count: frames.count, isAllocator: { isAllocator(frames[$0]) }) else { return [] }
+        return Array(frames[start...])
+    }
+
+    /// Where `fold` makes a stack of `count` frames start (nil when empty),
+    /// for callers that keep frames as indices and cache `isAllocator`.
+    public static func foldStart(count: Int, isAllocator: (Int) -> Bool) -> Int? {
+        guard count > 0 else { return nil }
+        return (0..<count).first { !isAllocator($0) } ?? count - 1
     }
 }

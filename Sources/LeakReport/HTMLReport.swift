@@ -85,18 +85,17 @@ public enum HTMLReport {
         for (snapshot, sign) in [(new, Int64(1))] + (old.map { [($0, Int64(-1))] } ?? []) {
             let ids = snapshot.frames.map { labels.id(FrameText.describe($0)) }
             let isAllocator = snapshot.frames.map(AllocatorFrames.isAllocator)
-            for site in snapshot.sites {
+            for site in snapshot.sites where site.isLive {
                 let stack = snapshot.stacks.indices.contains(site.stack) ? snapshot.stacks[site.stack].filter { snapshot.frames.indices.contains($0) } : []
                 let bytes = sign * Int64(clamping: site.size)
                 guard !stack.isEmpty else {
                     tree.add(path: [unknown], foldedLength: 1, bytes: bytes)
                     continue
                 }
-                // AllocatorFrames.fold's rule, on flags computed once per frame
-                // (folding each stack's frames costs seconds on 100,000 sites):
-                // leading allocator frames go, the outermost stays if all are.
-                let lead = stack.prefix { isAllocator[$0] }.count
-                tree.add(path: stack.reversed().map { ids[$0] }, foldedLength: lead == stack.count ? 1 : stack.count - lead, bytes: bytes)
+                // Flags computed once per frame: folding each stack's frames
+                // anew costs seconds on 100,000 sites.
+                let start = AllocatorFrames.foldStart(count: stack.count) { isAllocator[stack[$0]] } ?? 0
+                tree.add(path: stack.reversed().map { ids[$0] }, foldedLength: stack.count - start, bytes: bytes)
             }
         }
         let other = labels.otherID
