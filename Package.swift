@@ -27,6 +27,7 @@ let package = Package(
         // Thin C wrappers for calls Swift cannot import (variadic ptrace, ...).
         .target(name: "CLeakSys"),
         .systemLibrary(name: "CElfutils", path: "Sources/CElfutils"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
         // The event path handles millions of events a second: runtime
         // exclusivity checks there cost more than the bookkeeping itself.
@@ -41,6 +42,10 @@ let package = Package(
         .target(name: "LeakReport", dependencies: ["LeakModel"]),
         // Python frames: code objects read from a live CPython target, line tables decoded.
         .target(name: "LeakPython", dependencies: ["CLeakSys", "LeakModel", "LeakProc"]),
+        // Snapshots as pprof, collapsed stacks and speedscope (pure, no I/O).
+        .target(name: "LeakExport", dependencies: ["LeakModel", "LeakReport", "CZlib"]),
+        // Sends pprof profiles to Grafana Pyroscope's ingest endpoint.
+        .target(name: "LeakPush", dependencies: ["LeakExport", "LeakModel", "LeakCollector"]),
         .target(name: "LeakInject", dependencies: ["CElfutils", "CLeakSys", "LeakProc"]),
         .target(
             name: "LeakCollector",
@@ -52,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "swiftleak",
             dependencies: [
-                "LeakSession", "LeakCollector", "LeakModel", "LeakProc", "LeakReport",
+                "LeakSession", "LeakCollector", "LeakModel", "LeakProc", "LeakReport", "LeakExport", "LeakPush",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,6 +68,7 @@ let package = Package(
         .target(name: "LeakTestSupport", dependencies: ["LeakModel"], path: "Tests/LeakTestSupport"),
         .testTarget(name: "LeakModelTests", dependencies: ["LeakModel", "LeakTestSupport"]),
         .testTarget(name: "LeakReportTests", dependencies: ["LeakReport", "LeakModel", "LeakTestSupport"]),
+        .testTarget(name: "LeakExportTests", dependencies: ["LeakExport", "LeakPush", "LeakModel", "LeakTestSupport", "CZlib"]),
         .testTarget(name: "LeakProcTests", dependencies: ["LeakProc"]),
         .testTarget(name: "LeakPythonTests", dependencies: ["LeakPython"]),
         .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel", "LeakProc"]),

@@ -6,6 +6,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,6 +21,80 @@ uint64_t sl_now_ns(int clock)
     if (clock_gettime(clock, &ts) != 0)
         return 0;
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Reads up to n-1 bytes of a small file (a /proc entry) into buf, NUL
+ * terminated; 0 or errno. */
+static int read_small_file(const char *path, char *buf, size_t n)
+{
+    int fd;
+    do
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return errno;
+    size_t got = 0;
+    while (got + 1 < n) {
+        ssize_t r = read(fd, buf + got, n - 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    buf[got] = 0;
+    sl_close_fd(fd);
+    return 0;
+}
+
+/* The uid a process outside our user namespace shows as, or (uid_t)-1 when
+ * we are in the initial namespace: there the overflow uid is a real account
+ * (nobody), not a stand-in for an unmapped one. The initial namespace maps
+ * every uid to itself: "0 0 4294967295". */
+static uid_t unmapped_peer_uid(void)
+{
+    char map[128];
+    if (read_small_file("/proc/self/uid_map", map, sizeof map) != 0)
+        return (uid_t)-1;
+    const char *p = map;
+    unsigned long v[3];
+    for (int k = 0; k < 3; k++) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p < '0' || *p > '9')
+            return (uid_t)-1;
+        v[k] = 0;
+        while (*p >= '0' && *p <= '9')
+            v[k] = v[k] * 10 + (unsigned long)(*p++ - '0');
+    }
+    if (v[0] == 0 && v[1] == 0 && v[2] == 4294967295ul)
+        return (uid_t)-1;
+    char text[32];
+    uid_t overflow = 65534;
+    if (read_small_file("/proc/sys/kernel/overflowuid", text, sizeof text) == 0 && text[0] >= '0' && text[0] <= '9') {
+        overflow = 0;
+        for (const char *q = text; *q >= '0' && *q <= '9'; q++)
+            overflow = overflow * 10 + (uid_t)(*q - '0');
+    }
+    return overflow;
+}
+
+/* Only swiftleak may receive our events and send us commands: the process
+ * listening on the socket must run as root or as our own effective uid. In
+ * a user namespace that does not map root (a rootless container), root
+ * outside shows as the overflow uid; accepted there, since the socket's
+ * directory (swiftleak's, reachable by our uid only) is something no
+ * unprivileged process outside could have bound. */
+static int peer_is_trusted(int fd)
+{
+    struct ucred peer;
+    socklen_t len = sizeof peer;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || len != sizeof peer)
+        return 0;
+    if (peer.uid == 0 || peer.uid == geteuid())
+        return 1;
+    uid_t unmapped = unmapped_peer_uid();
+    return unmapped != (uid_t)-1 && peer.uid == unmapped;
 }
 
 int sl_connect(const char *path, int *fd_out)
@@ -53,6 +128,10 @@ int sl_connect(const char *path, int *fd_out)
             sl_close_fd(fd);
             return r == 0 ? ETIMEDOUT : (soerr ? soerr : EIO);
         }
+    }
+    if (!peer_is_trusted(fd)) {
+        sl_close_fd(fd);
+        return EPERM;
     }
     *fd_out = fd;
     return 0;

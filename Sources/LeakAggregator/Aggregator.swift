@@ -5,7 +5,8 @@ import LeakEvents
 /// and peak, and counters.
 ///
 /// Memory grows with the live set and the number of distinct stacks, never
-/// with the number of events: a freed block leaves nothing behind.
+/// with the number of events: a freed block leaves only its stack's
+/// cumulative counts behind.
 /// Not thread-safe; the collector serialises access.
 public final class Aggregator {
     public private(set) var counters = AggregatorCounters()
@@ -98,6 +99,8 @@ public final class Aggregator {
         }
         stacks[Int(index)].liveBytes += size
         stacks[Int(index)].liveBlocks += 1
+        stacks[Int(index)].allocatedBytes &+= size
+        stacks[Int(index)].allocatedBlocks &+= 1
         counters.currentBytes += size
         counters.currentBlocks += 1
         if counters.currentBytes > counters.peakBytes {

@@ -208,9 +208,11 @@ final class AgentConnection: @unchecked Sendable {
                 UnixSocket.sendAll(peer, CommandEncoder.release())
             }
         }
-        // The socket closes on exec (close-on-exec) while the process keeps
-        // its memory map; on exit the map is gone before the descriptors.
-        let stillRunning = ProcDirectory(pid: stream.peerPID).executable() != nil
+        // The socket closes on exec (close-on-exec) while the process runs
+        // on; on exit every thread is marked exiting before the descriptors
+        // close. (Not /proc/PID/exe: it reads gone as soon as the main
+        // thread called pthread_exit, while the others serve on.)
+        let stillRunning = !ProcDirectory(pid: stream.peerPID).hasExited
         condition.lock()
         failure = readFailure
         if exited || statusValue != nil || readFailure != nil {

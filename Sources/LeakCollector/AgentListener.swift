@@ -88,10 +88,8 @@ public final class AgentListener: @unchecked Sendable {
 
     /// Reads exactly the hello (nothing after it) and asks the kernel who connected.
     static func identify(_ peer: Int32) -> AgentStream? {
-        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
-        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
-        guard getsockopt(peer, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, credentials.pid > 0 else { return nil }
-        let commandLine = ProcessFacts.commandLine(of: credentials.pid)
+        guard let peerPID = UnixSocket.peerProcess(peer) else { return nil }
+        let commandLine = ProcessFacts.commandLine(of: peerPID)
         let deadline = Date(timeIntervalSinceNow: helloTimeout)
         // The smallest hello first, then byte by byte while the decoder still
         // wants more (a newer agent's longer hello): never a byte past it.
@@ -104,7 +102,7 @@ public final class AgentListener: @unchecked Sendable {
             chunk = 1
         }
         guard let hello = decoder.hello else { return nil }
-        return AgentStream(fd: peer, peerPID: credentials.pid, hello: hello, commandLine: commandLine, decoder: decoder)
+        return AgentStream(fd: peer, peerPID: peerPID, hello: hello, commandLine: commandLine, decoder: decoder)
     }
 
     private static func readExactly(_ fd: Int32, count: Int, deadline: Date) -> [UInt8]? {

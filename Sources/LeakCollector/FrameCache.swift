@@ -11,7 +11,7 @@ final class FrameCache: @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [[UInt64]] = []
     private var busy = false
-    private var frames: [UInt64: Frame] = [:]
+    private var frames: [UInt64: [Frame]] = [:]
     private var symbolizer: Symbolizer?
     private var symbolizerFailed = false
     /// Python frame entries are read from the live interpreter (this thread only).
@@ -78,9 +78,10 @@ final class FrameCache: @unchecked Sendable {
         }
     }
 
-    /// The frame for `ip`; address-only when it could not be symbolized.
-    func frame(for ip: UInt64) -> Frame {
-        condition.withLock { frames[ip] } ?? Frame(address: ip)
+    /// The frames for `ip`, one per inline level, innermost first;
+    /// address-only when it could not be symbolized.
+    func frames(for ip: UInt64) -> [Frame] {
+        condition.withLock { frames[ip] } ?? [Frame(address: ip)]
     }
 
     private func run() {
@@ -115,18 +116,18 @@ final class FrameCache: @unchecked Sendable {
             let batchGeneration = generation
             condition.unlock()
 
-            var resolved: [UInt64: Frame] = [:]
+            var resolved: [UInt64: [Frame]] = [:]
             var needsRefresh = false
             for ips in batch {
                 for ip in ips where known[ip] == nil && resolved[ip] == nil {
-                    let frame = symbolize(ip)
-                    if frame.module == nil { needsRefresh = true }
-                    resolved[ip] = frame
+                    let frames = symbolize(ip)
+                    if frames[0].module == nil { needsRefresh = true }
+                    resolved[ip] = frames
                 }
             }
             // An unknown module is usually one dlopen'ed since the last look at the maps.
             if needsRefresh, let symbolizer, (try? symbolizer.refresh()) != nil {
-                for (ip, frame) in resolved where frame.module == nil {
+                for (ip, frames) in resolved where frames[0].module == nil {
                     resolved[ip] = symbolize(ip)
                 }
             }
@@ -149,17 +150,17 @@ final class FrameCache: @unchecked Sendable {
         }
     }
 
-    private func symbolize(_ ip: UInt64) -> Frame {
+    private func symbolize(_ ip: UInt64) -> [Frame] {
         if PythonFrameResolver.isPythonEntry(ip) {
             if !pythonLooked {
                 pythonLooked = true
                 python = PythonFrameResolver(pid: pid)
             }
-            return python?.frame(for: ip) ?? Frame(module: PythonFrames.moduleName, address: ip)
+            return [python?.frame(for: ip) ?? Frame(module: PythonFrames.moduleName, address: ip)]
         }
         if symbolizer == nil && !symbolizerFailed { loadSymbolizer() }
         // Every frame the agent sends is a return address (its own frames are
         // dropped), so the call instruction is at ip - 1.
-        return symbolizer?.symbolize(address: ip, isReturnAddress: true) ?? Frame(address: ip)
+        return symbolizer?.frames(address: ip, isReturnAddress: true) ?? [Frame(address: ip)]
     }
 }

@@ -2,9 +2,10 @@ import LeakProc
 
 /// What /proc tells about a process, read without stopping it.
 public enum ProcessFacts {
-    /// The command line, or [] when the process is gone.
+    /// The command line, or [] when the process is gone. Read from a live
+    /// thread: the main thread's is empty once it called pthread_exit.
     public static func commandLine(of pid: Int32) -> [String] {
-        ProcDirectory(pid: pid).commandLine()
+        (ProcDirectory(pid: pid).liveThread() ?? ProcDirectory(pid: pid)).commandLine()
     }
 
     /// The short name (comm), or "?" when the process is gone.
@@ -12,9 +13,8 @@ public enum ProcessFacts {
         ProcDirectory(pid: pid).name() ?? "?"
     }
 
-    /// True while `pid` exists and is not a zombie.
+    /// True while `pid` exists and is not a zombie (some thread of it runs).
     public static func isRunning(_ pid: Int32) -> Bool {
-        guard let stat = ProcDirectory(pid: pid).stat() else { return false }
-        return !stat.hasExited
+        !ProcDirectory(pid: pid).hasExited
     }
 }

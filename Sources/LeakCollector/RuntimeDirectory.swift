@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// The per-user directory that holds swiftleak's sockets.
@@ -20,7 +21,28 @@ public enum RuntimeDirectory {
             throw CollectorError.system("cannot create \(path)", errno: errno)
         }
         try checkPrivate(path)
+        removeAbandonedSockets(in: path)
         return path
+    }
+
+    /// Removes the sockets a swiftleak killed with SIGKILL left behind:
+    /// `*.events` (named after their swiftleak's pid, the number before
+    /// `.events`) whose swiftleak is gone, and `*.control` (named after the
+    /// target) nobody listens on any more. Another live session's sockets stay.
+    static func removeAbandonedSockets(in directory: String) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in entries where name.hasSuffix(".events") || name.hasSuffix(".control") {
+            let path = directory + "/" + name
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFSOCK else { continue }
+            if name.hasSuffix(".events"), let owner = ownerPID(ofEventSocket: name), ProcessFacts.isRunning(owner) { continue }
+            if UnixSocket.isAbandoned(path) { unlink(path) }
+        }
+    }
+
+    /// "run-<swiftleak pid>.events", "attach-<target>-<swiftleak pid>.events".
+    static func ownerPID(ofEventSocket name: String) -> Int32? {
+        name.dropLast(".events".count).split(separator: "-").last.flatMap { Int32($0) }
     }
 
     /// Throws unless `path` is a real directory owned by us with mode 0700.

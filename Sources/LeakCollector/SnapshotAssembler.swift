@@ -1,8 +1,8 @@
 import LeakAggregator
 import LeakModel
 
-/// Turns the aggregator's live stacks and the symbolized frames into a
-/// self-contained `Snapshot`.
+/// Turns the aggregator's stacks (live, or with allocations since tracing
+/// began) and the symbolized frames into a self-contained `Snapshot`.
 enum SnapshotAssembler {
     /// Ages of the live blocks of one stack.
     struct StackAges {
@@ -22,28 +22,35 @@ enum SnapshotAssembler {
         return result
     }
 
-    /// - Parameter stacks: every interned stack, indexed as `LiveBlock.stackIndex`.
+    /// - Parameters:
+    ///   - stacks: every interned stack, indexed as `LiveBlock.stackIndex`.
+    ///   - framesOf: an address's frames, one per inline level, innermost first.
     static func assemble(
         stacks allStacks: [StackTotals],
         ages: [UInt32: StackAges],
         counters: AggregatorCounters,
         metadata base: SnapshotMetadata,
-        frame: (UInt64) -> Frame
+        buildID: (String) -> String? = { _ in nil },
+        frames framesOf: (UInt64) -> [Frame]
     ) -> Snapshot {
         var frames: [Frame] = []
-        var frameIndex: [UInt64: Int] = [:]
+        // Each address once, as one frame per inline level.
+        var frameIndices: [UInt64: [Int]] = [:]
         var stacks: [[Int]] = []
         var sites: [Site] = []
-        for (index, totals) in allStacks.enumerated() where totals.liveBlocks > 0 {
-            let indices = totals.ips.map { ip -> Int in
-                if let index = frameIndex[ip] { return index }
-                frameIndex[ip] = frames.count
-                frames.append(frame(ip))
-                return frames.count - 1
+        for (index, totals) in allStacks.enumerated() where totals.liveBlocks > 0 || totals.allocatedBlocks > 0 {
+            let indices = totals.ips.flatMap { ip -> [Int] in
+                if let indices = frameIndices[ip] { return indices }
+                let levels = framesOf(ip)
+                let indices = Array(frames.count..<frames.count + levels.count)
+                frames.append(contentsOf: levels)
+                frameIndices[ip] = indices
+                return indices
             }
             let age = ages[UInt32(index)]
             sites.append(Site(stack: stacks.count, size: totals.liveBytes, count: totals.liveBlocks,
-                              oldestAgeSeconds: age?.oldestSeconds, ages: age?.histogram))
+                              oldestAgeSeconds: age?.oldestSeconds, ages: age?.histogram,
+                              allocated: AllocationTotals(blocks: totals.allocatedBlocks, bytes: totals.allocatedBytes)))
             stacks.append(indices)
         }
         var metadata = base
@@ -55,6 +62,10 @@ enum SnapshotAssembler {
         metadata.frees = counters.frees
         metadata.unknownFrees = counters.unknownFrees
         metadata.lostEvents = counters.lostEvents
-        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites)
+        var buildIDs: [String: String] = [:]
+        for module in Set(frames.compactMap(\.module)) {
+            if let id = buildID(module) { buildIDs[module] = id }
+        }
+        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs)
     }
 }

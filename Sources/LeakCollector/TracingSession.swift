@@ -4,6 +4,7 @@ import LeakAggregator
 import LeakEvents
 import LeakModel
 import LeakPython
+import LeakSymbols
 
 /// One tracing session of one target process: the agent's stream, the
 /// aggregator it feeds, eager symbolization, and the snapshots written from
@@ -151,8 +152,10 @@ public final class TracingSession: @unchecked Sendable {
             currentBytes: 0, currentBlocks: 0, peakBytes: 0, peakBlocks: 0,
             allocations: 0, frees: 0, unknownFrees: 0, lostEvents: 0
         )
-        let snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, counters: counters, metadata: metadata) {
-            frameCache.frame(for: $0)
+        let targetPID = pid
+        let snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, counters: counters, metadata: metadata,
+                                                  buildID: { BuildID.read(module: $0, pid: targetPID) }) {
+            frameCache.frames(for: $0)
         }
         let bytes = SnapshotCodec.encode(snapshot)
         return try store.write(bytes, name: SnapshotStore.fileName(timeNanoseconds: now, sequence: sequence, isFinal: final))

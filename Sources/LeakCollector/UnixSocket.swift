@@ -63,6 +63,34 @@ enum UnixSocket {
         return fd
     }
 
+    /// True when a socket file is left at `path` with nobody listening: its
+    /// owner is gone (a live owner listens before anyone can see the name
+    /// stay unanswered for longer than a bind-to-listen instant).
+    static func isAbandoned(_ path: String) -> Bool {
+        guard let address = try? address(path) else { return false }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var copy = address
+        let result = withUnsafePointer(to: &copy) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return result != 0 && errno == ECONNREFUSED
+    }
+
+    /// The process at the other end of a connected socket (SO_PEERCRED), as
+    /// our pid namespace numbers it; nil when the kernel does not say.
+    static func peerProcess(_ fd: Int32) -> pid_t? {
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; }, which Glibc does not export to Swift.
+        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
+        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
+        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0,
+              length == MemoryLayout.size(ofValue: credentials), credentials.pid > 0 else { return nil }
+        return credentials.pid
+    }
+
     /// Waits up to `timeout` seconds (forever if nil) for `fd` to become readable.
     static func waitReadable(_ fd: Int32, timeout: Double?) -> Bool {
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)

@@ -56,9 +56,11 @@ public enum Injector {
             }
             throw error
         }
-        if status.state == "Z" || status.state == "X" { throw InjectError.zombie(pid: pid) }
+        // The main thread's state is not the process's: after its
+        // pthread_exit it stays a zombie while other threads run on.
+        guard let live = ProcDirectory(pid: pid).liveThread() else { throw InjectError.zombie(pid: pid) }
         let stat = ProcStat.read("/proc/\(pid)/stat")
-        let exe = ProcFiles.readLink("/proc/\(pid)/exe")
+        let exe = ProcFiles.readLink(live.entry("exe"))
         if let stat, stat.flags & ProcStat.kernelThreadFlag != 0 { throw InjectError.kernelThread(pid: pid) }
         if exe == nil && errno == ENOENT { throw InjectError.kernelThread(pid: pid) }
         if status.tgid == getpid() { throw InjectError.ownProcess(pid: pid) }
@@ -129,7 +131,7 @@ public enum Injector {
     /// The remote calls: scratch memory, dlopen, dlsym, the agent's entry.
     private static func runAgent(in held: HeldThread, libc: TargetLibc, agentPath: String,
                                  socketPath: String, frames: UInt32) throws {
-        let memory = RemoteMemory(pid: held.thread.pid, tid: held.thread.tid)
+        let memory = RemoteMemory(tid: held.thread.tid)
         var caller = RemoteCaller(thread: held.thread, memory: memory, saved: held.saved.regs)
         // A frame the thread can restore itself from should we die (see
         // SelfRestore); without the trampoline, the old return address 0.
@@ -154,8 +156,13 @@ public enum Injector {
             blob += Array(text.utf8) + [0]
         }
         // The stub (see SelfRestore) first, then the strings.
+        // The stub's tgkill runs in the target: in a pid namespace (a
+        // container) it must name the thread as the target numbers it.
+        let process = ProcDirectory(pid: held.thread.pid)
+        let ownPID = (try? process.status().get())?.pidInOwnNamespace ?? held.thread.pid
+        let ownTID = (try? process.task(held.thread.tid).status().get())?.pidInOwnNamespace ?? held.thread.tid
         let stub = caller.selfRestore.map {
-            SelfRestore.stubCode(pid: held.thread.pid, tid: held.thread.tid, signal: $0.signal)
+            SelfRestore.stubCode(pid: ownPID, tid: ownTID, signal: $0.signal)
         } ?? []
         let stubSize = stub.isEmpty ? 0 : (stub.count + 15) & ~15
         blob = stub + [UInt8](repeating: 0xcc, count: stubSize - stub.count) + blob

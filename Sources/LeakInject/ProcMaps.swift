@@ -15,8 +15,9 @@ struct ProcMaps {
         self.entries = entries
     }
 
+    /// A live thread's maps: the main thread's read empty once it exited.
     static func read(pid: Int32) -> Result<ProcMaps, InjectError> {
-        let directory = ProcDirectory(pid: pid)
+        let directory = ProcDirectory(pid: pid).liveThread() ?? ProcDirectory(pid: pid)
         return directory.maps().map(ProcMaps.init(entries:))
             .mapError { .procUnreadable(path: directory.entry("maps"), errno: $0.code) }
     }

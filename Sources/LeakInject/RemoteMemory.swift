@@ -6,12 +6,14 @@ import Glibc
 /// time, through the stopped thread) is the fallback for kernels or
 /// sandboxes that refuse them.
 struct RemoteMemory {
-    let pid: Int32
-    /// The stopped thread, needed by the PEEK/POKE fallback.
+    /// The stopped thread, needed by the PEEK/POKE fallback. process_vm_*
+    /// are given it too rather than the process id: they accept any thread
+    /// of the process, and the main thread has no memory left once it called
+    /// pthread_exit.
     let tid: Int32
 
     func write(_ bytes: [UInt8], at address: UInt64) throws {
-        let n = bytes.withUnsafeBytes { sl_process_write(pid, address, $0.baseAddress, $0.count) }
+        let n = bytes.withUnsafeBytes { sl_process_write(tid, address, $0.baseAddress, $0.count) }
         if n == bytes.count { return }
         // Word-wise fallback; a partial last word is merged with what is there.
         var offset = 0
@@ -37,7 +39,7 @@ struct RemoteMemory {
         while bytes.count < limit {
             let pageLeft = Int(4096 - (cursor & 4095))
             var chunk = [UInt8](repeating: 0, count: min(pageLeft, limit - bytes.count))
-            var n = chunk.withUnsafeMutableBytes { sl_process_read(pid, cursor, $0.baseAddress, $0.count) }
+            var n = chunk.withUnsafeMutableBytes { sl_process_read(tid, cursor, $0.baseAddress, $0.count) }
             if n <= 0 {
                 var word: UInt64 = 0
                 if sl_ptrace_peek(tid, cursor & ~7, &word) != 0 { throw failure("PEEKDATA", cursor) }

@@ -13,7 +13,7 @@ public struct TargetFilesystem {
 
     public init(pid: Int32) {
         self.pid = pid
-        sharesOurRoot = ProcDirectory(pid: pid).sharesOurRoot
+        sharesOurRoot = Self.liveThread(pid).sharesOurRoot
     }
 
     /// Where a path inside the target's filesystem is reachable from here:
@@ -27,6 +27,11 @@ public struct TargetFilesystem {
     /// is shared: also right for a target in another mount namespace whose
     /// root happens to be the same directory.
     func throughTargetRoot(_ path: String) -> String {
-        ProcDirectory(pid: pid).root + (path.hasPrefix("/") ? path : "/" + path)
+        Self.liveThread(pid).root + (path.hasPrefix("/") ? path : "/" + path)
+    }
+
+    /// A live thread's directory: the main thread has no root once it exited.
+    private static func liveThread(_ pid: Int32) -> ProcDirectory {
+        ProcDirectory(pid: pid).liveThread() ?? ProcDirectory(pid: pid)
     }
 }

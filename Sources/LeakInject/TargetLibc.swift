@@ -21,18 +21,20 @@ struct TargetLibc {
     static let wanted: Set<String> = ["mmap", "munmap", "dlopen", "dlsym", "dlerror", "__libc_dlopen_mode", "__libc_dlsym", "sigaction", "__sigaction"]
 
     static func resolve(pid: Int32, maps: ProcMaps) throws -> TargetLibc {
+        // A live thread's entries: the main thread's are empty once it exited.
+        let live = ProcDirectory(pid: pid).liveThread() ?? ProcDirectory(pid: pid)
         guard let mapping = maps.libcBaseMapping else {
-            throw InjectError.staticallyLinked(pid: pid, exe: ProcFiles.readLink("/proc/\(pid)/exe") ?? "?")
+            throw InjectError.staticallyLinked(pid: pid, exe: live.executable() ?? "?")
         }
         // map_files opens exactly the mapped inode, even across mount
         // namespaces or after the file on disk was replaced by an upgrade;
         // /proc/PID/root/<path> is the fallback when map_files is refused.
-        let mapFile = "/proc/\(pid)/map_files/\(String(mapping.start, radix: 16))-\(String(mapping.end, radix: 16))"
+        let mapFile = "\(live.mapFiles)/\(String(mapping.start, radix: 16))-\(String(mapping.end, radix: 16))"
         let elf: ElfSymbols
         do {
             elf = try ElfSymbols(path: mapFile, wanted: wanted)
         } catch {
-            elf = try ElfSymbols(path: "/proc/\(pid)/root" + mapping.livePath, wanted: wanted)
+            elf = try ElfSymbols(path: live.root + mapping.livePath, wanted: wanted)
         }
         func find(_ name: String) -> UInt64? { elf.address(of: name, mappingStart: mapping.start) }
         func require(_ name: String) throws -> UInt64 {
@@ -50,7 +52,8 @@ struct TargetLibc {
                               path: mapping.livePath)
         }
         if let sigaction = find("sigaction") ?? find("__sigaction") {
-            libc.sigreturnTrampoline = SelfRestore.findTrampoline(pid: pid, near: sigaction)
+            // process_vm_readv takes any thread's id; the main thread's has no memory once it exited.
+            libc.sigreturnTrampoline = SelfRestore.findTrampoline(pid: live.id, near: sigaction)
         }
         return libc
     }

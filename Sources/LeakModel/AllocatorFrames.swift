@@ -1,6 +1,8 @@
 /// The one list of frames that belong to allocators rather than to the code
-/// that asked for memory. Analyses drop them from the top of each stack so
-/// frame 0 is the caller that is responsible for the block.
+/// that asked for memory: allocation entry points, the profiler's agent, and
+/// the Swift, C++ and Rust standard libraries. Analyses drop them from the
+/// top of each stack so frame 0 is the caller that is responsible for the
+/// block; `--raw` keeps them.
 public enum AllocatorFrames {
     /// Exact function names (after `normalizedName`) of C, C++ and Swift
     /// allocation entry points, and libc helpers that allocate for their caller.
@@ -41,6 +43,46 @@ public enum AllocatorFrames {
     /// first frame outside it. `--raw` shows them all.
     public static let moduleNames: [String] = ["libswiftleak-agent.so", "libswiftCore.so"]
 
+    /// The C++ standard libraries, folded like Swift's: a std::string's,
+    /// std::vector's or std::make_shared's block is allocated inside them
+    /// (`basic_string::_M_construct` in libstdc++.so, `_M_realloc_insert`,
+    /// `__allocate_shared`, `__new_allocator::allocate`, inlined from the
+    /// headers), and the line responsible is the program's that asked for
+    /// the string, the growth or the object.
+    public static let cxxStandardLibrary = StandardLibrary(
+        // libstdc++ (GCC) and libc++ (LLVM, `std::__1::`) both live in `std`;
+        // libstdc++'s allocator and iterator helpers in `__gnu_cxx`.
+        namespaces: ["std", "__gnu_cxx"],
+        modules: ["libstdc++.so", "libc++.so", "libc++abi.so"],
+        // Inlined header code: /usr/include/c++/12/bits/basic_string.h,
+        // /usr/lib/llvm-14/include/c++/v1/vector.
+        sourcePaths: ["/include/c++/"],
+        functionPrefixes: []
+    )
+
+    /// Rust's standard library, folded the same way: `vec!`, `String`,
+    /// `Box::new` and `HashMap` growth allocate in `alloc::` (RawVec,
+    /// `alloc::alloc::alloc`), through the `__rust_alloc` shims, and the
+    /// runtime (`std::rt::lang_start`) allocates for the program's start.
+    /// Most of it is inlined into the program, so file paths matter as much
+    /// as names.
+    public static let rustStandardLibrary = StandardLibrary(
+        // `__rustc` is the crate rustc names the allocator shims in
+        // (`__rustc::__rust_alloc`); std's HashMap is the `hashbrown` crate,
+        // whose code is instantiated in the program under that name.
+        namespaces: ["std", "core", "alloc", "__rustc", "hashbrown"],
+        // A program linked with `-C prefer-dynamic`: libstd-<hash>.so.
+        modules: ["libstd-*.so"],
+        // rustup's toolchains remap the standard library's sources to
+        // /rustc/<commit>/library/..., its vendored crates to /rust/deps/...;
+        // Debian's to /usr/src/rustc-<version>/library/...; some debug info
+        // keeps them relative (library/core/src/...).
+        sourcePaths: ["library/std/src/", "library/core/src/", "library/alloc/src/", "/rust/deps/"],
+        // The global allocator's unmangled entry points: __rust_alloc,
+        // __rust_realloc, __rdl_alloc (the default), __rg_alloc (#[global_allocator]).
+        functionPrefixes: ["__rust_", "__rdl_", "__rg_"]
+    )
+
     /// The name used for matching: without parameters ("swift::swift_slowAlloc(unsigned long, unsigned long)"),
     /// ELF symbol versions or PLT markers ("malloc@plt", "malloc@@GLIBC_2.2.5"),
     /// glibc's "__GI_" internal alias prefix and a C++ "swift::" namespace.
@@ -71,13 +113,34 @@ public enum AllocatorFrames {
 
     public static func isAllocator(_ frame: Frame) -> Bool {
         if let module = frame.module, isAllocatorModule(module) { return true }
+        if cxxStandardLibrary.contains(frame) || rustStandardLibrary.contains(frame) { return true }
         guard let function = frame.function else { return false }
+        if isSwiftStandardLibrary(function) { return true }
         let name = normalizedName(function)
         if functionNames.contains(String(name)) { return true }
         for prefix in functionPrefixes where name.hasPrefix(prefix) {
             return !excludedPrefixes.contains { name.hasPrefix($0) }
         }
         return isSwiftAllocatingInitializer(name)
+    }
+
+    /// Swift standard library code compiled into the program: what `-O`
+    /// inlines (`Array(repeating:count:)`, `UnsafeMutableRawPointer.allocate`)
+    /// and the generic specializations it emits there
+    /// (`generic specialization <...> of Swift._ContiguousArrayBuffer...`).
+    /// Folded like libswiftCore itself, so an array's storage belongs to the
+    /// line that built or appended. Code of the program in an extension of a
+    /// standard type reads `(extension in App):Swift.Array...` and stays.
+    static func isSwiftStandardLibrary(_ demangled: String) -> Bool {
+        var name = Substring(demangled)
+        for qualifier in ["static ", "merged ", "partial apply for ", "reabstraction thunk helper from "] where name.hasPrefix(qualifier) {
+            name = name.dropFirst(qualifier.count)
+        }
+        if name.hasPrefix("generic specialization <"), let of = name.firstRange(of: "> of ") {
+            name = name[of.upperBound...]
+        }
+        if name.hasPrefix("(extension in Swift):") { name = name.dropFirst("(extension in Swift):".count) }
+        return name.hasPrefix("Swift.")
     }
 
     /// A class's `__allocating_init` is Swift's `operator new`: compiler
@@ -98,9 +161,14 @@ public enum AllocatorFrames {
     /// so the memory still has somewhere to be reported.
     public static func fold(_ frames: [Frame]) -> [Frame] {
         if let python = PythonFrames.fold(frames) { return python }
-        guard let first = frames.firstIndex(where: { !isAllocator($0) }) else {
-            return frames.last.map { [$0] } ?? []
-        }
-        return Array(frames[first...])
+        guard let start = foldStart(count: frames.count, isAllocator: { isAllocator(frames[$0]) }) else { return [] }
+        return Array(frames[start...])
+    }
+
+    /// Where `fold` makes a stack of `count` frames start (nil when empty),
+    /// for callers that keep frames as indices and cache `isAllocator`.
+    public static func foldStart(count: Int, isAllocator: (Int) -> Bool) -> Int? {
+        guard count > 0 else { return nil }
+        return (0..<count).first { !isAllocator($0) } ?? count - 1
     }
 }

@@ -11,12 +11,18 @@ public struct Frame: Hashable, Sendable {
     public var module: String?
     /// Runtime address of the instruction (the return address for outer frames).
     public var address: UInt64
+    /// Code the compiler inlined into the next frame of the stack: one
+    /// return address gives one frame per inline level, innermost first, all
+    /// with the same address; only the last of them is a real call.
+    public var isInlined: Bool
 
-    public init(function: String? = nil, file: String? = nil, line: UInt32 = 0, module: String? = nil, address: UInt64) {
+    public init(function: String? = nil, file: String? = nil, line: UInt32 = 0, module: String? = nil, address: UInt64,
+                isInlined: Bool = false) {
         self.function = function
         self.file = file
         self.line = line
         self.module = module
         self.address = address
+        self.isInlined = isInlined
     }
 }

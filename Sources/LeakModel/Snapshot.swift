@@ -9,14 +9,19 @@ public struct Snapshot: Hashable, Sendable {
     /// They start at the allocator's entry (malloc & co): analyses decide which
     /// frames to fold.
     public var stacks: [[Int]]
-    /// Live memory per stack; at most one site per stack, only stacks with live blocks.
+    /// Memory per stack; at most one site per stack. A stack whose blocks were
+    /// all freed has a site only for its cumulative counts (`Site.isLive` false).
     public var sites: [Site]
+    /// GNU build IDs (hex) of the frames' modules, by module path, where the
+    /// collector could read them; empty in snapshots of older swiftleaks.
+    public var buildIDs: [String: String]
 
-    public init(metadata: SnapshotMetadata, frames: [Frame], stacks: [[Int]], sites: [Site]) {
+    public init(metadata: SnapshotMetadata, frames: [Frame], stacks: [[Int]], sites: [Site], buildIDs: [String: String] = [:]) {
         self.metadata = metadata
         self.frames = frames
         self.stacks = stacks
         self.sites = sites
+        self.buildIDs = buildIDs
     }
 }
 
@@ -24,4 +29,7 @@ extension Snapshot {
     /// Whether any site carries an age histogram (the collector recorded
     /// ages). When false, `AnalysisOptions.olderThanSeconds` finds nothing.
     public var hasAges: Bool { sites.contains { $0.ages != nil } }
+
+    /// Sites that hold live memory (what `top`, `diff` and `stats` count).
+    public var liveSites: [Site] { sites.filter(\.isLive) }
 }

@@ -33,6 +33,15 @@ public enum SnapshotCodec {
         /// some site has ages, so older readers (which skip unknown tags) and
         /// snapshots without ages are unaffected; still format version 1.
         case ages = 6
+        /// Optional: which frames are inline levels (`Frame.isInlined`).
+        /// Their frames and stacks are ordinary ones, so an older reader
+        /// shows every level, just unmarked; still format version 1.
+        case inlinedFrames = 7
+        /// Optional: per-site blocks and bytes allocated since tracing began
+        /// (`AllocationTotals`); additive like `ages`, still version 1.
+        case allocated = 10
+        /// Optional: module path -> GNU build ID (`Snapshot.buildIDs`); additive.
+        case buildIDs = 11
 
         var name: String {
             switch self {
@@ -42,6 +51,9 @@ public enum SnapshotCodec {
             case .stacks: return "stacks"
             case .sites: return "sites"
             case .ages: return "ages"
+            case .inlinedFrames: return "inlined frames"
+            case .allocated: return "allocated"
+            case .buildIDs: return "build IDs"
             }
         }
     }
@@ -61,6 +73,9 @@ public enum SnapshotCodec {
         appendSection(.stacks, encodeStacks(snapshot.stacks), to: &body)
         appendSection(.sites, encodeSites(snapshot.sites), to: &body)
         if let ages = encodeAges(snapshot.sites) { appendSection(.ages, ages, to: &body) }
+        if let inlined = encodeInlinedFrames(snapshot.frames) { appendSection(.inlinedFrames, inlined, to: &body) }
+        if let allocated = encodeAllocated(snapshot.sites) { appendSection(.allocated, allocated, to: &body) }
+        if !snapshot.buildIDs.isEmpty { appendSection(.buildIDs, encodeBuildIDs(snapshot.buildIDs), to: &body) }
 
         var out = BinaryWriter()
         out.writeBytes(magic)
@@ -187,6 +202,22 @@ public enum SnapshotCodec {
         return w.bytes
     }
 
+    /// Entry count, then per site with cumulative counts: site index,
+    /// blocks, bytes (varints). Nil when no site has them.
+    static func encodeAllocated(_ sites: [Site]) -> [UInt8]? {
+        let entries = sites.indices.filter { sites[$0].allocated != nil }
+        guard !entries.isEmpty else { return nil }
+        var w = BinaryWriter()
+        w.writeVarint(UInt64(entries.count))
+        for index in entries {
+            let totals = sites[index].allocated!
+            w.writeVarint(UInt64(index))
+            w.writeVarint(totals.blocks)
+            w.writeVarint(totals.bytes)
+        }
+        return w.bytes
+    }
+
     static func fitted(_ buckets: [UInt64]) -> [UInt64] {
         let n = AgeHistogram.bucketCount
         return Array(buckets.prefix(n)) + Array(repeating: 0, count: max(0, n - buckets.count))
@@ -206,13 +237,23 @@ public enum SnapshotCodec {
         // Decode in dependency order, whatever the order on disk.
         let metadata = try decodeSection(.metadata, bytes, try section(.metadata)) { try decodeMetadata(&$0) }
         let strings = try decodeSection(.strings, bytes, try section(.strings)) { try decodeStrings(&$0) }
-        let frames = try decodeSection(.frames, bytes, try section(.frames)) { try decodeFrames(&$0, strings: strings) }
+        var frames = try decodeSection(.frames, bytes, try section(.frames)) { try decodeFrames(&$0, strings: strings) }
+        if let range = sections[.inlinedFrames] {
+            try decodeSection(.inlinedFrames, bytes, range) { try decodeInlinedFrames(&$0, into: &frames) }
+        }
         let stacks = try decodeSection(.stacks, bytes, try section(.stacks)) { try decodeStacks(&$0, frameCount: frames.count) }
         var sites = try decodeSection(.sites, bytes, try section(.sites)) { try decodeSites(&$0, stackCount: stacks.count) }
         if let range = sections[.ages] {
             try decodeSection(.ages, bytes, range) { try decodeAges(&$0, into: &sites) }
         }
-        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites)
+        if let range = sections[.allocated] {
+            try decodeSection(.allocated, bytes, range) { try decodeAllocated(&$0, into: &sites) }
+        }
+        var buildIDs: [String: String] = [:]
+        if let range = sections[.buildIDs] {
+            buildIDs = try decodeSection(.buildIDs, bytes, range) { try decodeBuildIDs(&$0) }
+        }
+        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs)
     }
 
     /// Checks magic, version, lengths and checksum; returns the body's range.
@@ -444,5 +485,43 @@ public enum SnapshotCodec {
                 sites[index].ages = histogram
             }
         }
+    }
+
+    /// Reads the allocated section into `sites` (decoded before it).
+    static func decodeAllocated(_ r: inout BinaryReader, into sites: inout [Site]) throws {
+        let count = try r.readCount("allocated entry count", minimumItemSize: 3)
+        var seen = [Bool](repeating: false, count: sites.count)
+        for _ in 0..<count {
+            let offset = r.offset
+            let index = try r.readIndex("site index", below: sites.count)
+            guard !seen[index] else { throw BinaryReader.Failure.badValue(offset: offset, what: "duplicate site index") }
+            seen[index] = true
+            let blocks = try r.readVarint()
+            let bytes = try r.readVarint()
+            sites[index].allocated = AllocationTotals(blocks: blocks, bytes: bytes)
+        }
+    }
+
+    /// Entry count, then per module its path and build ID (strings), sorted by path.
+    static func encodeBuildIDs(_ ids: [String: String]) -> [UInt8] {
+        var w = BinaryWriter()
+        w.writeVarint(UInt64(ids.count))
+        for (path, id) in ids.sorted(by: { $0.key < $1.key }) {
+            w.writeString(path)
+            w.writeString(id)
+        }
+        return w.bytes
+    }
+
+    static func decodeBuildIDs(_ r: inout BinaryReader) throws -> [String: String] {
+        let count = try r.readCount("build ID count", minimumItemSize: 2)
+        var ids: [String: String] = [:]
+        for _ in 0..<count {
+            let offset = r.offset
+            let path = try r.readString()
+            guard ids[path] == nil else { throw BinaryReader.Failure.badValue(offset: offset, what: "duplicate module") }
+            ids[path] = try r.readString()
+        }
+        return ids
     }
 }

@@ -17,7 +17,7 @@ extension Snapshot {
     func traces(options: AnalysisOptions) -> [Trace] {
         var result: [Trace] = []
         result.reserveCapacity(sites.count)
-        for site in sites {
+        for site in sites where site.isLive {
             var stack: [Frame] = []
             if stacks.indices.contains(site.stack) {
                 stack = stacks[site.stack].map { frames.indices.contains($0) ? frames[$0] : unknownFrame }

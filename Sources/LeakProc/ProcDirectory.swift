@@ -2,23 +2,32 @@
 /// place that names its entries and reads them.
 public struct ProcDirectory {
     public let pid: Int32
+    /// The thread of a task directory; nil for the process's own.
+    public let threadID: Int32?
     /// The directory, "/proc/PID" or "/proc/PID/task/TID".
     public let path: String
 
     public init(pid: Int32) {
         self.pid = pid
+        threadID = nil
         path = "/proc/\(pid)"
     }
 
     /// One thread's directory.
     public func task(_ tid: Int32) -> ProcDirectory {
-        ProcDirectory(pid: pid, path: "\(path)/task/\(tid)")
+        ProcDirectory(pid: pid, threadID: tid, path: "/proc/\(pid)/task/\(tid)")
     }
 
-    private init(pid: Int32, path: String) {
+    private init(pid: Int32, threadID: Int32?, path: String) {
         self.pid = pid
+        self.threadID = threadID
         self.path = path
     }
+
+    /// The id whose /proc/ID names this directory's thread: the thread's for
+    /// a task directory, else the process's. For callers that build
+    /// /proc/ID paths themselves (libdwfl).
+    public var id: Int32 { threadID ?? pid }
 
     /// The path of an entry, e.g. `entry("maps")`.
     public func entry(_ name: String) -> String {
@@ -68,6 +77,11 @@ public struct ProcDirectory {
     public func taskIDs() -> [Int32] {
         ProcFiles.numericEntries(entry("task"))
     }
+
+    /// The map_files directory (opens mapped files by address range). Task
+    /// directories have none; /proc/TID has, and a thread's mappings are its
+    /// process's.
+    public var mapFiles: String { "/proc/\(id)/map_files" }
 
     /// The process's root directory as seen from here: a path inside its
     /// filesystem (another mount namespace, a chroot) is reachable as

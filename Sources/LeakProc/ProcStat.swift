@@ -6,6 +6,7 @@ public struct ProcStat {
     public var flags: UInt64
 
     public static let kernelThreadFlag: UInt64 = 0x0020_0000 // PF_KTHREAD
+    public static let exitingFlag: UInt64 = 0x0000_0004 // PF_EXITING
 
     public init?(text: String) {
         guard let close = text.lastIndex(of: ")") else { return nil }
@@ -23,4 +24,8 @@ public struct ProcStat {
 
     /// Zombie (exited, not reaped) or dead: nothing runs any more.
     public var hasExited: Bool { state == "Z" || state == "X" }
+
+    /// Exited, or on its way out: PF_EXITING is set before the thread lets
+    /// go of its memory, while its state still says it runs.
+    public var isExitingOrExited: Bool { hasExited || flags & Self.exitingFlag != 0 }
 }

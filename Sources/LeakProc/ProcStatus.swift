@@ -19,6 +19,14 @@ public struct ProcStatus {
     /// Real uid and gid (first column of Uid:/Gid:).
     public var uid: UInt32 { firstColumn("Uid").flatMap { UInt32($0) } ?? 0 }
     public var gid: UInt32 { firstColumn("Gid").flatMap { UInt32($0) } ?? 0 }
+    /// The id in the process's own (innermost) pid namespace: the last
+    /// column of NSpid. The id itself when the kernel has no NSpid line.
+    public var pidInOwnNamespace: Int32? {
+        fields["NSpid"]?.split(separator: "\t").last.flatMap { Int32($0) }
+    }
+    /// Filesystem uid and gid (fourth column): whose files the process may open.
+    public var fsuid: UInt32 { column("Uid", 3).flatMap { UInt32($0) } ?? 0 }
+    public var fsgid: UInt32 { column("Gid", 3).flatMap { UInt32($0) } ?? 0 }
     public var seccompMode: Int { fields["Seccomp"].flatMap { Int($0) } ?? 0 }
     /// x86_Thread_features: absent on kernels without user shadow stacks.
     public var threadFeatures: String { fields["x86_Thread_features"] ?? "" }
@@ -34,7 +42,12 @@ public struct ProcStatus {
     }
 
     private func firstColumn(_ key: String) -> Substring? {
-        fields[key]?.split(separator: "\t").first
+        column(key, 0)
+    }
+
+    private func column(_ key: String, _ index: Int) -> Substring? {
+        let columns = fields[key]?.split(separator: "\t") ?? []
+        return index < columns.count ? columns[index] : nil
     }
 }
 

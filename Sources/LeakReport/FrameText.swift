@@ -1,21 +1,26 @@
 import LeakModel
 
 /// How frames and groups are named in text output.
-enum FrameText {
-    static func hex(_ address: UInt64) -> String { "0x" + String(address, radix: 16) }
+public enum FrameText {
+    public static func hex(_ address: UInt64) -> String { "0x" + String(address, radix: 16) }
 
-    static func basename(_ path: String) -> String {
+    public static func basename(_ path: String) -> String {
         path.split(separator: "/").last.map(String.init) ?? path
     }
 
     /// "0x7f12 in libfoo.so", for frames without symbols.
-    static func addressText(_ frame: Frame) -> String {
+    public static func addressText(_ frame: Frame) -> String {
         if let module = frame.module { return "\(hex(frame.address)) in \(basename(module))" }
         return hex(frame.address)
     }
 
-    /// "file:line function", else "function at 0x7f12 in libfoo.so", else "0x7f12 in libfoo.so".
+    /// "file:line function", else "function at 0x7f12 in libfoo.so", else
+    /// "0x7f12 in libfoo.so"; " (inlined)" after an inline level.
     static func describe(_ frame: Frame) -> String {
+        frame.isInlined ? location(frame) + " (inlined)" : location(frame)
+    }
+
+    private static func location(_ frame: Frame) -> String {
         if let file = frame.file, frame.line != 0 {
             if let function = frame.function { return "\(file):\(frame.line) \(function)" }
             return "\(file):\(frame.line)"

@@ -68,7 +68,8 @@ public enum JSONReport {
         seconds.map { [("oldest_age_s", .double($0))] } ?? []
     }
 
-    /// Line 0 and address 0 mean unknown, so they are null.
+    /// Line 0 and address 0 mean unknown, so they are null. "inlined" only
+    /// on inline levels, so output for other frames stays as it was.
     static func traceback(_ frames: [Frame]) -> JSONValue {
         .array(frames.map { f in
             .object([
@@ -77,7 +78,7 @@ public enum JSONReport {
                 ("line", f.line == 0 ? .null : .uint(UInt64(f.line))),
                 ("module", .optional(f.module)),
                 ("address", f.address == 0 ? .null : .string(FrameText.hex(f.address))),
-            ])
+            ] + (f.isInlined ? [("inlined", .bool(true))] : []))
         })
     }
 }

@@ -5,7 +5,7 @@ extension JSONReport {
     public static func stats(snapshot: Snapshot) -> String {
         JSONValue.object([
             ("snapshot", metadata(snapshot.metadata)),
-            ("sites", .uint(UInt64(snapshot.sites.count))),
+            ("sites", .uint(UInt64(snapshot.liveSites.count))),
             ("has_ages", .bool(snapshot.hasAges)),
         ]).render()
     }

@@ -1,6 +1,6 @@
 /// A JSON tree with ordered object keys, rendered compactly. Hand-written so
 /// key order is exactly as built and numbers keep all 64 bits.
-enum JSONValue {
+public enum JSONValue {
     case null
     case bool(Bool)
     case int(Int64)
@@ -14,7 +14,7 @@ enum JSONValue {
 
     static func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
 
-    func render() -> String {
+    public func render() -> String {
         var out = ""
         write(to: &out)
         return out

@@ -22,7 +22,7 @@ extension TextReport {
             ("frees", String(m.frees)),
             ("unknown frees", String(m.unknownFrees)),
             ("lost events", String(m.lostEvents)),
-            ("sites", String(snapshot.sites.count)),
+            ("sites", String(snapshot.liveSites.count)),
             ("ages", snapshot.hasAges ? "recorded" : "not recorded"),
         ]
         let width = rows.map(\.0.count).max() ?? 0

@@ -41,9 +41,9 @@ public struct AttachSession {
             throw CollectorError("pid \(pid) is already traced by another swiftleak session; use `swiftleak snapshot \(pid)` or `swiftleak detach \(pid)`")
         }
 
-        let placement = try EventSocketPlacement(pid: pid, runtime: runtime)
-        let listener = try EventListener(path: placement.hostPath)
-        defer { listener.removeFile() }
+        let placement = try EventSocketPlacement(pid: pid)
+        defer { placement.remove() }
+        let listener = try placement.listen(pid: pid)
         let store = try SnapshotStore(directory: output ?? "swiftleak-\(pid)")
         let session = TracingSession(pid: pid, mode: .attach, frames: frames, command: ProcessFacts.commandLine(of: pid), store: store, listener: listener)
 
@@ -58,10 +58,6 @@ public struct AttachSession {
             session.cancel()
             throw CollectorError("the agent was loaded into pid \(pid) but did not connect to \(placement.targetPath); its hooks stay off")
         }
-        report(.note(String(format: "attached to %d (%@) in %.0f ms; the longest pause of a thread was %.1f ms",
-                            pid, facts.name, injected.elapsedSeconds * 1000, injected.pauseSeconds * 1000)))
-        report(.note("`swiftleak snapshot \(pid)` or `kill -USR1 \(getpid())` writes a snapshot to \(store.directory)/; Ctrl-C or `swiftleak detach \(pid)` detaches"))
-
         let snapshots = SnapshotWriter(session: session, report: report)
         var target = AttachedTarget(pid: pid, session: session, snapshots: snapshots)
         if let note = session.pythonNote { report(.note(note)) }
@@ -69,6 +65,11 @@ public struct AttachSession {
             target.answer(request)
         }
         defer { server.remove() }
+        // Only now: whoever reads "attached to" may send `swiftleak snapshot` at once.
+        report(.note(String(format: "attached to %d (%@) in %.0f ms; the longest pause of a thread was %.1f ms",
+                            pid, facts.name, injected.elapsedSeconds * 1000, injected.pauseSeconds * 1000)))
+        report(.note("`swiftleak snapshot \(pid)` or `kill -USR1 \(getpid())` writes a snapshot to \(store.directory)/; Ctrl-C or `swiftleak detach \(pid)` detaches"))
+        if let warning = store.warning { report(.warning(warning)) }
         var loop = SessionLoop(periodic: periodic, snapshots: snapshots)
         return loop.run(&target)
     }

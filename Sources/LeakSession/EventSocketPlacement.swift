@@ -1,26 +1,29 @@
-import Glibc
 import LeakCollector
-import LeakInject
 
-/// Where the agent's socket goes: in our private runtime directory, or, when
-/// the target lives in another mount namespace (a container), in a private
-/// directory inside the target's root, so the agent can reach it by path.
+/// Where an attached agent's socket goes: a fresh directory in the target's
+/// own temporary directory (see `SessionSocketDirectory`), which works the
+/// same for a process of ours, of another user, in a container or behind a
+/// private /tmp: the agent reaches it by its own path, only its user and
+/// root can connect, and the session accepts only the attached pid.
 struct EventSocketPlacement {
-    let hostPath: String
-    let targetPath: String
+    private let directory: SessionSocketDirectory
 
-    init(pid: Int32, runtime: String) throws {
-        let name = "attach-\(pid)-\(getpid()).events"
-        let filesystem = TargetFilesystem(pid: pid)
-        if filesystem.sharesOurRoot {
-            hostPath = runtime + "/" + name
-            targetPath = hostPath
-            return
-        }
-        let directory = "/tmp/swiftleak-\(getuid())"
-        let hostDirectory = filesystem.hostPath(forTargetPath: directory)
-        _ = try RuntimeDirectory.ensure(hostDirectory)
-        targetPath = directory + "/" + name
-        hostPath = filesystem.hostPath(forTargetPath: targetPath)
+    init(pid: Int32) throws {
+        directory = try SessionSocketDirectory(pid: pid)
+    }
+
+    /// The socket's path in the target's filesystem, for the agent.
+    var targetPath: String { directory.targetPath }
+
+    /// Listens there and hands the socket file to the target's user.
+    func listen(pid: Int32) throws -> EventListener {
+        let listener = try EventListener(path: directory.hostPath)
+        try directory.admitTarget(pid: pid)
+        return listener
+    }
+
+    /// Removes the socket and its directory.
+    func remove() {
+        directory.remove()
     }
 }

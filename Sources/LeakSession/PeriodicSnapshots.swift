@@ -8,11 +8,15 @@ public struct PeriodicSnapshots {
     let interval: Double?
     let keep: Int?
     private var lastTime = Date()
+    /// Runs after each periodic snapshot is written (`--push`); it must
+    /// return at once and do its work elsewhere.
+    let afterWrite: (@Sendable (String) -> Void)?
     private var written: [String] = []
 
-    public init(interval: Double?, keep: Int?) {
+    public init(interval: Double?, keep: Int?, afterWrite: (@Sendable (String) -> Void)? = nil) {
         self.interval = interval
         self.keep = keep
+        self.afterWrite = afterWrite
     }
 
     /// Seconds until the next periodic snapshot is due (nil: never), for the wait.

@@ -60,6 +60,7 @@ public struct RunSession {
         }
         defer { agents.stop() }
         report(.note("tracing \(command[0]) (pid \(pid)); `kill -USR1 \(getpid())` writes a snapshot to \(store.directory)/"))
+        if let warning = store.warning { report(.warning(warning)) }
 
         let snapshots = SnapshotWriter(session: session, report: report)
         var target = LaunchedTarget(pid: pid, program: command[0], session: session, snapshots: snapshots,

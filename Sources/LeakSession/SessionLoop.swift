@@ -28,6 +28,7 @@ struct SessionLoop {
             if periodic.isDue(), frontEnd.takesPeriodicSnapshots,
                let path = snapshots.write(final: false, label: "periodic snapshot") {
                 for expired in periodic.wrote(path) { unlink(expired) }
+                periodic.afterWrite?(path)
             }
             frontEnd.beforeWait()
             let wait = min(0.2, periodic.secondsUntilDue() ?? 0.2)

@@ -18,12 +18,13 @@ enum TracingEndNotes {
         let lost = "pid \(pid) closed the agent's stream without exiting: it exec'd a program that does not load the agent "
             + "(statically linked, setuid, or LD_PRELOAD cleared) or closed the socket; the final snapshot shows \(command) before that"
         if session.streamEnding == .silentWhileRunning { return lost }
+        // An exit through exit() or _exit says so first; a silent end of a
+        // process already gone is an exec followed by a quick exit (which
+        // the reader may notice only after it), or a signal.
+        if session.streamEnding == .silent && killedBySignal == false { return lost }
         if session.counters.allocations == 0 {
             return "the final snapshot of pid \(pid) holds no allocation: the agent saw none in \(command)"
         }
-        // An exit through exit() or _exit says so first; a silent end of a
-        // process already gone is an exec followed by a quick exit, or a signal.
-        if session.streamEnding == .silent && killedBySignal == false { return lost }
         return nil
     }
 }

@@ -21,8 +21,9 @@ private typealias CxaDemangle = @convention(c) (
 ) -> UnsafeMutablePointer<CChar>?
 
 /// Turns linkage names into the names people read: Swift symbols through
-/// the Swift runtime, C++ (Itanium ABI) through libstdc++. Anything else,
-/// and anything that fails to demangle, comes back unchanged.
+/// the Swift runtime, Rust (legacy and v0) through `RustDemangler`, C++
+/// (Itanium ABI) through libstdc++. Anything else, and anything that fails
+/// to demangle, comes back unchanged.
 ///
 /// Results are cached: a process has few distinct frames but they are
 /// resolved again after every module change. Safe to call from any thread.
@@ -39,16 +40,20 @@ public enum Demangler {
 
     /// The demangled form of `symbol`, or `symbol` itself.
     public static func demangle(_ symbol: String) -> String {
-        guard isSwift(symbol) || isCxx(symbol) else { return symbol }
+        let isRust = RustDemangler.isRust(symbol)
+        guard isRust || isSwift(symbol) || isCxx(symbol) else { return symbol }
         lock.lock()
         if let known = cache[symbol] {
             lock.unlock()
             return known
         }
         lock.unlock()
-        // Demangle outside the lock: both demanglers are reentrant, and a
-        // race only computes the same answer twice.
-        let result = (isSwift(symbol) ? demangleSwift(symbol) : demangleCxx(symbol)) ?? symbol
+        // Demangle outside the lock: the demanglers are reentrant, and a
+        // race only computes the same answer twice. Rust goes first: its
+        // legacy names are Itanium-shaped too.
+        let demangled = isRust ? RustDemangler.demangle(symbol)
+            : isSwift(symbol) ? demangleSwift(symbol) : demangleCxx(symbol)
+        let result = demangled ?? symbol
         lock.lock()
         cache[symbol] = result
         lock.unlock()

@@ -16,17 +16,22 @@ final class ElfLocator {
     let pid: Int32
     /// The maps the module list was reported from; names map_files entries.
     var maps = ProcessMaps(text: "")
+    /// A live thread's /proc directory, the one the maps were read from
+    /// (the main thread's entries are empty once it exited).
+    var thread: ProcDirectory
     /// "/proc/PID/root" when the target's root directory is not ours.
     var foreignRoot: String?
 
     init(pid: Int32) {
         self.pid = pid
+        thread = ProcDirectory(pid: pid)
     }
 
-    /// Re-checks whether the target has its own root (it may have chroot'ed).
-    func refreshRoot() {
-        let directory = ProcDirectory(pid: pid)
-        foreignRoot = directory.sharesOurRoot ? nil : directory.root
+    /// Re-checks whether the target has its own root (it may have chroot'ed),
+    /// through `thread`, the live thread the maps were just read from.
+    func refreshRoot(_ thread: ProcDirectory) {
+        self.thread = thread
+        foreignRoot = thread.sharesOurRoot ? nil : thread.root
     }
 
     /// Paths to try for a module name starting with "/", best first.
@@ -34,7 +39,7 @@ final class ElfLocator {
         var paths: [String] = []
         let deleted = moduleName.hasSuffix(" (deleted)")
         if !deleted {
-            let procRoot = ProcDirectory(pid: pid).root + moduleName
+            let procRoot = thread.root + moduleName
             if let root = foreignRoot {
                 paths.append(root + moduleName)
                 paths.append(moduleName)
@@ -47,7 +52,7 @@ final class ElfLocator {
         // map_files reaches the exact mapped inode even once it is unlinked
         // (the kernel only lets CAP_SYS_ADMIN open it; harmless to try).
         if let first = maps.firstMapping(named: moduleName) {
-            paths.append("/proc/\(pid)/map_files/\(String(first.start, radix: 16))-\(String(first.end, radix: 16))")
+            paths.append("\(thread.mapFiles)/\(String(first.start, radix: 16))-\(String(first.end, radix: 16))")
         }
         return paths
     }

@@ -10,19 +10,25 @@ struct ProcessMaps: Equatable {
     /// holds no modules, and its churn (heap growth) must not look like a change.
     var mappings: [MapsLine]
 
-    /// Reads and parses /proc/PID/maps.
-    static func read(pid: Int32) throws -> ProcessMaps {
-        switch ProcDirectory(pid: pid).maps() {
+    /// Reads and parses /proc/PID/maps, or a live thread's maps when the
+    /// main thread has exited (see `ProcDirectory.liveThread`); also returns
+    /// the directory they came from, whose other entries are just as live.
+    static func read(pid: Int32) throws -> (maps: ProcessMaps, thread: ProcDirectory) {
+        guard let thread = ProcDirectory(pid: pid).liveThread() else {
+            throw SymbolizerError.cannotReadMaps(pid: pid, reason: "no thread left, the process has exited")
+        }
+        switch thread.maps() {
         case .failure(let error):
             throw SymbolizerError.cannotReadMaps(pid: pid, reason: error.description)
         case .success(let lines):
             let maps = ProcessMaps(lines: lines)
-            // A zombie (exited, not yet reaped) still has a maps file, but empty:
-            // reporting it would drop every module, so treat it as gone.
+            // An exited thread (one that exited since it was picked) still has
+            // a maps file, but empty: reporting it would drop every module,
+            // so treat it as gone.
             guard !maps.mappings.isEmpty else {
                 throw SymbolizerError.cannotReadMaps(pid: pid, reason: "no mappings, the process has exited")
             }
-            return maps
+            return (maps, thread)
         }
     }
 
@@ -38,7 +44,7 @@ struct ProcessMaps: Equatable {
         for index in mappings.indices { mappings[index].permissions = "" }
     }
 
-    /// The first mapping of a module name, for naming its /proc/PID/map_files entry.
+    /// The first mapping of a module name, for naming its map_files entry.
     func firstMapping(named path: String) -> MapsLine? {
         mappings.first { $0.path == path }
     }

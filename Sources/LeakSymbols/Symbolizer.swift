@@ -4,8 +4,8 @@ import LeakModel
 import LeakProc
 
 /// Resolves instruction addresses of one live process into self-contained
-/// frames (function, file, line, module, address), so that snapshots remain
-/// readable after the process is gone.
+/// frames (function, file, line, module, address; one per inline level), so
+/// that snapshots remain readable after the process is gone.
 ///
 /// Backed by elfutils' libdwfl. Results are cached per address: a process has
 /// few distinct allocation sites but repeats them endlessly. The instance is
@@ -24,7 +24,7 @@ public final class Symbolizer: @unchecked Sendable {
     private let resolver: AddressResolver
     /// The maps the current module list comes from; nil until reported.
     private var reportedMaps: ProcessMaps?
-    private var cache: [CacheKey: Frame] = [:]
+    private var cache: [CacheKey: [Frame]] = [:]
 
     private struct CacheKey: Hashable {
         var address: UInt64
@@ -67,20 +67,38 @@ public final class Symbolizer: @unchecked Sendable {
     /// When /proc/PID/maps cannot be read nothing changes: frames of modules
     /// already loaded still resolve after the process has exited.
     public func refresh() throws {
-        let maps = try ProcessMaps.read(pid: pid)
+        // The thread whose /proc entries are read may exit while libdwfl
+        // reads them (a main thread calling pthread_exit): then its entries
+        // read empty or fail, and another thread's are worth a new try.
+        for attempt in 1...3 {
+            if try report(retryable: attempt < 3) { return }
+        }
+    }
+
+    /// One reading of the module list; false when the thread it went
+    /// through began to exit meanwhile while another still runs.
+    private func report(retryable: Bool) throws -> Bool {
+        let (maps, thread) = try ProcessMaps.read(pid: pid)
         lock.lock()
         defer { lock.unlock() }
-        if maps == reportedMaps { return }
+        if maps == reportedMaps { return true }
 
         locator.maps = maps
-        locator.refreshRoot()
+        locator.refreshRoot(thread)
         // Modules reported again with the same name and range keep their
         // opened ELF and DWARF; the others are dropped by dwfl_report_end.
         dwfl_report_begin(dwfl)
         resolver.modulesChanged()
-        let result = dwfl_linux_proc_report(dwfl, pid)
+        // libdwfl reads /proc/ID/maps and auxv itself: the live thread's,
+        // which are the process's even when its main thread has exited.
+        let result = dwfl_linux_proc_report(dwfl, thread.id)
         _ = dwfl_report_end(dwfl, nil, nil)
         attachLocator(locator, to: dwfl)
+        if retryable, thread.stat()?.isExitingOrExited != false,
+           let other = ProcDirectory(pid: pid).liveThread(), other.path != thread.path {
+            reportedMaps = nil
+            return false
+        }
         if result != 0 {
             // The process most likely exited between our read of the maps and
             // libdwfl's: modules it did not re-report are gone. Cached frames
@@ -92,27 +110,35 @@ public final class Symbolizer: @unchecked Sendable {
         }
         invalidateCache(from: reportedMaps, to: maps)
         reportedMaps = maps
+        return true
     }
 
     /// ips[0] is the innermost frame (an exact instruction address); the
     /// others are return addresses, looked up at ip-1 (the call instruction)
-    /// but reported unchanged.
+    /// but reported unchanged. Each address gives one frame per inline level.
     public func symbolize(stack ips: [UInt64]) -> [Frame] {
-        ips.enumerated().map { index, ip in symbolize(address: ip, isReturnAddress: index > 0) }
+        ips.enumerated().flatMap { index, ip in frames(address: ip, isReturnAddress: index > 0) }
     }
 
-    /// Resolves one address; unknown addresses give a frame with the address only.
+    /// The innermost of the address's frames (see `frames(address:isReturnAddress:)`).
     public func symbolize(address: UInt64, isReturnAddress: Bool) -> Frame {
+        frames(address: address, isReturnAddress: isReturnAddress)[0]
+    }
+
+    /// One frame per inline level at the address, innermost first, the last
+    /// one the real function; never empty: unknown addresses give one frame
+    /// with the address only. Expanded once per address, then cached.
+    public func frames(address: UInt64, isReturnAddress: Bool) -> [Frame] {
         let key = CacheKey(address: address, isReturnAddress: isReturnAddress)
         lock.lock()
         defer { lock.unlock() }
-        if let frame = cache[key] { return frame }
+        if let frames = cache[key] { return frames }
         // A return address points after the call; ip-1 is inside the call
         // instruction, hence on the caller's line (and function, for noreturn calls).
         let lookup = isReturnAddress && address > 0 ? address - 1 : address
-        let frame = resolver.frame(lookup: lookup, reported: address)
-        cache[key] = frame
-        return frame
+        let frames = resolver.frames(lookup: lookup, reported: address)
+        cache[key] = frames
+        return frames
     }
 
     /// If mappings only appeared, cached frames stay right except those that
@@ -124,7 +150,7 @@ public final class Symbolizer: @unchecked Sendable {
             return
         }
         if Set(old.mappings).isSubset(of: Set(new.mappings)) {
-            cache = cache.filter { $0.value.module != nil }
+            cache = cache.filter { $0.value[0].module != nil }
         } else {
             cache.removeAll(keepingCapacity: true)
         }

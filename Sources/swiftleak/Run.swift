@@ -51,7 +51,7 @@ struct Run: ParsableCommand {
         SessionSetup.prepare()
         let runner = RunSession(
             command: program, output: session.output, frames: session.frames,
-            periodic: session.periodic, gate: gates.gate, warmup: gates.warmup, followForks: followForks, report: Console.show
+            periodic: try session.periodic, gate: gates.gate, warmup: gates.warmup, followForks: followForks, report: Console.show
         )
         let outcome = try runner.run()
         guard let verdict = outcome.gates else { throw ExitCode(outcome.status) }

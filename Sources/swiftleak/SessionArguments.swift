@@ -1,4 +1,5 @@
 import ArgumentParser
+import LeakPush
 import LeakSession
 
 /// Options shared by `run` and `attach`: where snapshots go, stack depth,
@@ -17,14 +18,39 @@ struct SessionArguments: ParsableArguments {
     @Option(help: ArgumentHelp("With --every: keep only the last K periodic snapshots on disk.", valueName: "k"))
     var keep: Int?
 
+    @Option(help: ArgumentHelp("With --every: push each periodic snapshot to this Pyroscope server (pprof).", valueName: "url"))
+    var push: String?
+
+    @Option(help: ArgumentHelp("With --push: the application name (default: the traced program's name).", valueName: "name"))
+    var pushService: String?
+
+    @Option(help: ArgumentHelp("With --push: a label for every profile; repeatable.", valueName: "key=value"))
+    var pushLabel: [String] = []
+
     func validate() throws {
         guard (1...256).contains(frames) else { throw ValidationError("--frames must be between 1 and 256") }
         if let keep, keep < 1 { throw ValidationError("--keep must be at least 1") }
         if keep != nil && every == nil { throw ValidationError("--keep applies to periodic snapshots: add --every DURATION") }
         if let every, every < 0.1 { throw ValidationError("--every must be at least 100ms") }
+        if push != nil && every == nil { throw ValidationError("--push sends periodic snapshots: add --every DURATION") }
+        if push == nil && (pushService != nil || !pushLabel.isEmpty) {
+            throw ValidationError("--push-service and --push-label go with --push URL")
+        }
+        if let push {
+            do {
+                _ = try PyroscopeIngest(base: push, service: pushService ?? "placeholder", labels: pushLabel)
+            } catch {
+                throw ValidationError("--push: \(error)")
+            }
+        }
     }
 
+    /// Periodic snapshots, pushed as they are written when --push is set.
     var periodic: PeriodicSnapshots {
-        PeriodicSnapshots(interval: every, keep: keep)
+        get throws {
+            guard let push else { return PeriodicSnapshots(interval: every, keep: keep) }
+            let pusher = try PeriodicPush(target: push, service: pushService, labels: pushLabel) { Console.warning($0) }
+            return PeriodicSnapshots(interval: every, keep: keep, afterWrite: pusher.snapshotWritten)
+        }
     }
 }

@@ -19,6 +19,7 @@ struct SwiftLeak: ParsableCommand {
           kill -USR1 <swiftleak pid>                a snapshot now
         """,
         version: "0.1.0",
-        subcommands: [Run.self, Attach.self, SnapshotCommand.self, Detach.self, Top.self, Diff.self, Stats.self, Trend.self]
+        subcommands: [Run.self, Attach.self, SnapshotCommand.self, Detach.self, Top.self, Diff.self, Stats.self, Trend.self,
+                      Export.self, Push.self, Report.self]
     )
 }

@@ -46,6 +46,7 @@ static const struct test tests[] = {
     {"throw", t_throw},
     {"closemid", t_closemid},
     {"attach", t_attach},
+    {"peer_stranger", t_peer_stranger},
     {"unwinders", t_unwinders},
 };
 

@@ -163,6 +163,8 @@ void t_passthrough(void);
 void t_throw(void);
 /* t_attach.c */
 void t_attach(void);
+/* t_peer.c: whom the agent talks to (SO_PEERCRED). */
+void t_peer_stranger(void);
 /* t_unwinders.c: the fast unwinder against libunwind, end to end. */
 void t_unwinders(void);
 /* t_eh_frame.c: the CFA interpreter on hand-made CIE/FDE bytes. */

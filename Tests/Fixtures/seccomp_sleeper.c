@@ -6,6 +6,8 @@
  *   kill-socket    socket(2) kills the process (systemd's SystemCallFilter=)
  *   eperm-mmap     mmap(2) fails with EPERM
  *   kill-openat    openat(2) kills the thread
+ *   kill:NR        system call NR kills the process
+ *   eperm:NR       system call NR fails with EPERM
  *   allow-agent    what careful services run with, all of which an attach
  *                  survives: other architectures killed, socket(2) only
  *                  for AF_UNIX (RestrictAddressFamilies=), no writable and
@@ -17,6 +19,7 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -67,14 +70,25 @@ int main(int argc, char **argv)
         RET(SECCOMP_RET_ALLOW),
         RET(SECCOMP_RET_ALLOW),
     };
+    /* kill:NR / eperm:NR, for checking each call an attach makes. */
+    struct sock_filter one_call[] = {
+        LOAD(NR), DENY(0, SECCOMP_RET_ALLOW), RET(SECCOMP_RET_ALLOW),
+    };
     struct sock_filter *filter = NULL;
     unsigned short length = 0;
+    if (strncmp(mode, "kill:", 5) == 0 || strncmp(mode, "eperm:", 6) == 0) {
+        int kill = mode[0] == 'k';
+        one_call[1].k = (unsigned)atoi(mode + (kill ? 5 : 6));
+        one_call[2].k = kill ? SECCOMP_RET_KILL_PROCESS : (SECCOMP_RET_ERRNO | EPERM);
+        filter = one_call;
+        length = sizeof one_call / sizeof one_call[0];
+    }
 #define PICK(name, f) if (strcmp(mode, name) == 0) { filter = f; length = sizeof f / sizeof f[0]; }
     PICK("kill-socket", kill_socket)
     PICK("eperm-mmap", eperm_mmap)
     PICK("kill-openat", kill_openat)
     PICK("allow-agent", allow_agent)
-    if (!filter) { say("usage: seccomp_sleeper kill-socket|eperm-mmap|kill-openat|allow-agent\n"); return 2; }
+    if (!filter) { say("usage: seccomp_sleeper kill-socket|eperm-mmap|kill-openat|allow-agent|kill:NR|eperm:NR\n"); return 2; }
     struct sock_fprog prog = {length, filter};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
         say("cannot install the filter\n");

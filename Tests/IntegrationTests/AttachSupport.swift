@@ -23,26 +23,30 @@ func work(_ target: ChildProcess, _ units: Int, file: StaticString = #filePath, 
 /// One `swiftleak attach PID --output DIR` run as a child of the test.
 final class AttachedSession {
     let target: ChildProcess
+    /// The attached process: `target` itself, or a process it started (in a container).
+    let pid: Int32
     let process: ChildProcess
     let output: String
 
     /// Starts the attach and waits for its "attached to" line.
-    init(_ target: ChildProcess, file: StaticString = #filePath, line: UInt = #line) throws {
+    init(_ target: ChildProcess, pid: Int32? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
         self.target = target
+        let pid = pid ?? target.pid
+        self.pid = pid
         output = try TestEnvironment.temporaryDirectory()
-        let process = try ChildProcess(TestEnvironment.binary, ["attach", "\(target.pid)", "--output", output])
+        let process = try ChildProcess(TestEnvironment.binary, ["attach", "\(pid)", "--output", output])
         self.process = process
-        try process.waitForLine(containing: "attached to \(target.pid)", onStderr: true, timeout: 30, file: file, line: line)
+        try process.waitForLine(containing: "attached to \(pid)", onStderr: true, timeout: 30, file: file, line: line)
     }
 
     /// `swiftleak snapshot PID`: returns the path it printed (checked to exist).
     func snapshot(file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        try Self.request("snapshot", pid: target.pid, file: file, line: line)
+        try Self.request("snapshot", pid: pid, file: file, line: line)
     }
 
     /// `swiftleak detach PID`: returns the final snapshot's path; the attach process must then exit 0.
     func detach(file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let path = try Self.request("detach", pid: target.pid, file: file, line: line)
+        let path = try Self.request("detach", pid: pid, file: file, line: line)
         XCTAssertEqual(try process.wait(timeout: 30, file: file, line: line), 0, process.stderr, file: file, line: line)
         XCTAssertEqual(process.stderrLines(containing: "final snapshot written").count, 1, process.stderr, file: file, line: line)
         return path

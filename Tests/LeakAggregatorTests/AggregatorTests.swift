@@ -83,3 +83,28 @@ final class AggregatorTests: XCTestCase {
         XCTAssertEqual(seen, model.count)
     }
 }
+
+/// What each stack allocated since tracing began, freed or not.
+final class CumulativeCountsTests: XCTestCase {
+    func testEveryAllocationCountsAndFreesTakeNothingBack() {
+        let aggregator = Aggregator()
+        aggregator.apply(.stack(id: 1, ips: [0x10]))
+        aggregator.apply(.stack(id: 2, ips: [0x20]))
+        aggregator.apply(.alloc(address: 0xA0, size: 100, stack: 1))
+        aggregator.apply(.free(address: 0xA0))
+        aggregator.apply(.alloc(address: 0xA0, size: 30, stack: 1))
+        aggregator.apply(.alloc(address: 0xB0, size: 8, stack: 2))
+        aggregator.apply(.free(address: 0xB0))
+        // A failed allocation (address 0) allocated nothing.
+        aggregator.apply(.alloc(address: 0, size: 1 << 40, stack: 2))
+
+        let byID = Dictionary(uniqueKeysWithValues: aggregator.stacks.map { ($0.stackID, $0) })
+        XCTAssertEqual(byID[1]?.allocatedBlocks, 2)
+        XCTAssertEqual(byID[1]?.allocatedBytes, 130)
+        XCTAssertEqual(byID[1]?.liveBytes, 30)
+        XCTAssertEqual(byID[2]?.allocatedBlocks, 1)
+        XCTAssertEqual(byID[2]?.allocatedBytes, 8)
+        XCTAssertEqual(byID[2]?.liveBlocks, 0)
+        XCTAssertEqual(aggregator.liveStacks().map(\.stackID), [1])
+    }
+}

@@ -181,6 +181,44 @@ final class SeccompTests: XCTestCase {
         }
     }
 
+    /// Every call on the one list (SeccompNeeds), killed or refused with
+    /// EPERM by a filter of its own: the attach is refused naming that call,
+    /// or, where an error is handled (rseq, set_robust_list...), goes on
+    /// past the check; the process lives either way. The fixture's own
+    /// calls (read, write, poll, clock_nanosleep, exit_group) cannot be
+    /// filtered without killing it first.
+    func testEachCallOfTheListForbiddenAloneIsRefusedByName() throws {
+        let program = try SourceFixtures.program("seccomp_sleeper")
+        let agent = try Fixtures.library("libtestagent.so", Fixtures.testAgent)
+        let fixtureOwn: Set<UInt32> = [0, 1, 7, 230, 231]
+        var checked = 0
+        for need in SeccompNeeds.list(pid: 0) where !fixtureOwn.contains(need.number) {
+            for action in ["kill", "eperm"] {
+                let child = try ChildProcess.started(program, ["\(action):\(need.number)"])
+                defer { child.terminate() }
+                let handled = action == "eperm" && need.failureIsHandled
+                do {
+                    _ = try Injector.attach(AttachRequest(pid: child.pid, agentPath: agent, socketPathInTarget: "/tmp/unused"))
+                    XCTAssertTrue(handled, "\(action) \(need.name): attached though the filter forbids a call we make")
+                } catch let error as InjectError {
+                    if case .seccompForbids = error {
+                        XCTAssertFalse(handled, "\(action) \(need.name): refused, though its failure is handled: \(error)")
+                        XCTAssertTrue("\(error)".contains(" \(need.name)(2)"), "\(action) \(need.name): \(error)")
+                    } else if !handled {
+                        XCTFail("\(action) \(need.name): not the seccomp refusal: \(error)")
+                    }
+                }
+                XCTAssertEqual(child.tracerPID(), 0, "\(action) \(need.name)")
+                child.writeLine("ping")
+                XCTAssertEqual(child.readLine(), "alive ping", "\(action) \(need.name): the process survived and answers")
+                child.writeLine("quit")
+                XCTAssertEqual(child.waitExit(), 0, "\(action) \(need.name)")
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThan(checked, 60, "every call of the list but the fixture's own, both ways")
+    }
+
     /// A filter as careful services run (foreign architectures killed,
     /// sockets only AF_UNIX, no write+exec mappings, clone3 -> ENOSYS,
     /// ptrace killed): the real agent loads, starts its thread through

@@ -29,6 +29,13 @@ final class DemangledFoldingTests: XCTestCase {
             "operator new(unsigned long, std::nothrow_t const&)", "operator new(unsigned long, std::align_val_t)",
             "alloc.Node.__allocating_init() -> alloc.Node",
             "generic specialization <Swift.Int> of server.Cache.__allocating_init(capacity: Swift.Int) -> server.Cache<A>",
+            // The C++ standard library grows a vector for its caller.
+            "std::vector<int, std::allocator<int> >::push_back(int const&)",
+            // Swift's standard library inlined or specialized into the program (-O).
+            "Swift._ContiguousArrayBuffer.init(_uninitializedCount: Swift.Int, minimumCapacity: Swift.Int) -> Swift._ContiguousArrayBuffer<A>",
+            "static Swift.UnsafeMutableRawPointer.allocate(byteCount: Swift.Int, alignment: Swift.Int) -> Swift.UnsafeMutableRawPointer",
+            "generic specialization <Swift.UnsafeMutableRawPointer> of Swift._ContiguousArrayBuffer._consumeAndCreateNew(bufferIsUnique: Swift.Bool, minimumCapacity: Swift.Int, growForAppend: Swift.Bool) -> Swift._ContiguousArrayBuffer<A>",
+            "(extension in Swift):Swift.Array.init(repeating: A, count: Swift.Int) -> Swift.Array<A>",
         ] {
             XCTAssertTrue(isAllocator(name), name)
         }
@@ -38,8 +45,9 @@ final class DemangledFoldingTests: XCTestCase {
         for name in [
             "alloc.Node.init() -> alloc.Node",
             "alloc.keep() -> [Swift.AnyObject]",
-            "Swift._ContiguousArrayBuffer.init(_uninitializedCount: Swift.Int, minimumCapacity: Swift.Int) -> Swift._ContiguousArrayBuffer<A>",
-            "std::vector<int, std::allocator<int> >::push_back(int const&)",
+            // The program's own code in an extension of a standard type.
+            "(extension in alloc):Swift.Array.keepAll() -> ()",
+            "generic specialization <Swift.Int> of alloc.Cache.put(A) -> ()",
             "operator delete(void*)", "swift::swift_slowDealloc(void*, unsigned long, unsigned long)",
             "__libc_start_main", "main",
         ] {

@@ -1,4 +1,5 @@
 @testable import LeakSymbols
+import LeakProc
 import XCTest
 
 /// Which paths are tried for a module, for targets in containers and for
@@ -39,7 +40,7 @@ final class ElfLocatorTests: XCTestCase {
 
     func testOurOwnRootIsNotForeign() {
         let locator = ElfLocator(pid: getpid())
-        locator.refreshRoot()
+        locator.refreshRoot(ProcDirectory(pid: getpid()))
         XCTAssertNil(locator.foreignRoot)
     }
 }

@@ -1,0 +1,2 @@
+// zlib, on every Linux (Debian: zlib1g-dev), for gzipped pprof profiles.
+#include <zlib.h>
