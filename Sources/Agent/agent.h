@@ -95,8 +95,8 @@ struct sl_session {
     pid_t pid;                      /* process that owns the stream */
     pthread_t thread;
     int thread_joinable;
-    _Atomic uint64_t flush_request;  /* ring position the exit path wants on the wire */
-    _Atomic uint64_t flushed_upto;   /* ring position the agent thread has sent */
+    _Atomic uint64_t flush_request;  /* ring position + 1 the exit path wants on the wire (0: none) */
+    _Atomic uint64_t flushed_upto;   /* ring position + 1 the agent thread has sent */
     _Atomic int exiting;             /* the exit path asked for the flush: announce it */
     _Atomic int released;            /* swiftleak answered SL_REC_EXITING */
 };

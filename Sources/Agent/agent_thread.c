@@ -237,7 +237,7 @@ static void *agent_main(void *arg)
         busy = drain_ready(fd);
         uint64_t want = atomic_load(&sl_sess.flush_request);
         if (want > atomic_load(&sl_sess.flushed_upto)) {
-            drain_until(fd, want, STALL_NS);
+            drain_until(fd, want - 1, STALL_NS);
             if (atomic_load(&sl_sess.exiting)) {
                 struct sl_rec_exiting x = {atomic_load(&sl_sess.lost)};
                 put_record(fd, SL_REC_EXITING, &x, sizeof x);

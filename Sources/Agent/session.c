@@ -92,9 +92,10 @@ void sl_session_flush_at_exit(void)
 {
     if (!atomic_load(&sl_sess.active) || sl_sess.pid != getpid())
         return;
-    uint64_t want = sl_ring_tail();
-    if (!want)
-        return;
+    /* One past the last ring position, so that a process that allocated
+     * nothing still says it is exiting: swiftleak then tells an exit from
+     * an exec, which closes the socket silently. */
+    uint64_t want = sl_ring_tail() + 1;
     atomic_store(&sl_sess.exiting, 1);
     atomic_store(&sl_sess.flush_request, want);
     uint64_t t0 = sl_now_ns(CLOCK_MONOTONIC);

@@ -41,10 +41,15 @@ final class ServerAttachTests: XCTestCase {
         XCTAssertEqual(SwiftLeakCLI.int(top["count_diff"]), Int64(requests), "\(stats.prefix(3))")
         XCTAssertEqual(SwiftLeakCLI.int(top["size_diff"]), Int64(requests * server.leakSize), "\(stats.prefix(3))")
         XCTAssertEqual(SwiftLeakCLI.int(top["count"]), Int64(warmUp + requests), "the warm-up's payloads were traced too")
-        // Debian's python3.11 keeps only its exported symbols: the frames are
-        // the interpreter's C functions (Python lines are a later issue).
-        let functions = (top["traceback"] as? [[String: Any]] ?? []).compactMap { $0["function"] as? String }
-        XCTAssertTrue(functions.contains("_PyEval_EvalFrameDefault"), "\(functions)")
+        // The payload's Python line, read from the live interpreter (Debian's
+        // stripped python3.11 too), heads the traceback, then its callers.
+        let traceback = top["traceback"] as? [[String: Any]] ?? []
+        let functions = traceback.compactMap { $0["function"] as? String }
+        XCTAssertEqual(Array(functions.prefix(2)), ["remember_session", "serve_connection"], "\(functions)")
+        let source = try String(contentsOfFile: TestEnvironment.packageRoot + "/Tests/Fixtures/asyncio_server.py", encoding: .utf8)
+        let payloadLine = source.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("= bytes(1024)") }.map { $0 + 1 }
+        XCTAssertEqual(SwiftLeakCLI.int(traceback.first?["line"]), payloadLine.map(Int64.init), "\(traceback.first ?? [:])")
+        XCTAssertTrue((traceback.first?["file"] as? String)?.hasSuffix("asyncio_server.py") == true, "\(traceback.first ?? [:])")
     }
 
     /// SwiftNIO (2 event-loop threads; the main thread waits on a futex).
