@@ -456,13 +456,7 @@ public enum SnapshotCodec {
     /// Reads the ages section into `sites` (decoded before it).
     static func decodeAges(_ r: inout BinaryReader, into sites: inout [Site]) throws {
         // Site index and presence byte at least.
-        let count = try r.readCount("age entry count", minimumItemSize: 2)
-        var seen = [Bool](repeating: false, count: sites.count)
-        for _ in 0..<count {
-            let offset = r.offset
-            let index = try r.readIndex("site index", below: sites.count)
-            guard !seen[index] else { throw BinaryReader.Failure.badValue(offset: offset, what: "duplicate site index") }
-            seen[index] = true
+        try forEachSiteEntry(&r, "age entry count", minimumItemSize: 2, siteCount: sites.count) { r, index in
             let flagsOffset = r.offset
             let flags = try r.readUInt8()
             guard flags & ~(hasOldestAge | hasHistogram) == 0 else {
@@ -487,15 +481,25 @@ public enum SnapshotCodec {
         }
     }
 
-    /// Reads the allocated section into `sites` (decoded before it).
-    static func decodeAllocated(_ r: inout BinaryReader, into sites: inout [Site]) throws {
-        let count = try r.readCount("allocated entry count", minimumItemSize: 3)
-        var seen = [Bool](repeating: false, count: sites.count)
+    /// Reads an optional per-site section's entries: a count, then entries
+    /// that each start with the index of a site decoded before, at most one
+    /// entry a site; `body` reads the rest of each entry.
+    static func forEachSiteEntry(_ r: inout BinaryReader, _ what: String, minimumItemSize: Int, siteCount: Int,
+                                 _ body: (inout BinaryReader, Int) throws -> Void) throws {
+        let count = try r.readCount(what, minimumItemSize: minimumItemSize)
+        var seen = [Bool](repeating: false, count: siteCount)
         for _ in 0..<count {
             let offset = r.offset
-            let index = try r.readIndex("site index", below: sites.count)
+            let index = try r.readIndex("site index", below: siteCount)
             guard !seen[index] else { throw BinaryReader.Failure.badValue(offset: offset, what: "duplicate site index") }
             seen[index] = true
+            try body(&r, index)
+        }
+    }
+
+    /// Reads the allocated section into `sites` (decoded before it).
+    static func decodeAllocated(_ r: inout BinaryReader, into sites: inout [Site]) throws {
+        try forEachSiteEntry(&r, "allocated entry count", minimumItemSize: 3, siteCount: sites.count) { r, index in
             let blocks = try r.readVarint()
             let bytes = try r.readVarint()
             sites[index].allocated = AllocationTotals(blocks: blocks, bytes: bytes)
