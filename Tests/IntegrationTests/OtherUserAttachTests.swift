@@ -17,8 +17,21 @@ final class OtherUserAttachTests: XCTestCase {
     private var asNobody: [String] { ["--reuid=\(nobody)", "--regid=\(nobody)", "--clear-groups"] }
     private var leaky: String { TestEnvironment.fixture("leaky") }
 
+    /// The fixture where any user, and a process behind a /tmp of its own,
+    /// can run it: the checkout may sit in a private directory under /tmp
+    /// (as a CI clone made with `mktemp -d` does).
+    private func leakyForEveryone() throws -> String {
+        var template = Array("/var/tmp/swiftleak-fixture-XXXXXX".utf8CString)
+        let directory = try XCTUnwrap(mkdtemp(&template).map { String(cString: $0) }, "mkdtemp in /var/tmp: errno \(errno)")
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: directory) }
+        XCTAssertEqual(chmod(directory, 0o755), 0)
+        try FileManager.default.copyItem(atPath: leaky, toPath: directory + "/leaky")
+        XCTAssertEqual(chmod(directory + "/leaky", 0o755), 0)
+        return directory + "/leaky"
+    }
+
     func testRootAttachesToAnotherUsersProcess() throws {
-        let target = try startTarget("/usr/bin/setpriv", asNobody + [leaky, "interactive", "2"])
+        let target = try startTarget("/usr/bin/setpriv", asNobody + [try leakyForEveryone(), "interactive", "2"])
         XCTAssertEqual(ProcessTree.uid(target.pid), nobody)
         let session = try AttachedSession(target)
         let files = SessionSocketFiles(targetTmp: "/proc/\(target.pid)/root/tmp", swiftleakPID: session.process.pid)
@@ -66,7 +79,7 @@ final class OtherUserAttachTests: XCTestCase {
     func testAttachBehindAPrivateTmp() throws {
         let script = "mount --make-rprivate / && mount -t tmpfs -o mode=1777 tmpfs /tmp && exec \"$@\""
         let target = try startTarget("/usr/bin/unshare", ["--mount", "/bin/sh", "-c", script, "private-tmp",
-                                                          "/usr/bin/setpriv"] + asNobody + [leaky, "interactive", "2"])
+                                                          "/usr/bin/setpriv"] + asNobody + [try leakyForEveryone(), "interactive", "2"])
         XCTAssertEqual(ProcessTree.uid(target.pid), nobody)
         let session = try AttachedSession(target)
         let files = SessionSocketFiles(targetTmp: "/proc/\(target.pid)/root/tmp", swiftleakPID: session.process.pid)
@@ -84,7 +97,7 @@ final class OtherUserAttachTests: XCTestCase {
     /// overflow uid, which the agent accepts there (and only there).
     func testAttachInAUserNamespaceThatDoesNotMapRoot() throws {
         let mapped: UInt32 = 100_000
-        let launcher = try ChildProcess("/usr/bin/python3", ["-c", Self.userNamespaceScript, leaky, "interactive", "2"])
+        let launcher = try ChildProcess("/usr/bin/python3", ["-c", Self.userNamespaceScript, try leakyForEveryone(), "interactive", "2"])
         addTeardownBlock { if launcher.process.isRunning { launcher.signal(SIGKILL) } }
         try launcher.waitForLine(containing: "unshared")
         for map in ["uid_map", "gid_map"] {
