@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "LeakInject", dependencies: ["CElfutils", "CLeakSys", "LeakProc"]),
         .target(
             name: "LeakCollector",
-            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakProc", "LeakPython", "LeakReport"]
+            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakProc", "LeakPython"]
         ),
         // The engines of `run` and `attach`: one event loop over the collector,
         // plus the injector for attach (LeakCollector stays free of ptrace).

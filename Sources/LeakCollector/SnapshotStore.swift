@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
+import LeakModel
 import LeakProc
-import LeakReport
 
 /// Where a session's snapshots go: one directory, files named so that `ls`
 /// sorts them by time, each written atomically (temp file, fsync, rename)
