@@ -436,16 +436,9 @@ public enum SnapshotCodec {
     }
 
     static func decodeSites(_ r: inout BinaryReader, stackCount: Int) throws -> [Site] {
-        let count = try r.readCount("site count", minimumItemSize: 3)
         var sites: [Site] = []
-        sites.reserveCapacity(count)
         // The model promises at most one site per stack.
-        var seen = [Bool](repeating: false, count: stackCount)
-        for _ in 0..<count {
-            let offset = r.offset
-            let stack = try r.readIndex("stack index", below: stackCount)
-            guard !seen[stack] else { throw BinaryReader.Failure.badValue(offset: offset, what: "duplicate stack index") }
-            seen[stack] = true
+        try forEachUniqueIndex(&r, "site count", minimumItemSize: 3, of: "stack", below: stackCount) { r, stack in
             let size = try r.readVarint()
             let blocks = try r.readVarint()
             sites.append(Site(stack: stack, size: size, count: blocks))
@@ -456,7 +449,7 @@ public enum SnapshotCodec {
     /// Reads the ages section into `sites` (decoded before it).
     static func decodeAges(_ r: inout BinaryReader, into sites: inout [Site]) throws {
         // Site index and presence byte at least.
-        try forEachSiteEntry(&r, "age entry count", minimumItemSize: 2, siteCount: sites.count) { r, index in
+        try forEachUniqueIndex(&r, "age entry count", minimumItemSize: 2, of: "site", below: sites.count) { r, index in
             let flagsOffset = r.offset
             let flags = try r.readUInt8()
             guard flags & ~(hasOldestAge | hasHistogram) == 0 else {
@@ -481,17 +474,18 @@ public enum SnapshotCodec {
         }
     }
 
-    /// Reads an optional per-site section's entries: a count, then entries
-    /// that each start with the index of a site decoded before, at most one
-    /// entry a site; `body` reads the rest of each entry.
-    static func forEachSiteEntry(_ r: inout BinaryReader, _ what: String, minimumItemSize: Int, siteCount: Int,
-                                 _ body: (inout BinaryReader, Int) throws -> Void) throws {
-        let count = try r.readCount(what, minimumItemSize: minimumItemSize)
-        var seen = [Bool](repeating: false, count: siteCount)
+    /// Reads a count, then that many entries that each start with an index
+    /// (of a stack, of a site decoded before) that no other entry repeats;
+    /// `body` reads the rest of each entry.
+    static func forEachUniqueIndex(_ r: inout BinaryReader, _ countName: String, minimumItemSize: Int,
+                                   of indexName: String, below limit: Int,
+                                   _ body: (inout BinaryReader, Int) throws -> Void) throws {
+        let count = try r.readCount(countName, minimumItemSize: minimumItemSize)
+        var seen = [Bool](repeating: false, count: limit)
         for _ in 0..<count {
             let offset = r.offset
-            let index = try r.readIndex("site index", below: siteCount)
-            guard !seen[index] else { throw BinaryReader.Failure.badValue(offset: offset, what: "duplicate site index") }
+            let index = try r.readIndex("\(indexName) index", below: limit)
+            guard !seen[index] else { throw BinaryReader.Failure.badValue(offset: offset, what: "duplicate \(indexName) index") }
             seen[index] = true
             try body(&r, index)
         }
@@ -499,7 +493,7 @@ public enum SnapshotCodec {
 
     /// Reads the allocated section into `sites` (decoded before it).
     static func decodeAllocated(_ r: inout BinaryReader, into sites: inout [Site]) throws {
-        try forEachSiteEntry(&r, "allocated entry count", minimumItemSize: 3, siteCount: sites.count) { r, index in
+        try forEachUniqueIndex(&r, "allocated entry count", minimumItemSize: 3, of: "site", below: sites.count) { r, index in
             let blocks = try r.readVarint()
             let bytes = try r.readVarint()
             sites[index].allocated = AllocationTotals(blocks: blocks, bytes: bytes)
