@@ -8,6 +8,9 @@ public enum ControlRequest: Equatable, Sendable {
     case detach
     /// Is a session there?
     case status
+    /// Pause the target, scan its memory for unreachable blocks, write a
+    /// snapshot carrying the result (`swiftleak leaks`).
+    case scan
 
     /// The request as sent, without the newline.
     public var line: String {
@@ -16,12 +19,13 @@ public enum ControlRequest: Equatable, Sendable {
         case .snapshot(resetPeak: true): return "snapshot reset-peak"
         case .detach: return "detach"
         case .status: return "status"
+        case .scan: return "scan"
         }
     }
 
     /// Reads a request line; nil for anything else.
     public init?(line: String) {
-        let requests: [ControlRequest] = [.snapshot(resetPeak: false), .snapshot(resetPeak: true), .detach, .status]
+        let requests: [ControlRequest] = [.snapshot(resetPeak: false), .snapshot(resetPeak: true), .detach, .status, .scan]
         guard let request = requests.first(where: { $0.line == line }) else { return nil }
         self = request
     }

@@ -4,6 +4,7 @@ import LeakAggregator
 import LeakEvents
 import LeakModel
 import LeakPython
+import LeakReach
 import LeakSymbols
 
 /// One tracing session of one target process: the agent's stream, the
@@ -125,12 +126,31 @@ public final class TracingSession: @unchecked Sendable {
         connection.withAggregator { $0.counters }
     }
 
-    /// Writes a snapshot of everything the target did up to now; returns its path.
-    public func takeSnapshot(final: Bool) throws -> String {
+    /// A reachability scan, given the way to read the live blocks once the
+    /// target is paused (it syncs with the agent first); stacks in the scan
+    /// are the blocks' `KnownBlock.stack`.
+    public typealias Scan = (_ knownBlocks: () -> [KnownBlock]) throws -> ReachabilityScan
+
+    /// Writes a snapshot of everything the target did up to now; returns its
+    /// path. With `scan`, the snapshot carries its result.
+    public func takeSnapshot(final: Bool, scan: Scan? = nil) throws -> String {
         lock.lock()
         defer { lock.unlock() }
         let (connection, command) = imageLock.withLock { (current, self.command) }
-        if !connection.closed {
+        var reachability: ReachabilityScan?
+        if let scan {
+            reachability = try scan {
+                if !connection.closed { _ = connection.sync(timeout: 5) }
+                return connection.withAggregator { aggregator in
+                    var blocks: [KnownBlock] = []
+                    blocks.reserveCapacity(aggregator.liveBlockCount)
+                    aggregator.forEachLiveBlockAddress { address, block in
+                        blocks.append(KnownBlock(address: address, size: block.size, stack: block.stackIndex))
+                    }
+                    return blocks
+                }
+            }
+        } else if !connection.closed {
             _ = connection.sync(timeout: 5)
         }
         frameCache.waitUntilIdle(timeout: 30)
@@ -153,9 +173,14 @@ public final class TracingSession: @unchecked Sendable {
             allocations: 0, frees: 0, unknownFrees: 0, lostEvents: 0
         )
         let targetPID = pid
-        let snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, counters: counters, metadata: metadata,
+        var snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, counters: counters, metadata: metadata,
                                                   buildID: { BuildID.read(module: $0, pid: targetPID) }) {
             frameCache.frames(for: $0)
+        }
+        if let reachability {
+            // Blocks the scan saw are live, so their stacks are kept.
+            let indices = SnapshotAssembler.snapshotStackIndices(stacks)
+            snapshot.reachability = reachability.renumberingStacks { indices[$0] ?? 0 }
         }
         let bytes = SnapshotCodec.encode(snapshot)
         return try store.write(bytes, name: SnapshotStore.fileName(timeNanoseconds: now, sequence: sequence, isFinal: final))

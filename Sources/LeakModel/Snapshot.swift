@@ -15,13 +15,17 @@ public struct Snapshot: Hashable, Sendable {
     /// GNU build IDs (hex) of the frames' modules, by module path, where the
     /// collector could read them; empty in snapshots of older swiftleaks.
     public var buildIDs: [String: String]
+    /// The reachability scan taken with this snapshot (`swiftleak leaks`), if any.
+    public var reachability: ReachabilityScan?
 
-    public init(metadata: SnapshotMetadata, frames: [Frame], stacks: [[Int]], sites: [Site], buildIDs: [String: String] = [:]) {
+    public init(metadata: SnapshotMetadata, frames: [Frame], stacks: [[Int]], sites: [Site], buildIDs: [String: String] = [:],
+                reachability: ReachabilityScan? = nil) {
         self.metadata = metadata
         self.frames = frames
         self.stacks = stacks
         self.sites = sites
         self.buildIDs = buildIDs
+        self.reachability = reachability
     }
 }
 

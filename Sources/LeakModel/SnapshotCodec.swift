@@ -42,6 +42,8 @@ public enum SnapshotCodec {
         case allocated = 10
         /// Optional: module path -> GNU build ID (`Snapshot.buildIDs`); additive.
         case buildIDs = 11
+        /// Optional: a reachability scan's result (`Snapshot.reachability`); additive.
+        case reachability = 12
 
         var name: String {
             switch self {
@@ -54,6 +56,7 @@ public enum SnapshotCodec {
             case .inlinedFrames: return "inlined frames"
             case .allocated: return "allocated"
             case .buildIDs: return "build IDs"
+            case .reachability: return "reachability"
             }
         }
     }
@@ -76,6 +79,7 @@ public enum SnapshotCodec {
         if let inlined = encodeInlinedFrames(snapshot.frames) { appendSection(.inlinedFrames, inlined, to: &body) }
         if let allocated = encodeAllocated(snapshot.sites) { appendSection(.allocated, allocated, to: &body) }
         if !snapshot.buildIDs.isEmpty { appendSection(.buildIDs, encodeBuildIDs(snapshot.buildIDs), to: &body) }
+        if let scan = snapshot.reachability { appendSection(.reachability, encodeReachability(scan), to: &body) }
 
         var out = BinaryWriter()
         out.writeBytes(magic)
@@ -253,7 +257,12 @@ public enum SnapshotCodec {
         if let range = sections[.buildIDs] {
             buildIDs = try decodeSection(.buildIDs, bytes, range) { try decodeBuildIDs(&$0) }
         }
-        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs)
+        var reachability: ReachabilityScan?
+        if let range = sections[.reachability] {
+            reachability = try decodeSection(.reachability, bytes, range) { try decodeReachability(&$0, stackCount: stacks.count) }
+        }
+        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs,
+                        reachability: reachability)
     }
 
     /// Checks magic, version, lengths and checksum; returns the body's range.

@@ -1,4 +1,5 @@
 import LeakCollector
+import LeakScan
 
 /// The one way a session writes a snapshot: write it, say where, then warn
 /// about what makes it doubtful (lost events, an agent that gave up), so
@@ -23,6 +24,22 @@ struct SnapshotWriter: Sendable {
             report(.warning(warning))
         }
         return path
+    }
+
+    /// Scans `pid` for unreachable blocks and writes a snapshot carrying the
+    /// result; the answer to a `scan` request.
+    func writeScan(pid: Int32) -> ControlAnswer {
+        let path: String
+        do {
+            path = try session.takeSnapshot(final: false) { knownBlocks in
+                try ProcessScan.run(pid: pid, knownBlocks: knownBlocks).summary()
+            }
+        } catch {
+            report(.warning("could not scan pid \(pid): \(error)"))
+            return .error("could not scan pid \(pid): \(error)")
+        }
+        report(.note("reachability scan written: \(path)"))
+        return .ok(path)
     }
 
     /// What a snapshot taken in this state cannot be trusted for.

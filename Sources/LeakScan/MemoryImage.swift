@@ -1,0 +1,85 @@
+import LeakInject
+import LeakProc
+import LeakReach
+
+/// The roots and heap of a paused process, copied: every thread's registers
+/// and live stack, and every writable mapping but the agent's own.
+struct MemoryImage {
+    var spans: [MemorySpan] = []
+    var copiedBytes: UInt64 = 0
+
+    /// Registers are not memory: each thread's get a made-up address in the
+    /// non-canonical hole, where no block can be.
+    static let registerBase: UInt64 = 0x8000_0000_0000_0000
+    /// The System V red zone: a leaf function may keep data just below rsp.
+    static let redZone: UInt64 = 128
+
+    static func copy(from paused: PausedProcess, agentThread: Int32?) throws -> MemoryImage {
+        let maps: [MapsLine]
+        switch ProcDirectory(pid: paused.pid).maps() {
+        case let .success(lines): maps = lines
+        case let .failure(error): throw ScanError("cannot read /proc/\(paused.pid)/maps: \(error)")
+        }
+        var image = MemoryImage()
+        var skipped = Set<Int>()
+        // The agent's scratch mappings: found through its pointers to them.
+        for pointerAddress in AgentFootprint.scratchPointerAddresses(maps: maps, pid: paused.pid) {
+            let word = paused.read(address: pointerAddress, length: 8).bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            if let index = maps.firstIndex(where: { $0.start <= word && word < $0.end }) { skipped.insert(index) }
+        }
+        for (i, thread) in paused.threads.enumerated() {
+            let stack = maps.firstIndex { $0.start <= thread.stackPointer && thread.stackPointer < $0.end }
+            if let stack { skipped.insert(stack) }
+            guard thread.tid != agentThread else { continue }
+            image.spans.append(MemorySpan(start: registerBase + UInt64(i) << 20, bytes: thread.registerBytes,
+                                          role: .thread, name: "thread \(thread.tid) registers"))
+            if let stack {
+                let from = max(maps[stack].start, (thread.stackPointer &- redZone) & ~7)
+                image.add(paused, from: from, to: maps[stack].end, role: .thread, name: "thread \(thread.tid) stack")
+            }
+        }
+        for (index, line) in maps.enumerated() where !skipped.contains(index) && Self.holdsReferences(line) {
+            image.add(paused, from: line.start, to: line.end, role: .mapping, name: Self.name(of: index, in: maps))
+        }
+        return image
+    }
+
+    private mutating func add(_ paused: PausedProcess, from: UInt64, to: UInt64, role: MemorySpan.Role, name: String) {
+        guard to > from else { return }
+        let copy = paused.read(address: from, length: Int(to - from))
+        copiedBytes += UInt64(copy.bytes.count - copy.unreadable)
+        spans.append(MemorySpan(start: from, bytes: copy.bytes, role: role, name: name))
+    }
+
+    /// Writable, readable memory of the program; not the kernel's pages, not
+    /// device memory (reading it may have effects), not the agent's library.
+    static func holdsReferences(_ line: MapsLine) -> Bool {
+        guard line.permissions.hasPrefix("rw") else { return false }
+        if line.path == "[vvar]" || line.path == "[vsyscall]" || line.path == "[vvar_vclock]" { return false }
+        if line.path.hasPrefix("/dev/") && !line.path.hasPrefix("/dev/shm/") && !line.path.hasPrefix("/dev/zero") { return false }
+        return !AgentFootprint.isAgentLibrary(line)
+    }
+
+    /// "[heap]", "libfoo.so .data", "libfoo.so .bss" (the anonymous mapping
+    /// right after a module's writable file mapping), "anonymous".
+    static func name(of index: Int, in maps: [MapsLine]) -> String {
+        let line = maps[index]
+        if line.path.hasPrefix("[") { return line.path }
+        if !line.path.isEmpty { return "\(baseName(line.path)) .data" }
+        if index > 0, !maps[index - 1].path.isEmpty, !maps[index - 1].path.hasPrefix("["),
+           maps[index - 1].end == line.start, maps[index - 1].permissions.hasPrefix("rw") {
+            return "\(baseName(maps[index - 1].path)) .bss"
+        }
+        return "anonymous memory"
+    }
+
+    static func baseName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+}
+
+/// Why a scan could not be made, in one line.
+public struct ScanError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
