@@ -58,6 +58,7 @@ let package = Package(
             name: "swiftleak",
             dependencies: [
                 "LeakSession", "LeakCollector", "LeakModel", "LeakProc", "LeakReport", "LeakExport", "LeakPush",
+                "LeakScan",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

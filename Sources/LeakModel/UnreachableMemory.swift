@@ -69,7 +69,7 @@ public enum UnreachableMemory {
         for cycle in membersOf.keys.sorted() {
             let members = membersOf[cycle]!.map { block -> (name: String, frame: Frame) in
                 let frame = representativeFrame(snapshot, stack: block.stack, options: options)
-                let name = typeName?(block.address, block.firstBytes) ?? frame.function ?? FrameTextFallback.address(frame)
+                let name = typeName?(block.address, block.firstBytes) ?? siteName(frame)
                 return (name, frame)
             }.sorted { ($0.name, $0.frame.line) < ($1.name, $1.frame.line) }
             let owned = ownedOf[cycle] ?? []
@@ -108,7 +108,12 @@ public enum UnreachableMemory {
     }
 }
 
-/// A name for a frame without a function: its address.
-enum FrameTextFallback {
-    static func address(_ frame: Frame) -> String { "0x" + String(frame.address, radix: 16) }
+extension UnreachableMemory {
+    /// A cycle member without a known type is named by where it was
+    /// allocated: two members from one function differ by line.
+    static func siteName(_ frame: Frame) -> String {
+        let function = frame.function ?? "0x" + String(frame.address, radix: 16)
+        guard let file = frame.file, frame.line > 0 else { return function }
+        return "\(function) at \(file.split(separator: "/").last.map(String.init) ?? file):\(frame.line)"
+    }
 }
