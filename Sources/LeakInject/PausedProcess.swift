@@ -55,10 +55,11 @@ public final class PausedProcess {
     /// Copies `length` bytes at `address`; pages that cannot be read stay zero.
     /// Returns the bytes and how many could not be read.
     public func read(address: UInt64, length: Int) -> (bytes: [UInt8], unreadable: Int) {
-        var bytes = [UInt8](repeating: 0, count: length)
         var unreadable = 0
         let reader = held.first?.tid ?? pid
-        bytes.withUnsafeMutableBytes { buffer in
+        // Not zero-filled first: for a heap of gigabytes that costs as much
+        // as the copy, and the target is paused meanwhile.
+        let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
             var offset = 0
             while offset < length {
                 let n = sl_process_read(reader, address + UInt64(offset), buffer.baseAddress! + offset, length - offset)
@@ -66,11 +67,13 @@ public final class PausedProcess {
                     offset += n
                     continue
                 }
-                // A page that faults (a file mapping past its end): skip it.
+                // A page that faults (a file mapping past its end): zeros.
                 let skip = min(length - offset, 4096 - Int((address + UInt64(offset)) & 4095))
+                (buffer.baseAddress! + offset).initialize(repeating: 0, count: skip)
                 unreadable += skip
                 offset += skip
             }
+            count = length
         }
         return (bytes, unreadable)
     }

@@ -15,6 +15,8 @@ public struct ProcessScan: Sendable {
     public var totalSeconds: Double
     public var copiedBytes: UInt64
     public var threads: Int
+    /// Where the time went, in order: ("stop", s), ("sync", s), ...
+    public var phases: [(name: String, seconds: Double)]
 
     /// Scans `pid`. `knownBlocks` runs while every thread but the agent's is
     /// stopped: it lets the agent deliver every event that happened before
@@ -23,18 +25,29 @@ public struct ProcessScan: Sendable {
     /// root: the scan can only under-report.
     public static func run(pid: Int32, knownBlocks: () throws -> [KnownBlock]) throws -> ProcessScan {
         let agent = AgentFootprint.agentThread(pid: pid)
+        var phases: [(name: String, seconds: Double)] = []
+        var mark = Clock.monotonic()
+        func phase(_ name: String) {
+            let now = Clock.monotonic()
+            phases.append((name, now - mark))
+            mark = now
+        }
         let paused = try PausedProcess(pid: pid) { $0 != agent }
         defer { paused.resume() }
+        phase("stop")
         let blocks = try knownBlocks()
+        phase("sync")
         // The agent's thread too, now it has flushed: its stack is ours to skip.
         try paused.pauseMore { _ in true }
         let image = try MemoryImage.copy(from: paused, agentThread: agent)
         paused.resume()
+        phase("copy")
         let pause = Clock.monotonic() - paused.pausedAt
         let result = Reachability.analyse(blocks: blocks, spans: image.spans)
+        phase("mark")
         return ProcessScan(blocks: blocks, result: result, spanNames: image.spans.map(\.name),
                            pauseSeconds: pause, totalSeconds: Clock.monotonic() - paused.pausedAt,
-                           copiedBytes: image.copiedBytes, threads: paused.threads.count)
+                           copiedBytes: image.copiedBytes, threads: paused.threads.count, phases: phases)
     }
 }
 

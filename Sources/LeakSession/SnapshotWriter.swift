@@ -30,15 +30,18 @@ struct SnapshotWriter: Sendable {
     /// result; the answer to a `scan` request.
     func writeScan(pid: Int32) -> ControlAnswer {
         let path: String
+        var phases = ""
         do {
             path = try session.takeSnapshot(final: false) { knownBlocks in
-                try ProcessScan.run(pid: pid, knownBlocks: knownBlocks).summary()
+                let scan = try ProcessScan.run(pid: pid, knownBlocks: knownBlocks)
+                phases = scan.phases.map { "\($0.name) \(Int(($0.seconds * 1000).rounded())) ms" }.joined(separator: ", ")
+                return scan.summary()
             }
         } catch {
             report(.warning("could not scan pid \(pid): \(error)"))
             return .error("could not scan pid \(pid): \(error)")
         }
-        report(.note("reachability scan written: \(path)"))
+        report(.note("reachability scan (\(phases)) written: \(path)"))
         return .ok(path)
     }
 

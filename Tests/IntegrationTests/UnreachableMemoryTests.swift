@@ -1,0 +1,102 @@
+import Foundation
+import XCTest
+
+/// `swiftleak leaks`: a scan of an attached process finds exactly the blocks
+/// its fixture dropped, calls nothing reachable a leak, names cycles, and
+/// leaves the target's output and exit status as they were. Expected
+/// numbers come from the fixtures' own ground truth (reachability.c prints
+/// it; RetainCycles.swift documents it).
+final class UnreachableMemoryTests: XCTestCase {
+    override func setUpWithError() throws {
+        try TestEnvironment.requireBuilt()
+    }
+
+    func testExactlyTheDroppedBlocksAreUnreachableAndTheGlobalListIsNot() throws {
+        let target = try startTarget(TestEnvironment.fixture("reachability"), [])
+        let session = try AttachedSession(target)
+        defer { if session.process.process.isRunning { session.kill9() } }
+        target.send("grow 300")
+        try target.waitForLine(containing: "grew 300")
+        target.send("drop 40")
+        try target.waitForLine(containing: "dropped ")
+        let truth = try XCTUnwrap(target.stdout.split(separator: "\n").last { $0.hasPrefix("dropped ") }).split(separator: " ")
+        let (droppedBlocks, droppedBytes) = (try XCTUnwrap(Int64(truth[1])), try XCTUnwrap(Int64(truth[3])))
+
+        let report = try Self.leaks(["\(session.pid)", "--format", "json", "--limit", "0"])
+        let scan = try XCTUnwrap(report["scan"] as? [String: Any])
+        XCTAssertEqual(SwiftLeakCLI.int(scan["unreachable_blocks"]), droppedBlocks, "\(report)")
+        XCTAssertEqual(SwiftLeakCLI.int(scan["unreachable_bytes"]), droppedBytes, "\(report)")
+        let rows = Dictionary(uniqueKeysWithValues: SwiftLeakCLI.stats(report).map { (SwiftLeakCLI.function($0) ?? "?", $0) })
+        XCTAssertEqual(Set(rows.keys), ["lost_record", "record_buffer", "lost_peer"], "the growing list is reachable: \(rows.keys)")
+        // Records: nothing points to them. Buffers: only their record does. Peers: a cycle nothing points to.
+        XCTAssertEqual(SwiftLeakCLI.int(rows["lost_record"]?["direct_count"]), 40)
+        XCTAssertEqual(SwiftLeakCLI.int(rows["record_buffer"]?["indirect_count"]), 40)
+        XCTAssertEqual(SwiftLeakCLI.int(rows["lost_peer"]?["direct_count"]), 80)
+        let cycles = try XCTUnwrap(report["cycles"] as? [[String: Any]])
+        XCTAssertEqual(cycles.count, 1, "\(cycles)")
+        XCTAssertEqual(SwiftLeakCLI.int(cycles.first?["count"]), 40)
+        XCTAssertEqual((cycles.first?["members"] as? [Any])?.count, 2)
+
+        // The snapshot file says the same offline.
+        let text = try runToCompletion(TestEnvironment.binary, ["leaks", try XCTUnwrap(Self.lastScanPath(session))])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("\(droppedBlocks) blocks (") && text.stdout.contains("unreachable"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("ROOT CYCLE x40  lost_peer"), text.stdout)
+
+        // The target goes on as before: same answers, exit status 0.
+        target.send("grow 1")
+        try target.waitForLine(containing: "grew 1")
+        target.send("quit")
+        XCTAssertEqual(try target.wait(timeout: 30), 0)
+        XCTAssertEqual(target.stdout, "ready\ngrew 300\ndropped 160 blocks \(droppedBytes) bytes\ngrew 1\nbye\n")
+        XCTAssertEqual(try session.process.wait(timeout: 30), 0, session.process.stderr)
+    }
+
+    func testARetainCycleLeakIsFoundExactlyAndTheBoundedCacheIsReachable() throws {
+        let target = try startTarget(TestEnvironment.fixture("RetainCycles"), [])
+        let session = try AttachedSession(target)
+        defer { if session.process.process.isRunning { session.kill9() } }
+        let calls = 50  // more than the cache's 32 entries: it evicts, and stays reachable
+        target.send("call \(calls)")
+        try target.waitForLine(containing: "done \(calls)")
+
+        let report = try Self.leaks(["\(session.pid)", "--format", "json", "--group-by", "traceback", "--limit", "0"])
+        let scan = try XCTUnwrap(report["scan"] as? [String: Any])
+        // RetainCycles.swift: per call an Owner, a Partner and the Owner's buffer.
+        XCTAssertEqual(SwiftLeakCLI.int(scan["unreachable_blocks"]), Int64(3 * calls), "\(report)")
+        for row in SwiftLeakCLI.stats(report) {
+            let functions = (row["traceback"] as? [[String: Any]] ?? []).compactMap { $0["function"] as? String }
+            XCTAssertTrue(functions.contains { $0.contains("RetainCycles.leakCycle(") }, "not the leaking function: \(functions)")
+            XCTAssertFalse(functions.contains { $0.contains("cachePut") }, "the cache is reachable: \(functions)")
+        }
+        let cycles = try XCTUnwrap(report["cycles"] as? [[String: Any]])
+        XCTAssertEqual(cycles.count, 1, "\(cycles)")
+        XCTAssertEqual(SwiftLeakCLI.int(cycles.first?["count"]), Int64(calls))
+        XCTAssertEqual(SwiftLeakCLI.int(cycles.first?["owned_blocks_each"]), 1, "the Owner's buffer")
+        target.send("quit")
+        XCTAssertEqual(try target.wait(timeout: 30), 0)
+        XCTAssertTrue(target.stdout.hasSuffix("leaked \(calls) cycles\n"), target.stdout)
+    }
+
+    func testAScanWithoutASessionSaysToAttachFirst() throws {
+        let target = try startTarget(TestEnvironment.fixture("reachability"), [])
+        let result = try runToCompletion(TestEnvironment.binary, ["leaks", "\(target.pid)"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("swiftleak attach \(target.pid)"), result.stderr)
+        target.send("quit")
+        XCTAssertEqual(try target.wait(timeout: 30), 0)
+    }
+
+    /// `swiftleak leaks ARGS` as JSON, without pipes (see `runToCompletion`).
+    static func leaks(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        let result = try runToCompletion(TestEnvironment.binary, ["leaks"] + arguments, timeout: 120)
+        XCTAssertEqual(result.status, 0, result.stderr, file: file, line: line)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], result.stdout, file: file, line: line)
+    }
+
+    static func lastScanPath(_ session: AttachedSession) -> String? {
+        session.process.stderrLines(containing: "reachability scan (").last
+            .flatMap { $0.components(separatedBy: "written: ").last }
+    }
+}
