@@ -61,9 +61,13 @@ public final class TracingSession: @unchecked Sendable {
         let cache = frameCache
         connection.onNewStacks = { cache.enqueue($0) }
         connection.onHello = { _ in cache.prepare() }
-        // The exiting process waits for us: finish symbolizing while its
+        // The exiting process waits for us: scan it if asked (first: the
+        // agent waits only so long), and finish symbolizing while its
         // memory map can still be read.
-        connection.onExiting = { cache.waitUntilIdle(timeout: 2.5) }
+        connection.onExiting = { [weak self] in
+            self?.scanBeforeExit()
+            cache.waitUntilIdle(timeout: 2.5)
+        }
     }
 
     private var connection: AgentConnection { imageLock.withLock { current } }
@@ -131,16 +135,38 @@ public final class TracingSession: @unchecked Sendable {
     /// are the blocks' `KnownBlock.stack`.
     public typealias Scan = (_ knownBlocks: () -> [KnownBlock]) throws -> ReachabilityScan
 
+    private let exitLock = NSLock()
+    private var exitScanValue: Scan?
+    private var exitScanOutcome: Result<String, Error>?
+
+    /// `run --leaks-at-exit`: the scan to make when the agent says its
+    /// process is exiting (it waits for our go-ahead).
+    public var scanAtExit: Scan? {
+        get { exitLock.withLock { exitScanValue } }
+        set { exitLock.withLock { exitScanValue = newValue } }
+    }
+
+    /// The snapshot the exit scan wrote, or why it failed; nil when none was made.
+    public var exitScan: Result<String, Error>? { exitLock.withLock { exitScanOutcome } }
+
+    private func scanBeforeExit() {
+        guard let scan = scanAtExit else { return }
+        // No sync: the agent flushed everything before saying it exits, and
+        // this runs on the thread that would read the sync's answer.
+        let outcome = Result { try takeSnapshot(final: false, scan: scan, syncing: false) }
+        exitLock.withLock { exitScanOutcome = outcome }
+    }
+
     /// Writes a snapshot of everything the target did up to now; returns its
     /// path. With `scan`, the snapshot carries its result.
-    public func takeSnapshot(final: Bool, scan: Scan? = nil) throws -> String {
+    public func takeSnapshot(final: Bool, scan: Scan? = nil, syncing: Bool = true) throws -> String {
         lock.lock()
         defer { lock.unlock() }
         let (connection, command) = imageLock.withLock { (current, self.command) }
         var reachability: ReachabilityScan?
         if let scan {
             reachability = try scan {
-                if !connection.closed { _ = connection.sync(timeout: 5) }
+                if syncing && !connection.closed { _ = connection.sync(timeout: 5) }
                 return connection.withAggregator { aggregator in
                     var blocks: [KnownBlock] = []
                     blocks.reserveCapacity(aggregator.liveBlockCount)
@@ -150,7 +176,7 @@ public final class TracingSession: @unchecked Sendable {
                     return blocks
                 }
             }
-        } else if !connection.closed {
+        } else if syncing && !connection.closed {
             _ = connection.sync(timeout: 5)
         }
         frameCache.waitUntilIdle(timeout: 30)

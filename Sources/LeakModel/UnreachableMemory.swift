@@ -89,10 +89,7 @@ public enum UnreachableMemory {
 
     /// The frame `top` would show for a stack: frame 0 after folding.
     static func representativeFrame(_ snapshot: Snapshot, stack: Int, options: AnalysisOptions) -> Frame {
-        var frames = snapshot.stacks.indices.contains(stack)
-            ? snapshot.stacks[stack].map { snapshot.frames.indices.contains($0) ? snapshot.frames[$0] : unknownFrame } : []
-        if !options.raw { frames = AllocatorFrames.fold(frames) }
-        return frames.first ?? unknownFrame
+        Retainers.foldedFrames(snapshot, stack: stack, options: options)[0]
     }
 
     /// The snapshot with only `blocks` as its live memory, one site per stack.

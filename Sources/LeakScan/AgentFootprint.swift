@@ -38,12 +38,16 @@ struct AgentFootprint {
     }
 }
 
-/// Defined object symbols of a file's .symtab (local ones included), by name.
+/// Defined object symbols of a file's .symtab (local ones included): the
+/// values of those named in `wanted`, or (`wanted` nil) all of them with
+/// their sizes, to name the global that holds an address.
 struct LocalSymbols {
     private(set) var values: [UInt64] = []
+    /// Every object symbol when `wanted` is nil, sorted by value.
+    private(set) var objects: [(value: UInt64, size: UInt64, name: String)] = []
     private(set) var firstLoadAddress: UInt64 = 0
 
-    init?(path: String, wanted: Set<String>) {
+    init?(path: String, wanted: Set<String>?) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { _ = close(fd) }
@@ -68,12 +72,29 @@ struct LocalSymbols {
                     var symbol = GElf_Sym()
                     guard gelf_getsym(data, index, &symbol) != nil, symbol.st_shndx != UInt16(SHN_UNDEF),
                           symbol.st_info & 0xf == UInt8(STT_OBJECT),
-                          let name = elf_strptr(elf, Int(sectionHeader.sh_link), Int(symbol.st_name)),
-                          wanted.contains(String(cString: name)) else { continue }
-                    values.append(symbol.st_value)
+                          let cName = elf_strptr(elf, Int(sectionHeader.sh_link), Int(symbol.st_name)) else { continue }
+                    let name = String(cString: cName)
+                    if let wanted {
+                        if wanted.contains(name) { values.append(symbol.st_value) }
+                    } else if symbol.st_size > 0 {
+                        objects.append((symbol.st_value, symbol.st_size, name))
+                    }
                 }
             }
             section = elf_nextscn(elf, current)
         }
+        objects.sort { $0.value < $1.value }
+    }
+
+    /// The object symbol whose bytes hold `value` (a link-time address).
+    func object(containing value: UInt64) -> String? {
+        var lo = 0
+        var hi = objects.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if objects[mid].value <= value { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > 0, value < objects[lo - 1].value + objects[lo - 1].size else { return nil }
+        return objects[lo - 1].name
     }
 }

@@ -7,6 +7,9 @@ import LeakReach
 struct MemoryImage {
     var spans: [MemorySpan] = []
     var copiedBytes: UInt64 = 0
+    /// For spans of a module's writable data: the module's file and where
+    /// its offset-0 mapping starts, to name the global a root lies in.
+    var modules: [Int: (path: String, base: UInt64)] = [:]
 
     /// Registers are not memory: each thread's get a made-up address in the
     /// non-canonical hole, where no block can be.
@@ -39,6 +42,7 @@ struct MemoryImage {
             }
         }
         for (index, line) in maps.enumerated() where !skipped.contains(index) && Self.holdsReferences(line) {
+            if let module = Self.module(of: index, in: maps) { image.modules[image.spans.count] = module }
             image.add(paused, from: line.start, to: line.end, role: .mapping, name: Self.name(of: index, in: maps))
         }
         return image
@@ -71,6 +75,16 @@ struct MemoryImage {
             return "\(baseName(maps[index - 1].path)) .bss"
         }
         return "anonymous memory"
+    }
+
+    /// The module whose .data (its file mapping) or .bss (the anonymous
+    /// mapping right after) this is, with its load base.
+    static func module(of index: Int, in maps: [MapsLine]) -> (path: String, base: UInt64)? {
+        var owner = maps[index]
+        if owner.path.isEmpty, index > 0, maps[index - 1].end == owner.start { owner = maps[index - 1] }
+        guard owner.path.hasPrefix("/"), owner.inode != 0,
+              let first = maps.first(where: { $0.path == owner.path && $0.offset == 0 }) else { return nil }
+        return (owner.path, first.start)
     }
 
     static func baseName(_ path: String) -> String {

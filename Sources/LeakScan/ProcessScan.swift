@@ -4,11 +4,13 @@ import LeakProc
 import LeakReach
 
 /// A reachability scan of a live process: pause, copy, resume, analyse.
-public struct ProcessScan: Sendable {
+public struct ProcessScan: @unchecked Sendable {
     public var blocks: [KnownBlock]
     public var result: ReachResult
     /// The copied memory's names, indexed like `ReachResult.Retainer.root`'s span.
     public var spanNames: [String]
+    /// Spans of modules' writable data: module file and load base.
+    var spanModules: [Int: (path: String, base: UInt64)]
     /// How long the target's threads were stopped.
     public var pauseSeconds: Double
     /// From the first stop to the end of the analysis.
@@ -45,7 +47,7 @@ public struct ProcessScan: Sendable {
         let pause = Clock.monotonic() - paused.pausedAt
         let result = Reachability.analyse(blocks: blocks, spans: image.spans)
         phase("mark")
-        return ProcessScan(blocks: blocks, result: result, spanNames: image.spans.map(\.name),
+        return ProcessScan(blocks: blocks, result: result, spanNames: image.spans.map(\.name), spanModules: image.modules,
                            pauseSeconds: pause, totalSeconds: Clock.monotonic() - paused.pausedAt,
                            copiedBytes: image.copiedBytes, threads: paused.threads.count, phases: phases)
     }

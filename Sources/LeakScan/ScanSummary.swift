@@ -12,16 +12,24 @@ extension ProcessScan {
         }
         return ReachabilityScan(pauseSeconds: pauseSeconds, totalSeconds: totalSeconds, knownBlocks: UInt64(blocks.count),
                                 copiedBytes: copiedBytes, threads: UInt64(threads), unreachable: unreachable,
-                                retainers: RetainerChains.count(blocks: blocks, retainers: result.retainers, rootName: rootName))
+                                retainers: RetainerChains.count(blocks: blocks, retainers: result.retainers, rootName: rootNamer()))
     }
 
     /// What a root is called in a chain: the span it lies in (a module's
     /// .data or .bss, a thread's stack); memory the tracer does not know
     /// (blocks from before the attach, allocator metadata) says so.
-    func rootName(span: Int, address: UInt64) -> String {
-        let name = spanNames[span]
-        if name == "[heap]" || name == "anonymous memory" { return "\(name), outside known blocks" }
-        return name
+    /// Globals are named from their module's symbol table, read once per module.
+    func rootNamer() -> (Int, UInt64) -> String {
+        var symbols: [String: LocalSymbols?] = [:]
+        return { span, address in
+            let name = spanNames[span]
+            if name == "[heap]" || name == "anonymous memory" { return "\(name), outside known blocks" }
+            guard let module = spanModules[span] else { return name }
+            if symbols[module.path] == nil { symbols.updateValue(LocalSymbols(path: module.path, wanted: nil), forKey: module.path) }
+            guard let table = symbols[module.path] ?? nil,
+                  let global = table.object(containing: address - module.base + table.firstLoadAddress) else { return name }
+            return "global `\(global)` (\(name))"
+        }
     }
 }
 

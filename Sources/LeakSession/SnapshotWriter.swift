@@ -32,17 +32,22 @@ struct SnapshotWriter: Sendable {
         let path: String
         var phases = ""
         do {
-            path = try session.takeSnapshot(final: false) { knownBlocks in
-                let scan = try ProcessScan.run(pid: pid, knownBlocks: knownBlocks)
-                phases = scan.phases.map { "\($0.name) \(Int(($0.seconds * 1000).rounded())) ms" }.joined(separator: ", ")
-                return scan.summary()
-            }
+            path = try session.takeSnapshot(final: false, scan: Self.scan(pid: pid) { phases = $0 })
         } catch {
             report(.warning("could not scan pid \(pid): \(error)"))
             return .error("could not scan pid \(pid): \(error)")
         }
         report(.note("reachability scan (\(phases)) written: \(path)"))
         return .ok(path)
+    }
+
+    /// A reachability scan of `pid` for `TracingSession`; `phases` hears where its time went.
+    static func scan(pid: Int32, phases: @escaping (String) -> Void = { _ in }) -> TracingSession.Scan {
+        { knownBlocks in
+            let scan = try ProcessScan.run(pid: pid, knownBlocks: knownBlocks)
+            phases(scan.phases.map { "\($0.name) \(Int(($0.seconds * 1000).rounded())) ms" }.joined(separator: ", "))
+            return scan.summary()
+        }
     }
 
     /// What a snapshot taken in this state cannot be trusted for.
