@@ -135,6 +135,19 @@ public final class TracingSession: @unchecked Sendable {
     /// are the blocks' `KnownBlock.stack`.
     public typealias Scan = (_ knownBlocks: () -> [KnownBlock]) throws -> ReachabilityScan
 
+    /// Held while a scan keeps the target stopped.
+    private let scanLock = NSLock()
+
+    /// Runs `body` while no scan holds the target stopped. The tracer thread
+    /// belongs to the target's parent when swiftleak launched it, and the
+    /// kernel reports ptrace stops to a parent's waitpid too: a wait for the
+    /// program's exit must not run during a scan.
+    public func outsideScans<T>(_ body: () throws -> T) rethrows -> T {
+        scanLock.lock()
+        defer { scanLock.unlock() }
+        return try body()
+    }
+
     private let exitLock = NSLock()
     private var exitScanValue: Scan?
     private var exitScanOutcome: Result<String, Error>?
@@ -165,6 +178,8 @@ public final class TracingSession: @unchecked Sendable {
         let (connection, command) = imageLock.withLock { (current, self.command) }
         var reachability: ReachabilityScan?
         if let scan {
+            scanLock.lock()
+            defer { scanLock.unlock() }
             reachability = try scan {
                 if syncing && !connection.closed { _ = connection.sync(timeout: 5) }
                 return connection.withAggregator { aggregator in

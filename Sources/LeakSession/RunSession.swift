@@ -103,7 +103,9 @@ struct LaunchedTarget: SessionFrontEnd {
     private(set) var verdict: GateVerdict?
 
     mutating func finished() -> Int32? {
-        guard let status = Self.reap(pid, blocking: false) else { return nil }
+        // Not while --leaks-at-exit's scan holds the program stopped: our
+        // wait would take the scan's ptrace stops away from it.
+        guard let status = session.outsideScans({ Self.reap(pid, blocking: false) }) else { return nil }
         return programEnded(status: status)
     }
 

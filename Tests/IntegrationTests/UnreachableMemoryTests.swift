@@ -100,3 +100,56 @@ final class UnreachableMemoryTests: XCTestCase {
             .flatMap { $0.components(separatedBy: "written: ").last }
     }
 }
+
+/// `run --leaks-at-exit` (a CI gate, like LeakSanitizer) and `retainers`.
+final class LeaksAtExitAndRetainersTests: XCTestCase {
+    override func setUpWithError() throws {
+        try TestEnvironment.requireBuilt()
+    }
+
+    func testRunLeaksAtExitReportsTheDroppedBlocksAndExits23() throws {
+        let input = try TestEnvironment.temporaryDirectory() + "/commands"
+        try "grow 20\ndrop 6\nquit\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let output = try TestEnvironment.temporaryDirectory()
+        let result = try runCommand("/bin/sh", ["-c", "exec \"$0\" run --leaks-at-exit --output \"$1\" -- \"$2\" < \"$3\"",
+                                                TestEnvironment.binary, output, TestEnvironment.fixture("reachability"), input])
+        XCTAssertEqual(result.status, 23, result.stderr)
+        // The program's own output is untouched (reachability.c: 4 blocks per drop, 64 + 200 + 2 x 32 bytes).
+        XCTAssertEqual(result.stdout, "ready\ngrew 20\ndropped 24 blocks \(6 * 328) bytes\nbye\n")
+        XCTAssertTrue(result.stderr.contains("24 blocks (1.9 KiB) unreachable: 18 direct, 6 indirect, in 6 cycles"), result.stderr)
+    }
+
+    func testRunLeaksAtExitOfAProgramWithoutLeaksExitsWithItsOwnStatus() throws {
+        let input = try TestEnvironment.temporaryDirectory() + "/commands"
+        try "grow 20\nquit\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let output = try TestEnvironment.temporaryDirectory()
+        let result = try runCommand("/bin/sh", ["-c", "exec \"$0\" run --leaks-at-exit --output \"$1\" -- \"$2\" < \"$3\"",
+                                                TestEnvironment.binary, output, TestEnvironment.fixture("reachability"), input])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("no unreachable blocks"), result.stderr)
+    }
+
+    func testRetainersNameTheGlobalThatHoldsTheGrowingList() throws {
+        let target = try startTarget(TestEnvironment.fixture("reachability"), [])
+        let session = try AttachedSession(target)
+        defer { if session.process.process.isRunning { session.kill9() } }
+        target.send("grow 250")
+        try target.waitForLine(containing: "grew 250")
+        let result = try runToCompletion(TestEnvironment.binary, ["retainers", "\(session.pid)", "--include", "function:session_node",
+                                                                  "--format", "json"], timeout: 120)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let groups = try XCTUnwrap(document["groups"] as? [[String: Any]])
+        XCTAssertEqual(groups.count, 1, result.stdout)
+        XCTAssertEqual(SwiftLeakCLI.int(groups.first?["count"]), 250)
+        let chains = try XCTUnwrap(groups.first?["chains"] as? [[String: Any]])
+        // The head is held by the global itself; the other 249 through the list's own nodes.
+        XCTAssertEqual(chains.map { SwiftLeakCLI.int($0["count"]) }, [249, 1], result.stdout)
+        for chain in chains {
+            XCTAssertTrue((chain["root"] as? String)?.hasPrefix("global `sessions` (reachability") == true, "\(chain)")
+        }
+        XCTAssertEqual((chains.first?["via"] as? [[String: Any]])?.compactMap { $0["function"] as? String }, ["session_node"])
+        target.send("quit")
+        XCTAssertEqual(try target.wait(timeout: 30), 0)
+    }
+}
