@@ -52,30 +52,38 @@ public final class PausedProcess {
         }
     }
 
-    /// Copies `length` bytes at `address`; pages that cannot be read stay zero.
+    /// Copies `length` bytes at `address`; pages that cannot be read are zeros.
     /// Returns the bytes and how many could not be read.
     public func read(address: UInt64, length: Int) -> (bytes: [UInt8], unreadable: Int) {
         var unreadable = 0
-        let reader = held.first?.tid ?? pid
         // Not zero-filled first: for a heap of gigabytes that costs as much
         // as the copy, and the target is paused meanwhile.
         let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
-            var offset = 0
-            while offset < length {
-                let n = sl_process_read(reader, address + UInt64(offset), buffer.baseAddress! + offset, length - offset)
-                if n > 0 {
-                    offset += n
-                    continue
-                }
-                // A page that faults (a file mapping past its end): zeros.
-                let skip = min(length - offset, 4096 - Int((address + UInt64(offset)) & 4095))
-                (buffer.baseAddress! + offset).initialize(repeating: 0, count: skip)
-                unreadable += skip
-                offset += skip
-            }
+            unreadable = read(address: address, into: UnsafeMutableRawBufferPointer(buffer))
             count = length
         }
         return (bytes, unreadable)
+    }
+
+    /// Fills `buffer` from `address`; returns how many bytes could not be read (left zero).
+    public func read(address: UInt64, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var unreadable = 0
+        let reader = held.first?.tid ?? pid
+        let length = buffer.count
+        var offset = 0
+        while offset < length {
+            let n = sl_process_read(reader, address + UInt64(offset), buffer.baseAddress! + offset, length - offset)
+            if n > 0 {
+                offset += n
+                continue
+            }
+            // A page that faults (a file mapping past its end): zeros.
+            let skip = min(length - offset, 4096 - Int((address + UInt64(offset)) & 4095))
+            (buffer.baseAddress! + offset).initializeMemory(as: UInt8.self, repeating: 0, count: skip)
+            unreadable += skip
+            offset += skip
+        }
+        return unreadable
     }
 
     /// Lets every thread go, with the signals that arrived meanwhile.

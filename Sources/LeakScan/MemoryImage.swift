@@ -1,3 +1,4 @@
+import Glibc
 import LeakInject
 import LeakProc
 import LeakReach
@@ -10,6 +11,8 @@ struct MemoryImage {
     /// For spans of a module's writable data: the module's file and where
     /// its offset-0 mapping starts, to name the global a root lies in.
     var modules: [Int: (path: String, base: UInt64)] = [:]
+    /// Prepared buffers not used yet, by mapping.
+    private var buffers: [ClosedRange<UInt64>: [UInt8]] = [:]
 
     /// Registers are not memory: each thread's get a made-up address in the
     /// non-canonical hole, where no block can be.
@@ -17,13 +20,29 @@ struct MemoryImage {
     /// The System V red zone: a leaf function may keep data just below rsp.
     static let redZone: UInt64 = 128
 
-    static func copy(from paused: PausedProcess, agentThread: Int32?) throws -> MemoryImage {
+    /// Buffers for the mappings the copy will probably need, allocated and
+    /// faulted in before the pause: for a heap of gigabytes, faulting in the
+    /// copy's pages costs more than the copy itself.
+    static func prepareBuffers(pid: Int32) -> [ClosedRange<UInt64>: [UInt8]] {
+        guard case let .success(maps) = ProcDirectory(pid: pid).maps() else { return [:] }
+        var buffers: [ClosedRange<UInt64>: [UInt8]] = [:]
+        for line in maps where holdsReferences(line) && line.end - line.start >= 1 << 20 {
+            buffers[line.start...line.end] = FaultedBuffer.make(count: Int(line.end - line.start))
+        }
+        return buffers
+    }
+
+    /// Takes the buffers (moved, so each is written in place, never copied).
+    static func copy(from paused: PausedProcess, agentThread: Int32?,
+                     buffers: inout [ClosedRange<UInt64>: [UInt8]]) throws -> MemoryImage {
         let maps: [MapsLine]
         switch ProcDirectory(pid: paused.pid).maps() {
         case let .success(lines): maps = lines
         case let .failure(error): throw ScanError("cannot read /proc/\(paused.pid)/maps: \(error)")
         }
         var image = MemoryImage()
+        image.buffers = buffers
+        buffers = [:]
         var skipped = Set<Int>()
         // The agent's scratch mappings: found through its pointers to them.
         for pointerAddress in AgentFootprint.scratchPointerAddresses(maps: maps, pid: paused.pid) {
@@ -50,6 +69,12 @@ struct MemoryImage {
 
     private mutating func add(_ paused: PausedProcess, from: UInt64, to: UInt64, role: MemorySpan.Role, name: String) {
         guard to > from else { return }
+        if var bytes = buffers.removeValue(forKey: from...to) {
+            let unreadable = bytes.withUnsafeMutableBytes { paused.read(address: from, into: $0) }
+            copiedBytes += UInt64(bytes.count - unreadable)
+            spans.append(MemorySpan(start: from, bytes: bytes, role: role, name: name))
+            return
+        }
         let copy = paused.read(address: from, length: Int(to - from))
         copiedBytes += UInt64(copy.bytes.count - copy.unreadable)
         spans.append(MemorySpan(start: from, bytes: copy.bytes, role: role, name: name))
@@ -96,4 +121,22 @@ struct MemoryImage {
 public struct ScanError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// Memory for a copy, faulted in ahead (in 2 MiB pages where the kernel
+/// allows), so the copy during the pause only moves bytes.
+enum FaultedBuffer {
+    static func make(count: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let base = UInt(bitPattern: buffer.baseAddress)
+            let huge: UInt = 2 << 20
+            let first = (base + huge - 1) & ~(huge - 1)
+            let last = (base + UInt(count)) & ~(huge - 1)
+            if last > first {
+                _ = madvise(UnsafeMutableRawPointer(bitPattern: first), Int(last - first), 14 /* MADV_HUGEPAGE */)
+            }
+            UnsafeMutableRawBufferPointer(buffer).initializeMemory(as: UInt8.self, repeating: 0)
+            initialized = count
+        }
+    }
 }

@@ -28,12 +28,15 @@ public struct ProcessScan: @unchecked Sendable {
     public static func run(pid: Int32, knownBlocks: () throws -> [KnownBlock]) throws -> ProcessScan {
         let agent = AgentFootprint.agentThread(pid: pid)
         var phases: [(name: String, seconds: Double)] = []
-        var mark = Clock.monotonic()
+        let start = Clock.monotonic()
+        var mark = start
+        var buffers = MemoryImage.prepareBuffers(pid: pid)
         func phase(_ name: String) {
             let now = Clock.monotonic()
             phases.append((name, now - mark))
             mark = now
         }
+        phase("prepare")
         let paused = try PausedProcess(pid: pid) { $0 != agent }
         defer { paused.resume() }
         phase("stop")
@@ -41,14 +44,14 @@ public struct ProcessScan: @unchecked Sendable {
         phase("sync")
         // The agent's thread too, now it has flushed: its stack is ours to skip.
         try paused.pauseMore { _ in true }
-        let image = try MemoryImage.copy(from: paused, agentThread: agent)
+        let image = try MemoryImage.copy(from: paused, agentThread: agent, buffers: &buffers)
         paused.resume()
         phase("copy")
         let pause = Clock.monotonic() - paused.pausedAt
         let result = Reachability.analyse(blocks: blocks, spans: image.spans)
         phase("mark")
         return ProcessScan(blocks: blocks, result: result, spanNames: image.spans.map(\.name), spanModules: image.modules,
-                           pauseSeconds: pause, totalSeconds: Clock.monotonic() - paused.pausedAt,
+                           pauseSeconds: pause, totalSeconds: Clock.monotonic() - start,
                            copiedBytes: image.copiedBytes, threads: paused.threads.count, phases: phases)
     }
 }
