@@ -54,6 +54,9 @@ struct BlockIndex {
         }
         let candidate = lo - 1
         guard candidate >= low, address < ends[candidate] else { return -1 }
+        if address != starts[candidate],
+           let header = AllocatorHeaders.nextHeaderOffset(size: ends[candidate] - starts[candidate]),
+           address - starts[candidate] == header { return -1 }
         return candidate
     }
 

@@ -29,12 +29,17 @@ public struct MemorySpan: Sendable {
     public var role: Role
     /// Shown in a retainer chain ("[heap]", "thread 4242 stack", a module path).
     public var name: String
+    /// Retainer chains start from the lowest rank that reaches a block, the
+    /// shortest among those: a global names what keeps memory alive better
+    /// than a stale word on a stack. Reachability itself does not depend on it.
+    public var rank: Int
 
-    public init(start: UInt64, bytes: [UInt8], role: Role, name: String) {
+    public init(start: UInt64, bytes: [UInt8], role: Role, name: String, rank: Int = 0) {
         self.start = start
         self.bytes = bytes
         self.role = role
         self.name = name
+        self.rank = rank
     }
 
     public var end: UInt64 { start + UInt64(bytes.count) }

@@ -23,30 +23,32 @@ public enum Reachability {
             retainers[Int(index.original[block])] = retainer
             queue.append(Int32(block))
         }
-        for span in spans.indices {
-            let start = spans[span].start
-            let end = spans[span].end
-            let visit = { (block: Int, at: UInt64) in reach(block, .root(span: span, address: at)) }
-            switch spans[span].role {
-            case .thread:
-                scanner.scan(span: span, from: start, to: end, visit)
-            case .mapping:
-                var cursor = start
-                for inside in index.blocks(overlapping: start, end) {
-                    scanner.scan(span: span, from: cursor, to: index.starts[inside], visit)
-                    cursor = max(cursor, index.ends[inside])
-                }
-                scanner.scan(span: span, from: cursor, to: end, visit)
-            }
-        }
         var head = 0
-        while head < queue.count {
-            let block = Int(queue[head])
-            head += 1
-            guard let span = contents.span(of: block) else { continue }
-            let parent = ReachResult.Retainer.block(Int(index.original[block]))
-            scanner.scan(span: span, from: index.starts[block], to: index.ends[block]) { child, _ in
-                reach(child, parent)
+        for rank in Set(spans.map(\.rank)).sorted() {
+            for span in spans.indices where spans[span].rank == rank {
+                let start = spans[span].start
+                let end = spans[span].end
+                let visit = { (block: Int, at: UInt64) in reach(block, .root(span: span, address: at)) }
+                switch spans[span].role {
+                case .thread:
+                    scanner.scan(span: span, from: start, to: end, visit)
+                case .mapping:
+                    var cursor = start
+                    for inside in index.blocks(overlapping: start, end) {
+                        scanner.scan(span: span, from: cursor, to: index.starts[inside], visit)
+                        cursor = max(cursor, index.ends[inside])
+                    }
+                    scanner.scan(span: span, from: cursor, to: end, visit)
+                }
+            }
+            while head < queue.count {
+                let block = Int(queue[head])
+                head += 1
+                guard let span = contents.span(of: block) else { continue }
+                let parent = ReachResult.Retainer.block(Int(index.original[block]))
+                scanner.scan(span: span, from: index.starts[block], to: index.ends[block]) { child, _ in
+                    reach(child, parent)
+                }
             }
         }
 

@@ -49,35 +49,46 @@ struct MemoryImage {
             let word = paused.read(address: pointerAddress, length: 8).bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
             if let index = maps.firstIndex(where: { $0.start <= word && word < $0.end }) { skipped.insert(index) }
         }
+        // Ranks (see `MemorySpan.rank`): a module's globals name the holder
+        // best, then thread stacks, then memory the tracer does not know.
+        var threadStacks: [(thread: Int, mapping: Int?)] = []
         for (i, thread) in paused.threads.enumerated() {
             let stack = maps.firstIndex { $0.start <= thread.stackPointer && thread.stackPointer < $0.end }
             if let stack { skipped.insert(stack) }
-            guard thread.tid != agentThread else { continue }
+            if thread.tid != agentThread { threadStacks.append((i, stack)) }
+        }
+        let mappings = maps.indices.filter { !skipped.contains($0) && Self.holdsReferences(maps[$0]) }
+        for index in mappings {
+            guard let module = Self.module(of: index, in: maps) else { continue }
+            image.modules[image.spans.count] = module
+            image.add(paused, from: maps[index].start, to: maps[index].end, role: .mapping, name: Self.name(of: index, in: maps), rank: 0)
+        }
+        for (i, stack) in threadStacks {
+            let thread = paused.threads[i]
             image.spans.append(MemorySpan(start: registerBase + UInt64(i) << 20, bytes: thread.registerBytes,
-                                          role: .thread, name: "thread \(thread.tid) registers"))
+                                          role: .thread, name: "thread \(thread.tid) registers", rank: 1))
             if let stack {
                 let from = max(maps[stack].start, (thread.stackPointer &- redZone) & ~7)
-                image.add(paused, from: from, to: maps[stack].end, role: .thread, name: "thread \(thread.tid) stack")
+                image.add(paused, from: from, to: maps[stack].end, role: .thread, name: "thread \(thread.tid) stack", rank: 1)
             }
         }
-        for (index, line) in maps.enumerated() where !skipped.contains(index) && Self.holdsReferences(line) {
-            if let module = Self.module(of: index, in: maps) { image.modules[image.spans.count] = module }
-            image.add(paused, from: line.start, to: line.end, role: .mapping, name: Self.name(of: index, in: maps))
+        for index in mappings where Self.module(of: index, in: maps) == nil {
+            image.add(paused, from: maps[index].start, to: maps[index].end, role: .mapping, name: Self.name(of: index, in: maps), rank: 2)
         }
         return image
     }
 
-    private mutating func add(_ paused: PausedProcess, from: UInt64, to: UInt64, role: MemorySpan.Role, name: String) {
+    private mutating func add(_ paused: PausedProcess, from: UInt64, to: UInt64, role: MemorySpan.Role, name: String, rank: Int) {
         guard to > from else { return }
         if var bytes = buffers.removeValue(forKey: from...to) {
             let unreadable = bytes.withUnsafeMutableBytes { paused.read(address: from, into: $0) }
             copiedBytes += UInt64(bytes.count - unreadable)
-            spans.append(MemorySpan(start: from, bytes: bytes, role: role, name: name))
+            spans.append(MemorySpan(start: from, bytes: bytes, role: role, name: name, rank: rank))
             return
         }
         let copy = paused.read(address: from, length: Int(to - from))
         copiedBytes += UInt64(copy.bytes.count - copy.unreadable)
-        spans.append(MemorySpan(start: from, bytes: copy.bytes, role: role, name: name))
+        spans.append(MemorySpan(start: from, bytes: copy.bytes, role: role, name: name, rank: rank))
     }
 
     /// Writable, readable memory of the program; not the kernel's pages, not

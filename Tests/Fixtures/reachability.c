@@ -54,12 +54,14 @@ __attribute__((noinline)) static size_t drop(int count)
     return bytes;
 }
 
-/* Overwrites the stack below the caller's frame, where the dropped
- * pointers were kept, so a conservative scan cannot find stale copies. */
+/* Overwrites the stack below the caller's frame, where grow and drop kept
+ * their pointers, so a conservative scan finds no stale copies there (they
+ * would hold dropped blocks, or name the stack as a list's root). */
 __attribute__((noinline)) static void scrub_stack(void)
 {
-    volatile char area[16384];
-    memset((char *)area, 0, sizeof area);
+    volatile char area[16384];   /* volatile: the stores cannot be optimized away */
+    for (size_t i = 0; i < sizeof area; i++)
+        area[i] = 0;
 }
 
 int main(void)
@@ -71,6 +73,7 @@ int main(void)
         int n = 0;
         if (sscanf(line, "grow %d", &n) == 1) {
             grow(n);
+            scrub_stack();
             printf("grew %d\n", n);
         } else if (sscanf(line, "drop %d", &n) == 1) {
             size_t bytes = drop(n);

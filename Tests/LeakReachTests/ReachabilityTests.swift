@@ -27,6 +27,15 @@ final class ReachabilityTests: XCTestCase {
         XCTAssertEqual(heap.analyse().unreachable.map(\.block), [block])
     }
 
+    func testMallocsPointerToTheNextChunksHeaderDoesNotHoldTheBlockItOverlaps() {
+        var heap = SyntheticHeap()
+        let partner = heap.allocate(24)  // a 32-byte chunk: the next header is at +16, inside
+        let other = heap.allocate(24)
+        heap.storeGlobal(heap.address(partner, plus: 16))  // glibc's arena "top"
+        heap.storeGlobal(heap.address(other, plus: 8), at: 16)  // an ordinary interior pointer
+        XCTAssertEqual(heap.analyse().unreachable.map(\.block), [partner])
+    }
+
     func testAChainIsReachedThroughItsBlocksWithTheShortestRetainers() {
         var heap = SyntheticHeap()
         let first = heap.allocate(16)
@@ -40,6 +49,19 @@ final class ReachabilityTests: XCTestCase {
         XCTAssertEqual(result.unreachable, [])
         XCTAssertEqual(result.retainers[second], .block(first))
         XCTAssertEqual(result.retainers[third], .block(second))
+    }
+
+    func testAChainFromALowerRankedRootWinsOverAShorterOneFromTheStack() {
+        var heap = SyntheticHeap()
+        let head = heap.allocate(16)
+        let second = heap.allocate(16)
+        heap.storeGlobal(heap.address(head))
+        heap.store(heap.address(second), in: head)
+        heap.storeOnStack(heap.address(second))  // a stale copy
+        var spans = heap.spans
+        spans[2].rank = 1
+        let result = Reachability.analyse(blocks: heap.blocks, spans: spans)
+        XCTAssertEqual(result.retainers[second], .block(head))
     }
 
     func testAPointerStoredInsideAnUnreachableBlockIsNotARoot() {
