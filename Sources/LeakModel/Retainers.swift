@@ -17,6 +17,13 @@ public struct HoldingChain: Hashable, Sendable {
     public var via: [Frame]
     public var blocks: UInt64
     public var bytes: UInt64
+
+    public init(root: String, via: [Frame], blocks: UInt64, bytes: UInt64) {
+        self.root = root
+        self.via = via
+        self.blocks = blocks
+        self.bytes = bytes
+    }
 }
 
 /// objgraph's show_backrefs for a scanned snapshot: why reachable memory is
