@@ -26,6 +26,17 @@ struct AgentFootprint {
         line.path.hasSuffix("/" + libraryName)
     }
 
+    /// Indices in `maps` of the agent's scratch mappings, found through its
+    /// pointers to them; `readWord` reads the target's memory.
+    static func scratchMappings(maps: [MapsLine], pid: Int32, readWord: (UInt64) -> UInt64?) -> Set<Int> {
+        var found = Set<Int>()
+        for pointerAddress in scratchPointerAddresses(maps: maps, pid: pid) {
+            guard let word = readWord(pointerAddress) else { continue }
+            if let index = maps.firstIndex(where: { $0.start <= word && word < $0.end }) { found.insert(index) }
+        }
+        return found
+    }
+
     /// Addresses (in the target) of the agent's pointers to its scratch
     /// mappings; empty when the library cannot be read.
     static func scratchPointerAddresses(maps: [MapsLine], pid: Int32) -> [UInt64] {

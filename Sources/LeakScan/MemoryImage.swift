@@ -25,8 +25,14 @@ struct MemoryImage {
     /// copy's pages costs more than the copy itself.
     static func prepareBuffers(pid: Int32) -> [ClosedRange<UInt64>: [UInt8]] {
         guard case let .success(maps) = ProcDirectory(pid: pid).maps() else { return [:] }
+        let memory = open("/proc/\(pid)/mem", O_RDONLY | O_CLOEXEC)
+        defer { if memory >= 0 { close(memory) } }
+        let scratch = AgentFootprint.scratchMappings(maps: maps, pid: pid) { address in
+            var word: UInt64 = 0
+            return pread(memory, &word, 8, off_t(Int64(bitPattern: address))) == 8 ? word : nil
+        }
         var buffers: [ClosedRange<UInt64>: [UInt8]] = [:]
-        for line in maps where holdsReferences(line) && line.end - line.start >= 1 << 20 {
+        for (index, line) in maps.enumerated() where !scratch.contains(index) && holdsReferences(line) && line.end - line.start >= 1 << 20 {
             buffers[line.start...line.end] = FaultedBuffer.make(count: Int(line.end - line.start))
         }
         return buffers
@@ -43,11 +49,9 @@ struct MemoryImage {
         var image = MemoryImage()
         image.buffers = buffers
         buffers = [:]
-        var skipped = Set<Int>()
-        // The agent's scratch mappings: found through its pointers to them.
-        for pointerAddress in AgentFootprint.scratchPointerAddresses(maps: maps, pid: paused.pid) {
-            let word = paused.read(address: pointerAddress, length: 8).bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-            if let index = maps.firstIndex(where: { $0.start <= word && word < $0.end }) { skipped.insert(index) }
+        var skipped = AgentFootprint.scratchMappings(maps: maps, pid: paused.pid) { address in
+            let copy = paused.read(address: address, length: 8)
+            return copy.unreadable == 0 ? copy.bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } : nil
         }
         // Ranks (see `MemorySpan.rank`): a module's globals name the holder
         // best, then thread stacks, then memory the tracer does not know.
