@@ -104,26 +104,16 @@ public final class PausedProcess {
         do {
             try thread.interrupt()
             // A thread in uninterruptible sleep stops when it wakes; a scan
-            // waits for it a while, not forever.
-            let deadline = Clock.now() + 10
-            while true {
-                switch thread.wait(deadline: deadline) {
-                case .gone?:
-                    return nil
-                case .signal(_, let info)?:
-                    // Delivered after the scan, when the thread is let go.
-                    thread.deferSignal(info)
-                    try thread.cont()
-                case .eventStop(let signal)?:
-                    if signal == SIGTRAP { return thread }
-                    // A group-stop (job control) holds it still just as well.
-                    return thread
-                case .otherEvent?, .syscall?:
-                    try thread.cont()
-                case nil:
-                    thread.detach()
-                    throw InjectError.ptraceFailed(operation: "INTERRUPT (no stop within 10 s)", tid: tid, errno: ETIMEDOUT)
-                }
+            // waits for it a while, not forever. A group-stop (job control)
+            // holds it still just as well as ours.
+            switch try thread.waitForInterruptStop(deadline: Clock.now() + 10) {
+            case .gone:
+                return nil
+            case .stopped, .groupStop:
+                return thread
+            case .timedOut:
+                thread.detach()
+                throw InjectError.ptraceFailed(operation: "INTERRUPT (no stop within 10 s)", tid: tid, errno: ETIMEDOUT)
             }
         } catch InjectError.targetExited {
             return nil

@@ -43,12 +43,7 @@ extension TextReport {
                        Cell(String(stat.indirectCount))], traceback: stat.traceback, groupBy: groupBy)
         }
         lines += table.render(style: style)
-        let rest = stats.dropFirst(shown.count)
-        if !rest.isEmpty {
-            let size = rest.reduce(UInt64(0)) { $0 &+ $1.size }
-            let count = rest.reduce(UInt64(0)) { $0 &+ $1.count }
-            lines.append("\(rest.count) other \(plural(rest.count, "group")): \(SizeFormat.human(size)) in \(count) \(plural(count, "block"))")
-        }
+        if let others = otherGroups(stats.dropFirst(shown.count).map { ($0.size, $0.count) }) { lines.append(others) }
         lines.append("reachable and still growing: see `swiftleak diff`, and `swiftleak retainers` for what holds it")
         return lines.joined(separator: "\n") + "\n"
     }

@@ -107,12 +107,17 @@ final class LeaksAtExitAndRetainersTests: XCTestCase {
         try TestEnvironment.requireBuilt()
     }
 
-    func testRunLeaksAtExitReportsTheDroppedBlocksAndExits23() throws {
+    /// `swiftleak run --leaks-at-exit -- reachability` fed `commands` on stdin.
+    func runLeaksAtExit(_ commands: String) throws -> (status: Int32, stdout: String, stderr: String) {
         let input = try TestEnvironment.temporaryDirectory() + "/commands"
-        try "grow 20\ndrop 6\nquit\n".write(toFile: input, atomically: true, encoding: .utf8)
+        try commands.write(toFile: input, atomically: true, encoding: .utf8)
         let output = try TestEnvironment.temporaryDirectory()
-        let result = try runCommand("/bin/sh", ["-c", "exec \"$0\" run --leaks-at-exit --output \"$1\" -- \"$2\" < \"$3\"",
-                                                TestEnvironment.binary, output, TestEnvironment.fixture("reachability"), input])
+        return try runCommand("/bin/sh", ["-c", "exec \"$0\" run --leaks-at-exit --output \"$1\" -- \"$2\" < \"$3\"",
+                                          TestEnvironment.binary, output, TestEnvironment.fixture("reachability"), input])
+    }
+
+    func testRunLeaksAtExitReportsTheDroppedBlocksAndExits23() throws {
+        let result = try runLeaksAtExit("grow 20\ndrop 6\nquit\n")
         XCTAssertEqual(result.status, 23, result.stderr)
         // The program's own output is untouched (reachability.c: 4 blocks per drop, 64 + 200 + 2 x 32 bytes).
         XCTAssertEqual(result.stdout, "ready\ngrew 20\ndropped 24 blocks \(6 * 328) bytes\nbye\n")
@@ -120,11 +125,7 @@ final class LeaksAtExitAndRetainersTests: XCTestCase {
     }
 
     func testRunLeaksAtExitOfAProgramWithoutLeaksExitsWithItsOwnStatus() throws {
-        let input = try TestEnvironment.temporaryDirectory() + "/commands"
-        try "grow 20\nquit\n".write(toFile: input, atomically: true, encoding: .utf8)
-        let output = try TestEnvironment.temporaryDirectory()
-        let result = try runCommand("/bin/sh", ["-c", "exec \"$0\" run --leaks-at-exit --output \"$1\" -- \"$2\" < \"$3\"",
-                                                TestEnvironment.binary, output, TestEnvironment.fixture("reachability"), input])
+        let result = try runLeaksAtExit("grow 20\nquit\n")
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stderr.contains("no unreachable blocks"), result.stderr)
     }
