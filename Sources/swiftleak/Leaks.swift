@@ -31,7 +31,7 @@ struct Leaks: ParsableCommand {
     @OptionGroup var analysis: AnalysisArguments
 
     func run() throws {
-        let loaded = try SnapshotLoader.load(try ScanTarget.snapshotPath(target))
+        let loaded = try ScanTarget.load(target)
         let stats = UnreachableMemory.statistics(loaded, groupBy: analysis.groupBy, options: analysis.options)
         let cycles = UnreachableMemory.cycles(loaded, options: analysis.options)
         let limit = analysis.limit == 0 ? nil : analysis.limit
@@ -47,6 +47,15 @@ struct Leaks: ParsableCommand {
 
 /// A scan's snapshot: a file as given, or a fresh scan by the session of a pid.
 enum ScanTarget {
+    /// The snapshot of `target`, which must carry a scan.
+    static func load(_ target: String) throws -> Snapshot {
+        let snapshot = try SnapshotLoader.load(try snapshotPath(target))
+        guard snapshot.reachability != nil else {
+            throw Failure("\(target) carries no reachability scan (a plain snapshot); scan the traced process with `swiftleak leaks PID`")
+        }
+        return snapshot
+    }
+
     static func snapshotPath(_ target: String) throws -> String {
         guard let pid = Int32(target), pid > 0 else { return target }
         guard case .ok? = try? ControlClient.send(.status, toTarget: pid, timeout: 5) else {

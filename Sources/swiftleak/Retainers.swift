@@ -28,7 +28,7 @@ struct RetainersCommand: ParsableCommand {
     @OptionGroup var analysis: AnalysisArguments
 
     func run() throws {
-        let loaded = try SnapshotLoader.load(try ScanTarget.snapshotPath(target))
+        let loaded = try ScanTarget.load(target)
         let groups = Retainers.groups(loaded, groupBy: analysis.groupBy, options: analysis.options)
         let limit = analysis.limit == 0 ? nil : analysis.limit
         switch analysis.format {

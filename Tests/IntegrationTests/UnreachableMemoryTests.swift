@@ -88,6 +88,16 @@ final class UnreachableMemoryTests: XCTestCase {
         XCTAssertEqual(try target.wait(timeout: 30), 0)
     }
 
+    func testASnapshotWithoutAScanIsRefusedInOneLine() throws {
+        let plain = TestEnvironment.packageRoot + "/Tests/Fixtures/snapshots/v1-reference.swleak"
+        for command in ["leaks", "retainers"] {
+            let result = try runToCompletion(TestEnvironment.binary, [command, plain])
+            XCTAssertNotEqual(result.status, 0, result.stdout)
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+            XCTAssertTrue(result.stderr.contains("carries no reachability scan"), result.stderr)
+        }
+    }
+
     /// `swiftleak leaks ARGS` as JSON, without pipes (see `runToCompletion`).
     static func leaks(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
         let result = try runToCompletion(TestEnvironment.binary, ["leaks"] + arguments, timeout: 120)
