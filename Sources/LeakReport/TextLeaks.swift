@@ -48,6 +48,15 @@ extension TextReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// "3 other groups: 1.2 KiB in 7 blocks" for the groups past --limit; nil when none.
+    /// (`top` writes the same line; one helper for both once the streaming `top` has landed.)
+    static func otherGroups(_ rest: [(size: UInt64, count: UInt64)]) -> String? {
+        guard !rest.isEmpty else { return nil }
+        let size = rest.reduce(UInt64(0)) { $0 &+ $1.size }
+        let count = rest.reduce(UInt64(0)) { $0 &+ $1.count }
+        return "\(rest.count) other \(plural(rest.count, "group")): \(SizeFormat.human(size)) in \(count) \(plural(count, "block"))"
+    }
+
     /// "12.3 ms"
     static func milliseconds(_ seconds: Double) -> String {
         let tenths = Int((seconds * 10_000).rounded())

@@ -22,16 +22,13 @@ public enum TextReport {
                       traceback: stat.traceback, groupBy: groupBy)
         }
         lines += table.render(style: style)
-        if let others = otherGroups(stats.dropFirst(shown.count).map { ($0.size, $0.count) }) { lines.append(others) }
+        let rest = stats.dropFirst(shown.count)
+        if !rest.isEmpty {
+            let size = rest.reduce(UInt64(0)) { $0 &+ $1.size }
+            let count = rest.reduce(UInt64(0)) { $0 &+ $1.count }
+            lines.append("\(rest.count) other \(plural(rest.count, "group")): \(SizeFormat.human(size)) in \(count) \(plural(count, "block"))")
+        }
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// "3 other groups: 1.2 KiB in 7 blocks" for the groups past --limit; nil when none.
-    static func otherGroups(_ rest: [(size: UInt64, count: UInt64)]) -> String? {
-        guard !rest.isEmpty else { return nil }
-        let size = rest.reduce(UInt64(0)) { $0 &+ $1.size }
-        let count = rest.reduce(UInt64(0)) { $0 &+ $1.count }
-        return "\(rest.count) other \(plural(rest.count, "group")): \(SizeFormat.human(size)) in \(count) \(plural(count, "block"))"
     }
 
     /// Changes from `old` to `new`, biggest change first.
