@@ -23,7 +23,10 @@ struct MemoryImage {
     /// Buffers for the mappings the copy will probably need, allocated and
     /// faulted in before the pause: for a heap of gigabytes, faulting in the
     /// copy's pages costs more than the copy itself.
-    static func prepareBuffers(pid: Int32) -> [ClosedRange<UInt64>: [UInt8]] {
+    /// Throws, before anything is allocated or stopped, when the writable
+    /// memory to copy is more than this machine has free: the copy is the
+    /// whole of it (huge sparse reservations included).
+    static func prepareBuffers(pid: Int32) throws -> [ClosedRange<UInt64>: [UInt8]] {
         guard case let .success(maps) = ProcDirectory(pid: pid).maps() else { return [:] }
         let memory = open("/proc/\(pid)/mem", O_RDONLY | O_CLOEXEC)
         defer { if memory >= 0 { close(memory) } }
@@ -31,15 +34,32 @@ struct MemoryImage {
             var word: UInt64 = 0
             return pread(memory, &word, 8, off_t(Int64(bitPattern: address))) == 8 ? word : nil
         }
+        let wanted = maps.indices.filter { !scratch.contains($0) && holdsReferences(maps[$0]) }
+        let total = wanted.reduce(UInt64(0)) { $0 + maps[$1].end - maps[$1].start }
+        if let available = availableMemory(), total > available / 10 * 8 {
+            throw ScanError("pid \(pid) maps \(total >> 20) MiB of writable memory, more than the \(available >> 20) MiB this machine has free to copy it into; a scan needs a copy of all of it")
+        }
         var buffers: [ClosedRange<UInt64>: [UInt8]] = [:]
-        for (index, line) in maps.enumerated() where !scratch.contains(index) && holdsReferences(line) && line.end - line.start >= 1 << 20 {
+        for index in wanted where maps[index].end - maps[index].start >= 1 << 20 {
+            let line = maps[index]
             buffers[line.start...line.end] = FaultedBuffer.make(count: Int(line.end - line.start))
         }
         return buffers
     }
 
+    /// MemAvailable from /proc/meminfo, in bytes.
+    static func availableMemory() -> UInt64? {
+        guard case let .success(text) = ProcFiles.read("/proc/meminfo"),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+              let kib = UInt64(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return nil }
+        return kib << 10
+    }
+
     /// Takes the buffers (moved, so each is written in place, never copied).
-    static func copy(from paused: PausedProcess, agentThread: Int32?,
+    /// `blocks`: the known blocks, whose bytes are copied even where they lie
+    /// in a mapping of the agent's (the kernel merges neighbouring anonymous
+    /// mappings of the same kind, so a program's memory may share one).
+    static func copy(from paused: PausedProcess, agentThread: Int32?, blocks: [KnownBlock],
                      buffers: inout [ClosedRange<UInt64>: [UInt8]]) throws -> MemoryImage {
         let maps: [MapsLine]
         switch ProcDirectory(pid: paused.pid).maps() {
@@ -49,10 +69,11 @@ struct MemoryImage {
         var image = MemoryImage()
         image.buffers = buffers
         buffers = [:]
-        var skipped = AgentFootprint.scratchMappings(maps: maps, pid: paused.pid) { address in
+        let scratch = AgentFootprint.scratchMappings(maps: maps, pid: paused.pid) { address in
             let copy = paused.read(address: address, length: 8)
             return copy.unreadable == 0 ? copy.bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } : nil
         }
+        var skipped = scratch
         // Ranks (see `MemorySpan.rank`): a module's globals name the holder
         // best, then thread stacks, then memory the tracer does not know.
         var threadStacks: [(thread: Int, mapping: Int?)] = []
@@ -75,6 +96,12 @@ struct MemoryImage {
                 let from = max(maps[stack].start, (thread.stackPointer &- redZone) & ~7)
                 image.add(paused, from: from, to: maps[stack].end, role: .thread, name: "thread \(thread.tid) stack", rank: 1)
             }
+        }
+        // In the agent's mappings nothing is a root, but a program block's bytes are its own.
+        let scratchRanges = scratch.map { maps[$0].start..<maps[$0].end }
+        for block in blocks where scratchRanges.contains(where: { $0.contains(block.address) }) {
+            image.add(paused, from: block.address, to: block.address + max(block.size, 1), role: .mapping,
+                      name: "anonymous memory", rank: 2)
         }
         for index in mappings where Self.module(of: index, in: maps) == nil {
             image.add(paused, from: maps[index].start, to: maps[index].end, role: .mapping, name: Self.name(of: index, in: maps), rank: 2)

@@ -30,7 +30,7 @@ public struct ProcessScan: @unchecked Sendable {
         var phases: [(name: String, seconds: Double)] = []
         let start = Clock.monotonic()
         var mark = start
-        var buffers = MemoryImage.prepareBuffers(pid: pid)
+        var buffers = try MemoryImage.prepareBuffers(pid: pid)
         func phase(_ name: String) {
             let now = Clock.monotonic()
             phases.append((name, now - mark))
@@ -44,7 +44,7 @@ public struct ProcessScan: @unchecked Sendable {
         phase("sync")
         // The agent's thread too, now it has flushed: its stack is ours to skip.
         try paused.pauseMore { _ in true }
-        let image = try MemoryImage.copy(from: paused, agentThread: agent, buffers: &buffers)
+        let image = try MemoryImage.copy(from: paused, agentThread: agent, blocks: blocks, buffers: &buffers)
         paused.resume()
         phase("copy")
         let pause = Clock.monotonic() - paused.pausedAt
