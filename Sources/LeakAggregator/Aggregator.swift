@@ -43,6 +43,8 @@ public final class Aggregator {
             counters.lostEvents = max(counters.lostEvents, status.lostEvents)
         case let .exiting(lost):
             counters.lostEvents = max(counters.lostEvents, lost)
+        case .python, .collected:
+            break
         }
     }
 

@@ -29,6 +29,9 @@ final class AgentConnection: @unchecked Sendable {
     private var isClosed = false
     private var hasStream = false
     private var endingValue: StreamEnding?
+    private var pythonValue: PythonAllocators?
+    private var nextCollectToken: UInt64 = 0
+    private var collections: [UInt64: GarbageCollection] = [:]
 
     init(aggregator: Aggregator) {
         self.aggregator = aggregator
@@ -109,6 +112,41 @@ final class AgentConnection: @unchecked Sendable {
         return lastSyncToken >= token
     }
 
+    /// Waits until the agent has said what became of CPython's allocators
+    /// (not pending any more), the stream ended, or `timeout` passed.
+    func waitForPythonAllocators(timeout: Double) -> PythonAllocators? {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while (pythonValue == nil || pythonValue?.state == .pending) && !isClosed {
+            if !condition.wait(until: deadline) { break }
+        }
+        return pythonValue
+    }
+
+    /// Asks the agent to run CPython's cyclic garbage collector and waits for
+    /// its answer; every free it caused is then in the aggregator. nil when
+    /// the agent is gone or did not answer in time.
+    func collectGarbage(timeout: Double) -> GarbageCollection? {
+        condition.lock()
+        guard !isClosed, fd >= 0 else {
+            condition.unlock()
+            return nil
+        }
+        nextCollectToken += 1
+        let token = nextCollectToken
+        let socket = fd
+        condition.unlock()
+        guard UnixSocket.sendAll(socket, CommandEncoder.collect(token: token)) else { return nil }
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while collections[token] == nil && !isClosed {
+            if !condition.wait(until: deadline) { break }
+        }
+        return collections.removeValue(forKey: token)
+    }
+
     /// Asks the agent to unhook and stop; waits for its stream to end.
     @discardableResult
     func stop(timeout: Double) -> Bool {
@@ -184,6 +222,12 @@ final class AgentConnection: @unchecked Sendable {
                         statusValue = status
                     case .exiting:
                         exiting = true
+                    case let .python(allocators):
+                        pythonValue = allocators
+                        condition.broadcast()
+                    case let .collected(token, result):
+                        collections[token] = result
+                        condition.broadcast()
                     default:
                         break
                     }

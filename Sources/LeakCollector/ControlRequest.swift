@@ -8,6 +8,8 @@ public enum ControlRequest: Equatable, Sendable {
     case detach
     /// Is a session there?
     case status
+    /// Run CPython's gc.collect() in the target; the answer is the number of objects it collected.
+    case collect
 
     /// The request as sent, without the newline.
     public var line: String {
@@ -16,12 +18,13 @@ public enum ControlRequest: Equatable, Sendable {
         case .snapshot(resetPeak: true): return "snapshot reset-peak"
         case .detach: return "detach"
         case .status: return "status"
+        case .collect: return "collect"
         }
     }
 
     /// Reads a request line; nil for anything else.
     public init?(line: String) {
-        let requests: [ControlRequest] = [.snapshot(resetPeak: false), .snapshot(resetPeak: true), .detach, .status]
+        let requests: [ControlRequest] = [.snapshot(resetPeak: false), .snapshot(resetPeak: true), .detach, .status, .collect]
         guard let request = requests.first(where: { $0.line == line }) else { return nil }
         self = request
     }

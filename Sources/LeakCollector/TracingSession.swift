@@ -23,6 +23,8 @@ public final class TracingSession: @unchecked Sendable {
     private let startTime = Date()
     private let lock = NSLock()
     private var sequence: UInt32 = 0
+    /// The first snapshot waited for CPython's allocators to be wrapped (see `takeSnapshot`).
+    private var waitedForPython = false
     /// Guards `current` and `command`, which change at an exec.
     private let imageLock = NSLock()
     private var current: AgentConnection
@@ -110,6 +112,43 @@ public final class TracingSession: @unchecked Sendable {
     /// Why a CPython target's stacks hold no Python frames, if that is so.
     public var pythonNote: String? { PythonFrameResolver.unsupportedNote(pid: pid) }
 
+    /// What became of CPython's object allocators: waits (up to `timeout`)
+    /// while the agent is still waiting for the interpreter or the GIL.
+    public func pythonAllocators(timeout: Double) -> PythonAllocators? {
+        connection.waitForPythonAllocators(timeout: timeout)
+    }
+
+    /// One line about Python objects in a CPython target: traced, or why not; nil for other processes.
+    public func pythonAllocatorsNote(timeout: Double) -> String? {
+        guard let allocators = pythonAllocators(timeout: timeout), allocators.state != .notPython else { return nil }
+        if allocators.state == .wrapped {
+            return "pid \(pid) runs CPython 3.\(allocators.minor): its object allocators are wrapped, every Python object allocated from now on is traced"
+        }
+        let why = allocators.refusal ?? "the GIL did not come within \(Int(timeout)) s"
+        return "pid \(pid) runs CPython 3.\(allocators.minor), but its object allocators were left alone (\(why)): only blocks from malloc are traced"
+    }
+
+    /// Runs gc.collect() in a CPython target, with the GIL, so that
+    /// garbage in reference cycles is gone before the next snapshot.
+    /// Returns the number of objects it collected.
+    public func collectGarbage(timeout: Double = 60) throws -> Int64 {
+        let connection = self.connection
+        switch connection.collectGarbage(timeout: timeout) {
+        case let .collected(count)?:
+            return count
+        case let .refused(state)?:
+            switch state {
+            case .notPython?: throw CollectorError("pid \(pid) does not run CPython 3.11 or later: there is no garbage collector to run")
+            case .collectorDisabled?: throw CollectorError("pid \(pid) turned its garbage collector off (gc.disable()); nothing was collected")
+            default:
+                let why = PythonAllocators(state: state, minor: 0).refusal ?? "it could not"
+                throw CollectorError("gc.collect() did not run in pid \(pid): \(why)")
+            }
+        case nil:
+            throw CollectorError(connection.closed ? "the agent in pid \(pid) is gone" : "gc.collect() in pid \(pid) did not finish within \(Int(timeout)) s")
+        }
+    }
+
     /// The command line of the image traced now.
     public var commandLine: [String] { imageLock.withLock { command } }
 
@@ -131,6 +170,13 @@ public final class TracingSession: @unchecked Sendable {
         defer { lock.unlock() }
         let (connection, command) = imageLock.withLock { (current, self.command) }
         if !connection.closed {
+            // A launched interpreter's objects are traced once the agent could
+            // wrap its allocators; the first snapshot waits for that, bounded,
+            // so it does not miss the objects of the program's first moments.
+            if !waitedForPython {
+                waitedForPython = true
+                _ = connection.waitForPythonAllocators(timeout: 5)
+            }
             _ = connection.sync(timeout: 5)
         }
         frameCache.waitUntilIdle(timeout: 30)

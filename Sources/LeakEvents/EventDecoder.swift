@@ -158,6 +158,16 @@ public struct EventDecoder {
         case ProtocolConstants.recordExiting:
             try need(wireEnd(\sl_rec_exiting.lost_events))
             return .exiting(lostEvents: u64(wireOffset(\sl_rec_exiting.lost_events)))
+        case ProtocolConstants.recordPython:
+            try need(wireEnd(\sl_rec_python.minor))
+            return .python(PythonAllocators(state: .init(rawValue: u32(wireOffset(\sl_rec_python.state))),
+                                            minor: u32(wireOffset(\sl_rec_python.minor))))
+        case ProtocolConstants.recordCollected:
+            try need(wireEnd(\sl_rec_collected.state))
+            let state = u32(wireOffset(\sl_rec_collected.state))
+            let collected = Int64(bitPattern: u64(wireOffset(\sl_rec_collected.collected)))
+            return .collected(token: u64(wireOffset(\sl_rec_collected.token)),
+                              result: state == 0 ? .collected(collected) : .refused(.init(rawValue: state)))
         default:
             return nil
         }

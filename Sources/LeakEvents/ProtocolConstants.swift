@@ -21,4 +21,7 @@ public enum ProtocolConstants {
     static let commandRelease = UInt16(SL_CMD_RELEASE.rawValue)
     static let commandSync = UInt16(SL_CMD_SYNC.rawValue)
     static let commandStop = UInt16(SL_CMD_STOP.rawValue)
+    static let recordPython = UInt16(SL_REC_PYTHON.rawValue)
+    static let recordCollected = UInt16(SL_REC_COLLECTED.rawValue)
+    static let commandCollect = UInt16(SL_CMD_COLLECT.rawValue)
 }

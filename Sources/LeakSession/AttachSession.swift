@@ -61,6 +61,8 @@ public struct AttachSession {
         let snapshots = SnapshotWriter(session: session, report: report)
         var target = AttachedTarget(pid: pid, session: session, snapshots: snapshots)
         if let note = session.pythonNote { report(.note(note)) }
+        // Before "attached to": what the user does next must find Python objects traced.
+        if let note = session.pythonAllocatorsNote(timeout: 5) { report(.note(note)) }
         let server = try ControlServer(path: control) { [target] request in
             target.answer(request)
         }
@@ -108,6 +110,13 @@ final class AttachedTarget: SessionFrontEnd, @unchecked Sendable {
             }
             if resetPeak { session.resetPeak() }
             return .ok(path)
+        case .collect:
+            do {
+                let count = try session.collectGarbage()
+                return .ok("\(count)")
+            } catch {
+                return .error("\(error)")
+            }
         case .detach:
             guard let path = detach() else { return .error("detached, but the final snapshot could not be written") }
             return .ok(path)

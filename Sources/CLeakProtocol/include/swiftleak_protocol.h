@@ -64,6 +64,8 @@ enum sl_record_type {
     SL_REC_SYNC = 4,        /* struct sl_rec_sync: every event before it has been sent */
     SL_REC_STATUS = 5,      /* struct sl_rec_status: the agent stopped tracing, and why */
     SL_REC_EXITING = 6,     /* struct sl_rec_exiting: the process is exiting, all is sent */
+    SL_REC_PYTHON = 7,      /* struct sl_rec_python: what became of CPython's object allocators */
+    SL_REC_COLLECTED = 8,   /* struct sl_rec_collected: answer to SL_CMD_COLLECT */
 };
 
 /* A block came into existence. `stack_id` was sent in an SL_REC_STACK first. */
@@ -132,11 +134,45 @@ struct sl_rec_status {
     uint64_t lost_events;
 };
 
+/* CPython's PyMem and PyObject allocator domains (pymalloc's objects,
+ * which malloc never sees) are wrapped from inside the target, with the
+ * GIL; SL_REC_PYTHON says how that went, once at session start and again
+ * whenever it changes. Processes without CPython send SL_PY_NOT_PYTHON. */
+enum sl_python_state {
+    SL_PY_NOT_PYTHON = 1,       /* no CPython 3.11+ C API in the process */
+    SL_PY_PENDING = 2,          /* waiting for the interpreter to initialise, or for the GIL */
+    SL_PY_WRAPPED = 3,          /* every Python object allocated from now on is traced */
+    SL_PY_FINALIZING = 4,       /* refused: the interpreter is shutting down */
+    SL_PY_NOT_INITIALIZED = 5,  /* refused: attached before Py_Initialize */
+    SL_PY_FREE_THREADED = 6,    /* refused: a free-threaded build (no GIL to wrap under) */
+    SL_PY_BUSY = 7,             /* refused: an earlier session's wait for the GIL is still pending */
+    SL_PY_GC_DISABLED = 8,      /* SL_REC_COLLECTED only: the program turned the collector off */
+};
+
+struct sl_rec_python {
+    uint32_t state;         /* enum sl_python_state */
+    uint32_t minor;         /* CPython 3.minor, 0 when not CPython */
+};
+
+/* gc.collect() ran in the target (or did not, and why). Every free it
+ * caused is in the stream before this record. */
+struct sl_rec_collected {
+    uint64_t token;
+    int64_t collected;      /* objects the collector found unreachable (gc.collect()'s answer); -1 when it did not run */
+    uint32_t state;         /* 0 when it ran, else the enum sl_python_state that kept it from running */
+    uint32_t reserved;
+};
+
 /* swiftleak -> agent */
 enum sl_command_type {
     SL_CMD_SYNC = 101,      /* struct sl_cmd_sync: flush, then answer SL_REC_SYNC */
     SL_CMD_STOP = 102,      /* no payload: unhook, flush, SL_REC_STATUS(STOPPED), close */
     SL_CMD_RELEASE = 103,   /* no payload: answer to SL_REC_EXITING, the process may exit */
+    SL_CMD_COLLECT = 104,   /* struct sl_cmd_collect: run CPython's cyclic GC with the GIL, answer SL_REC_COLLECTED */
+};
+
+struct sl_cmd_collect {
+    uint64_t token;
 };
 
 struct sl_cmd_sync {
@@ -178,6 +214,10 @@ SL_WIRE_LAYOUT(sizeof(struct sl_rec_exiting) == 8);
 SL_WIRE_LAYOUT(offsetof(struct sl_rec_status, lost_events) == 8);
 SL_WIRE_LAYOUT(sizeof(struct sl_rec_status) == 16);
 SL_WIRE_LAYOUT(sizeof(struct sl_cmd_sync) == 8);
+SL_WIRE_LAYOUT(sizeof(struct sl_rec_python) == 8);
+SL_WIRE_LAYOUT(offsetof(struct sl_rec_collected, state) == 16);
+SL_WIRE_LAYOUT(sizeof(struct sl_rec_collected) == 24);
+SL_WIRE_LAYOUT(sizeof(struct sl_cmd_collect) == 8);
 #undef SL_WIRE_LAYOUT
 
 #endif /* SWIFTLEAK_PROTOCOL_H */
