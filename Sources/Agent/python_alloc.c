@@ -205,6 +205,11 @@ static void unwrap_domains(void)
 
 static uint32_t wrap_when_allowed(int wait_for_init)
 {
+    /* Still in place from an earlier session, or inherited by a fork child
+     * (whose interpreter is being re-initialised after the fork: no GIL
+     * taken there), they serve again as they are. */
+    if (installed[0] && installed[1])
+        return SL_PY_WRAPPED;
     long pause = 1000000;   /* 1 ms, growing: an embedding program may never initialise */
     while (!api.is_initialized()) {
         if (!wait_for_init || atomic_load(&stop_requested))

@@ -23,14 +23,14 @@ final class AgentConnection: @unchecked Sendable {
     private var fd: Int32 = -1
     private var helloValue: AgentHello?
     private var lastSyncToken: UInt64 = 0
-    private var nextSyncToken: UInt64 = 0
+    /// The last token of a command that is answered (sync, collect).
+    private var nextToken: UInt64 = 0
     private var statusValue: AgentStatus?
     private var failure: String?
     private var isClosed = false
     private var hasStream = false
     private var endingValue: StreamEnding?
     private var pythonValue: PythonAllocators?
-    private var nextCollectToken: UInt64 = 0
     private var collections: [UInt64: GarbageCollection] = [:]
 
     init(aggregator: Aggregator) {
@@ -93,23 +93,31 @@ final class AgentConnection: @unchecked Sendable {
         // on a loaded machine the reader thread may not have taken the hello
         // yet: a snapshot taken then would miss everything the program did.
         _ = waitForHello(timeout: min(timeout, 2))
+        return request(timeout: timeout, CommandEncoder.sync(token:)) { lastSyncToken >= $0 } != nil
+    }
+
+    /// Sends the command made with a fresh token, then waits until
+    /// `answered(token)` holds (checked under the lock); returns the token,
+    /// or nil when the agent is gone, did not take the command, or did not
+    /// answer in time.
+    private func request(timeout: Double, _ command: (UInt64) -> [UInt8], answered: (UInt64) -> Bool) -> UInt64? {
         condition.lock()
         guard helloValue != nil, !isClosed, fd >= 0 else {
             condition.unlock()
-            return false
+            return nil
         }
-        nextSyncToken += 1
-        let token = nextSyncToken
+        nextToken += 1
+        let token = nextToken
         let socket = fd
         condition.unlock()
-        guard UnixSocket.sendAll(socket, CommandEncoder.sync(token: token)) else { return false }
+        guard UnixSocket.sendAll(socket, command(token)) else { return nil }
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
-        while lastSyncToken < token && !isClosed {
-            if !condition.wait(until: deadline) { return false }
+        while !answered(token) && !isClosed {
+            if !condition.wait(until: deadline) { break }
         }
-        return lastSyncToken >= token
+        return answered(token) ? token : nil
     }
 
     /// Waits until the agent has said what became of CPython's allocators
@@ -128,23 +136,8 @@ final class AgentConnection: @unchecked Sendable {
     /// its answer; every free it caused is then in the aggregator. nil when
     /// the agent is gone or did not answer in time.
     func collectGarbage(timeout: Double) -> GarbageCollection? {
-        condition.lock()
-        guard !isClosed, fd >= 0 else {
-            condition.unlock()
-            return nil
-        }
-        nextCollectToken += 1
-        let token = nextCollectToken
-        let socket = fd
-        condition.unlock()
-        guard UnixSocket.sendAll(socket, CommandEncoder.collect(token: token)) else { return nil }
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        condition.lock()
-        defer { condition.unlock() }
-        while collections[token] == nil && !isClosed {
-            if !condition.wait(until: deadline) { break }
-        }
-        return collections.removeValue(forKey: token)
+        guard let token = request(timeout: timeout, CommandEncoder.collect(token:), answered: { collections[$0] != nil }) else { return nil }
+        return condition.withLock { collections.removeValue(forKey: token) }
     }
 
     /// Asks the agent to unhook and stop; waits for its stream to end.
