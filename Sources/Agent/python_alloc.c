@@ -146,7 +146,7 @@ static _Atomic uint64_t collect_token;
 static _Atomic int collect_ready;          /* collect_result is filled */
 static struct sl_rec_collected collect_result;
 static _Atomic uint32_t state;             /* enum sl_python_state; 0 before the first start */
-static uint32_t state_sent;                /* agent thread only */
+static uint32_t state_sent;                /* agent thread only (and fork child) */
 static _Atomic int helper_alive;
 static pthread_t helper;
 static int helper_joinable;
@@ -268,7 +268,9 @@ static void *helper_main(void *arg)
     sl_guard = 1;   /* nothing this thread does is traced, except the collector's work */
     (void)prctl(PR_SET_NAME, "swiftleak-py", 0, 0, 0);
     pthread_cleanup_push(helper_gone, NULL);
-    atomic_store(&state, wrap_when_allowed(arg != NULL));
+    uint32_t outcome = wrap_when_allowed(arg != NULL);
+    if (!atomic_load(&stop_requested))   /* else its session is over: not news for the next one */
+        atomic_store(&state, outcome);
     while (!atomic_load(&stop_requested)) {
         uint32_t seen = atomic_load(&wake);
         if (atomic_load(&collect_wanted)) {
@@ -333,7 +335,6 @@ static int free_threaded(void)
 
 void sl_python_alloc_start(int wait_for_init)
 {
-    state_sent = 0;
     if (!find_api()) {
         atomic_store(&state, SL_PY_NOT_PYTHON);
         return;
@@ -409,10 +410,20 @@ int sl_python_alloc_collected(struct sl_rec_collected *out)
     return 1;
 }
 
+/* The next session starts with no state to report: until its own start
+ * says otherwise, nothing stale (an earlier WRAPPED) goes on its wire. */
+static void forget_state(void)
+{
+    atomic_store(&state, 0);
+    state_sent = 0;
+}
+
 void sl_python_alloc_stop(void)
 {
-    if (!helper_joinable)
+    if (!helper_joinable) {
+        forget_state();
         return;
+    }
     atomic_store(&stop_requested, 1);
     poke();
     /* Bounded: a GIL held for long must not hold up the detach. */
@@ -427,10 +438,12 @@ void sl_python_alloc_stop(void)
         pthread_detach(helper);
     }
     helper_joinable = 0;
+    forget_state();
 }
 
 void sl_python_alloc_forget_in_child(void)
 {
+    forget_state();
     atomic_store(&helper_alive, 0);
     helper_joinable = 0;
     atomic_store(&collect_wanted, 0);

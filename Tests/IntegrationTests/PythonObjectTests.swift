@@ -86,6 +86,31 @@ final class PythonObjectTests: XCTestCase {
         XCTAssertEqual(target.stdout, "ready\ndone load 4\n")
     }
 
+    /// A `kill -9` of swiftleak mid-session: the agent puts the allocators
+    /// back (or leaves wrappers that pass through); the interpreter serves on,
+    /// and a new attach wraps them again and counts the same objects.
+    func testInterpreterServesOnAfterKill9OfSwiftleak() throws {
+        try TestEnvironment.requireBuilt()
+        let target = try startTarget(try pyenvPython("3.13"), [fixture])
+        let first = try AttachedSession(target)
+        try command(target, "cache 100")
+        first.kill9()
+        TargetProc.waitUntilAgentIdle(target.pid)
+        try command(target, "cache 100")
+        let second = try AttachedSession(target)
+        XCTAssertTrue(second.process.stderr.contains("object allocators are wrapped"), second.process.stderr)
+        try command(target, "cache 500")   // the dict's table grows to a size that holds what follows
+        let before = try second.snapshot()
+        try command(target, "cache 500")
+        let after = try second.snapshot()
+        _ = try second.detach()
+        target.send("quit")
+        XCTAssertEqual(try target.wait(), 0, target.stderr)
+        XCTAssertEqual(target.stdout, "ready\ndone cache 100\ndone cache 100\ndone cache 500\ndone cache 500\n")
+        let handler = try XCTUnwrap(try lines(before, after).first { $0.value.size > 500 * 1024 }, "no line holds the 500 bytes(1024)")
+        XCTAssertEqual(handler.value.count, 500)
+    }
+
     // MARK: -
 
     private var fixture: String { TestEnvironment.packageRoot + "/Tests/Fixtures/py_seeds.py" }
