@@ -111,6 +111,29 @@ final class PythonObjectTests: XCTestCase {
         XCTAssertEqual(handler.value.count, 500)
     }
 
+    /// An interpreter that is not initialised (libpython loaded, no
+    /// Py_Initialize) is left alone with one line saying why; malloc is
+    /// still traced, and `--collect` fails with one line and a non-zero exit.
+    func testUninitializedInterpreterIsLeftAloneWithOneLine() throws {
+        try TestEnvironment.requireBuilt()
+        let library = try XCTUnwrap(URL(fileURLWithPath: try pyenvPython("3.12")).deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("lib/libpython3.12.so.1.0").path)
+        let target = try startTarget(TestEnvironment.fixture("py_uninitialized"), [library])
+        let session = try AttachedSession(target)
+        let notes = session.process.stderr.split(separator: "\n").filter { $0.contains("object allocators") }
+        XCTAssertEqual(notes, ["swiftleak: pid \(target.pid) runs CPython 3.12, but its object allocators were left alone (the interpreter is not initialised yet): only blocks from malloc are traced"])
+        let collect = try runToCompletion(TestEnvironment.binary, ["snapshot", "\(target.pid)", "--collect"])
+        XCTAssertNotEqual(collect.status, 0)
+        XCTAssertEqual(collect.stdout, "")
+        XCTAssertEqual(collect.stderr.split(separator: "\n").count, 1, collect.stderr)
+        XCTAssertTrue(collect.stderr.contains("gc.collect() did not run in pid \(target.pid): the interpreter is not initialised yet"), collect.stderr)
+        _ = try session.snapshot()
+        _ = try session.detach()
+        target.send("quit")
+        XCTAssertEqual(try target.wait(), 0, target.stderr)
+        XCTAssertEqual(target.stdout, "ready\n")
+    }
+
     // MARK: -
 
     private var fixture: String { TestEnvironment.packageRoot + "/Tests/Fixtures/py_seeds.py" }
