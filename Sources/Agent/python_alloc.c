@@ -20,6 +20,14 @@
  * ended by CPython with pthread_exit: the helper, never the agent thread),
  * or is a free-threaded build (no GIL to make the swap safe).
  *
+ * A launched program (`run`) is wrapped earlier, from the agent's
+ * constructor before main(): setting the allocators before Py_Initialize
+ * is what the C API documents for embedders, and it makes what is traced
+ * the same from one run to the next, as the malloc hooks are. The helper
+ * then checks, with the GIL once the interpreter is initialised, that its
+ * wrappers are still reached (PYTHONMALLOC or -X dev replace the domains
+ * during start-up) and wraps again where they are not.
+ *
  * The wrappers test the session's tracing flag first: after a detach that
  * could not restore the allocators, or a kill -9 of swiftleak, they pass
  * every call straight through (the agent is never unloaded).
@@ -60,6 +68,8 @@ static struct {
     int (*is_finalizing)(void);
     ssize_t (*gc_collect)(void);
     int (*gc_is_enabled)(void);
+    void *(*domain_malloc[2])(size_t size);   /* PyMem_Malloc, PyObject_Malloc */
+    void (*domain_free[2])(void *ptr);
     uint32_t minor;
 } api;
 
@@ -71,6 +81,11 @@ static struct {
  * our wrapper call itself. */
 static struct py_allocator inner[2];
 static int installed[2];
+static int before_init;   /* wrapped from the constructor, not verified yet */
+
+/* The helper's check that a wrapper is still reached (see wrapped_early). */
+static __thread int probing __attribute__((tls_model("initial-exec")));
+static int probe_reached;
 
 /* ---- the wrappers (hook path: no lock, no syscall, no allocation) ------ */
 
@@ -82,8 +97,11 @@ static inline int tracing(void)
 static void *wrap_malloc(void *ctx, size_t size)
 {
     const struct py_allocator *in = ctx;
-    if (SL_LIKELY(!tracing()))
+    if (SL_LIKELY(!tracing())) {
+        if (SL_UNLIKELY(probing))
+            probe_reached = 1;
         return in->malloc(in->ctx, size);
+    }
     sl_guard = 1;
     void *p = in->malloc(in->ctx, size);
     if (p)
@@ -173,7 +191,8 @@ static uint32_t unusable(void)
     return 0;
 }
 
-/* With the GIL: put the wrappers in front of each domain not wrapped yet. */
+/* With the GIL (or before Py_Initialize, when there is none): put the
+ * wrappers in front of each domain not wrapped yet. */
 static void wrap_domains(void)
 {
     static const struct py_allocator shape = {NULL, wrap_malloc, wrap_calloc, wrap_realloc, wrap_free};
@@ -203,12 +222,29 @@ static void unwrap_domains(void)
     }
 }
 
+/* With the GIL, after wrapping before Py_Initialize: forget the wrappers
+ * that start-up replaced (no call through the domain reaches them). */
+static void drop_replaced_wrappers(void)
+{
+    for (int i = 0; i < 2; i++) {
+        if (!installed[i])
+            continue;
+        probing = 1;
+        probe_reached = 0;
+        void *p = api.domain_malloc[i](1);
+        probing = 0;
+        api.domain_free[i](p);
+        if (!probe_reached)
+            installed[i] = 0;
+    }
+}
+
 static uint32_t wrap_when_allowed(int wait_for_init)
 {
     /* Still in place from an earlier session, or inherited by a fork child
      * (whose interpreter is being re-initialised after the fork: no GIL
      * taken there), they serve again as they are. */
-    if (installed[0] && installed[1])
+    if (installed[0] && installed[1] && !before_init)
         return SL_PY_WRAPPED;
     long pause = 1000000;   /* 1 ms, growing: an embedding program may never initialise */
     while (!api.is_initialized()) {
@@ -222,6 +258,9 @@ static uint32_t wrap_when_allowed(int wait_for_init)
         return SL_PY_FINALIZING;
     int gil = api.gil_ensure();
     uint32_t refused = unusable();
+    if (before_init && !refused)
+        drop_replaced_wrappers();
+    before_init = 0;
     if (!refused && !atomic_load(&stop_requested))
         wrap_domains();
     api.gil_release(gil);
@@ -316,6 +355,12 @@ static uint32_t find_api(void)
     *(void **)&api.gc_collect = dlsym(RTLD_DEFAULT, "PyGC_Collect");
     *(void **)&api.gc_is_enabled = dlsym(RTLD_DEFAULT, "PyGC_IsEnabled");
     *(void **)&api.is_finalizing = finalizing;
+    *(void **)&api.domain_malloc[0] = dlsym(RTLD_DEFAULT, "PyMem_Malloc");
+    *(void **)&api.domain_malloc[1] = dlsym(RTLD_DEFAULT, "PyObject_Malloc");
+    *(void **)&api.domain_free[0] = dlsym(RTLD_DEFAULT, "PyMem_Free");
+    *(void **)&api.domain_free[1] = dlsym(RTLD_DEFAULT, "PyObject_Free");
+    if (!api.domain_malloc[0] || !api.domain_malloc[1] || !api.domain_free[0] || !api.domain_free[1])
+        return 0;
     if (!api.get_allocator || !api.set_allocator || !api.gil_ensure || !api.gil_release ||
         !api.is_initialized || !api.is_finalizing || !api.gc_collect || !api.gc_is_enabled)
         return 0;
@@ -356,6 +401,11 @@ void sl_python_alloc_start(int wait_for_init)
     atomic_store(&collect_wanted, 0);
     atomic_store(&collect_ready, 0);
     atomic_store(&state, SL_PY_PENDING);
+    /* A launched program, before main(): one thread, no interpreter yet. */
+    if (wait_for_init && !api.is_initialized() && !installed[0] && !installed[1]) {
+        wrap_domains();
+        before_init = 1;
+    }
     atomic_store(&helper_alive, 1);
     sigset_t all, old;
     sigfillset(&all);
