@@ -15,9 +15,12 @@ final class PythonObjectTests: XCTestCase {
     func testSeedsMatchTracemallocAttachedToCPython312() throws { try attachedMatchesTracemalloc(try pyenvPython("3.12")) }
     func testSeedsMatchTracemallocAttachedToCPython313() throws { try attachedMatchesTracemalloc(try pyenvPython("3.13")) }
 
+    /// 3.12: a launched 3.11's snapshots hold more distinct start-up stacks
+    /// (measured: 8.7 MB against 3.4 MB) and take seconds more to compare;
+    /// PythonTests runs 3.11.
     func testSeedMatchesTracemallocUnderRun() throws {
         try TestEnvironment.requireBuilt()
-        let python = try pyenvPython("3.11")
+        let python = try pyenvPython("3.12")
         let expected = try tracemalloc(python, "cache", Self.cacheRequests)
         let output = try TestEnvironment.temporaryDirectory()
         let session = try ChildProcess(TestEnvironment.binary, ["run", "--output", output, "--", python, fixture])
