@@ -8,6 +8,8 @@ enum GroupKey: Hashable {
     case file(String)
     case module(String?)
     case traceback([Frame])
+    /// A block type's name (`typeFrame`), unknown included.
+    case type(String)
 
     init(_ frame: Frame, groupBy: GroupBy) {
         switch groupBy {
@@ -35,6 +37,8 @@ enum GroupKey: Hashable {
             self = .module(frame.module)
         case .traceback:
             self = .traceback([frame])
+        case .type:
+            self = .type(frame.function ?? unknownTypeName)
         }
     }
 
@@ -48,6 +52,7 @@ enum GroupKey: Hashable {
         case let (.function(f1), .function(f2)): return f1 < f2
         case let (.file(f1), .file(f2)): return f1 < f2
         case let (.module(m1), .module(m2)): return (m1 ?? "") < (m2 ?? "")
+        case let (.type(t1), .type(t2)): return t1 < t2
         case let (.traceback(t1), .traceback(t2)):
             for (x, y) in zip(t1, t2) where x != y { return frameBefore(x, y) }
             return t1.count < t2.count
@@ -64,6 +69,7 @@ enum GroupKey: Hashable {
         case .file: return 4
         case .module: return 5
         case .traceback: return 6
+        case .type: return 7
         }
     }
 

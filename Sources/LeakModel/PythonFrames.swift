@@ -41,7 +41,7 @@ public enum PythonFrames {
         switch groupBy {
         case .lineno, .filename, .function:
             return frames.first(where: isPython) ?? frames[0]
-        case .module, .traceback:
+        case .module, .traceback, .type:
             return frames[0]
         }
     }

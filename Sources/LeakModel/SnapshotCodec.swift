@@ -42,6 +42,9 @@ public enum SnapshotCodec {
         case allocated = 10
         /// Optional: module path -> GNU build ID (`Snapshot.buildIDs`); additive.
         case buildIDs = 11
+        /// Optional: per-site live blocks by the type memory names
+        /// (`Site.types`, `swiftleak types`); additive, still version 1.
+        case blockTypes = 13
 
         var name: String {
             switch self {
@@ -54,6 +57,7 @@ public enum SnapshotCodec {
             case .inlinedFrames: return "inlined frames"
             case .allocated: return "allocated"
             case .buildIDs: return "build IDs"
+            case .blockTypes: return "block types"
             }
         }
     }
@@ -76,6 +80,7 @@ public enum SnapshotCodec {
         if let inlined = encodeInlinedFrames(snapshot.frames) { appendSection(.inlinedFrames, inlined, to: &body) }
         if let allocated = encodeAllocated(snapshot.sites) { appendSection(.allocated, allocated, to: &body) }
         if !snapshot.buildIDs.isEmpty { appendSection(.buildIDs, encodeBuildIDs(snapshot.buildIDs), to: &body) }
+        if let types = encodeBlockTypes(snapshot.sites) { appendSection(.blockTypes, types, to: &body) }
 
         var out = BinaryWriter()
         out.writeBytes(magic)
@@ -248,6 +253,9 @@ public enum SnapshotCodec {
         }
         if let range = sections[.allocated] {
             try decodeSection(.allocated, bytes, range) { try decodeAllocated(&$0, into: &sites) }
+        }
+        if let range = sections[.blockTypes] {
+            try decodeSection(.blockTypes, bytes, range) { try decodeBlockTypes(&$0, into: &sites) }
         }
         var buildIDs: [String: String] = [:]
         if let range = sections[.buildIDs] {

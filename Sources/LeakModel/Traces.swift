@@ -5,6 +5,8 @@ struct Trace {
     var size: UInt64
     var count: UInt64
     var oldest: Double?
+    /// The site's named block types, when the snapshot read them.
+    var types: [BlockTypeCount]?
 }
 
 /// Stands in for a stack with no frames (or a bad index in a hand-built
@@ -31,7 +33,7 @@ extension Snapshot {
                 (count, size) = site.ages?.olderThan(seconds: threshold) ?? (0, 0)
                 if count == 0 && size == 0 { continue }
             }
-            result.append(Trace(frames: stack, size: size, count: count, oldest: site.oldestAgeSeconds))
+            result.append(Trace(frames: stack, size: size, count: count, oldest: site.oldestAgeSeconds, types: site.types))
         }
         return result
     }
@@ -46,6 +48,8 @@ struct Groups {
         for trace in snapshot.traces(options: options) {
             if groupBy == .traceback {
                 add(.traceback(trace.frames), trace.frames, trace)
+            } else if groupBy == .type {
+                addByType(trace)
             } else if options.cumulative {
                 // Each group once per trace, even when recursion repeats a frame.
                 var seen = Set<GroupKey>()
@@ -68,6 +72,21 @@ struct Groups {
             totals[key] = entry
         } else {
             totals[key] = (traceback, trace.size, trace.count, trace.oldest)
+        }
+    }
+
+    /// Splits a site's blocks over their named types; what no type claims is
+    /// unknown. The split is of all live blocks, so it does not combine with
+    /// an age threshold (the CLI refuses that).
+    private mutating func addByType(_ trace: Trace) {
+        var blocks = trace.count, bytes = trace.size
+        for type in trace.types ?? [] {
+            add(.type(type.name), [typeFrame(type.name)], Trace(frames: [], size: type.bytes, count: type.blocks, oldest: trace.oldest))
+            blocks -= min(blocks, type.blocks)
+            bytes -= min(bytes, type.bytes)
+        }
+        if blocks > 0 || bytes > 0 {
+            add(.type(unknownTypeName), [typeFrame(unknownTypeName)], Trace(frames: [], size: bytes, count: blocks, oldest: trace.oldest))
         }
     }
 

@@ -40,6 +40,8 @@ public enum FrameText {
             return frame.file ?? frame.module ?? "<unknown file>"
         case .module:
             return frame.module ?? "<unknown module>"
+        case .type:
+            return frame.function ?? unknownTypeName
         }
     }
 
@@ -51,6 +53,7 @@ public enum FrameText {
         case .filename: return "file"
         case .module: return "module"
         case .traceback: return "traceback"
+        case .type: return "type"
         }
     }
 
