@@ -11,10 +11,12 @@ import Glibc
 /// still gives its name, a stripped one still gives .dynsym names, and only
 /// modules with DWARF give file and line.
 final class AddressResolver {
-    private let dwfl: OpaquePointer
+    let dwfl: OpaquePointer
     /// Built lazily, at the first lookup in each module.
     private var symbolIndexes: [OpaquePointer: SymbolIndex] = [:]
     private var unitIndexes: [OpaquePointer: UnitIndex] = [:]
+    /// Data symbols (`dataSymbol(at:)`), built at the first lookup in each module.
+    var dataIndexes: [OpaquePointer: SymbolIndex] = [:]
 
     init(dwfl: OpaquePointer) {
         self.dwfl = dwfl
@@ -25,6 +27,7 @@ final class AddressResolver {
     func modulesChanged() {
         symbolIndexes.removeAll()
         unitIndexes.removeAll()
+        dataIndexes.removeAll()
     }
 
     /// One frame per inline level, innermost first (see `InlineChain`).

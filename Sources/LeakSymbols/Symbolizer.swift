@@ -141,6 +141,15 @@ public final class Symbolizer: @unchecked Sendable {
         return frames
     }
 
+    /// The data symbol (global, vtable, type metadata) containing `address`;
+    /// nil outside every module's data symbols. Not cached: the index per
+    /// module is, and callers cache per address themselves.
+    public func dataSymbol(at address: UInt64) -> DataSymbol? {
+        lock.lock()
+        defer { lock.unlock() }
+        return resolver.dataSymbol(at: address)
+    }
+
     /// If mappings only appeared, cached frames stay right except those that
     /// found no module (the address may now be in a new library). If any
     /// mapping went away, its addresses may now hold something else.
