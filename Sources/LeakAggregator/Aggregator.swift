@@ -62,6 +62,11 @@ public final class Aggregator {
         live.forEach { _, block in body(block) }
     }
 
+    /// Visits every live block with its address (for reading block contents).
+    public func forEachLiveBlockAddress(_ body: (UInt64, LiveBlock) -> Void) {
+        live.forEach(body)
+    }
+
     /// The live block at `address`, if any (for tests and the reachability scan).
     public func block(at address: UInt64) -> LiveBlock? {
         live.find(address)

@@ -8,6 +8,8 @@ public enum ControlRequest: Equatable, Sendable {
     case detach
     /// Is a session there?
     case status
+    /// A snapshot whose live blocks are also counted by type (`swiftleak types`).
+    case types
 
     /// The request as sent, without the newline.
     public var line: String {
@@ -16,12 +18,13 @@ public enum ControlRequest: Equatable, Sendable {
         case .snapshot(resetPeak: true): return "snapshot reset-peak"
         case .detach: return "detach"
         case .status: return "status"
+        case .types: return "types"
         }
     }
 
     /// Reads a request line; nil for anything else.
     public init?(line: String) {
-        let requests: [ControlRequest] = [.snapshot(resetPeak: false), .snapshot(resetPeak: true), .detach, .status]
+        let requests: [ControlRequest] = [.snapshot(resetPeak: false), .snapshot(resetPeak: true), .detach, .status, .types]
         guard let request = requests.first(where: { $0.line == line }) else { return nil }
         self = request
     }

@@ -25,9 +25,12 @@ enum SnapshotAssembler {
     /// - Parameters:
     ///   - stacks: every interned stack, indexed as `LiveBlock.stackIndex`.
     ///   - framesOf: an address's frames, one per inline level, innermost first.
+    ///   - types: named block types per stack index, when they were read;
+    ///     every live site then gets a list (empty: all unknown).
     static func assemble(
         stacks allStacks: [StackTotals],
         ages: [UInt32: StackAges],
+        types: [UInt32: [BlockTypeCount]]? = nil,
         counters: AggregatorCounters,
         metadata base: SnapshotMetadata,
         buildID: (String) -> String? = { _ in nil },
@@ -50,7 +53,8 @@ enum SnapshotAssembler {
             let age = ages[UInt32(index)]
             sites.append(Site(stack: stacks.count, size: totals.liveBytes, count: totals.liveBlocks,
                               oldestAgeSeconds: age?.oldestSeconds, ages: age?.histogram,
-                              allocated: AllocationTotals(blocks: totals.allocatedBlocks, bytes: totals.allocatedBytes)))
+                              allocated: AllocationTotals(blocks: totals.allocatedBlocks, bytes: totals.allocatedBytes),
+                              types: totals.liveBlocks > 0 ? types.map { $0[UInt32(index)] ?? [] } : nil))
             stacks.append(indices)
         }
         var metadata = base

@@ -108,6 +108,8 @@ final class AttachedTarget: SessionFrontEnd, @unchecked Sendable {
             }
             if resetPeak { session.resetPeak() }
             return .ok(path)
+        case .types:
+            return snapshots.writeWithTypes()
         case .detach:
             guard let path = detach() else { return .error("detached, but the final snapshot could not be written") }
             return .ok(path)

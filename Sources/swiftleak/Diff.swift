@@ -27,6 +27,8 @@ struct Diff: ParsableCommand {
     func run() throws {
         let before = try SnapshotLoader.load(old)
         let after = try SnapshotLoader.load(new)
+        try analysis.requireTypes(before, path: old)
+        try analysis.requireTypes(after, path: new)
         if before.metadata.pid != after.metadata.pid {
             Console.warning("the snapshots come from different processes (pid \(before.metadata.pid) and \(after.metadata.pid))")
         }

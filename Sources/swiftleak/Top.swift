@@ -26,6 +26,7 @@ struct Top: ParsableCommand {
 
     func run() throws {
         let loaded = try SnapshotLoader.load(snapshot)
+        try analysis.requireTypes(loaded, path: snapshot)
         if analysis.olderThan != nil && !loaded.hasAges {
             Console.warning("this snapshot has no block ages (written by an older swiftleak); --older-than counts nothing")
         }
