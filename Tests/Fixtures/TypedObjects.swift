@@ -3,6 +3,7 @@
 // whose metadata the runtime makes on the heap) and answers "done N";
 // "quit" exits 0. Prints "ready" first. Built -O -g: `swiftleak types`
 // must name the instances by their class from memory alone.
+import Glibc
 final class Session {
     let id: Int
     var bytesSeen = 0
@@ -22,6 +23,7 @@ var next = 0
 // blocks then change by exactly the objects added.
 sessions.reserveCapacity(100_000)
 boxes.reserveCapacity(100_000)
+setvbuf(stdout, nil, _IOLBF, 0)  // each answer reaches the test at once (stdout is a pipe there)
 print("ready")
 while let line = readLine() {
     let words = line.split(separator: " ")
