@@ -45,7 +45,7 @@ struct BlockTypeCensus {
         let heads = BlockHeadReader(pid: pid).read(addresses: blocks.map(\.address), sizes: blocks.map(\.size))
         var counts: [UInt32: [String: (blocks: UInt64, bytes: UInt64)]] = [:]
         for (block, head) in zip(blocks, heads) {
-            if !head.words.isEmpty { blocksRead += 1 }
+            if head.count > 0 { blocksRead += 1 }
             guard let name = namer.name(head) else {
                 if counts[block.stackIndex] == nil { counts[block.stackIndex] = [:] }
                 continue
