@@ -20,12 +20,9 @@ final class TypesTests: XCTestCase {
         XCTAssertEqual(secondTypes["TypedObjects.Box"], 500, "\(secondTypes)")
 
         // objgraph's show_growth, and the same through diff --group-by type.
-        let growth = try SwiftLeakCLI.json(["types", first, second])
-        let grown = Dictionary(uniqueKeysWithValues: (growth["types"] as? [[String: Any]] ?? []).map {
-            ($0["type"] as? String ?? "", SwiftLeakCLI.int($0["count_diff"]) ?? 0)
-        })
-        XCTAssertEqual(grown["TypedObjects.Session"], 200, "\(growth)")
-        XCTAssertEqual(grown["TypedObjects.Box"], 200, "\(growth)")
+        let grown = try growth(first, second)
+        XCTAssertEqual(grown["TypedObjects.Session"], 200, "\(grown)")
+        XCTAssertEqual(grown["TypedObjects.Box"], 200, "\(grown)")
         let diff = try SwiftLeakCLI.diff(first, second, groupBy: "type")
         XCTAssertEqual(SwiftLeakCLI.int(SwiftLeakCLI.stat(diff, function: "TypedObjects.Session")?["count_diff"]), 200)
 
@@ -69,6 +66,13 @@ final class TypesTests: XCTestCase {
         return (path, Dictionary(uniqueKeysWithValues: rows.map { ($0["type"] as? String ?? "", SwiftLeakCLI.int($0["count"]) ?? 0) }))
     }
 
+    /// `swiftleak types OLD NEW --format json`: blocks added per type.
+    private func growth(_ first: String, _ second: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Int64] {
+        let document = try SwiftLeakCLI.json(["types", first, second], file: file, line: line)
+        let rows = document["types"] as? [[String: Any]] ?? []
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0["type"] as? String ?? "", SwiftLeakCLI.int($0["count_diff"]) ?? 0) })
+    }
+
     /// With PYTHONMALLOC=malloc every object is a malloc'ed block (pymalloc's
     /// small objects are not seen until the agent wraps Python's allocator):
     /// plain objects (bytes), GC objects (tuple) and instances with a
@@ -76,7 +80,7 @@ final class TypesTests: XCTestCase {
     private func pythonObjectsAreCountedByType(_ minor: String) throws {
         try TestEnvironment.requireBuilt()
         let script = TestEnvironment.packageRoot + "/Tests/Fixtures/py_objects.py"
-        let target = try startTarget("/usr/bin/env", ["PYTHONMALLOC=malloc", try pyenvPython(minor), script])
+        let target = try startTarget("/usr/bin/env", ["PYTHONMALLOC=malloc", try pyenv(minor), script])
         let session = try AttachedSession(target)
         try work(target, 40)
         let (first, counts) = try types(pid: target.pid)
@@ -85,25 +89,12 @@ final class TypesTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(counts["tuple"] ?? 0, 40, "\(counts)")
         try work(target, 60)
         let (second, _) = try types(pid: target.pid)
-        let growth = try SwiftLeakCLI.json(["types", first, second])
-        let grown = Dictionary(uniqueKeysWithValues: (growth["types"] as? [[String: Any]] ?? []).map {
-            ($0["type"] as? String ?? "", SwiftLeakCLI.int($0["count_diff"]) ?? 0)
-        })
-        XCTAssertEqual(grown["Node"], 60, "\(growth)")
-        XCTAssertEqual(grown["bytes"], 60, "\(growth)")
-        XCTAssertEqual(grown["tuple"], 60, "\(growth)")
+        let grown = try growth(first, second)
+        XCTAssertEqual(grown["Node"], 60, "\(grown)")
+        XCTAssertEqual(grown["bytes"], 60, "\(grown)")
+        XCTAssertEqual(grown["tuple"], 60, "\(grown)")
         _ = try session.detach()
         target.send("quit")
         XCTAssertEqual(try target.wait(), 0, target.stderr)
-    }
-
-    private func pyenvPython(_ minor: String) throws -> String {
-        let root = "/root/.pyenv/versions"
-        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-        guard let version = versions.filter({ $0.hasPrefix(minor + ".") && $0.dropFirst(minor.count + 1).allSatisfy(\.isNumber) }).sorted().last else {
-            XCTFail("no CPython \(minor) under \(root) (`pyenv install \(minor)`)")
-            throw CancellationError()
-        }
-        return "\(root)/\(version)/bin/python3"
     }
 }
