@@ -7,7 +7,12 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
-extension GroupBy: ExpressibleByArgument {}
+extension GroupBy: ExpressibleByArgument {
+    // With six values ArgumentParser would list them one per line in a
+    // usage error; the option's help line, printed with it, names them all.
+    public static var allValueStrings: [String] { [] }
+    public static var defaultCompletionKind: CompletionKind { .list(allCases.map(\.rawValue)) }
+}
 
 /// Options shared by `top` and `diff`: grouping, filtering, output.
 struct AnalysisArguments: ParsableArguments {

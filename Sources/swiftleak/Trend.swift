@@ -29,6 +29,7 @@ struct Trend: ParsableCommand {
             throw Failure("a trend needs at least 3 snapshots, got \(files.count); take more (e.g. run/attach --every 30s)")
         }
         let snapshots = try files.map(SnapshotLoader.load)
+        for (file, snapshot) in zip(files, snapshots) { try analysis.requireTypes(snapshot, path: file) }
         let groupBy = analysis.groupBy
         let trends = TrendAnalysis.analyze(snapshots, groupBy: groupBy, options: analysis.options)
         let limit = analysis.limit == 0 ? nil : analysis.limit
