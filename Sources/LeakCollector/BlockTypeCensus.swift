@@ -1,6 +1,7 @@
 import Foundation
 import LeakAggregator
 import LeakModel
+import LeakProc
 import LeakPython
 import LeakSymbols
 import LeakTypes
@@ -41,6 +42,7 @@ struct BlockTypeCensus {
         blocksTotal = blocks.count
         let symbols: DataSymbolLookup = (try? Symbolizer(pid: pid)) ?? NoDataSymbols()
         let namer = BlockTypeNamer(symbols: symbols, memory: ProcessMemory(pid: pid),
+                                   swiftRuntime: Self.mapsSwiftRuntime(pid: pid),
                                    pythonObjects: PythonFrameResolver.interpreterMinor(pid: pid) != nil)
         let heads = BlockHeadReader(pid: pid).read(addresses: blocks.map(\.address), sizes: blocks.map(\.size))
         var counts: [UInt32: [String: (blocks: UInt64, bytes: UInt64)]] = [:]
@@ -59,6 +61,16 @@ struct BlockTypeCensus {
                 .sorted { ($0.blocks, $1.name) > ($1.blocks, $0.name) }
         }
         seconds = Date().timeIntervalSince(start)
+    }
+}
+
+extension BlockTypeCensus {
+    /// Whether the target maps the Swift runtime, so it can hold class
+    /// metadata made at run time (a program built with -static-stdlib does
+    /// not map it: its generic instances stay unknown).
+    static func mapsSwiftRuntime(pid: Int32) -> Bool {
+        guard case let .success(text) = ProcFiles.read("/proc/\(pid)/maps") else { return false }
+        return MapsLine.parse(text).contains { $0.livePath.hasSuffix("/libswiftCore.so") }
     }
 }
 

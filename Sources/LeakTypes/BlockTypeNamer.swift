@@ -6,7 +6,7 @@ import LeakSymbols
 /// - A Swift class instance: word 0 is its class metadata, a `...CN` (or
 ///   inside a `...CMf`) symbol; generic classes have metadata made at run
 ///   time on the heap, named through its nominal type descriptor
-///   (`SwiftClassMetadata`), without the generic arguments.
+///   (`SwiftClassMetadata`, when `swiftRuntime`), without the generic arguments.
 /// - A C++ polymorphic object: word 0 points into a `_ZTV...` vtable.
 /// - A Python object (when `pythonObjects`): `PythonObjectType`.
 ///
@@ -15,17 +15,23 @@ import LeakSymbols
 public final class BlockTypeNamer {
     private let symbols: DataSymbolLookup
     private let memory: TargetMemory
+    private let swiftRuntime: Bool
     private let pythonObjects: Bool
     /// Word 0 -> the class or vtable it names, or nil when it names none.
     private var byWord0: [UInt64: String?] = [:]
     /// Candidate `ob_type` -> the Python type's name, or nil when it is none.
     private var byPythonType: [UInt64: String?] = [:]
 
-    /// - Parameter pythonObjects: also look for Python objects (a CPython
-    ///   target); off elsewhere, as it costs reads for words that are no types.
-    public init(symbols: DataSymbolLookup, memory: TargetMemory, pythonObjects: Bool) {
+    /// Each probe costs reads for words that are no types, so each is on
+    /// only for a target that can hold what it looks for.
+    /// - Parameters:
+    ///   - swiftRuntime: also read heap-allocated Swift class metadata (the
+    ///     target maps the Swift runtime).
+    ///   - pythonObjects: also look for Python objects (a CPython target).
+    public init(symbols: DataSymbolLookup, memory: TargetMemory, swiftRuntime: Bool, pythonObjects: Bool) {
         self.symbols = symbols
         self.memory = memory
+        self.swiftRuntime = swiftRuntime
         self.pythonObjects = pythonObjects
     }
 
@@ -59,6 +65,7 @@ public final class BlockTypeNamer {
         if let symbol = symbols.dataSymbol(at: pointer) {
             return Self.typeName(metadataOrVTable: symbol)
         }
+        guard swiftRuntime else { return nil }
         return SwiftClassMetadata.heapClassName(metadata: pointer, memory: memory, symbols: symbols)
     }
 

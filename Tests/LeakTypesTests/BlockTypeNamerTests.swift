@@ -53,7 +53,7 @@ final class BlockTypeNamerTests: XCTestCase {
     }
 
     func testSwiftClassesAndCxxVTablesAreNamedByTheirSymbols() {
-        let namer = BlockTypeNamer(symbols: symbols, memory: memory, pythonObjects: false)
+        let namer = BlockTypeNamer(symbols: symbols, memory: memory, swiftRuntime: true, pythonObjects: false)
         XCTAssertEqual(namer.name(BlockHead(address: 0x1000, words: [0x40_0000, 3])), "service.Session")
         XCTAssertEqual(namer.name(BlockHead(address: 0x1000, words: [0x40_1018, 3])), "service.Handler")
         XCTAssertEqual(namer.name(BlockHead(address: 0x1000, words: [0x40_2010, 1])), "shapes::Circle")
@@ -65,7 +65,7 @@ final class BlockTypeNamerTests: XCTestCase {
     }
 
     func testEachDistinctFirstWordIsLookedUpOnce() {
-        let namer = BlockTypeNamer(symbols: symbols, memory: memory, pythonObjects: false)
+        let namer = BlockTypeNamer(symbols: symbols, memory: memory, swiftRuntime: true, pythonObjects: false)
         for i in 0..<10_000 {
             let word0: UInt64 = i % 2 == 0 ? 0x40_0000 : 0x40_2010
             _ = namer.name(BlockHead(address: 0x10_0000 + UInt64(i) * 32, words: [word0, UInt64(i)]))
@@ -78,11 +78,16 @@ final class BlockTypeNamerTests: XCTestCase {
         for (i, word) in [0, 0, 2, 0x7_0000_0018, 0x18_0000_0080, 0x40_4000].enumerated() {
             memory.put(UInt64(word), at: metadata + UInt64(i * 8))
         }
-        let namer = BlockTypeNamer(symbols: symbols, memory: memory, pythonObjects: false)
+        let namer = BlockTypeNamer(symbols: symbols, memory: memory, swiftRuntime: true, pythonObjects: false)
         XCTAssertEqual(namer.name(BlockHead(address: 0x2000, words: [metadata, 3])), "service.Box")
+        // Not read at all in a target without the Swift runtime.
+        let readsBefore = memory.reads
+        XCTAssertNil(BlockTypeNamer(symbols: symbols, memory: memory, swiftRuntime: false, pythonObjects: false)
+            .name(BlockHead(address: 0x2000, words: [metadata, 3])))
+        XCTAssertEqual(memory.reads, readsBefore)
         // The same words with a non-class kind are not class metadata.
         memory.put(0x200, at: metadata)
-        XCTAssertNil(BlockTypeNamer(symbols: symbols, memory: memory, pythonObjects: false)
+        XCTAssertNil(BlockTypeNamer(symbols: symbols, memory: memory, swiftRuntime: true, pythonObjects: false)
             .name(BlockHead(address: 0x2000, words: [metadata, 3])))
     }
 
@@ -101,7 +106,7 @@ final class BlockTypeNamerTests: XCTestCase {
 
     func testPythonObjectsAreNamedByAValidatedObType() {
         layOutPython()
-        let namer = BlockTypeNamer(symbols: symbols, memory: memory, pythonObjects: true)
+        let namer = BlockTypeNamer(symbols: symbols, memory: memory, swiftRuntime: true, pythonObjects: true)
         // A plain object: refcount, ob_type.
         XCTAssertEqual(namer.name(BlockHead(address: 0x9000, words: [1, 0x52000, 0])), "list")
         // A GC object: gc_next, gc_prev, refcount, ob_type.
@@ -112,6 +117,6 @@ final class BlockTypeNamerTests: XCTestCase {
         XCTAssertNil(namer.name(BlockHead(address: 0x9000, words: [1, 0x54000])))
         XCTAssertNil(namer.name(BlockHead(address: 0x9000, words: [1, 0x60000, 7, 0x60100])))
         // Off for a target that is not CPython.
-        XCTAssertNil(BlockTypeNamer(symbols: symbols, memory: memory, pythonObjects: false).name(BlockHead(address: 0x9000, words: [1, 0x52000])))
+        XCTAssertNil(BlockTypeNamer(symbols: symbols, memory: memory, swiftRuntime: true, pythonObjects: false).name(BlockHead(address: 0x9000, words: [1, 0x52000])))
     }
 }
