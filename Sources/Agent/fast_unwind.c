@@ -197,23 +197,38 @@ static inline int step(uintptr_t *ip, uintptr_t *sp, uintptr_t *bp, uintptr_t to
 
 /* ---- path memo -------------------------------------------------------------
  * Even cached, a rule walk is a dependent chain per frame: load the return
- * address, hash it, load its rule, add the offset, load the next one. But
- * where every frame's CFA is rsp-based, the CFA offsets from the first
- * caller's sp are a function of the ips alone. So the last walk from each
- * leaf ip is remembered as (ip, CFA - sp0, rbp slot) per frame, and the next
- * walk from that leaf only checks that each remembered return address is on
- * the stack where it was: independent loads the CPU overlaps. At the first
- * difference it goes on with the rule walk. Slots are written under a
- * per-slot sequence number (writers that lose the race skip the write,
- * readers that see it move redo the walk): no thread ever waits. */
+ * address, hash it, load its rule, add the offset, load the next one. But a
+ * frame's rule is a function of its ip, so the last walk from each leaf ip
+ * is remembered as (ip, CFA - sp0, how the CFA and rbp were found) per
+ * frame, and the next walk from that leaf only checks that each remembered
+ * return address is on the stack where it was: independent loads the CPU
+ * overlaps. An rbp-based frame (code built with frame pointers) is replayed
+ * only where rbp + its offset lands on the remembered CFA, so the replay
+ * finds exactly what the rule walk would: the frame-pointer walk, confirmed
+ * by the unwind tables. At the first difference the rule walk goes on.
+ * Slots are written under a per-slot sequence number (writers that lose the
+ * race skip the write, readers that see it move redo the walk): no thread
+ * ever waits. */
 #define FU_MEMO_SLOTS 1024u
 #define FU_MEMO_FRAMES 64u
 
 struct fu_memo_frame {
     uint64_t ip;
     uint32_t cfa_rel;   /* this frame's CFA - sp0 */
-    uint32_t k;         /* rbp restored from CFA - 8k (0: not) */
+    uint32_t how;       /* FU_HOW_*: rbp slot, and the rbp offset of an rbp-based CFA */
 };
+
+/* how: [0,4) rbp restored from CFA - 8k (0: not), [4,18) CFA - rbp in
+ * words, bit 31 the CFA is rbp-based. */
+#define FU_HOW_RBP (1u << 31)
+
+static inline uint32_t how_of(uint64_t rule)
+{
+    uint32_t how = (uint32_t)(rule >> 56) & 15;
+    if (((rule >> 40) & 3) == FU_CFA_RBP)
+        how |= FU_HOW_RBP | ((uint32_t)(rule >> 42) & 0x3fff) << 4;
+    return how;
+}
 
 struct fu_memo {
     _Atomic uint64_t seq;   /* odd while being written */
@@ -235,7 +250,7 @@ static void memo_write(struct fu_memo *m, uint32_t gen, const struct fu_memo_fra
     for (uint32_t i = 0; i < n; i++) {
         __atomic_store_n(&m->f[i].ip, f[i].ip, __ATOMIC_RELAXED);
         __atomic_store_n(&m->f[i].cfa_rel, f[i].cfa_rel, __ATOMIC_RELAXED);
-        __atomic_store_n(&m->f[i].k, f[i].k, __ATOMIC_RELAXED);
+        __atomic_store_n(&m->f[i].how, f[i].how, __ATOMIC_RELAXED);
     }
     atomic_store_explicit(&m->seq, s + 2, memory_order_release);
 }
@@ -276,8 +291,8 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
     const uintptr_t sp0 = sp, ip0 = ip, bp0 = bp;
     struct fu_memo_frame rec[FU_MEMO_FRAMES];
     uint32_t d = 0;                 /* frames stored in ips (and rec) */
-    uint32_t rsp_run = 0;           /* rec[0, rsp_run) are memo material */
-    int rsp_only = 1;
+    uint32_t rec_run = 0;           /* rec[0, rec_run) are memo material */
+    int recording = 1;
     uint32_t had = 0;               /* frames the memo vouched for */
 
     struct fu_memo *m = &memo[(uint32_t)((ip0 >> 4) ^ (ip0 >> 14)) & (FU_MEMO_SLOTS - 1)];
@@ -292,12 +307,15 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
         for (;;) {
             ips[i] = mip;
             rec[i].ip = mip;
-            uint32_t rel = rd32(&m->f[i].cfa_rel), k = rd32(&m->f[i].k);
+            uint32_t rel = rd32(&m->f[i].cfa_rel), how = rd32(&m->f[i].how);
             rec[i].cfa_rel = rel;
-            rec[i].k = k;
+            rec[i].how = how;
             uintptr_t cfa = sp0 + rel;
-            if (cfa <= msp || cfa > top || (cfa & 7) || k > 15)
+            unsigned k = how & 15;
+            if (cfa <= msp || cfa > top || (cfa & 7))
                 break;   /* torn or stale: the rule walk redoes it */
+            if ((how & FU_HOW_RBP) && mbp + ((uintptr_t)((how >> 4) & 0x3fff) << 3) != cfa)
+                break;   /* this rbp-based frame is laid out differently this time */
             if (k && cfa - 8 * k < msp)
                 break;
             uintptr_t ra = *(const uintptr_t *)(cfa - 8);
@@ -314,7 +332,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
         atomic_thread_fence(memory_order_acquire);
         if (i && atomic_load_explicit(&m->seq, memory_order_relaxed) == s1) {
             /* Frames [0, i) are right; resume after frame i - 1. */
-            d = had = rsp_run = i;
+            d = had = rec_run = i;
             ip = mip;
             sp = msp;
             bp = mbp;
@@ -333,13 +351,13 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
     for (;;) {
         ips[d] = ip;
         int st = step(&ip, &sp, &bp, top, gen, &w);
-        if (rsp_only && st > 0 && ((w >> 40) & 3) == FU_CFA_RSP && d < FU_MEMO_FRAMES && sp - sp0 < UINT32_MAX) {
+        if (recording && st > 0 && d < FU_MEMO_FRAMES && sp - sp0 < UINT32_MAX) {
             rec[d].ip = ips[d];
             rec[d].cfa_rel = (uint32_t)(sp - sp0);
-            rec[d].k = (uint32_t)(w >> 56) & 15;
-            rsp_run = d + 1;
+            rec[d].how = how_of(w);
+            rec_run = d + 1;
         } else {
-            rsp_only = 0;
+            recording = 0;
         }
         d++;
         *depth = d;
@@ -349,9 +367,9 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
             break;
     }
 done:
-    /* Remember the rsp-only prefix if it says more than the memo did. */
-    if (rsp_run > had)
-        memo_write(m, gen, rec, rsp_run);
+    /* Remember the walk if it says more than the memo did. */
+    if (rec_run > had)
+        memo_write(m, gen, rec, rec_run);
     return 0;
 }
 
