@@ -233,6 +233,9 @@ static inline uint32_t how_of(uint64_t rule)
 struct fu_memo {
     _Atomic uint64_t seq;   /* odd while being written */
     uint32_t gen, n;
+    /* The stack id this path was last interned as: a candidate that
+     * sl_stack_intern_hinted checks, so any value is harmless. */
+    _Atomic uint32_t stack_id;
     struct fu_memo_frame f[FU_MEMO_FRAMES];
 };
 
@@ -247,6 +250,7 @@ static void memo_write(struct fu_memo *m, uint32_t gen, const struct fu_memo_fra
     atomic_thread_fence(memory_order_release);
     __atomic_store_n(&m->gen, gen, __ATOMIC_RELAXED);
     __atomic_store_n(&m->n, n, __ATOMIC_RELAXED);
+    atomic_store_explicit(&m->stack_id, 0, memory_order_relaxed);
     for (uint32_t i = 0; i < n; i++) {
         __atomic_store_n(&m->f[i].ip, f[i].ip, __ATOMIC_RELAXED);
         __atomic_store_n(&m->f[i].cfa_rel, f[i].cfa_rel, __ATOMIC_RELAXED);
@@ -255,9 +259,26 @@ static void memo_write(struct fu_memo *m, uint32_t gen, const struct fu_memo_fra
     atomic_store_explicit(&m->seq, s + 2, memory_order_release);
 }
 
-int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth)
+/* rec[0, had) are the memo's own frames, vouched for by a replay that saw
+ * sequence number s1: copied back only now, and only if the memo still
+ * holds them, so a replay that needs no write copies nothing. */
+static void memo_extend(struct fu_memo *m, uint64_t s1, uint32_t had, uint32_t gen, struct fu_memo_frame *rec, uint32_t n)
+{
+    for (uint32_t i = 0; i < had; i++) {
+        rec[i].ip = rd64(&m->f[i].ip);
+        rec[i].cfa_rel = rd32(&m->f[i].cfa_rel);
+        rec[i].how = rd32(&m->f[i].how);
+    }
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&m->seq, memory_order_relaxed) != s1)
+        return;   /* rewritten meanwhile: the copy may be torn */
+    memo_write(m, gen, rec, n);
+}
+
+int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, _Atomic uint32_t **id_hint)
 {
     *depth = 0;
+    *id_hint = NULL;
     struct fu_regs r;
     sl_fu_regs(&r);
     uintptr_t sp = r.sp, ip = r.ip, bp = r.bp;
@@ -290,7 +311,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
 
     const uintptr_t sp0 = sp, ip0 = ip, bp0 = bp;
     struct fu_memo_frame rec[FU_MEMO_FRAMES];
-    uint32_t d = 0;                 /* frames stored in ips (and rec) */
+    uint32_t d = 0;                 /* frames stored in ips (and, past `had`, in rec) */
     uint32_t rec_run = 0;           /* rec[0, rec_run) are memo material */
     int recording = 1;
     uint32_t had = 0;               /* frames the memo vouched for */
@@ -306,10 +327,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
         uint32_t i = 0;
         for (;;) {
             ips[i] = mip;
-            rec[i].ip = mip;
             uint32_t rel = rd32(&m->f[i].cfa_rel), how = rd32(&m->f[i].how);
-            rec[i].cfa_rel = rel;
-            rec[i].how = how;
             uintptr_t cfa = sp0 + rel;
             unsigned k = how & 15;
             if (cfa <= msp || cfa > top || (cfa & 7))
@@ -368,9 +386,22 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
     }
 done:
     /* Remember the walk if it says more than the memo did. */
-    if (rec_run > had)
-        memo_write(m, gen, rec, rec_run);
+    if (rec_run > had) {
+        if (had)
+            memo_extend(m, s1, had, gen, rec, rec_run);
+        else
+            memo_write(m, gen, rec, rec_run);
+    }
+    *id_hint = &m->stack_id;
     return 0;
+}
+
+void sl_fast_unwind_forget_stack_ids(void)
+{
+    if (!memo)
+        return;
+    for (uint32_t i = 0; i < FU_MEMO_SLOTS; i++)
+        atomic_store_explicit(&memo[i].stack_id, 0, memory_order_relaxed);
 }
 
 /* ---- keeping up with dlopen/dlclose (init, agent thread) ---------------- */

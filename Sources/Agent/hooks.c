@@ -193,13 +193,14 @@ static inline int tracing(void)
 __attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
 {
     uint64_t ips[SL_MAX_FRAMES + 8];
+    _Atomic uint32_t *id_hint = NULL;
 #ifdef SL_BENCH_NO_UNWIND   /* measurement only: the cost of everything but unwinding */
     uint32_t depth = 1; ips[0] = (uint64_t)__builtin_return_address(0);
 #else
-    uint32_t depth = sl_unwind_capture(ips, sl_sess.frames);
+    uint32_t depth = sl_unwind_capture(ips, sl_sess.frames, &id_hint);
     depth = sl_python_merge(ips, depth, sl_sess.frames);
 #endif
-    uint32_t id = sl_stack_intern(ips, depth);
+    uint32_t id = sl_stack_intern_hinted(ips, depth, id_hint);
     if (SL_UNLIKELY(!id)) {
         sl_count_lost(1);
         return;
