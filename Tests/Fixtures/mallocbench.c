@@ -3,7 +3,7 @@
  * Scripts/bench. A window of 1024 live blocks makes each free release a
  * block allocated 1024 operations earlier.
  *
- * Usage: mallocbench [OPS] [DEPTH] [THREADS] [SITES] [SIZES] [WHERE]
+ * Usage: mallocbench [OPS] [DEPTH] [THREADS] [SITES] [SIZES] [WHERE] [wait]
  *   OPS     pairs per thread (default 2000000)
  *   DEPTH   frames below the allocation (default 21)
  *   THREADS allocating threads (default 1)
@@ -11,9 +11,16 @@
  *   SIZES   "cycle" (16, 48, ... 4096, the default) or "random" (16..4096)
  *   WHERE   "pthread" (default) or "main": the main thread allocates
  *           (THREADS must be 1 then)
+ *   wait    print "waiting", then start once a line arrives on stdin (the
+ *           main thread blocked in read(): a profiler can attach first)
  * Prints "ns_per_op V" (wall time / OPS, per thread) and "cpu_ns_per_op V"
  * (the allocating threads' own CPU time per pair: what a loaded machine's
  * preemption does not inflate).
+ *
+ *        mallocbench hold BLOCKS
+ * Waits as above, then keeps BLOCKS live 16-byte blocks from one call site,
+ * prints "holding BLOCKS" and waits for another line before exiting (the
+ * snapshot-at-scale measurement).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -21,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <unistd.h>
 
 #define WINDOW 1024
 #define MAX_SITES 8
@@ -79,7 +88,49 @@ static void *thread_main(void *unused) {
     return NULL;
 }
 
+/* "waiting", then block in read() until a line (or EOF) arrives. A
+ * debugger's injection (heaptrack -p) can interrupt the read: go on reading. */
+static void wait_for_go(void)
+{
+    printf("waiting\n");
+    fflush(stdout);
+    char c = 0;
+    for (;;) {
+        ssize_t n = read(0, &c, 1);
+        if (n == 0 || (n == 1 && c == '\n'))
+            return;
+        if (n < 0 && errno != EINTR)
+            return;
+    }
+}
+
+__attribute__((noinline)) static void **hold(long blocks)
+{
+    void **kept = malloc((size_t)blocks * sizeof(void *));
+    for (long i = 0; kept && i < blocks; i++)
+        kept[i] = malloc(16);
+    return kept;
+}
+
+static int hold_main(long blocks)
+{
+    if (blocks < 1) {
+        fprintf(stderr, "usage: mallocbench hold BLOCKS>0\n");
+        return 2;
+    }
+    wait_for_go();
+    void **kept = hold(blocks);
+    if (!kept)
+        return 1;
+    printf("holding %ld\n", blocks);
+    fflush(stdout);
+    wait_for_go();
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "hold") == 0)
+        return hold_main(argc > 2 ? atol(argv[2]) : 0);
     if (argc > 1) ops = atol(argv[1]);
     if (argc > 2) depth = atoi(argv[2]);
     int threads = argc > 3 ? atoi(argv[3]) : 1;
@@ -88,12 +139,15 @@ int main(int argc, char **argv) {
     const char *where = argc > 6 ? argv[6] : "pthread";
     random_sizes = strcmp(sizes, "random") == 0;
     int on_main = strcmp(where, "main") == 0;
-    if (threads < 1 || threads > 64 || ops < 1 || depth < 4 || sites < 1 || sites > MAX_SITES ||
+    int wait_first = argc > 7 && strcmp(argv[7], "wait") == 0;
+    if ((argc > 7 && !wait_first) || threads < 1 || threads > 64 || ops < 1 || depth < 4 || sites < 1 || sites > MAX_SITES ||
         (!random_sizes && strcmp(sizes, "cycle") != 0) || (!on_main && strcmp(where, "pthread") != 0) ||
         (on_main && threads != 1)) {
-        fprintf(stderr, "usage: mallocbench [OPS>0] [DEPTH>=4] [THREADS 1-64] [SITES 1-8] [cycle|random] [pthread|main (1 thread)]\n");
+        fprintf(stderr, "usage: mallocbench [OPS>0] [DEPTH>=4] [THREADS 1-64] [SITES 1-8] [cycle|random] [pthread|main (1 thread)] [wait]\n");
         return 2;
     }
+    if (wait_first)
+        wait_for_go();
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
     if (on_main) {
