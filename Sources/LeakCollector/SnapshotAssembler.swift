@@ -10,14 +10,18 @@ enum SnapshotAssembler {
         var oldestSeconds: Double = 0
     }
 
-    /// Per-stack-index ages of every live block at `now` (aggregator clock
-    /// units, deciseconds); call with the aggregator locked.
-    static func ages(of aggregator: Aggregator, now: UInt32) -> [UInt32: StackAges] {
-        var result: [UInt32: StackAges] = [:]
+    /// Ages of every live block at `now` (aggregator clock units,
+    /// deciseconds), indexed by stack index (nil: no live block); call with
+    /// the aggregator locked. An array, not a Dictionary: this visits every
+    /// live block, millions of them at scale.
+    static func ages(of aggregator: Aggregator, now: UInt32) -> [StackAges?] {
+        var result = [StackAges?](repeating: nil, count: aggregator.stacks.count)
         aggregator.forEachLiveBlock { block in
             let seconds = Double(now &- min(now, block.birth)) / 10
-            result[block.stackIndex, default: StackAges()].histogram.add(ageSeconds: seconds, size: block.size)
-            result[block.stackIndex]!.oldestSeconds = max(result[block.stackIndex]!.oldestSeconds, seconds)
+            let index = Int(block.stackIndex)
+            if result[index] == nil { result[index] = StackAges() }
+            result[index]!.histogram.add(ageSeconds: seconds, size: block.size)
+            result[index]!.oldestSeconds = max(result[index]!.oldestSeconds, seconds)
         }
         return result
     }
@@ -27,7 +31,7 @@ enum SnapshotAssembler {
     ///   - framesOf: an address's frames, one per inline level, innermost first.
     static func assemble(
         stacks allStacks: [StackTotals],
-        ages: [UInt32: StackAges],
+        ages: [StackAges?],
         counters: AggregatorCounters,
         metadata base: SnapshotMetadata,
         buildID: (String) -> String? = { _ in nil },
@@ -47,7 +51,7 @@ enum SnapshotAssembler {
                 frameIndices[ip] = indices
                 return indices
             }
-            let age = ages[UInt32(index)]
+            let age = index < ages.count ? ages[index] : nil
             sites.append(Site(stack: stacks.count, size: totals.liveBytes, count: totals.liveBlocks,
                               oldestAgeSeconds: age?.oldestSeconds, ages: age?.histogram,
                               allocated: AllocationTotals(blocks: totals.allocatedBlocks, bytes: totals.allocatedBytes)))
