@@ -259,6 +259,87 @@ static void memo_write(struct fu_memo *m, uint32_t gen, const struct fu_memo_fra
     atomic_store_explicit(&m->seq, s + 2, memory_order_release);
 }
 
+/* ---- the agent's own frames ------------------------------------------------
+ * Between the capture point and the hook's caller lie the same few agent
+ * frames every time (this function, sl_unwind_capture, sl_emit_alloc, a
+ * hook): a handful of paths, about one per hook. Each is remembered once,
+ * like a path memo, as (ip, CFA - sp at capture, how) per frame, and
+ * replayed with the same checks: skipping them costs a few independent
+ * loads instead of a rule lookup per frame. A slot is written once and never
+ * changes (the agent's code does not move), so a reader needs no sequence
+ * number: it reads a slot only once its state says ready. */
+#define FU_AGENT_PATHS 8u
+#define FU_AGENT_FRAMES 8u
+
+enum { FU_PATH_EMPTY = 0, FU_PATH_WRITING = 1, FU_PATH_READY = 2 };
+
+struct fu_agent_path {
+    _Atomic uint32_t state;
+    uint32_t n;
+    struct fu_memo_frame f[FU_AGENT_FRAMES];
+};
+
+static struct fu_agent_path agent_paths[FU_AGENT_PATHS];
+
+/* Replays path p from the capture point (ip, sp, bp). On a match, 1 with
+ * (*ip, *sp, *bp) moved to the first frame outside the agent; else 0 and
+ * nothing moved. */
+static inline int agent_replay(const struct fu_agent_path *p, uintptr_t top, uintptr_t *ip, uintptr_t *sp, uintptr_t *bp)
+{
+    const uintptr_t sp_c = *sp;
+    uintptr_t msp = sp_c, mbp = *bp, ra = 0;
+    uint32_t n = p->n;
+    if (p->f[0].ip != *ip)
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct fu_memo_frame *f = &p->f[i];
+        uintptr_t cfa = sp_c + f->cfa_rel;
+        unsigned k = f->how & 15;
+        if (cfa <= msp || cfa > top || (k && cfa - 8 * k < msp))
+            return 0;
+        if ((f->how & FU_HOW_RBP) && mbp + ((uintptr_t)((f->how >> 4) & 0x3fff) << 3) != cfa)
+            return 0;
+        ra = *(const uintptr_t *)(cfa - 8);
+        if (k)
+            mbp = *(const uintptr_t *)(cfa - 8 * k);
+        msp = cfa;
+        if (i + 1 < n ? ra != p->f[i + 1].ip : (!ra || sl_in_agent(ra)))
+            return 0;
+    }
+    *ip = ra;
+    *sp = msp;
+    *bp = mbp;
+    return 1;
+}
+
+/* The first remembered path that matches, moving (ip, sp, bp) past it. */
+static inline int agent_skip_remembered(uintptr_t top, uintptr_t *ip, uintptr_t *sp, uintptr_t *bp)
+{
+    for (uint32_t a = 0; a < FU_AGENT_PATHS; a++) {
+        uint32_t st = atomic_load_explicit(&agent_paths[a].state, memory_order_acquire);
+        if (st == FU_PATH_EMPTY)
+            return 0;   /* slots fill in order: nothing further */
+        if (st == FU_PATH_READY && agent_replay(&agent_paths[a], top, ip, sp, bp))
+            return 1;
+    }
+    return 0;
+}
+
+/* Remember a path the rule walk just took (first empty slot; none left:
+ * forget it, those captures keep walking by the rules). */
+static void agent_path_add(const struct fu_memo_frame *f, uint32_t n)
+{
+    for (uint32_t a = 0; a < FU_AGENT_PATHS; a++) {
+        uint32_t expect = FU_PATH_EMPTY;
+        if (!atomic_compare_exchange_strong(&agent_paths[a].state, &expect, FU_PATH_WRITING))
+            continue;
+        agent_paths[a].n = n;
+        memcpy(agent_paths[a].f, f, n * sizeof *f);
+        atomic_store_explicit(&agent_paths[a].state, FU_PATH_READY, memory_order_release);
+        return;
+    }
+}
+
 /* rec[0, had) are the memo's own frames, vouched for by a replay that saw
  * sequence number s1: copied back only now, and only if the memo still
  * holds them, so a replay that needs no write copies nothing. */
@@ -298,13 +379,27 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
         return -1;
 
     uint32_t gen = atomic_load_explicit(&generation, memory_order_acquire);
-    /* The agent's own frames (hook, emit, capture, this): walked, not kept. */
-    for (uint32_t skipped = 0; sl_in_agent(ip); skipped++) {
-        if (skipped >= skip_max)
-            return -1;
-        int st = step(&ip, &sp, &bp, top, gen, &w);
-        if (st <= 0)
-            return st;   /* an agent frame the outermost: nothing to keep */
+    /* The agent's own frames (hook, emit, capture, this): skipped, not kept;
+     * by a remembered path, else walked by the rules and remembered. */
+    if (!agent_skip_remembered(top, &ip, &sp, &bp)) {
+        struct fu_memo_frame arec[FU_AGENT_FRAMES];
+        const uintptr_t sp_c = sp;
+        uint32_t an = 0;
+        int keep = 1;
+        for (uint32_t skipped = 0; sl_in_agent(ip); skipped++) {
+            if (skipped >= skip_max)
+                return -1;
+            uintptr_t at = ip;
+            int st = step(&ip, &sp, &bp, top, gen, &w);
+            if (st <= 0)
+                return st;   /* an agent frame the outermost: nothing to keep */
+            if (skipped < FU_AGENT_FRAMES && sp - sp_c < UINT32_MAX)
+                arec[an++] = (struct fu_memo_frame){at, (uint32_t)(sp - sp_c), how_of(w)};
+            else
+                keep = 0;
+        }
+        if (keep && an)
+            agent_path_add(arec, an);
     }
     if (!max)
         return 0;
@@ -321,31 +416,34 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
     uint32_t mn = rd32(&m->n);
     if (!(s1 & 1) && rd32(&m->gen) == gen && mn && mn <= FU_MEMO_FRAMES && rd64(&m->f[0].ip) == ip0) {
         /* Frame i's return address must be at sp0 + rel_i - 8 and equal the
-         * memo's ip of frame i + 1. */
+         * memo's ip of frame i + 1. A memo read while it was rewritten is
+         * thrown away below (sequence check), so the loop only has to keep
+         * its reads safe: every one stays in [sp0 - 120, top), this
+         * thread's own stack (below sp0 lie the agent's frames, larger than
+         * that). A memo read whole was a real walk: CFAs that grow, slots
+         * inside their frames. */
         uint32_t lim = mn < max ? mn : max;
+        const uintptr_t span = top - sp0;
+        const struct fu_memo_frame *f = m->f;
         uintptr_t mip = ip0, msp = sp0, mbp = bp0;
         uint32_t i = 0;
         for (;;) {
             ips[i] = mip;
-            uint32_t rel = rd32(&m->f[i].cfa_rel), how = rd32(&m->f[i].how);
-            uintptr_t cfa = sp0 + rel;
-            unsigned k = how & 15;
-            if (cfa <= msp || cfa > top || (cfa & 7))
+            uint32_t rel = rd32(&f[i].cfa_rel), how = rd32(&f[i].how);
+            if (rel > span || rel < 8)
                 break;   /* torn or stale: the rule walk redoes it */
+            uintptr_t cfa = sp0 + rel;
             if ((how & FU_HOW_RBP) && mbp + ((uintptr_t)((how >> 4) & 0x3fff) << 3) != cfa)
                 break;   /* this rbp-based frame is laid out differently this time */
-            if (k && cfa - 8 * k < msp)
-                break;
             uintptr_t ra = *(const uintptr_t *)(cfa - 8);
+            unsigned k = how & 15;
             if (k)
                 mbp = *(const uintptr_t *)(cfa - 8 * k);
             msp = cfa;
-            i++;
-            if (i == lim || !ra || ra != rd64(&m->f[i].ip)) {
-                mip = ra;
-                break;
-            }
             mip = ra;
+            i++;
+            if (i == lim || !ra || ra != rd64(&f[i].ip))
+                break;
         }
         atomic_thread_fence(memory_order_acquire);
         if (i && atomic_load_explicit(&m->seq, memory_order_relaxed) == s1) {
