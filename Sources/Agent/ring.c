@@ -4,7 +4,12 @@
  * One ring for all threads gives a single global order: a free is pushed
  * before the real free runs and an allocation after the real allocator
  * returned, so an address reused by another thread is never seen before its
- * previous free.
+ * previous free. That order is also why each event takes its own position
+ * from `tail` when it happens: positions reserved ahead in per-thread
+ * batches would let an allocation that reuses an address land before the
+ * free of it, which another thread recorded in a later position. The one
+ * line every thread writes per event is the price; per-thread rings merged
+ * by a timestamp taken at the same points would avoid it.
  *
  * Slot sequence states for position `pos` (Vyukov style):
  *   seq == pos            free for the producer that reserved `pos`
