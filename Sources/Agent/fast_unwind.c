@@ -29,6 +29,7 @@
 #include "unwind_modules.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,6 +241,8 @@ struct fu_memo {
 };
 
 static inline uint64_t rd64(const void *p) { return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED); }
+_Static_assert(offsetof(struct fu_memo_frame, how) == offsetof(struct fu_memo_frame, cfa_rel) + 4 &&
+               sizeof(struct fu_memo_frame) == 16, "cfa_rel and how are read as one word");
 static inline uint32_t rd32(const void *p) { return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED); }
 
 static void memo_write(struct fu_memo *m, uint32_t gen, const struct fu_memo_frame *f, uint32_t n)
@@ -369,7 +372,9 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
      * its stack, user-supplied stacks included; the main thread's stack
      * ends at __libc_stack_end. Anything else (sigaltstack, fibers):
      * libunwind. */
-    uintptr_t top, self = (uintptr_t)pthread_self();
+    /* fs base: glibc's thread descriptor, what pthread_self() returns,
+     * without the call. */
+    uintptr_t top, self = (uintptr_t)__builtin_thread_pointer();
     uintptr_t main_top = (uintptr_t)__libc_stack_end;
     if (sp < self && self - sp <= FU_MAX_THREAD_STACK)
         top = self;
@@ -427,9 +432,11 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
         const struct fu_memo_frame *f = m->f;
         uintptr_t mip = ip0, msp = sp0, mbp = bp0;
         uint32_t i = 0;
+        ips[0] = ip0;
         for (;;) {
-            ips[i] = mip;
-            uint32_t rel = rd32(&f[i].cfa_rel), how = rd32(&f[i].how);
+            /* cfa_rel and how in one load: they share the frame's second word. */
+            uint64_t word = rd64(&f[i].cfa_rel);
+            uint32_t rel = (uint32_t)word, how = (uint32_t)(word >> 32);
             if (rel > span || rel < 8)
                 break;   /* torn or stale: the rule walk redoes it */
             uintptr_t cfa = sp0 + rel;
@@ -444,6 +451,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
             i++;
             if (i == lim || !ra || ra != rd64(&f[i].ip))
                 break;
+            ips[i] = ra;
         }
         atomic_thread_fence(memory_order_acquire);
         if (i && atomic_load_explicit(&m->seq, memory_order_relaxed) == s1) {

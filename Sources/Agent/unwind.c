@@ -132,7 +132,7 @@ uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, _Atomic uint32_t **id_hi
     int i = 0;
     while (i < n) {
         uintptr_t a = (uintptr_t)buf[i];
-        if ((a >= sl_agent_lo && a < sl_agent_hi) || (a >= unw_lo && a < unw_hi))
+        if (sl_in_agent(a) || (a >= unw_lo && a < unw_hi))
             i++;
         else
             break;
