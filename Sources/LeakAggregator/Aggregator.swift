@@ -13,7 +13,7 @@ public final class Aggregator {
     /// Interned stacks in order of arrival; `LiveBlock.stackIndex` indexes here.
     public private(set) var stacks: [StackTotals] = []
     private var stackIndexByID: [UInt32: UInt32] = [:]
-    private var live = LiveBlockTable()
+    private let live = LiveBlockTable()
     // One-entry cache in front of stackIndexByID: consecutive allocations
     // very often come from the same stack, and hashing costs more than a compare.
     private var lastStackID: UInt32 = .max

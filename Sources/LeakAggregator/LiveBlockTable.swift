@@ -20,15 +20,32 @@ public struct LiveBlock: Equatable, Sendable {
 /// 80% and grow by a quarter, so a live block costs 25-31 bytes; and since
 /// each segment grows on its own, a growth copies 1/64 of the table, never
 /// the whole of it at once.
-struct LiveBlockTable {
-    private var segments: [LiveBlockSegment]
+///
+/// Raw buffers, not Arrays: every Array write checks that its buffer is not
+/// shared, and a class per segment would be retained and released around
+/// each call; the table writes several slots per event. So the table is a
+/// class that owns its segments' memory.
+final class LiveBlockTable {
+    private let segments: UnsafeMutablePointer<LiveBlockSegment>
     private(set) var count = 0
 
     private static let segmentBits = 6
+    private static let segmentCount = 1 << segmentBits
 
-    init(capacity: Int = 1 << 16) {
+    /// Starts small (64 slots a segment by default): a live set of a few
+    /// thousand blocks then stays in the CPU's caches.
+    init(capacity: Int = 1 << 12) {
         let perSegment = max(16, capacity >> Self.segmentBits)
-        segments = Array(repeating: LiveBlockSegment(capacity: perSegment), count: 1 << Self.segmentBits)
+        segments = .allocate(capacity: Self.segmentCount)
+        for index in 0..<Self.segmentCount {
+            (segments + index).initialize(to: LiveBlockSegment(capacity: perSegment))
+        }
+    }
+
+    deinit {
+        for index in 0..<Self.segmentCount { segments[index].deallocateBuffers() }
+        segments.deinitialize(count: Self.segmentCount)
+        segments.deallocate()
     }
 
     /// Fibonacci hashing: the high bits of the product mix all address bits,
@@ -47,7 +64,7 @@ struct LiveBlockTable {
 
     /// Inserts or replaces; returns the block that was there before, if any.
     @discardableResult
-    mutating func insert(_ address: UInt64, _ block: LiveBlock) -> LiveBlock? {
+    func insert(_ address: UInt64, _ block: LiveBlock) -> LiveBlock? {
         let (segment, rest) = Self.hash(address)
         let old = segments[segment].insert(address, hash: rest, block)
         if old == nil { count += 1 }
@@ -55,7 +72,7 @@ struct LiveBlockTable {
     }
 
     /// Removes and returns the block at `address`, if known.
-    mutating func remove(_ address: UInt64) -> LiveBlock? {
+    func remove(_ address: UInt64) -> LiveBlock? {
         let (segment, rest) = Self.hash(address)
         let removed = segments[segment].remove(address, hash: rest)
         if removed != nil { count -= 1 }
@@ -63,18 +80,20 @@ struct LiveBlockTable {
     }
 
     func forEach(_ body: (UInt64, LiveBlock) -> Void) {
-        for segment in segments { segment.forEach(body) }
+        for index in 0..<Self.segmentCount { segments[index].forEach(body) }
     }
 }
 
 /// One segment of `LiveBlockTable`: any capacity (the slot is the hash
-/// scaled to it, Lemire's multiply-shift), three parallel arrays.
+/// scaled to it, Lemire's multiply-shift), three parallel buffers that the
+/// table frees (`deallocateBuffers`).
 struct LiveBlockSegment {
-    private var keys: [UInt64]
+    private var keys: UnsafeMutablePointer<UInt64>
     /// Low 32 bits the size (`UInt32.max`: the size is in `largeSizes`),
     /// high 32 bits the birth.
-    private var sizeAndBirth: [UInt64]
-    private var stackIndexes: [UInt32]
+    private var sizeAndBirth: UnsafeMutablePointer<UInt64>
+    private var stackIndexes: UnsafeMutablePointer<UInt32>
+    private var capacity: Int
     /// Sizes of 4 GiB and more, by address: rare enough for a Dictionary.
     private var largeSizes: [UInt64: UInt64] = [:]
     private let minimumCapacity: Int
@@ -82,12 +101,25 @@ struct LiveBlockSegment {
 
     init(capacity: Int) {
         minimumCapacity = capacity
-        keys = Array(repeating: 0, count: capacity)
-        sizeAndBirth = Array(repeating: 0, count: capacity)
-        stackIndexes = Array(repeating: 0, count: capacity)
+        self.capacity = capacity
+        (keys, sizeAndBirth, stackIndexes) = Self.buffers(capacity)
     }
 
-    private var capacity: Int { keys.count }
+    func deallocateBuffers() {
+        keys.deallocate()
+        sizeAndBirth.deallocate()
+        stackIndexes.deallocate()
+    }
+
+    private static func buffers(_ capacity: Int) -> (UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<UInt32>) {
+        let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+        keys.initialize(repeating: 0, count: capacity)
+        let packed = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+        packed.initialize(repeating: 0, count: capacity)
+        let stacks = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+        stacks.initialize(repeating: 0, count: capacity)
+        return (keys, packed, stacks)
+    }
 
     @inline(__always)
     private func home(_ hash: UInt64) -> Int {
@@ -195,25 +227,25 @@ struct LiveBlockSegment {
     }
 
     func forEach(_ body: (UInt64, LiveBlock) -> Void) {
-        for slot in 0..<keys.count where keys[slot] != 0 {
+        for slot in 0..<capacity where keys[slot] != 0 {
             body(keys[slot], block(at: slot))
         }
     }
 
     private mutating func rehash(to size: Int) {
-        let oldKeys = keys
-        let oldPacked = sizeAndBirth
-        let oldStacks = stackIndexes
-        keys = Array(repeating: 0, count: size)
-        sizeAndBirth = Array(repeating: 0, count: size)
-        stackIndexes = Array(repeating: 0, count: size)
+        let (oldKeys, oldPacked, oldStacks, oldCapacity) = (keys, sizeAndBirth, stackIndexes, capacity)
+        (keys, sizeAndBirth, stackIndexes) = Self.buffers(size)
+        capacity = size
         // Sizes in largeSizes stay where they are: keyed by address.
-        for old in 0..<oldKeys.count where oldKeys[old] != 0 {
+        for old in 0..<oldCapacity where oldKeys[old] != 0 {
             var slot = home(ofKey: oldKeys[old])
             while keys[slot] != 0 { slot = after(slot) }
             keys[slot] = oldKeys[old]
             sizeAndBirth[slot] = oldPacked[old]
             stackIndexes[slot] = oldStacks[old]
         }
+        oldKeys.deallocate()
+        oldPacked.deallocate()
+        oldStacks.deallocate()
     }
 }

@@ -57,7 +57,7 @@ final class AggregatorTests: XCTestCase {
     /// The live table against a Dictionary model, through growth, shrinking
     /// and many deletions that exercise backward shifting.
     func testLiveTableMatchesADictionaryModel() {
-        var table = LiveBlockTable(capacity: 16)
+        let table = LiveBlockTable(capacity: 16)
         var model: [UInt64: LiveBlock] = [:]
         var generator = SystemRandomNumberGenerator()
         var addresses: [UInt64] = []
