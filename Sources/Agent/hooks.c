@@ -13,6 +13,7 @@
  */
 #include "agent.h"
 #include "python_frames.h"
+#include "async_frames.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -198,6 +199,7 @@ __attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
 #else
     uint32_t depth = sl_unwind_capture(ips, sl_sess.frames);
     depth = sl_python_merge(ips, depth, sl_sess.frames);
+    depth = sl_async_merge(ips, depth, sl_sess.frames);   /* Swift async callers (async_frames.c) */
 #endif
     uint32_t id = sl_stack_intern(ips, depth);
     if (SL_UNLIKELY(!id)) {

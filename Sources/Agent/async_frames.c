@@ -1,0 +1,266 @@
+/*
+ * async_frames.c: the awaiting callers of the Swift async function an
+ * allocation is made from.
+ *
+ * A task's partial function is called by the executor (swift_job_run, then
+ * swift::runJobInEstablishedExecutorContext) with its async context in r14
+ * (x86_64's swiftasync register). The context starts with the fields
+ * Swift's ABI fixes (swift/ABI/Task.h, class AsyncContext): Parent, the
+ * caller's context, at offset 0 and ResumeParent, the function the callee
+ * "returns" into, at offset 8. So the chain from the running function's
+ * context reads, innermost first, each awaiting caller's resume point: the
+ * traceback LLDB rebuilds for a suspended task.
+ *
+ * r14 is callee-saved: whatever the partial function called (the allocator,
+ * the agent's hooks) either left it alone or saved it where its .eh_frame
+ * rule says. So the value the partial function held is recovered by walking
+ * from here to its frame with the unwind rules, r14 included (eh_frame.c).
+ *
+ * Safety: this runs inside the host on every traced allocation.
+ *  - The partial function is found among the captured frames: the one the
+ *    executor called (the frame below swift_job_run's callee). Frames that
+ *    do not run a task pay one range check per frame and nothing else.
+ *  - The register walk reads only this thread's stack, below its top, with
+ *    CFAs that grow strictly, and checks every return address against the
+ *    captured stack: any disagreement, and no async frame is added.
+ *  - Contexts are read with process_vm_readv on this process: a pointer that
+ *    is not mapped readable makes the call fail (EFAULT) instead of faulting,
+ *    so a register that did not hold a context costs nothing but the async
+ *    frames. errno is preserved; a kernel that refuses the call turns the
+ *    async walk off for good (the stacks stay synchronous).
+ *  - Bounded: at most SL_ASYNC_MAX_CONTEXTS contexts, and each resume point
+ *    must be code of a loaded module. No allocation, no lock.
+ */
+#include "agent.h"
+
+#include "async_frames.h"
+#include "eh_frame.h"
+#include "unwind_modules.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define SL_ASYNC_MAX_CONTEXTS 64u   /* a longer chain is a broken one */
+#define SL_ASYNC_MAX_WALK 32u       /* frames from here to the partial function */
+
+extern void *__libc_stack_end;
+
+/* The executor entry points that run a job; [lo, hi) each. */
+#define SL_ASYNC_JOB_RUNNERS 3
+static uintptr_t runner_lo[SL_ASYNC_JOB_RUNNERS], runner_hi[SL_ASYNC_JOB_RUNNERS];
+static _Atomic int async_on;
+
+void sl_async_init(void)
+{
+    if (atomic_load_explicit(&async_on, memory_order_acquire))
+        return;
+    const char *setting = getenv(SL_ENV_ASYNC);
+    if (setting && strcmp(setting, "off") == 0)
+        return;
+    static const char *const names[SL_ASYNC_JOB_RUNNERS] = {
+        "swift_job_run", "swift_job_run_on_task_executor", "swift_job_run_on_serial_and_task_executor"};
+    int found = 0;
+    for (int i = 0; i < SL_ASYNC_JOB_RUNNERS; i++) {
+        void *f = dlsym(RTLD_DEFAULT, names[i]);
+        Dl_info di;
+        const ElfW(Sym) *sym = NULL;
+        if (!f || !dladdr1(f, &di, (void **)&sym, RTLD_DL_SYMENT) || !sym || !sym->st_size)
+            continue;
+        runner_lo[i] = (uintptr_t)f;
+        runner_hi[i] = (uintptr_t)f + sym->st_size;
+        found = 1;
+    }
+    /* Without the fast unwinder's module table (SWIFTLEAK_UNWINDER=libunwind)
+     * there are no rules to recover r14 with: the walk then finds no module
+     * and the stacks stay synchronous. */
+    if (found)
+        atomic_store_explicit(&async_on, 1, memory_order_release);
+}
+
+static inline int runs_job(uint64_t ip)
+{
+    for (int i = 0; i < SL_ASYNC_JOB_RUNNERS; i++)
+        if (ip > runner_lo[i] && ip <= runner_hi[i])   /* a return address: after the call */
+            return 1;
+    return 0;
+}
+
+/* ---- recovering r14 ------------------------------------------------------ */
+
+struct async_regs {
+    uintptr_t sp, ip, bp, r14;
+};
+/* Fills r with its caller's registers as they will be right after this call
+ * returns (sp above the return address, ip that return address). Assembly,
+ * so nothing the compiler does can move them. */
+void sl_async_regs(struct async_regs *r);
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl sl_async_regs\n"
+        ".hidden sl_async_regs\n"
+        ".type sl_async_regs,@function\n"
+        "sl_async_regs:\n"
+        "    leaq 8(%rsp), %rax\n"
+        "    movq %rax, 0(%rdi)\n"
+        "    movq (%rsp), %rax\n"
+        "    movq %rax, 8(%rdi)\n"
+        "    movq %rbp, 16(%rdi)\n"
+        "    movq %r14, 24(%rdi)\n"
+        "    ret\n"
+        ".size sl_async_regs, .-sl_async_regs\n");
+
+/* One frame up from r (standing on return address r->ip) by its .eh_frame
+ * row, r14 and rbp restored. 1, or 0 when the rule is missing or odd. */
+static int step(struct async_regs *r, uintptr_t top)
+{
+    const struct sl_unwind_module *m = sl_modules_find(r->ip - 1);
+    if (!m)
+        return 0;
+    uintptr_t fde = sl_eh_find_fde(m->hdr, m->table, m->count, r->ip - 1);
+    struct sl_cfa_row row;
+    if (!fde || sl_eh_row_at(fde, (struct sl_eh_span){m->seg_lo, m->seg_hi}, m->hdr, r->ip - 1, &row) != 0)
+        return 0;
+    if (row.cfa_expr || (row.cfa_reg != SL_DW_RSP && row.cfa_reg != SL_DW_RBP))
+        return 0;
+    if (row.ra_how != SL_CFA_OFFSET || row.ra_off != -8)
+        return 0;
+    uintptr_t cfa = (row.cfa_reg == SL_DW_RBP ? r->bp : r->sp) + (uintptr_t)row.cfa_off;
+    if (cfa <= r->sp || cfa > top || (cfa & 7))
+        return 0;
+    uintptr_t bp = r->bp, r14 = r->r14;
+    if (row.rbp_how == SL_CFA_OFFSET) {
+        uintptr_t at = cfa + (uintptr_t)row.rbp_off;
+        if (at < r->sp || at + 8 > cfa)
+            return 0;
+        bp = *(const uintptr_t *)at;
+    } else if (row.rbp_how != SL_CFA_SAME) {
+        return 0;
+    }
+    if (row.r14_how == SL_CFA_OFFSET) {
+        uintptr_t at = cfa + (uintptr_t)row.r14_off;
+        if (at < r->sp || at + 8 > cfa)
+            return 0;
+        r14 = *(const uintptr_t *)at;
+    } else if (row.r14_how != SL_CFA_SAME) {
+        return 0;
+    }
+    r->ip = *(const uintptr_t *)(cfa - 8);
+    r->sp = cfa;
+    r->bp = bp;
+    r->r14 = r14;
+    return r->ip != 0;
+}
+
+/* The value r14 had in frame `target` of ips (its call was in progress), or
+ * 0. The walk starts in this function's caller's frame: the agent's own
+ * frames are stepped through, then each frame must be the captured one.
+ * noinline: the frame it walks from must be a real one. */
+static __attribute__((noinline)) uintptr_t r14_at(const uint64_t *ips, uint32_t target)
+{
+    struct async_regs r;
+    sl_async_regs(&r);
+    /* Top of this stack: a pthread's descriptor sits right above its stack;
+     * the main thread's stack ends at __libc_stack_end. */
+    uintptr_t self = (uintptr_t)pthread_self(), main_top = (uintptr_t)__libc_stack_end, top;
+    if (r.sp < self && self - r.sp <= (256ull << 20))
+        top = self;
+    else if (r.sp < main_top && main_top - r.sp <= (4ull << 30))
+        top = main_top;
+    else
+        return 0;
+    uint32_t steps = 0;
+    /* r stands in r14_at's frame; step out of it and of the agent's frames. */
+    do {
+        if (++steps > SL_ASYNC_MAX_WALK || !step(&r, top))
+            return 0;
+    } while (sl_in_agent(r.ip));
+    for (uint32_t i = 0;; i++) {
+        /* ips[0] was made a call-site address (minus one); the rest are as read. */
+        if (r.ip - (i == 0) != ips[i])
+            return 0;
+        if (i == target)
+            return r.r14;
+        if (++steps > SL_ASYNC_MAX_WALK || !step(&r, top))
+            return 0;
+    }
+}
+
+/* ---- the context chain --------------------------------------------------- */
+
+/* Reads Parent and ResumeParent of the context at ctx. 1, or 0 when ctx is
+ * not readable memory. */
+static int read_context(uintptr_t ctx, uintptr_t out[2])
+{
+    struct iovec local = {out, 2 * sizeof(uintptr_t)};
+    struct iovec remote = {(void *)ctx, 2 * sizeof(uintptr_t)};
+    int saved = errno;
+    long n = syscall(SYS_process_vm_readv, (long)sl_sess.pid, &local, 1L, &remote, 1L, 0L);
+    int e = errno;
+    errno = saved;
+    if (n == (long)(2 * sizeof(uintptr_t)))
+        return 1;
+    if (n < 0 && e != EFAULT && e != EINTR) {
+        /* Not a bad pointer: the kernel refuses the call (seccomp, an old
+         * kernel). Stop trying; stacks stay synchronous. */
+        atomic_store_explicit(&async_on, 0, memory_order_relaxed);
+        sl_debug("async: process_vm_readv refused, no async frames", (uint64_t)e, 0);
+    }
+    return 0;
+}
+
+static inline int plausible_context(uintptr_t p)
+{
+    return p >= 4096 && p < (1ull << 47) && (p & 7) == 0;
+}
+
+uint32_t sl_async_merge(uint64_t *ips, uint32_t depth, uint32_t max)
+{
+    if (SL_LIKELY(!atomic_load_explicit(&async_on, memory_order_relaxed)))
+        return depth;
+    uint32_t job = 0;
+    while (job < depth && !runs_job(ips[job]))
+        job++;
+    if (job == depth || job == 0)
+        return depth;
+    /* swift_job_run calls runJobInEstablishedExecutorContext (part of the
+     * same library), which calls the task's partial function; a runtime
+     * that inlines the former calls it directly. */
+    uint32_t partial = job - 1;
+    const struct sl_unwind_module *runtime = sl_modules_find(ips[job] - 1);
+    const struct sl_unwind_module *caller = sl_modules_find(ips[partial] - (partial > 0));
+    if (partial > 0 && runtime && caller && caller->text_lo == runtime->text_lo)
+        partial--;
+    if (max > SL_MAX_FRAMES)
+        max = SL_MAX_FRAMES;
+    if (partial + 1 >= max)
+        return depth;
+
+    uintptr_t ctx = r14_at(ips, partial);
+    uint64_t found[SL_ASYNC_MAX_CONTEXTS];
+    uint32_t n = 0, room = max - (partial + 1);
+    while (n < SL_ASYNC_MAX_CONTEXTS && n < room && plausible_context(ctx)) {
+        uintptr_t head[2];
+        if (!read_context(ctx, head))
+            break;
+        uintptr_t resume = head[1];
+        if (!sl_modules_find(resume))
+            break;   /* not code: ctx was not a context (or the chain is torn) */
+        found[n++] = SL_ASYNC_FRAME_TAG | (uint64_t)resume;
+        ctx = head[0];
+    }
+    if (!n)
+        return depth;
+    /* The executor's frames move down by n; those past max fall off. */
+    uint32_t keep = depth - (partial + 1);
+    if (keep > max - (partial + 1) - n)
+        keep = max - (partial + 1) - n;
+    memmove(ips + partial + 1 + n, ips + partial + 1, keep * sizeof(uint64_t));
+    memcpy(ips + partial + 1, found, n * sizeof(uint64_t));
+    return partial + 1 + n + keep;
+}
