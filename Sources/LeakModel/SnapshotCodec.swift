@@ -42,6 +42,9 @@ public enum SnapshotCodec {
         case allocated = 10
         /// Optional: module path -> GNU build ID (`Snapshot.buildIDs`); additive.
         case buildIDs = 11
+        /// Optional: which frames are Swift async callers (`Frame.isAsync`);
+        /// additive like `inlinedFrames`, still version 1.
+        case asyncFrames = 15
 
         var name: String {
             switch self {
@@ -54,6 +57,7 @@ public enum SnapshotCodec {
             case .inlinedFrames: return "inlined frames"
             case .allocated: return "allocated"
             case .buildIDs: return "build IDs"
+            case .asyncFrames: return "async frames"
             }
         }
     }
@@ -74,6 +78,7 @@ public enum SnapshotCodec {
         appendSection(.sites, encodeSites(snapshot.sites), to: &body)
         if let ages = encodeAges(snapshot.sites) { appendSection(.ages, ages, to: &body) }
         if let inlined = encodeInlinedFrames(snapshot.frames) { appendSection(.inlinedFrames, inlined, to: &body) }
+        if let async = encodeAsyncFrames(snapshot.frames) { appendSection(.asyncFrames, async, to: &body) }
         if let allocated = encodeAllocated(snapshot.sites) { appendSection(.allocated, allocated, to: &body) }
         if !snapshot.buildIDs.isEmpty { appendSection(.buildIDs, encodeBuildIDs(snapshot.buildIDs), to: &body) }
 
@@ -240,6 +245,9 @@ public enum SnapshotCodec {
         var frames = try decodeSection(.frames, bytes, try section(.frames)) { try decodeFrames(&$0, strings: strings) }
         if let range = sections[.inlinedFrames] {
             try decodeSection(.inlinedFrames, bytes, range) { try decodeInlinedFrames(&$0, into: &frames) }
+        }
+        if let range = sections[.asyncFrames] {
+            try decodeSection(.asyncFrames, bytes, range) { try decodeAsyncFrames(&$0, into: &frames) }
         }
         let stacks = try decodeSection(.stacks, bytes, try section(.stacks)) { try decodeStacks(&$0, frameCount: frames.count) }
         var sites = try decodeSection(.sites, bytes, try section(.sites)) { try decodeSites(&$0, stackCount: stacks.count) }

@@ -69,7 +69,8 @@ public enum JSONReport {
     }
 
     /// Line 0 and address 0 mean unknown, so they are null. "inlined" only
-    /// on inline levels, so output for other frames stays as it was.
+    /// on inline levels and "async" only on Swift async callers, so output
+    /// for other frames stays as it was.
     static func traceback(_ frames: [Frame]) -> JSONValue {
         .array(frames.map { f in
             .object([
@@ -78,7 +79,7 @@ public enum JSONReport {
                 ("line", f.line == 0 ? .null : .uint(UInt64(f.line))),
                 ("module", .optional(f.module)),
                 ("address", f.address == 0 ? .null : .string(FrameText.hex(f.address))),
-            ] + (f.isInlined ? [("inlined", .bool(true))] : []))
+            ] + (f.isInlined ? [("inlined", .bool(true))] : []) + (f.isAsync ? [("async", .bool(true))] : []))
         })
     }
 }

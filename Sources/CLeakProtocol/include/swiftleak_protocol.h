@@ -110,7 +110,7 @@ struct sl_rec_stack {
  * contexts (each holds its parent and the parent's resume function). A
  * reader that does not know the tag sees an address outside every module. */
 #define SL_ASYNC_FRAME_TAG (1ull << 62)
-#define SL_ASYNC_FRAME_ADDRESS_MASK ((1ull << 47) - 1)
+#define SL_ASYNC_FRAME_ADDRESS_MASK 0x00007fffffffffffull   /* bits 0-46; a literal, so Swift imports it */
 
 /* Answer to SL_CMD_SYNC: everything that happened before the command was
  * read is in the stream before this record. */
