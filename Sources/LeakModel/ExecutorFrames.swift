@@ -22,12 +22,15 @@ extension AllocatorFrames {
     /// frames (innermost first), or `count` when none: the innermost job
     /// runner, and before it the runtime's frames and the thunks that
     /// started the task. Everything from there outwards was the executor's.
+    /// A stack cut short by the depth limit before its job runner still
+    /// loses its trailing runtime and thunk async callers.
     public static func executorStart(count: Int, frame: (Int) -> Frame) -> Int {
-        guard let runner = (0..<count).first(where: { isJobRunner(frame($0)) }) else { return count }
-        var start = runner
+        let runner = (0..<count).first { isJobRunner(frame($0)) }
+        var start = runner ?? count
         while start > 1 {
             let previous = frame(start - 1)
-            guard isConcurrencyModule(previous) || (previous.isAsync && isTaskEntryThunk(previous)) else { break }
+            let isRuntime = isConcurrencyModule(previous)
+            guard previous.isAsync ? isRuntime || isTaskEntryThunk(previous) : runner != nil && isRuntime else { break }
             start -= 1
         }
         return start

@@ -8,7 +8,7 @@ struct SessionArguments: ParsableArguments {
     @Option(name: .shortAndLong, help: ArgumentHelp("Directory for snapshots (default: ./swiftleak-<pid>).", valueName: "dir"))
     var output: String?
 
-    @Option(help: ArgumentHelp("Call-stack depth recorded per allocation (1-256).", valueName: "n"))
+    @Option(help: ArgumentHelp("Call-stack depth recorded per allocation (1-256); inline levels add frames on top.", valueName: "n"))
     var frames: UInt32 = 64
 
     @Option(help: ArgumentHelp("Also write a snapshot every DURATION (e.g. 30s, 5m, 1h).", valueName: "duration"),

@@ -40,3 +40,12 @@ final class AsyncFramesTests: XCTestCase {
         XCTAssertNil(try SnapshotCodec.readSections(synchronous, body: try SnapshotCodec.checkHeader(synchronous))[.asyncFrames])
     }
 }
+
+extension AsyncFramesTests {
+    /// `--frames` small enough that the agent kept the async callers but
+    /// not the executor: the task's entry thunk and the runtime still fold.
+    func testStackCutBeforeTheJobRunnerLosesTheTaskEntry() {
+        let cut = [S.slowAlloc, S.makeRecord] + S.callers + S.taskEntry.prefix(1)
+        XCTAssertEqual(AllocatorFrames.fold(cut), [S.makeRecord] + S.callers)
+    }
+}
