@@ -83,10 +83,10 @@ final class AsyncCallerTests: XCTestCase {
             XCTAssertEqual(levels.count, Int(probe) + 1, context)
             guard levels.count == Int(probe) + 1 else { continue }
             XCTAssertNotEqual(levels[0].function, levels[1].function, "not a function entry: " + context)
+            // A function with no line at all (the compiler's task entry thunk) keeps none.
             let body = levels[1...].prefix { $0.function == levels[1].function }.first { $0.line != nil }
-            let line = try XCTUnwrap(body?.line, "llvm-symbolizer finds no line in the function: " + context)
-            XCTAssertEqual(OptimizedRun.int(point.outer["line"]).map(Int.init), line, context)
-            XCTAssertEqual(OptimizedRun.basename(point.outer["file"]), OptimizedRun.basename(body?.file), context)
+            XCTAssertEqual(OptimizedRun.int(point.outer["line"]).map(Int.init), body?.line, context)
+            if let body { XCTAssertEqual(OptimizedRun.basename(point.outer["file"]), OptimizedRun.basename(body.file), context) }
         }
         // The three awaits, at the fixture's marked lines, in this order.
         XCTAssertEqual(resumePoints.prefix(3).map { OptimizedRun.int($0.outer["line"]) },
