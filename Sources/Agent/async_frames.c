@@ -23,9 +23,10 @@
  *  - The register walk reads only this thread's stack, below its top, with
  *    CFAs that grow strictly, and checks every return address against the
  *    captured stack: any disagreement, and no async frame is added.
- *  - Contexts are read with process_vm_readv on this process: a pointer that
- *    is not mapped readable makes the call fail (EFAULT) instead of faulting,
- *    so a register that did not hold a context costs nothing but the async
+ *  - A context is read only from a page known readable: checked with
+ *    process_vm_readv on this process, which fails (EFAULT) instead of
+ *    faulting, then cached for a tenth of a second (see readable_pages), so
+ *    a register that did not hold a context costs nothing but the async
  *    frames. errno is preserved; a kernel that refuses the call turns the
  *    async walk off for good (the stacks stay synchronous).
  *  - Bounded: at most SL_ASYNC_MAX_CONTEXTS contexts, and each resume point
@@ -44,6 +45,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SL_ASYNC_MAX_CONTEXTS 64u   /* a longer chain is a broken one */
@@ -115,41 +117,82 @@ __asm__(".text\n"
         "    ret\n"
         ".size sl_async_regs, .-sl_async_regs\n");
 
-/* One frame up from r (standing on return address r->ip) by its .eh_frame
- * row, r14 and rbp restored. 1, or 0 when the rule is missing or odd. */
-static int step(struct async_regs *r, uintptr_t top)
+/* The rules the walk needs at one return address, decoded once: where the
+ * CFA is (rsp or rbp + off) and where rbp and r14 were saved (CFA - 8k,
+ * k = 0: not saved). One 64-bit word per entry, so a reader never sees half
+ * of another address's rules: [0,35) ip >> 12 (the slot is ip's low 12
+ * bits), bit 35 CFA from rbp, [36,50) CFA offset / 8, [50,54) rbp's k,
+ * [54,58) r14's k, bit 58 valid. A rule of code unloaded since can only
+ * make the walk disagree with the captured stack, which ends it. */
+#define SL_ASYNC_RULES 4096u
+static _Atomic uint64_t rules[SL_ASYNC_RULES];
+
+struct frame_rule {
+    int from_rbp;
+    uintptr_t cfa_off;
+    unsigned rbp_k, r14_k;   /* saved at CFA - 8k; 0: unchanged */
+};
+
+/* Decodes the rule for return address ip from its module's .eh_frame. 1, or
+ * 0 when there is none or it is not one this walk follows. */
+static int decode_rule(uintptr_t ip, struct frame_rule *out)
 {
-    const struct sl_unwind_module *m = sl_modules_find(r->ip - 1);
+    const struct sl_unwind_module *m = sl_modules_find(ip - 1);
     if (!m)
         return 0;
-    uintptr_t fde = sl_eh_find_fde(m->hdr, m->table, m->count, r->ip - 1);
+    uintptr_t fde = sl_eh_find_fde(m->hdr, m->table, m->count, ip - 1);
     struct sl_cfa_row row;
-    if (!fde || sl_eh_row_at(fde, (struct sl_eh_span){m->seg_lo, m->seg_hi}, m->hdr, r->ip - 1, &row) != 0)
+    if (!fde || sl_eh_row_at(fde, (struct sl_eh_span){m->seg_lo, m->seg_hi}, m->hdr, ip - 1, &row) != 0)
         return 0;
     if (row.cfa_expr || (row.cfa_reg != SL_DW_RSP && row.cfa_reg != SL_DW_RBP))
         return 0;
-    if (row.ra_how != SL_CFA_OFFSET || row.ra_off != -8)
+    if (row.ra_how != SL_CFA_OFFSET || row.ra_off != -8 || row.cfa_off < 8 || (row.cfa_off & 7) || row.cfa_off >= (8 << 14))
         return 0;
-    uintptr_t cfa = (row.cfa_reg == SL_DW_RBP ? r->bp : r->sp) + (uintptr_t)row.cfa_off;
+    if ((row.rbp_how != SL_CFA_SAME && row.rbp_how != SL_CFA_OFFSET) ||
+        (row.r14_how != SL_CFA_SAME && row.r14_how != SL_CFA_OFFSET))
+        return 0;
+    int64_t rbp_k = row.rbp_how == SL_CFA_OFFSET ? -row.rbp_off / 8 : 0;
+    int64_t r14_k = row.r14_how == SL_CFA_OFFSET ? -row.r14_off / 8 : 0;
+    if ((row.rbp_how == SL_CFA_OFFSET && (row.rbp_off >= 0 || (row.rbp_off & 7) || rbp_k > 15)) ||
+        (row.r14_how == SL_CFA_OFFSET && (row.r14_off >= 0 || (row.r14_off & 7) || r14_k > 15)))
+        return 0;
+    *out = (struct frame_rule){row.cfa_reg == SL_DW_RBP, (uintptr_t)row.cfa_off, (unsigned)rbp_k, (unsigned)r14_k};
+    return 1;
+}
+
+static int rule_at(uintptr_t ip, struct frame_rule *out)
+{
+    _Atomic uint64_t *slot = &rules[ip & (SL_ASYNC_RULES - 1)];
+    uint64_t w = atomic_load_explicit(slot, memory_order_relaxed);
+    if ((w >> 58 & 1) && (w & ((1ull << 35) - 1)) == (uint64_t)(ip >> 12)) {
+        *out = (struct frame_rule){(int)(w >> 35 & 1), (uintptr_t)(w >> 36 & 0x3fff) << 3, (unsigned)(w >> 50 & 15),
+                                   (unsigned)(w >> 54 & 15)};
+        return 1;
+    }
+    if (!decode_rule(ip, out))
+        return 0;
+    if (!(ip >> 47))
+        atomic_store_explicit(slot, (uint64_t)(ip >> 12) | (uint64_t)out->from_rbp << 35 | (uint64_t)(out->cfa_off >> 3) << 36 |
+                                        (uint64_t)out->rbp_k << 50 | (uint64_t)out->r14_k << 54 | 1ull << 58,
+                              memory_order_relaxed);
+    return 1;
+}
+
+/* One frame up from r (standing on return address r->ip) by its .eh_frame
+ * rule, r14 and rbp restored. 1, or 0 when the rule is missing or odd. */
+static int step(struct async_regs *r, uintptr_t top)
+{
+    struct frame_rule rule;
+    if (!rule_at(r->ip, &rule))
+        return 0;
+    uintptr_t cfa = (rule.from_rbp ? r->bp : r->sp) + rule.cfa_off;
     if (cfa <= r->sp || cfa > top || (cfa & 7))
         return 0;
-    uintptr_t bp = r->bp, r14 = r->r14;
-    if (row.rbp_how == SL_CFA_OFFSET) {
-        uintptr_t at = cfa + (uintptr_t)row.rbp_off;
-        if (at < r->sp || at + 8 > cfa)
-            return 0;
-        bp = *(const uintptr_t *)at;
-    } else if (row.rbp_how != SL_CFA_SAME) {
+    /* Saved slots lie between sp and the CFA (k <= 15 keeps them above cfa - 120). */
+    if ((rule.rbp_k && cfa - 8 * rule.rbp_k < r->sp) || (rule.r14_k && cfa - 8 * rule.r14_k < r->sp))
         return 0;
-    }
-    if (row.r14_how == SL_CFA_OFFSET) {
-        uintptr_t at = cfa + (uintptr_t)row.r14_off;
-        if (at < r->sp || at + 8 > cfa)
-            return 0;
-        r14 = *(const uintptr_t *)at;
-    } else if (row.r14_how != SL_CFA_SAME) {
-        return 0;
-    }
+    uintptr_t bp = rule.rbp_k ? *(const uintptr_t *)(cfa - 8 * rule.rbp_k) : r->bp;
+    uintptr_t r14 = rule.r14_k ? *(const uintptr_t *)(cfa - 8 * rule.r14_k) : r->r14;
     r->ip = *(const uintptr_t *)(cfa - 8);
     r->sp = cfa;
     r->bp = bp;
@@ -193,18 +236,47 @@ static __attribute__((noinline)) uintptr_t r14_at(const uint64_t *ips, uint32_t 
 
 /* ---- the context chain --------------------------------------------------- */
 
-/* Reads Parent and ResumeParent of the context at ctx. 1, or 0 when ctx is
- * not readable memory. */
-static int read_context(uintptr_t ctx, uintptr_t out[2])
+/* Pages a context was read from, so that a chain read again (every
+ * allocation of a task reads the same few contexts) costs plain loads, not
+ * a system call per context. An entry vouches for its page for one epoch
+ * (SL_ASYNC_EPOCH_NS): memory unmapped since is trusted for at most that
+ * long, and only a pointer that is not a live context could lead there
+ * (the running task's own contexts stay allocated while it awaits them).
+ * One 64-bit word per entry: page number << 16 | epoch << 1 | 1. */
+#define SL_ASYNC_PAGES 1024u
+#define SL_ASYNC_EPOCH_NS 100000000ull
+static _Atomic uint64_t readable_pages[SL_ASYNC_PAGES];
+
+static inline uint64_t page_entry(uintptr_t page, uint64_t epoch)
 {
-    struct iovec local = {out, 2 * sizeof(uintptr_t)};
-    struct iovec remote = {(void *)ctx, 2 * sizeof(uintptr_t)};
+    return ((uint64_t)page << 16) | ((epoch & 0x7fff) << 1) | 1;
+}
+
+static inline _Atomic uint64_t *page_slot(uintptr_t page)
+{
+    return &readable_pages[(page ^ (page >> 10)) & (SL_ASYNC_PAGES - 1)];
+}
+
+/* Whether the page holding p is readable: from the cache, else by reading
+ * one byte of it with process_vm_readv (which fails instead of faulting). */
+static int readable(uintptr_t p, uint64_t epoch)
+{
+    uintptr_t page = p >> 12;
+    _Atomic uint64_t *slot = page_slot(page);
+    uint64_t want = page_entry(page, epoch);
+    if (atomic_load_explicit(slot, memory_order_relaxed) == want)
+        return 1;
+    char byte;
+    struct iovec local = {&byte, 1};
+    struct iovec remote = {(void *)p, 1};
     int saved = errno;
     long n = syscall(SYS_process_vm_readv, (long)sl_sess.pid, &local, 1L, &remote, 1L, 0L);
     int e = errno;
     errno = saved;
-    if (n == (long)(2 * sizeof(uintptr_t)))
+    if (n == 1) {
+        atomic_store_explicit(slot, want, memory_order_relaxed);
         return 1;
+    }
     if (n < 0 && e != EFAULT && e != EINTR) {
         /* Not a bad pointer: the kernel refuses the call (seccomp, an old
          * kernel). Stop trying; stacks stay synchronous. */
@@ -212,6 +284,17 @@ static int read_context(uintptr_t ctx, uintptr_t out[2])
         sl_debug("async: process_vm_readv refused, no async frames", (uint64_t)e, 0);
     }
     return 0;
+}
+
+/* Reads Parent and ResumeParent of the context at ctx (8-aligned, so the two
+ * words span at most two pages). 1, or 0 when ctx is not readable memory. */
+static int read_context(uintptr_t ctx, uintptr_t out[2], uint64_t epoch)
+{
+    if (!readable(ctx, epoch) || ((ctx + 15) >> 12 != ctx >> 12 && !readable(ctx + 15, epoch)))
+        return 0;
+    out[0] = ((const uintptr_t *)ctx)[0];
+    out[1] = ((const uintptr_t *)ctx)[1];
+    return 1;
 }
 
 static inline int plausible_context(uintptr_t p)
@@ -242,11 +325,15 @@ uint32_t sl_async_merge(uint64_t *ips, uint32_t depth, uint32_t max)
         return depth;
 
     uintptr_t ctx = r14_at(ips, partial);
+    struct timespec now;
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) != 0)
+        return depth;
+    uint64_t epoch = ((uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec) / SL_ASYNC_EPOCH_NS;
     uint64_t found[SL_ASYNC_MAX_CONTEXTS];
     uint32_t n = 0, room = max - (partial + 1);
     while (n < SL_ASYNC_MAX_CONTEXTS && n < room && plausible_context(ctx)) {
         uintptr_t head[2];
-        if (!read_context(ctx, head))
+        if (!read_context(ctx, head, epoch))
             break;
         uintptr_t resume = head[1];
         if (!sl_modules_find(resume))

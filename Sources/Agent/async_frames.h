@@ -16,8 +16,8 @@ void sl_async_init(void);
 /* When ips[0..depth) runs a task (a swift_job_run frame), insert after the
  * task's partial function the resume points of its awaiting callers, tagged
  * SL_ASYNC_FRAME_TAG, innermost first, keeping at most max entries. Returns
- * the new depth. Hook-path safe: no allocation, no lock; one checked system
- * call per async context read (the read cannot fault). */
+ * the new depth. Hook-path safe: no allocation, no lock; a checked system
+ * call (which cannot fault) for each page a context is first read from. */
 uint32_t sl_async_merge(uint64_t *ips, uint32_t depth, uint32_t max);
 
 #endif
