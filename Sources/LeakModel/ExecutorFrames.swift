@@ -37,7 +37,9 @@ extension AllocatorFrames {
     }
 
     static func isJobRunner(_ frame: Frame) -> Bool {
-        guard let function = frame.function else { return false }
+        // Every prefix starts with "s" or "_": most names are out after one byte.
+        guard let function = frame.function, let first = function.utf8.first,
+              first == UInt8(ascii: "s") || first == UInt8(ascii: "_") else { return false }
         return jobRunnerPrefixes.contains { function.hasPrefix($0) }
     }
 
