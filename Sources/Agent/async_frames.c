@@ -23,12 +23,10 @@
  *  - The register walk reads only this thread's stack, below its top, with
  *    CFAs that grow strictly, and checks every return address against the
  *    captured stack: any disagreement, and no async frame is added.
- *  - A context is read only from a page known readable: checked with
- *    process_vm_readv on this process, which fails (EFAULT) instead of
- *    faulting, then cached for a tenth of a second (see readable_pages), so
+ *  - A context is read only inside a readable, writable mapping of the
+ *    process (rw_mappings.c: /proc/self/maps, read by the agent thread), so
  *    a register that did not hold a context costs nothing but the async
- *    frames. errno is preserved; a kernel that refuses the call turns the
- *    async walk off for good (the stacks stay synchronous).
+ *    frames; the walk makes no system call.
  *  - Bounded: at most SL_ASYNC_MAX_CONTEXTS contexts, and each resume point
  *    must be code of a loaded module. No allocation, no lock.
  */
@@ -36,6 +34,7 @@
 
 #include "async_frames.h"
 #include "eh_frame.h"
+#include "rw_mappings.h"
 #include "unwind_modules.h"
 
 #include <dlfcn.h>
@@ -43,10 +42,6 @@
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
-#include <time.h>
-#include <unistd.h>
 
 #define SL_ASYNC_MAX_CONTEXTS 64u   /* a longer chain is a broken one */
 #define SL_ASYNC_MAX_WALK 32u       /* frames from here to the partial function */
@@ -81,7 +76,8 @@ void sl_async_init(void)
     /* Without the fast unwinder's module table (SWIFTLEAK_UNWINDER=libunwind)
      * there are no rules to recover r14 with: the walk then finds no module
      * and the stacks stay synchronous. */
-    if (found)
+    /* Contexts are only read inside mappings this table lists. */
+    if (found && sl_rw_mappings_refresh() == 0)
         atomic_store_explicit(&async_on, 1, memory_order_release);
 }
 
@@ -236,64 +232,36 @@ static __attribute__((noinline)) uintptr_t r14_at(const uint64_t *ips, uint32_t 
 
 /* ---- the context chain --------------------------------------------------- */
 
-/* Pages a context was read from, so that a chain read again (every
- * allocation of a task reads the same few contexts) costs plain loads, not
- * a system call per context. An entry vouches for its page for one epoch
- * (SL_ASYNC_EPOCH_NS): memory unmapped since is trusted for at most that
- * long, and only a pointer that is not a live context could lead there
- * (the running task's own contexts stay allocated while it awaits them).
- * One 64-bit word per entry: page number << 16 | epoch << 1 | 1. */
-#define SL_ASYNC_PAGES 1024u
-#define SL_ASYNC_EPOCH_NS 100000000ull
-static _Atomic uint64_t readable_pages[SL_ASYNC_PAGES];
+/* The mapping and the module the last context and resume point were found
+ * in: a chain's contexts mostly share one task allocator slab, and its
+ * resume points a few modules, so most checks are two comparisons. */
+struct chain_cache {
+    uintptr_t map_lo, map_hi;
+    uintptr_t text_lo, text_hi;
+};
 
-static inline uint64_t page_entry(uintptr_t page, uint64_t epoch)
+/* Reads Parent and ResumeParent of the context at ctx. 1, or 0 when ctx is
+ * not inside a readable, writable mapping (rw_mappings.c). */
+static int read_context(uintptr_t ctx, uintptr_t out[2], struct chain_cache *c)
 {
-    return ((uint64_t)page << 16) | ((epoch & 0x7fff) << 1) | 1;
-}
-
-static inline _Atomic uint64_t *page_slot(uintptr_t page)
-{
-    return &readable_pages[(page ^ (page >> 10)) & (SL_ASYNC_PAGES - 1)];
-}
-
-/* Whether the page holding p is readable: from the cache, else by reading
- * one byte of it with process_vm_readv (which fails instead of faulting). */
-static int readable(uintptr_t p, uint64_t epoch)
-{
-    uintptr_t page = p >> 12;
-    _Atomic uint64_t *slot = page_slot(page);
-    uint64_t want = page_entry(page, epoch);
-    if (atomic_load_explicit(slot, memory_order_relaxed) == want)
-        return 1;
-    char byte;
-    struct iovec local = {&byte, 1};
-    struct iovec remote = {(void *)p, 1};
-    int saved = errno;
-    long n = syscall(SYS_process_vm_readv, (long)sl_sess.pid, &local, 1L, &remote, 1L, 0L);
-    int e = errno;
-    errno = saved;
-    if (n == 1) {
-        atomic_store_explicit(slot, want, memory_order_relaxed);
-        return 1;
-    }
-    if (n < 0 && e != EFAULT && e != EINTR) {
-        /* Not a bad pointer: the kernel refuses the call (seccomp, an old
-         * kernel). Stop trying; stacks stay synchronous. */
-        atomic_store_explicit(&async_on, 0, memory_order_relaxed);
-        sl_debug("async: process_vm_readv refused, no async frames", (uint64_t)e, 0);
-    }
-    return 0;
-}
-
-/* Reads Parent and ResumeParent of the context at ctx (8-aligned, so the two
- * words span at most two pages). 1, or 0 when ctx is not readable memory. */
-static int read_context(uintptr_t ctx, uintptr_t out[2], uint64_t epoch)
-{
-    if (!readable(ctx, epoch) || ((ctx + 15) >> 12 != ctx >> 12 && !readable(ctx + 15, epoch)))
+    uintptr_t end = ctx + 2 * sizeof(uintptr_t);
+    if (!(ctx >= c->map_lo && end <= c->map_hi) && !sl_rw_mapped(ctx, end, &c->map_lo, &c->map_hi))
         return 0;
     out[0] = ((const uintptr_t *)ctx)[0];
     out[1] = ((const uintptr_t *)ctx)[1];
+    return 1;
+}
+
+/* Whether ip is code of a loaded module. */
+static int is_code(uintptr_t ip, struct chain_cache *c)
+{
+    if (ip >= c->text_lo && ip < c->text_hi)
+        return 1;
+    const struct sl_unwind_module *m = sl_modules_find(ip);
+    if (!m)
+        return 0;
+    c->text_lo = m->text_lo;
+    c->text_hi = m->text_hi;
     return 1;
 }
 
@@ -325,18 +293,15 @@ uint32_t sl_async_merge(uint64_t *ips, uint32_t depth, uint32_t max)
         return depth;
 
     uintptr_t ctx = r14_at(ips, partial);
-    struct timespec now;
-    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) != 0)
-        return depth;
-    uint64_t epoch = ((uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec) / SL_ASYNC_EPOCH_NS;
     uint64_t found[SL_ASYNC_MAX_CONTEXTS];
     uint32_t n = 0, room = max - (partial + 1);
+    struct chain_cache cache = {0, 0, 0, 0};
     while (n < SL_ASYNC_MAX_CONTEXTS && n < room && plausible_context(ctx)) {
         uintptr_t head[2];
-        if (!read_context(ctx, head, epoch))
+        if (!read_context(ctx, head, &cache))
             break;
         uintptr_t resume = head[1];
-        if (!sl_modules_find(resume))
+        if (!is_code(resume, &cache))
             break;   /* not code: ctx was not a context (or the chain is torn) */
         found[n++] = SL_ASYNC_FRAME_TAG | (uint64_t)resume;
         ctx = head[0];

@@ -107,9 +107,6 @@ enum SeccompNeeds {
                         madeBy: agent),
             SeccompNeed(name: "write", number: 1, madeBy: agent),
             SeccompNeed(name: "mincore", number: 27, madeBy: agent),
-            // async_frames.c: Swift async contexts are read through this
-            // process's own memory (a refusal only turns the async walk off).
-            SeccompNeed(name: "process_vm_readv", number: 310, failureIsHandled: true, madeBy: agent),
         ]
     }
 
