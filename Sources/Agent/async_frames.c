@@ -38,7 +38,6 @@
 #include "unwind_modules.h"
 
 #include <dlfcn.h>
-#include <errno.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
