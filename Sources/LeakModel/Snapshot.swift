@@ -8,7 +8,7 @@ public struct Snapshot: Hashable, Sendable {
     /// Call stacks, innermost frame first, as indices into `frames`.
     /// They start at the allocator's entry (malloc & co): analyses decide which
     /// frames to fold.
-    public var stacks: [[Int]]
+    public var stacks: StackTable
     /// Memory per stack; at most one site per stack. A stack whose blocks were
     /// all freed has a site only for its cumulative counts (`Site.isLive` false).
     public var sites: [Site]
@@ -17,6 +17,10 @@ public struct Snapshot: Hashable, Sendable {
     public var buildIDs: [String: String]
 
     public init(metadata: SnapshotMetadata, frames: [Frame], stacks: [[Int]], sites: [Site], buildIDs: [String: String] = [:]) {
+        self.init(metadata: metadata, frames: frames, stacks: StackTable(stacks), sites: sites, buildIDs: buildIDs)
+    }
+
+    public init(metadata: SnapshotMetadata, frames: [Frame], stacks: StackTable, sites: [Site], buildIDs: [String: String] = [:]) {
         self.metadata = metadata
         self.frames = frames
         self.stacks = stacks

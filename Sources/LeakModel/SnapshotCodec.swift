@@ -151,7 +151,7 @@ public enum SnapshotCodec {
         return w.bytes
     }
 
-    static func encodeStacks(_ stacks: [[Int]]) -> [UInt8] {
+    static func encodeStacks(_ stacks: StackTable) -> [UInt8] {
         var w = BinaryWriter()
         w.writeVarint(UInt64(stacks.count))
         for stack in stacks {
@@ -421,14 +421,15 @@ public enum SnapshotCodec {
         return frames
     }
 
-    static func decodeStacks(_ r: inout BinaryReader, frameCount: Int) throws -> [[Int]] {
+    static func decodeStacks(_ r: inout BinaryReader, frameCount: Int) throws -> StackTable {
         let count = try r.readCount("stack count")
-        var stacks: [[Int]] = []
-        stacks.reserveCapacity(count)
+        var stacks = StackTable()
+        // Each stack's depth and frame indices take a byte each at least.
+        stacks.reserveCapacity(stacks: count, frames: r.remaining - count)
+        var stack: [Int] = []
         for _ in 0..<count {
             let depth = try r.readCount("stack depth")
-            var stack: [Int] = []
-            stack.reserveCapacity(depth)
+            stack.removeAll(keepingCapacity: true)
             for _ in 0..<depth { stack.append(try r.readIndex("frame index", below: frameCount)) }
             stacks.append(stack)
         }
