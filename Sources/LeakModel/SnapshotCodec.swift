@@ -449,6 +449,10 @@ public enum SnapshotCodec {
 
     /// Reads the ages section into `sites` (decoded before it).
     static func decodeAges(_ r: inout BinaryReader, into sites: inout [Site]) throws {
+        // Equal histograms share their arrays: the many sites of a huge
+        // snapshot that hold a block or two mostly repeat a few shapes, and
+        // two arrays per site would otherwise outweigh the stacks.
+        var distinct = Set<AgeHistogram>()
         // Site index and presence byte at least.
         try forEachUniqueIndex(&r, "age entry count", minimumItemSize: 2, of: "site", below: sites.count) { r, index in
             let flagsOffset = r.offset
@@ -470,7 +474,7 @@ public enum SnapshotCodec {
                 var histogram = AgeHistogram()
                 for i in 0..<AgeHistogram.bucketCount { histogram.blocks[i] = try r.readVarint() }
                 for i in 0..<AgeHistogram.bucketCount { histogram.bytes[i] = try r.readVarint() }
-                sites[index].ages = histogram
+                sites[index].ages = distinct.insert(histogram).memberAfterInsert
             }
         }
     }
