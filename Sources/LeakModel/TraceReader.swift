@@ -1,25 +1,29 @@
 /// Walks a snapshot's live sites as folded, filtered stacks of interned
 /// frame indices. Whatever depends on one frame alone (allocator? Python?
 /// interpreter? does a filter match?) is decided once per distinct frame,
-/// not once per stack that holds it. A class: its caches fill in while
-/// grouping code reads through it.
+/// not once per stack that holds it. A class: its filter matches fill in
+/// while grouping code reads through it.
 final class TraceReader {
     let table: InternedFrames
     /// Stands for a missing frame or a stack with no frames.
     let unknown: Int32
     let options: AnalysisOptions
-    private var facts: [UInt8]
+    /// Per frame: allocator, Python, interpreter bits, decided up front
+    /// (a table holds each distinct frame once).
+    private let facts: [UInt8]
     /// Per filter, per frame: 0 not decided yet, 1 no match, 2 match.
     private var filterMatches: [UInt8]
-    private var raw: [Int32] = []
 
-    private static let known: UInt8 = 1, allocator: UInt8 = 2, python: UInt8 = 4, interpreter: UInt8 = 8
+    private static let allocator: UInt8 = 1, python: UInt8 = 2, interpreter: UInt8 = 4
 
     init(table: InternedFrames, unknown: Int32, options: AnalysisOptions) {
         self.table = table
         self.unknown = unknown
         self.options = options
-        facts = [UInt8](repeating: 0, count: table.frames.count)
+        facts = table.frames.map { frame in
+            (AllocatorFrames.isAllocator(frame) ? Self.allocator : 0) | (PythonFrames.isPython(frame) ? Self.python : 0)
+                | (PythonFrames.isInterpreter(frame) ? Self.interpreter : 0)
+        }
         filterMatches = [UInt8](repeating: 0, count: options.filters.count * table.frames.count)
     }
 
@@ -27,7 +31,8 @@ final class TraceReader {
     /// size, count and oldest age, as `Snapshot.traces` did with frames:
     /// `frameMap` gives the table index of each of the snapshot's frames.
     func forEachTrace(in snapshot: Snapshot, frameMap: [Int32],
-                               _ body: (_ stack: [Int32], _ size: UInt64, _ count: UInt64, _ oldest: Double?) -> Void) {
+                      _ body: (_ stack: [Int32], _ size: UInt64, _ count: UInt64, _ oldest: Double?) -> Void) {
+        var raw: [Int32] = []
         for site in snapshot.sites where site.isLive {
             raw.removeAll(keepingCapacity: true)
             if snapshot.stacks.indices.contains(site.stack) {
@@ -50,18 +55,7 @@ final class TraceReader {
 
     // MARK: Folding (`AllocatorFrames.fold` and `PythonFrames.fold` on indices)
 
-    private func fact(_ frame: Int32, _ bit: UInt8) -> Bool {
-        var value = facts[Int(frame)]
-        if value == 0 {
-            let f = table.frames[Int(frame)]
-            value = Self.known
-            if AllocatorFrames.isAllocator(f) { value |= Self.allocator }
-            if PythonFrames.isPython(f) { value |= Self.python }
-            if PythonFrames.isInterpreter(f) { value |= Self.interpreter }
-            facts[Int(frame)] = value
-        }
-        return value & bit != 0
-    }
+    private func fact(_ frame: Int32, _ bit: UInt8) -> Bool { facts[Int(frame)] & bit != 0 }
 
     func isPython(_ frame: Int32) -> Bool { fact(frame, Self.python) }
 
