@@ -35,14 +35,18 @@ public enum Statistics {
         let shared = SharedFrames([snapshot])
         let reader = TraceReader(table: shared.table, unknown: shared.unknown, options: options)
         let groups = Groups(snapshot, frameMap: shared.frameMaps[0], groupBy: groupBy, reader: reader)
-        let sorted = groups.entries.sorted { a, b in
+        let entries = groups.entries
+        // Positions, not entries, are sorted: moving an entry moves its arrays' references.
+        let order = entries.indices.sorted { i, j in
+            let a = entries[i], b = entries[j]
             if a.size != b.size { return a.size > b.size }
             if a.count != b.count { return a.count > b.count }
             return a.identity.precedes(b.identity, in: shared.table)
         }
-        return sorted.map {
-            Statistic(frames: TracebackFrames(table: shared.table, indices: $0.frames), size: $0.size, count: $0.count,
-                      oldestAgeSeconds: $0.oldest)
+        return order.map {
+            let entry = entries[$0]
+            return Statistic(frames: TracebackFrames(table: shared.table, indices: entry.frames), size: entry.size,
+                             count: entry.count, oldestAgeSeconds: entry.oldest)
         }
     }
 }

@@ -143,16 +143,22 @@ struct Table {
 
     func render(style: Style) -> [String] {
         var lines: [String] = []
-        forEachLine(style: style) { lines.append($0) }
+        forEachLine(style: style) { indent, text in lines.append(indent + text) }
         return lines
     }
 
     /// Each line followed by a newline.
     func write<Output: TextOutputStream>(style: Style, to out: inout Output) {
-        forEachLine(style: style) { out.write($0 + "\n") }
+        forEachLine(style: style) { indent, text in
+            out.write(indent)
+            out.write(text)
+            out.write("\n")
+        }
     }
 
-    private func forEachLine(style: Style, _ body: (String) -> Void) {
+    /// Each line as an indent (possibly empty) and its text, so a million
+    /// frame lines need no concatenated copies.
+    private func forEachLine(style: Style, _ body: (_ indent: String, _ text: String) -> Void) {
         // Widths come from the plain text, before colour codes are added.
         var widths = titles.map(\.count)
         for row in rows {
@@ -166,7 +172,7 @@ struct Table {
         let heads = titles.indices.map { i in
             left[i] ? titles[i] + String(repeating: " ", count: widths[i] - titles[i].count) : pad(titles[i], widths[i])
         }
-        body((heads + [location]).joined(separator: "  "))
+        body("", (heads + [location]).joined(separator: "  "))
         var described = FrameTextCache(FrameText.describe)
         var groupNames: [GroupBy: FrameTextCache] = [:]
         for row in rows {
@@ -181,11 +187,11 @@ struct Table {
                 first = names.text(row.frames, at: 0)
                 groupNames[row.groupBy] = names
             }
-            body((cells + [first]).joined(separator: "  "))
+            body("", (cells + [first]).joined(separator: "  "))
             if row.groupBy == .traceback {
-                for position in row.frames.indices.dropFirst() { body(indent + style.dim(described.text(row.frames, at: position))) }
+                for position in row.frames.indices.dropFirst() { body(indent, style.dim(described.text(row.frames, at: position))) }
             }
-            for line in row.extra { body(indent + style.dim(line)) }
+            for line in row.extra { body(indent, style.dim(line)) }
         }
     }
 }
