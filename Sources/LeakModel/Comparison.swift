@@ -61,14 +61,17 @@ public enum Comparison {
                 frames: frames(entry), size: 0, sizeDiff: difference(0, entry.size),
                 count: 0, countDiff: difference(0, entry.count))))
         }
-        diffs.sort { a, b in
-            let x = a.diff, y = b.diff
-            if x.sizeDiff.magnitude != y.sizeDiff.magnitude { return x.sizeDiff.magnitude > y.sizeDiff.magnitude }
-            if x.countDiff.magnitude != y.countDiff.magnitude { return x.countDiff.magnitude > y.countDiff.magnitude }
-            if x.size != y.size { return x.size > y.size }
-            return a.key.precedes(b.key, in: shared.table)
+        // Positions are sorted on plain numbers: moving or copying a diff
+        // retains and releases its arrays.
+        let numbers = diffs.map { ($0.diff.sizeDiff.magnitude, $0.diff.countDiff.magnitude, $0.diff.size) }
+        let order = diffs.indices.sorted { i, j in
+            let x = numbers[i], y = numbers[j]
+            if x.0 != y.0 { return x.0 > y.0 }
+            if x.1 != y.1 { return x.1 > y.1 }
+            if x.2 != y.2 { return x.2 > y.2 }
+            return diffs[i].key.precedes(diffs[j].key, in: shared.table)
         }
-        return diffs.map(\.diff)
+        return order.map { diffs[$0].diff }
     }
 
     /// Signed difference, saturating instead of trapping on absurd totals.

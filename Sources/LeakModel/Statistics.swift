@@ -36,12 +36,14 @@ public enum Statistics {
         let reader = TraceReader(table: shared.table, unknown: shared.unknown, options: options)
         let groups = Groups(snapshot, frameMap: shared.frameMaps[0], groupBy: groupBy, reader: reader)
         let entries = groups.entries
-        // Positions, not entries, are sorted: moving an entry moves its arrays' references.
+        // Positions are sorted on plain numbers: moving or copying an entry
+        // retains and releases its arrays.
+        let numbers = entries.map { ($0.size, $0.count) }
         let order = entries.indices.sorted { i, j in
-            let a = entries[i], b = entries[j]
-            if a.size != b.size { return a.size > b.size }
-            if a.count != b.count { return a.count > b.count }
-            return a.identity.precedes(b.identity, in: shared.table)
+            let a = numbers[i], b = numbers[j]
+            if a.0 != b.0 { return a.0 > b.0 }
+            if a.1 != b.1 { return a.1 > b.1 }
+            return entries[i].identity.precedes(entries[j].identity, in: shared.table)
         }
         return order.map {
             let entry = entries[$0]
