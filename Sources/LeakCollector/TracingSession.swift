@@ -154,7 +154,7 @@ public final class TracingSession: @unchecked Sendable {
         )
         let targetPID = pid
         let snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, counters: counters, metadata: metadata,
-                                                  buildID: { BuildID.read(module: $0, pid: targetPID) }) {
+                                                  sampleBytes: UInt64(hello?.sampleBytes ?? 0), buildID: { BuildID.read(module: $0, pid: targetPID) }) {
             frameCache.frames(for: $0)
         }
         let bytes = SnapshotCodec.encode(snapshot)
