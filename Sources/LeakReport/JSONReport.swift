@@ -8,7 +8,7 @@ public enum JSONReport {
     public static func top(snapshot: Snapshot, stats: [Statistic], groupBy: GroupBy, limit: Int? = nil) -> String {
         let shown = stats.prefix(max(limit ?? stats.count, 0))
         return JSONValue.object([
-            ("snapshot", metadata(snapshot.metadata)),
+            ("snapshot", metadata(snapshot.metadata, sampling: snapshot.sampling)),
             ("group_by", .string(groupBy.rawValue)),
             ("stats", .array(shown.map { stat in
                 .object([
@@ -26,8 +26,8 @@ public enum JSONReport {
     public static func diff(old: Snapshot, new: Snapshot, diffs: [StatisticDiff], groupBy: GroupBy, limit: Int? = nil) -> String {
         let shown = diffs.prefix(max(limit ?? diffs.count, 0))
         return JSONValue.object([
-            ("snapshot", metadata(new.metadata)),
-            ("old_snapshot", metadata(old.metadata)),
+            ("snapshot", metadata(new.metadata, sampling: new.sampling)),
+            ("old_snapshot", metadata(old.metadata, sampling: old.sampling)),
             ("group_by", .string(groupBy.rawValue)),
             ("stats", .array(shown.map { d in
                 .object([
@@ -42,7 +42,8 @@ public enum JSONReport {
         ]).render()
     }
 
-    static func metadata(_ m: SnapshotMetadata) -> JSONValue {
+    /// With `sampling`, the estimated marking (`EstimatedFigures.json`) at the end.
+    static func metadata(_ m: SnapshotMetadata, sampling: Sampling? = nil) -> JSONValue {
         .object([
             ("pid", .int(Int64(m.pid))),
             ("command", .array(m.command.map(JSONValue.string))),
@@ -60,7 +61,7 @@ public enum JSONReport {
             ("frees", .uint(m.frees)),
             ("unknown_frees", .uint(m.unknownFrees)),
             ("lost_events", .uint(m.lostEvents)),
-        ])
+        ] + EstimatedFigures.json(sampling))
     }
 
     /// "oldest_age_s" only when known, so files without ages keep their old output.

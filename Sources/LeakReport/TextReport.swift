@@ -9,6 +9,7 @@ public enum TextReport {
         let style = Style(enabled: useColor)
         var lines = [style.bold(header(snapshot.metadata))]
         lines += warnings(snapshot.metadata, style: style)
+        lines += EstimatedFigures.lines([snapshot])
         let shown = stats.prefix(max(limit ?? stats.count, 0))
         if stats.isEmpty {
             lines.append("no live memory")
@@ -37,6 +38,7 @@ public enum TextReport {
         var lines = [style.bold("new: " + header(new.metadata)), "old: " + header(old.metadata)]
         lines += warnings(new.metadata, style: style)
         lines += warnings(old.metadata, style: style)
+        lines += EstimatedFigures.lines([new, old])
         if diffs.isEmpty {
             lines.append("no live memory in either snapshot")
             return lines.joined(separator: "\n") + "\n"

@@ -34,7 +34,7 @@ struct SessionArguments: ParsableArguments {
     func validate() throws {
         guard (1...256).contains(frames) else { throw ValidationError("--frames must be between 1 and 256") }
         if let sampleBytes, !(1...UInt64(UInt32.max)).contains(sampleBytes) {
-            throw ValidationError("--sample-bytes must be between 1 byte and 4GiB, e.g. 512KiB")
+            throw ValidationError("--sample-bytes must be at least 1 byte and below 4GiB, e.g. 512KiB")
         }
         if let keep, keep < 1 { throw ValidationError("--keep must be at least 1") }
         if keep != nil && every == nil { throw ValidationError("--keep applies to periodic snapshots: add --every DURATION") }
