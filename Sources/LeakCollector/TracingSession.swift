@@ -121,8 +121,10 @@ public final class TracingSession: @unchecked Sendable {
         return nil
     }
 
+    /// The totals now; in sampled mode bytes and blocks are estimates, as
+    /// in the snapshots (the gates compare them with their limits).
     public var counters: AggregatorCounters {
-        connection.withAggregator { $0.counters }
+        connection.withAggregator { $0.weigh == nil ? $0.counters : SnapshotAssembler.estimate($0.counters) }
     }
 
     /// Writes a snapshot of everything the target did up to now; returns its path.
