@@ -73,19 +73,16 @@ static uint64_t next_gap(void)
 
 static _Atomic uint64_t *slots;
 
-static _Atomic uint64_t *bucket_of(uint64_t hash)
+/* Buckets by a multiplicative hash: its high bits mix every address bit. */
+static _Atomic uint64_t *bucket_of(const void *p)
 {
+    uint64_t hash = (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ull;
     return slots + (hash >> (64 - BUCKET_BITS)) * BUCKET_SLOTS;
 }
 
-static _Atomic uint8_t *filter_of(uint64_t hash)
+static void filter_add(const void *p, int delta)
 {
-    return &sl_sample_filter[hash >> (64 - SL_SAMPLE_FILTER_BITS)];
-}
-
-static void filter_add(uint64_t hash, int delta)
-{
-    _Atomic uint8_t *f = filter_of(hash);
+    _Atomic uint8_t *f = sl_sample_filter_of(p);
     uint8_t c = atomic_load(f);
     for (;;) {
         if (c == FILTER_STICKY)
@@ -98,9 +95,9 @@ static void filter_add(uint64_t hash, int delta)
 
 static void insert_sampled(void *p)
 {
-    uint64_t hash = sl_sample_hash(p), key = (uint64_t)(uintptr_t)p;
-    filter_add(hash, +1);   /* before the slot: a lookup that sees the slot sees the count */
-    _Atomic uint64_t *b = bucket_of(hash);
+    uint64_t key = (uint64_t)(uintptr_t)p;
+    filter_add(p, +1);   /* before the slot: a lookup that sees the slot sees the count */
+    _Atomic uint64_t *b = bucket_of(p);
     for (int i = 0; i < BUCKET_SLOTS; i++) {
         uint64_t v = atomic_load(&b[i]);
         while (v == 0 || v == TOMBSTONE) {
@@ -110,13 +107,13 @@ static void insert_sampled(void *p)
     }
     /* Bucket full: the block stays sampled, and every free under this
      * filter entry is sent from now on. */
-    atomic_store(filter_of(hash), FILTER_STICKY);
+    atomic_store(sl_sample_filter_of(p), FILTER_STICKY);
 }
 
-int sl_sample_free_slow(void *p, uint64_t hash)
+int sl_sample_free_slow(void *p)
 {
     uint64_t key = (uint64_t)(uintptr_t)p;
-    _Atomic uint64_t *b = bucket_of(hash);
+    _Atomic uint64_t *b = bucket_of(p);
     for (int i = 0; i < BUCKET_SLOTS; i++) {
         uint64_t v = atomic_load(&b[i]);
         if (v == 0)
@@ -124,11 +121,11 @@ int sl_sample_free_slow(void *p, uint64_t hash)
         if (v == key) {
             /* Only this thread can free p now: nobody else writes this slot. */
             atomic_store(&b[i], TOMBSTONE);
-            filter_add(hash, -1);
+            filter_add(p, -1);
             return 1;
         }
     }
-    return atomic_load_explicit(filter_of(hash), memory_order_relaxed) == FILTER_STICKY;
+    return atomic_load_explicit(sl_sample_filter_of(p), memory_order_relaxed) == FILTER_STICKY;
 }
 
 int sl_sample_alloc_slow(void *p, size_t size)
