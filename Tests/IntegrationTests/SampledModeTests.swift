@@ -82,6 +82,9 @@ final class SampledModeTests: XCTestCase {
         let estimate = try XCTUnwrap(SwiftLeakCLI.int(leak["size"]), file: file, line: line)
         let error = Double(estimate - truth.bytes) / Double(truth.bytes)
         XCTAssertLessThanOrEqual(abs(error), 0.2, "estimated \(estimate) bytes, truth \(truth.bytes)", file: file, line: line)
+        // The frees of unsampled blocks were never sent: the aggregator saw
+        // no free it did not know (the agent's set held every sampled block).
+        XCTAssertEqual(SwiftLeakCLI.int(snapshot["unknown_frees"]), 0, "\(snapshot)", file: file, line: line)
         // Fewer samples than blocks: sampling happened.
         XCTAssertLessThan(SwiftLeakCLI.int(snapshot["sampled_live_blocks"]) ?? .max, truth.blocks, "\(snapshot)", file: file, line: line)
         XCTAssertNil(SwiftLeakCLI.stat(stats, function: "churn_block"), "every sampled churn block was freed: \(stats.prefix(3))", file: file, line: line)
