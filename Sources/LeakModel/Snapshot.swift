@@ -15,17 +15,23 @@ public struct Snapshot: Hashable, Sendable {
     /// GNU build IDs (hex) of the frames' modules, by module path, where the
     /// collector could read them; empty in snapshots of older swiftleaks.
     public var buildIDs: [String: String]
+    /// Set when the agent sampled allocations (`--sample-bytes`): then sizes
+    /// and counts are estimates (see `Sampling`); nil for an exact snapshot.
+    public var sampling: Sampling?
 
-    public init(metadata: SnapshotMetadata, frames: [Frame], stacks: [[Int]], sites: [Site], buildIDs: [String: String] = [:]) {
-        self.init(metadata: metadata, frames: frames, stacks: StackTable(stacks), sites: sites, buildIDs: buildIDs)
+    public init(metadata: SnapshotMetadata, frames: [Frame], stacks: [[Int]], sites: [Site], buildIDs: [String: String] = [:],
+                sampling: Sampling? = nil) {
+        self.init(metadata: metadata, frames: frames, stacks: StackTable(stacks), sites: sites, buildIDs: buildIDs, sampling: sampling)
     }
 
-    public init(metadata: SnapshotMetadata, frames: [Frame], stacks: StackTable, sites: [Site], buildIDs: [String: String] = [:]) {
+    public init(metadata: SnapshotMetadata, frames: [Frame], stacks: StackTable, sites: [Site], buildIDs: [String: String] = [:],
+                sampling: Sampling? = nil) {
         self.metadata = metadata
         self.frames = frames
         self.stacks = stacks
         self.sites = sites
         self.buildIDs = buildIDs
+        self.sampling = sampling
     }
 }
 

@@ -42,6 +42,8 @@ public enum SnapshotCodec {
         case allocated = 10
         /// Optional: module path -> GNU build ID (`Snapshot.buildIDs`); additive.
         case buildIDs = 11
+        /// Optional: the snapshot is sampled, and at what rate (`Snapshot.sampling`); additive.
+        case sampling = 14
 
         var name: String {
             switch self {
@@ -54,6 +56,7 @@ public enum SnapshotCodec {
             case .inlinedFrames: return "inlined frames"
             case .allocated: return "allocated"
             case .buildIDs: return "build IDs"
+            case .sampling: return "sampling"
             }
         }
     }
@@ -76,6 +79,7 @@ public enum SnapshotCodec {
         if let inlined = encodeInlinedFrames(snapshot.frames) { appendSection(.inlinedFrames, inlined, to: &body) }
         if let allocated = encodeAllocated(snapshot.sites) { appendSection(.allocated, allocated, to: &body) }
         if !snapshot.buildIDs.isEmpty { appendSection(.buildIDs, encodeBuildIDs(snapshot.buildIDs), to: &body) }
+        if let sampling = snapshot.sampling { appendSection(.sampling, encodeSampling(sampling), to: &body) }
 
         var out = BinaryWriter()
         out.writeBytes(magic)
@@ -253,7 +257,8 @@ public enum SnapshotCodec {
         if let range = sections[.buildIDs] {
             buildIDs = try decodeSection(.buildIDs, bytes, range) { try decodeBuildIDs(&$0) }
         }
-        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs)
+        let sampling = try sections[.sampling].map { range in try decodeSection(.sampling, bytes, range) { try decodeSampling(&$0) } }
+        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs, sampling: sampling)
     }
 
     /// Checks magic, version, lengths and checksum; returns the body's range.

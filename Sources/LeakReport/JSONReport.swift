@@ -16,7 +16,7 @@ public enum JSONReport {
                                                           limit: Int? = nil, to out: inout Output) {
         let shown = stats.prefix(max(limit ?? stats.count, 0))
         writeStats(header: [
-            ("snapshot", metadata(snapshot.metadata)),
+            ("snapshot", metadata(snapshot.metadata, sampling: snapshot.sampling)),
             ("group_by", .string(groupBy.rawValue)),
         ], shown.lazy.map { stat in
             ([("size", .uint(stat.size)), ("count", .uint(stat.count))] + age(stat.oldestAgeSeconds), stat.frames)
@@ -36,8 +36,8 @@ public enum JSONReport {
                                                            limit: Int? = nil, to out: inout Output) {
         let shown = diffs.prefix(max(limit ?? diffs.count, 0))
         writeStats(header: [
-            ("snapshot", metadata(new.metadata)),
-            ("old_snapshot", metadata(old.metadata)),
+            ("snapshot", metadata(new.metadata, sampling: new.sampling)),
+            ("old_snapshot", metadata(old.metadata, sampling: old.sampling)),
             ("group_by", .string(groupBy.rawValue)),
         ], shown.lazy.map { d in
             ([
@@ -76,7 +76,8 @@ public enum JSONReport {
         out.write("]}")
     }
 
-    static func metadata(_ m: SnapshotMetadata) -> JSONValue {
+    /// With `sampling`, the estimated marking (`EstimatedFigures.json`) at the end.
+    static func metadata(_ m: SnapshotMetadata, sampling: Sampling? = nil) -> JSONValue {
         .object([
             ("pid", .int(Int64(m.pid))),
             ("command", .array(m.command.map(JSONValue.string))),
@@ -94,7 +95,7 @@ public enum JSONReport {
             ("frees", .uint(m.frees)),
             ("unknown_frees", .uint(m.unknownFrees)),
             ("lost_events", .uint(m.lostEvents)),
-        ])
+        ] + EstimatedFigures.json(sampling))
     }
 
     /// "oldest_age_s" only when known, so files without ages keep their old output.

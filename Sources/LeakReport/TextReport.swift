@@ -17,6 +17,7 @@ public enum TextReport {
         let style = Style(enabled: useColor)
         out.write(style.bold(header(snapshot.metadata)) + "\n")
         for line in warnings(snapshot.metadata, style: style) { out.write(line + "\n") }
+        for line in EstimatedFigures.lines([snapshot]) { out.write(line + "\n") }
         let shown = stats.prefix(max(limit ?? stats.count, 0))
         if stats.isEmpty {
             out.write("no live memory\n")
@@ -52,6 +53,7 @@ public enum TextReport {
         var lines = [style.bold("new: " + header(new.metadata)), "old: " + header(old.metadata)]
         lines += warnings(new.metadata, style: style)
         lines += warnings(old.metadata, style: style)
+        lines += EstimatedFigures.lines([new, old])
         for line in lines { out.write(line + "\n") }
         if diffs.isEmpty {
             out.write("no live memory in either snapshot\n")
