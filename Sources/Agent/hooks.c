@@ -14,6 +14,7 @@
 #include "agent.h"
 #include "python_frames.h"
 #include "async_frames.h"
+#include "sampling.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -193,6 +194,8 @@ static inline int tracing(void)
 
 __attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
 {
+    if (!sl_sample_alloc(p, size))
+        return;   /* sampled mode (sampling.h): an unsampled block costs no unwind, no event */
     uint64_t ips[SL_MAX_FRAMES + 8];
 #ifdef SL_BENCH_NO_UNWIND   /* measurement only: the cost of everything but unwinding */
     uint32_t depth = 1; ips[0] = (uint64_t)__builtin_return_address(0);
@@ -212,6 +215,8 @@ __attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
 
 void sl_emit_free(void *p)
 {
+    if (!sl_sample_free(p))
+        return;   /* sampled mode: p was not sampled */
     (void)sl_ring_push(SL_EV_FREE, (uint64_t)(uintptr_t)p, 0, 0);
 }
 
