@@ -8,6 +8,7 @@
  * libunwind.a is not PIC, so static linking is not an option either.
  */
 #include "agent.h"
+#include "async_frames.h"
 #include "python_frames.h"
 
 #include <dlfcn.h>
@@ -77,6 +78,7 @@ int sl_unwind_init(void)
 {
     /* Every session start: a process may have loaded its interpreter since. */
     sl_python_init();
+    sl_async_init();   /* async_frames.c: Swift async callers, same reason */
     if (unw_bt)
         return 0;
     if (!sl_agent_hi) {

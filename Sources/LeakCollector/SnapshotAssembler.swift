@@ -23,17 +23,20 @@ enum SnapshotAssembler {
             result[index]!.histogram.add(ageSeconds: seconds, size: block.size)
             result[index]!.oldestSeconds = max(result[index]!.oldestSeconds, seconds)
         }
+        weightAges(&result, of: aggregator, now: now)
         return result
     }
 
     /// - Parameters:
     ///   - stacks: every interned stack, indexed as `LiveBlock.stackIndex`.
     ///   - framesOf: an address's frames, one per inline level, innermost first.
+    ///   - sampleBytes: the agent's sampling rate (its hello); 0 for exact.
     static func assemble(
         stacks allStacks: [StackTotals],
         ages: [StackAges?],
-        counters: AggregatorCounters,
+        counters observed: AggregatorCounters,
         metadata base: SnapshotMetadata,
+        sampleBytes: UInt64 = 0,
         buildID: (String) -> String? = { _ in nil },
         frames framesOf: (UInt64) -> [Frame]
     ) -> Snapshot {
@@ -52,11 +55,12 @@ enum SnapshotAssembler {
                 return indices
             }
             let age = index < ages.count ? ages[index] : nil
-            sites.append(Site(stack: stacks.count, size: totals.liveBytes, count: totals.liveBlocks,
-                              oldestAgeSeconds: age?.oldestSeconds, ages: age?.histogram,
-                              allocated: AllocationTotals(blocks: totals.allocatedBlocks, bytes: totals.allocatedBytes)))
+            let figures = figures(of: totals, sampled: sampleBytes > 0)
+            sites.append(Site(stack: stacks.count, size: figures.bytes, count: figures.blocks,
+                              oldestAgeSeconds: age?.oldestSeconds, ages: age?.histogram, allocated: figures.allocated))
             stacks.append(indices)
         }
+        let counters = sampleBytes > 0 ? estimate(observed) : observed
         var metadata = base
         metadata.currentBytes = counters.currentBytes
         metadata.currentBlocks = counters.currentBlocks
@@ -70,6 +74,7 @@ enum SnapshotAssembler {
         for module in Set(frames.compactMap(\.module)) {
             if let id = buildID(module) { buildIDs[module] = id }
         }
-        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs)
+        let sampling = sampleBytes > 0 ? Sampling(meanBytes: sampleBytes, sampledLiveBlocks: observed.currentBlocks) : nil
+        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs, sampling: sampling)
     }
 }
