@@ -121,8 +121,10 @@ public final class TracingSession: @unchecked Sendable {
         return nil
     }
 
+    /// The totals now; in sampled mode bytes and blocks are estimates, as
+    /// in the snapshots (the gates compare them with their limits).
     public var counters: AggregatorCounters {
-        connection.withAggregator { $0.counters }
+        connection.withAggregator { $0.weigh == nil ? $0.counters : SnapshotAssembler.estimate($0.counters) }
     }
 
     /// Writes a snapshot of everything the target did up to now; returns its path.
@@ -173,6 +175,7 @@ public final class TracingSession: @unchecked Sendable {
         let targetPID = pid
         let snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, types: census?.typesByStack,
                                                   counters: counters, metadata: metadata,
+                                                  sampleBytes: UInt64(hello?.sampleBytes ?? 0),
                                                   buildID: { BuildID.read(module: $0, pid: targetPID) }) {
             frameCache.frames(for: $0)
         }

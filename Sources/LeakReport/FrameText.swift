@@ -15,9 +15,10 @@ public enum FrameText {
     }
 
     /// "file:line function", else "function at 0x7f12 in libfoo.so", else
-    /// "0x7f12 in libfoo.so"; " (inlined)" after an inline level.
+    /// "0x7f12 in libfoo.so"; " (inlined)" after an inline level, " (async)"
+    /// after a Swift async caller.
     static func describe(_ frame: Frame) -> String {
-        frame.isInlined ? location(frame) + " (inlined)" : location(frame)
+        location(frame) + (frame.isInlined ? " (inlined)" : "") + (frame.isAsync ? " (async)" : "")
     }
 
     private static func location(_ frame: Frame) -> String {

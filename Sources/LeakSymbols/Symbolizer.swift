@@ -29,6 +29,7 @@ public final class Symbolizer: @unchecked Sendable {
     private struct CacheKey: Hashable {
         var address: UInt64
         var isReturnAddress: Bool
+        var isResumePoint = false
     }
 
     /// Opens the process and reads its module list.
@@ -148,6 +149,24 @@ public final class Symbolizer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return resolver.dataSymbol(at: address)
+    }
+
+    /// The frames of a Swift async caller: `address` is the resume
+    /// function's entry (from the task's async context chain), looked up as
+    /// is, and named by the first line of its body when the entry has none.
+    /// Every frame is marked async.
+    public func frames(resumePoint address: UInt64) -> [Frame] {
+        let key = CacheKey(address: address, isReturnAddress: false, isResumePoint: true)
+        lock.lock()
+        defer { lock.unlock() }
+        if let frames = cache[key] { return frames }
+        let frames = resolver.frames(lookup: address, reported: address, isFunctionEntry: true).map { frame in
+            var frame = frame
+            frame.isAsync = true
+            return frame
+        }
+        cache[key] = frames
+        return frames
     }
 
     /// If mappings only appeared, cached frames stay right except those that

@@ -37,11 +37,15 @@ struct Diff: ParsableCommand {
         }
         let diffs = Comparison.compute(new: after, old: before, groupBy: analysis.groupBy, options: analysis.options)
         let limit = analysis.limit == 0 ? nil : analysis.limit
+        var out = StandardOutput()
         switch analysis.format {
         case .json:
-            Console.output(JSONReport.diff(old: before, new: after, diffs: diffs, groupBy: analysis.groupBy, limit: limit) + "\n")
+            JSONReport.writeDiff(old: before, new: after, diffs: diffs, groupBy: analysis.groupBy, limit: limit, to: &out)
+            out.write("\n")
         case .text:
-            Console.output(TextReport.diff(old: before, new: after, diffs: diffs, groupBy: analysis.groupBy, limit: limit, useColor: analysis.useColor))
+            TextReport.writeDiff(old: before, new: after, diffs: diffs, groupBy: analysis.groupBy, limit: limit,
+                                 useColor: analysis.useColor, to: &out)
         }
+        out.flush()
     }
 }

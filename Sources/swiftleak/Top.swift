@@ -32,11 +32,14 @@ struct Top: ParsableCommand {
         }
         let stats = Statistics.compute(loaded, groupBy: analysis.groupBy, options: analysis.options)
         let limit = analysis.limit == 0 ? nil : analysis.limit
+        var out = StandardOutput()
         switch analysis.format {
         case .json:
-            Console.output(JSONReport.top(snapshot: loaded, stats: stats, groupBy: analysis.groupBy, limit: limit) + "\n")
+            JSONReport.writeTop(snapshot: loaded, stats: stats, groupBy: analysis.groupBy, limit: limit, to: &out)
+            out.write("\n")
         case .text:
-            Console.output(TextReport.top(snapshot: loaded, stats: stats, groupBy: analysis.groupBy, limit: limit, useColor: analysis.useColor))
+            TextReport.writeTop(snapshot: loaded, stats: stats, groupBy: analysis.groupBy, limit: limit, useColor: analysis.useColor, to: &out)
         }
+        out.flush()
     }
 }

@@ -34,8 +34,8 @@ struct Trend: ParsableCommand {
         let trends = TrendAnalysis.analyze(snapshots, groupBy: groupBy, options: analysis.options)
         let limit = analysis.limit == 0 ? nil : analysis.limit
         switch analysis.format {
-        case .json: Console.output(JSONReport.trend(trends, groupBy: groupBy, limit: limit) + "\n")
-        case .text: Console.output(TextReport.trend(trends, groupBy: groupBy, limit: limit, useColor: analysis.useColor))
+        case .json: Console.output(JSONReport.trend(trends, groupBy: groupBy, limit: limit, snapshots: snapshots) + "\n")
+        case .text: Console.output(TextReport.trend(trends, groupBy: groupBy, limit: limit, useColor: analysis.useColor, snapshots: snapshots))
         }
     }
 }
