@@ -6,6 +6,7 @@
  */
 #include "agent.h"
 #include "python_alloc.h"
+#include "rw_mappings.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -279,6 +280,7 @@ static void *agent_main(void *arg)
         /* New modules get fast-unwinder tables, unloaded ones lose their
          * cached rules (until then their frames go to libunwind). */
         sl_fast_unwind_poll();
+        sl_rw_mappings_poll();   /* mappings the async walk missed (async_frames.c) */
         if (!busy && sl_got_active() && sl_got_modules_changed()) {
             int e = sl_got_patch_all();
             if (e)

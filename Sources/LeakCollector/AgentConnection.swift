@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import LeakAggregator
 import LeakEvents
+import LeakModel
 import LeakProc
 
 /// The stream from one agent (one image of one process): taken from the
@@ -195,6 +196,10 @@ final class AgentConnection: @unchecked Sendable {
         condition.withLock {
             helloValue = stream.hello
             onHello?(stream.hello)
+            if stream.hello.sampleBytes > 0 {   // sampled mode: each block weighs what it stands for
+                let mean = UInt64(stream.hello.sampleBytes)
+                aggregator.weigh = { Sampling.weight(size: $0, meanBytes: mean) }
+            }
             fd = peer
             condition.broadcast()
         }

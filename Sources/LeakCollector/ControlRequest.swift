@@ -10,6 +10,8 @@ public enum ControlRequest: Equatable, Sendable {
     case status
     /// Run CPython's gc.collect() in the target; the answer is the number of objects it collected.
     case collect
+    /// A snapshot whose live blocks are also counted by type (`swiftleak types`).
+    case types
 
     /// The request as sent, without the newline.
     public var line: String {
@@ -19,12 +21,13 @@ public enum ControlRequest: Equatable, Sendable {
         case .detach: return "detach"
         case .status: return "status"
         case .collect: return "collect"
+        case .types: return "types"
         }
     }
 
     /// Reads a request line; nil for anything else.
     public init?(line: String) {
-        let requests: [ControlRequest] = [.snapshot(resetPeak: false), .snapshot(resetPeak: true), .detach, .status, .collect]
+        let requests: [ControlRequest] = [.snapshot(resetPeak: false), .snapshot(resetPeak: true), .detach, .status, .types, .collect]
         guard let request = requests.first(where: { $0.line == line }) else { return nil }
         self = request
     }

@@ -160,12 +160,30 @@ public final class TracingSession: @unchecked Sendable {
         return nil
     }
 
+    /// The totals now; in sampled mode bytes and blocks are estimates, as
+    /// in the snapshots (the gates compare them with their limits).
     public var counters: AggregatorCounters {
-        connection.withAggregator { $0.counters }
+        connection.withAggregator { $0.weigh == nil ? $0.counters : SnapshotAssembler.estimate($0.counters) }
     }
 
     /// Writes a snapshot of everything the target did up to now; returns its path.
     public func takeSnapshot(final: Bool) throws -> String {
+        try takeSnapshot(final: final, readingTypes: false).path
+    }
+
+    /// Writes a snapshot whose live blocks are also counted by type (section
+    /// 13); returns its path and a line on how many blocks were named.
+    public func takeTypesSnapshot() throws -> (path: String, summary: String) {
+        let (path, census) = try takeSnapshot(final: false, readingTypes: true)
+        guard let census else { return (path, "") }
+        var summary = String(format: "%d of %d live blocks named by type in %.0f ms",
+                             census.blocksNamed, census.blocksTotal, census.seconds * 1000)
+        let unread = census.blocksTotal - census.blocksRead
+        if unread > 0 { summary += " (\(unread) could not be read: freed meanwhile)" }
+        return (path, summary)
+    }
+
+    private func takeSnapshot(final: Bool, readingTypes: Bool) throws -> (path: String, census: BlockTypeCensus?) {
         lock.lock()
         defer { lock.unlock() }
         let (connection, command) = imageLock.withLock { (current, self.command) }
@@ -180,9 +198,11 @@ public final class TracingSession: @unchecked Sendable {
             _ = connection.sync(timeout: 5)
         }
         frameCache.waitUntilIdle(timeout: 30)
-        let (stacks, ages, counters) = connection.withAggregator {
-            ($0.stacks, SnapshotAssembler.ages(of: $0, now: connection.clockNow), $0.counters)
+        let (stacks, ages, counters, blocks) = connection.withAggregator {
+            ($0.stacks, SnapshotAssembler.ages(of: $0, now: connection.clockNow), $0.counters,
+             readingTypes ? BlockTypeCensus.liveBlocks(of: $0) : nil)
         }
+        let census = blocks.map { BlockTypeCensus(pid: pid, blocks: $0) }
         sequence += 1
         let now = Self.nanoseconds(Date())
         let hello = connection.hello
@@ -199,12 +219,15 @@ public final class TracingSession: @unchecked Sendable {
             allocations: 0, frees: 0, unknownFrees: 0, lostEvents: 0
         )
         let targetPID = pid
-        let snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, counters: counters, metadata: metadata,
+        let snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, types: census?.typesByStack,
+                                                  counters: counters, metadata: metadata,
+                                                  sampleBytes: UInt64(hello?.sampleBytes ?? 0),
                                                   buildID: { BuildID.read(module: $0, pid: targetPID) }) {
             frameCache.frames(for: $0)
         }
         let bytes = SnapshotCodec.encode(snapshot)
-        return try store.write(bytes, name: SnapshotStore.fileName(timeNanoseconds: now, sequence: sequence, isFinal: final))
+        let path = try store.write(bytes, name: SnapshotStore.fileName(timeNanoseconds: now, sequence: sequence, isFinal: final))
+        return (path, census)
     }
 
     /// Starts a new peak window (tracemalloc's reset_peak).

@@ -97,4 +97,7 @@ public struct AgentHello: Equatable, Sendable {
     public var framesMax: UInt32
     /// CLOCK_REALTIME when tracing started, nanoseconds.
     public var startNanoseconds: UInt64
+    /// 0: every allocation is in the stream; else the mean bytes between
+    /// sampled allocations (`--sample-bytes`), and only sampled blocks are.
+    public var sampleBytes: UInt32 = 0
 }

@@ -109,7 +109,8 @@ public struct EventDecoder {
             pid: Int32(bitPattern: u32(wireOffset(\sl_hello.pid))),
             mode: mode,
             framesMax: u32(wireOffset(\sl_hello.frames_max)),
-            startNanoseconds: bytes.loadUnaligned(fromByteOffset: wireOffset(\sl_hello.start_ns), as: UInt64.self).littleEndian
+            startNanoseconds: bytes.loadUnaligned(fromByteOffset: wireOffset(\sl_hello.start_ns), as: UInt64.self).littleEndian,
+            sampleBytes: u32(wireOffset(\sl_hello.sample_bytes))
         )
         return (hello, Int(size))
     }

@@ -10,16 +10,19 @@ public struct AttachSession {
     let pid: Int32
     let output: String?
     let frames: UInt32
+    /// Mean bytes between sampled allocations; 0: every allocation (exact).
+    let sampleBytes: UInt64
     let timeout: Double
     let ignoreSeccomp: Bool
     let periodic: PeriodicSnapshots
     let report: SessionReporter
 
-    public init(pid: Int32, output: String?, frames: UInt32, timeout: Double, ignoreSeccomp: Bool = false,
+    public init(pid: Int32, output: String?, frames: UInt32, sampleBytes: UInt64 = 0, timeout: Double, ignoreSeccomp: Bool = false,
                 periodic: PeriodicSnapshots, report: @escaping SessionReporter) {
         self.pid = pid
         self.output = output
         self.frames = frames
+        self.sampleBytes = sampleBytes
         self.timeout = timeout
         self.ignoreSeccomp = ignoreSeccomp
         self.periodic = periodic
@@ -49,7 +52,8 @@ public struct AttachSession {
 
         let injected: AttachReport
         do {
-            injected = try Injector.attach(AttachRequest(pid: pid, agentPath: agent, socketPathInTarget: placement.targetPath, frames: frames, timeout: timeout, ignoreSeccomp: ignoreSeccomp))
+            injected = try Injector.attach(AttachRequest(pid: pid, agentPath: agent, socketPathInTarget: placement.targetPath, frames: frames,
+                                                          sampleBytes: sampleBytes, timeout: timeout, ignoreSeccomp: ignoreSeccomp))
         } catch let error as InjectError {
             session.cancel()
             throw CollectorError(error.description)
@@ -117,6 +121,8 @@ final class AttachedTarget: SessionFrontEnd, @unchecked Sendable {
             } catch {
                 return .error("\(error)")
             }
+        case .types:
+            return snapshots.writeWithTypes()
         case .detach:
             guard let path = detach() else { return .error("detached, but the final snapshot could not be written") }
             return .ok(path)

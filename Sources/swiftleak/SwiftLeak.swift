@@ -20,6 +20,7 @@ struct SwiftLeak: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [Run.self, Attach.self, SnapshotCommand.self, Detach.self, Top.self, Diff.self, Stats.self, Trend.self,
-                      Export.self, Push.self, Report.self]
+                      Export.self, Push.self, Report.self,
+                      Types.self]
     )
 }

@@ -11,16 +11,16 @@ final class PythonObjectTests: XCTestCase {
     static let listRounds = 20
     static let cyclePairs = 1000
 
-    func testSeedsMatchTracemallocAttachedToCPython311() throws { try attachedMatchesTracemalloc(try pyenvPython("3.11")) }
-    func testSeedsMatchTracemallocAttachedToCPython312() throws { try attachedMatchesTracemalloc(try pyenvPython("3.12")) }
-    func testSeedsMatchTracemallocAttachedToCPython313() throws { try attachedMatchesTracemalloc(try pyenvPython("3.13")) }
+    func testSeedsMatchTracemallocAttachedToCPython311() throws { try attachedMatchesTracemalloc(try pyenv("3.11")) }
+    func testSeedsMatchTracemallocAttachedToCPython312() throws { try attachedMatchesTracemalloc(try pyenv("3.12")) }
+    func testSeedsMatchTracemallocAttachedToCPython313() throws { try attachedMatchesTracemalloc(try pyenv("3.13")) }
 
     /// 3.12: a launched 3.11's snapshots hold more distinct start-up stacks
     /// (measured: 8.7 MB against 3.4 MB) and take seconds more to compare;
     /// PythonTests runs 3.11.
     func testSeedMatchesTracemallocUnderRun() throws {
         try TestEnvironment.requireBuilt()
-        let python = try pyenvPython("3.12")
+        let python = try pyenv("3.12")
         let expected = try tracemalloc(python, "cache", Self.cacheRequests)
         let output = try TestEnvironment.temporaryDirectory()
         let session = try ChildProcess(TestEnvironment.binary, ["run", "--output", output, "--", python, fixture])
@@ -42,7 +42,7 @@ final class PythonObjectTests: XCTestCase {
     /// after `snapshot --collect`, as tracemalloc says around gc.collect().
     func testSnapshotCollectFreesCycleGarbage() throws {
         try TestEnvironment.requireBuilt()
-        let python = try pyenvPython("3.12")
+        let python = try pyenv("3.12")
         let expected = try tracemalloc(python, "cycles", Self.cyclePairs)
         let target = try startTarget(python, [fixture])
         let session = try AttachedSession(target)
@@ -75,7 +75,7 @@ final class PythonObjectTests: XCTestCase {
     /// interpreter neither crashes nor hangs, and its output is its own.
     func testTwentyAttachDetachCyclesUnderLoad() throws {
         try TestEnvironment.requireBuilt()
-        let target = try startTarget(try pyenvPython("3.12"), [fixture])
+        let target = try startTarget(try pyenv("3.12"), [fixture])
         try command(target, "load 4")
         for cycle in 1...20 {
             let session = try AttachedSession(target)
@@ -94,7 +94,7 @@ final class PythonObjectTests: XCTestCase {
     /// and a new attach wraps them again and counts the same objects.
     func testInterpreterServesOnAfterKill9OfSwiftleak() throws {
         try TestEnvironment.requireBuilt()
-        let target = try startTarget(try pyenvPython("3.13"), [fixture])
+        let target = try startTarget(try pyenv("3.13"), [fixture])
         let first = try AttachedSession(target)
         try command(target, "cache 100")
         first.kill9()
@@ -119,7 +119,7 @@ final class PythonObjectTests: XCTestCase {
     /// still traced, and `--collect` fails with one line and a non-zero exit.
     func testUninitializedInterpreterIsLeftAloneWithOneLine() throws {
         try TestEnvironment.requireBuilt()
-        let library = try XCTUnwrap(URL(fileURLWithPath: try pyenvPython("3.12")).deletingLastPathComponent()
+        let library = try XCTUnwrap(URL(fileURLWithPath: try pyenv("3.12")).deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("lib/libpython3.12.so.1.0").path)
         let target = try startTarget(TestEnvironment.fixture("py_uninitialized"), [library])
         let session = try AttachedSession(target)
@@ -233,23 +233,5 @@ final class PythonObjectTests: XCTestCase {
         let previous = target.stdout.split(separator: "\n").count
         target.send(text)
         try target.waitForLine(containing: "done \(text)", after: previous, timeout: 60)
-    }
-}
-
-extension XCTestCase {
-    /// The pyenv interpreter of a minor version; its absence fails the test.
-    func pyenvPython(_ minor: String) throws -> String {
-        let root = "/root/.pyenv/versions"
-        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-        guard let version = versions.filter({ $0.hasPrefix(minor + ".") && $0.dropFirst(minor.count + 1).allSatisfy(\.isNumber) }).sorted().last else {
-            XCTFail("no CPython \(minor) under \(root) (`pyenv install \(minor)`)")
-            throw CancellationError()
-        }
-        let path = "\(root)/\(version)/bin/python3"
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            XCTFail("\(path) is missing")
-            throw CancellationError()
-        }
-        return path
     }
 }

@@ -168,9 +168,22 @@ final class PythonTests: XCTestCase {
         return try XCTUnwrap(lines.firstIndex { $0.contains(text) }) + 1
     }
 
-    private func pyenv(_ minor: String) throws -> String { try pyenvPython(minor) }
+}
 
-    private func installed(_ path: String) throws -> String {
+/// Interpreters for tests of CPython targets (PythonTests, TypesTests).
+extension XCTestCase {
+    /// The pyenv interpreter of a minor version; its absence fails the test.
+    func pyenv(_ minor: String) throws -> String {
+        let root = "/root/.pyenv/versions"
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        guard let version = versions.filter({ $0.hasPrefix(minor + ".") && $0.dropFirst(minor.count + 1).allSatisfy(\.isNumber) }).sorted().last else {
+            XCTFail("no CPython \(minor) under \(root) (`pyenv install \(minor)`)")
+            throw CancellationError()
+        }
+        return try installed("\(root)/\(version)/bin/python3")
+    }
+
+    func installed(_ path: String) throws -> String {
         guard FileManager.default.isExecutableFile(atPath: path) else {
             XCTFail("\(path) is missing")
             throw CancellationError()

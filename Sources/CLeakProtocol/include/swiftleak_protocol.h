@@ -46,7 +46,7 @@ struct sl_hello {
     uint32_t pid;           /* getpid() of the target */
     uint32_t mode;          /* enum sl_mode */
     uint32_t frames_max;    /* stack depth the agent captures */
-    uint32_t reserved;
+    uint32_t sample_bytes;  /* 0: every allocation; else mean bytes between samples (sampled mode) */
     uint64_t start_ns;      /* CLOCK_REALTIME when tracing started, ns */
 };
 
@@ -102,6 +102,17 @@ struct sl_rec_stack {
 #define SL_PY_FRAME_LASTI_SHIFT 47
 #define SL_PY_FRAME_LASTI_MAX 0xffffull
 #define SL_PY_FRAME_CODE_MASK ((1ull << SL_PY_FRAME_LASTI_SHIFT) - 1)
+
+/* An awaiting caller of a Swift async function: the entry has bit 62 set and
+ * bit 63 clear (a Python entry has bit 63 set), bits 0-46 the resume
+ * function's address, a function entry, not a return address: it is looked
+ * up as is, never minus one. The agent appends them, innermost first, after
+ * the synchronous frames of the running task and before the executor's
+ * frames (swift_job_run and what called it), following the chain of async
+ * contexts (each holds its parent and the parent's resume function). A
+ * reader that does not know the tag sees an address outside every module. */
+#define SL_ASYNC_FRAME_TAG (1ull << 62)
+#define SL_ASYNC_FRAME_ADDRESS_MASK 0x00007fffffffffffull   /* bits 0-46; a literal, so Swift imports it */
 
 /* Answer to SL_CMD_SYNC: everything that happened before the command was
  * read is in the stream before this record. */
@@ -184,10 +195,14 @@ struct sl_cmd_sync {
 #define SL_ENV_FRAMES "SWIFTLEAK_FRAMES"   /* stack depth, 1..SL_MAX_FRAMES */
 #define SL_ENV_PYTHON "SWIFTLEAK_PYTHON"     /* "off": no Python frames in a CPython target's stacks */
 #define SL_ENV_FOLLOW_FORKS "SWIFTLEAK_FOLLOW_FORKS"   /* "1": a fork child starts a session of its own */
+#define SL_ENV_ASYNC "SWIFTLEAK_ASYNC"     /* "off": no Swift async callers in the stacks (measures the walk) */
+#define SL_ENV_SAMPLE_BYTES "SWIFTLEAK_SAMPLE_BYTES"   /* mean bytes between samples, 1..SL_MAX_SAMPLE_BYTES; unset: exact */
+#define SL_MAX_SAMPLE_BYTES 0xffffffffu               /* the hello carries it in 32 bits */
 
 /* Entry point that `swiftleak attach` calls inside the target, after dlopen of
  * the agent, from a thread parked at a safe point:
- *   int swiftleak_agent_attach(const char *socket_path, uint32_t frames);
+ *   int swiftleak_agent_attach(const char *socket_path, uint32_t frames, uint64_t sample_bytes);
+ * (sample_bytes 0: exact mode; else as SL_ENV_SAMPLE_BYTES)
  * Returns 0 when the hooks are in place and the agent thread is connected,
  * or a positive errno. Calling it again after a detach re-attaches. */
 #define SL_AGENT_ATTACH_SYMBOL "swiftleak_agent_attach"
