@@ -47,9 +47,12 @@ let package = Package(
         // Sends pprof profiles to Grafana Pyroscope's ingest endpoint.
         .target(name: "LeakPush", dependencies: ["LeakExport", "LeakModel", "LeakCollector"]),
         .target(name: "LeakInject", dependencies: ["CElfutils", "CLeakSys", "LeakProc"]),
+        // Names the type of a live block from its first words: Swift class
+        // metadata, C++ vtables, Python ob_type (`swiftleak types`).
+        .target(name: "LeakTypes", dependencies: ["CLeakSys", "LeakSymbols"]),
         .target(
             name: "LeakCollector",
-            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakProc", "LeakPython", "LeakReach"]
+            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakProc", "LeakPython", "LeakTypes", "LeakReach"]
         ),
         // The engines of `run` and `attach`: one event loop over the collector,
         // plus the injector for attach (LeakCollector stays free of ptrace).
@@ -82,6 +85,7 @@ let package = Package(
         .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel", "LeakProc"]),
         .testTarget(name: "LeakInjectTests", dependencies: ["LeakInject", "LeakProc"]),
         .testTarget(name: "LeakSessionTests", dependencies: ["LeakSession"]),
+        .testTarget(name: "LeakTypesTests", dependencies: ["LeakTypes", "LeakSymbols"]),
         // The command line's argument readers (an executable target, tested in-process).
         .testTarget(name: "SwiftLeakTests", dependencies: ["swiftleak"]),
         // The injector KillDuringInjectionTests SIGKILLs mid-attach: a process of its own.

@@ -163,6 +163,10 @@ struct sl_stack_entry {
 int sl_stacks_init(void);
 /* 0 on failure (tables full: tracing is turned off with OUT_OF_MEMORY). */
 uint32_t sl_stack_intern(const uint64_t *ips, uint32_t depth);
+/* The same, trying first the id a capture along the same path was interned
+ * as (`hint`, from sl_unwind_capture; NULL: none), and remembering the
+ * result there. The candidate is compared frame by frame, never trusted. */
+uint32_t sl_stack_intern_hinted(const uint64_t *ips, uint32_t depth, _Atomic uint32_t *hint);
 struct sl_stack_entry *sl_stack_get(uint32_t stack_id);
 /* fork child only (one thread, tracing off): empty tables. 0 or errno. */
 int sl_stacks_reset_in_child(void);
@@ -172,10 +176,15 @@ int sl_stacks_reset_in_child(void);
 int sl_unwind_init(void);          /* 0 or errno; dlopen libunwind.so.8 RTLD_LOCAL */
 int sl_unwind_ready(void);
 /* Fill ips[0..max) with the stack of the hook's caller; returns the depth.
- * ips must have room for max + 8 entries (scratch for the dropped frames). */
-uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max);
-/* Whether an address lies in the agent's own mapped image. */
-int sl_in_agent(uintptr_t addr);
+ * ips must have room for max + 8 entries (scratch for the dropped frames).
+ * *id_hint: where to look for this path's stack id (sl_stack_intern_hinted),
+ * or NULL. */
+uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, _Atomic uint32_t **id_hint);
+/* The span of the agent's own code (set once by sl_unwind_init). */
+extern uintptr_t sl_agent_lo, sl_agent_hi;
+/* Whether an address lies in the agent's own code. Inline: the fast
+ * unwinder asks for every frame it skips. */
+static inline int sl_in_agent(uintptr_t a) { return a >= sl_agent_lo && a < sl_agent_hi; }
 uintptr_t sl_agent_base(void);
 
 /* ---- fast unwinder (fast_unwind.c) ----------------------------------- */
@@ -183,6 +192,9 @@ uintptr_t sl_agent_base(void);
 /* Module tables and the rule cache; reads SWIFTLEAK_UNWINDER (=libunwind
  * turns the fast path off). Takes the loader lock: not for the hook path. */
 int sl_fast_unwind_init(void);
+/* fork child only (with sl_stacks_reset_in_child): forget the stack ids the
+ * path memo remembers, which name the parent's entries. */
+void sl_fast_unwind_forget_stack_ids(void);
 /* Re-scan modules now (after dlopen/dlclose). Not for the hook path. */
 int sl_fast_unwind_refresh(void);
 /* Agent thread, every loop: re-scan if dl_iterate_phdr's counters moved. */
@@ -194,8 +206,9 @@ void sl_fast_unwind_set_mode(int mode);
  * skipped (at most skip_max of them), then up to max return addresses are
  * stored in ips, unmodified, *depth of them. Returns 0, or -1: this stack
  * needs libunwind (unsupported rule, unknown code, odd stack); *depth then
- * counts the frames found before that point. Hook-path safe. */
-int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth);
+ * counts the frames found before that point. On 0, *id_hint is this path's
+ * memo slot for sl_stack_intern_hinted. Hook-path safe. */
+int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, _Atomic uint32_t **id_hint);
 
 /* ---- hook helpers (hooks.c) ------------------------------------------ */
 

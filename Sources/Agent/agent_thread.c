@@ -5,6 +5,8 @@
  * good, so nothing it does is ever traced.
  */
 #include "agent.h"
+#include "python_alloc.h"
+#include "rw_mappings.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -164,7 +166,27 @@ static int read_commands(int fd, struct cmd_reader *r)
                 put_record(fd, SL_REC_SYNC, &s, sizeof s);
                 flush(fd);
             }
+            if (h.type == SL_CMD_COLLECT && h.size >= sizeof(struct sl_cmd_collect)) {
+                struct sl_cmd_collect c;
+                memcpy(&c, payload, sizeof c);
+                sl_python_alloc_collect(c.token);   /* answered by python_news */
+            }
         }
+    }
+}
+
+/* CPython's allocators (python_alloc.c): what became of the wrapping, and
+ * the answer to SL_CMD_COLLECT, after every free the collector caused. */
+static void python_news(int fd)
+{
+    struct sl_rec_python p;
+    if (sl_python_alloc_news(&p))
+        put_record(fd, SL_REC_PYTHON, &p, sizeof p);
+    struct sl_rec_collected c;
+    if (sl_python_alloc_collected(&c)) {
+        drain_until(fd, sl_ring_tail(), STALL_NS);
+        put_record(fd, SL_REC_COLLECTED, &c, sizeof c);
+        flush(fd);
     }
 }
 
@@ -176,6 +198,7 @@ static void shutdown_session(int fd, int peer_gone)
     atomic_store(&sl_sess.tracing, 0);
     if (sl_got_active())
         sl_got_restore_all();
+    sl_python_alloc_stop();
     /* Let hooks that passed the tracing check finish their push. */
     struct timespec ts = {0, 2000000};
     nanosleep(&ts, NULL);
@@ -235,6 +258,7 @@ static void *agent_main(void *arg)
             }
         }
         busy = drain_ready(fd);
+        python_news(fd);
         uint64_t want = atomic_load(&sl_sess.flush_request);
         if (want > atomic_load(&sl_sess.flushed_upto)) {
             drain_until(fd, want - 1, STALL_NS);
@@ -256,6 +280,7 @@ static void *agent_main(void *arg)
         /* New modules get fast-unwinder tables, unloaded ones lose their
          * cached rules (until then their frames go to libunwind). */
         sl_fast_unwind_poll();
+        sl_rw_mappings_poll();   /* mappings the async walk missed (async_frames.c) */
         if (!busy && sl_got_active() && sl_got_modules_changed()) {
             int e = sl_got_patch_all();
             if (e)

@@ -8,6 +8,7 @@
  * as libc's own NSS loads).
  */
 #include "agent.h"
+#include "sampling.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -84,9 +85,9 @@ __asm__(".text\n"
 
 static pthread_mutex_t attach_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static int attach_locked(const char *socket_path, uint32_t frames)
+static int attach_locked(const char *socket_path, uint32_t frames, uint64_t sample_bytes)
 {
-    if (!socket_path || !*socket_path)
+    if (!socket_path || !*socket_path || sample_bytes > SL_MAX_SAMPLE_BYTES)
         return EINVAL;
     /* A session that is shutting down (its socket may already be closed)
      * is finished for the caller: wait for its thread below. */
@@ -109,6 +110,9 @@ static int attach_locked(const char *socket_path, uint32_t frames)
     if (e)
         return e;
     sl_register_atfork();
+    e = sl_sampling_configure(sample_bytes);
+    if (e)
+        return e;
     e = sl_session_start(socket_path, frames, SL_MODE_ATTACH);
     if (e)
         return e;
@@ -124,12 +128,12 @@ static int attach_locked(const char *socket_path, uint32_t frames)
     return 0;
 }
 
-SL_EXPORT int swiftleak_agent_attach(const char *socket_path, uint32_t frames)
+SL_EXPORT int swiftleak_agent_attach(const char *socket_path, uint32_t frames, uint64_t sample_bytes)
 {
     int was = sl_guard;
     sl_guard = 1;
     pthread_mutex_lock(&attach_mu);
-    int e = attach_locked(socket_path, frames);
+    int e = attach_locked(socket_path, frames, sample_bytes);
     pthread_mutex_unlock(&attach_mu);
     sl_guard = was;
     return e;

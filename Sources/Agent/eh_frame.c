@@ -125,15 +125,18 @@ static void set_reg(struct sl_cfa_row *s, uint64_t reg, uint8_t how, int64_t off
     } else if (reg == ra_reg) {
         s->ra_how = how;
         s->ra_off = off;
+    } else if (reg == SL_DW_R14) {
+        s->r14_how = how;
+        s->r14_off = off;
     } else if (reg == SL_DW_RSP && how != SL_CFA_SAME) {
         s->cfa_expr = 1;   /* an explicit rule for rsp: not the plain CFA model */
     }
     /* Other callee-saved registers do not matter to a walk that only needs
-     * rsp, rbp and the return address. */
+     * rsp, rbp, the return address and (async_frames.c) r14. */
 }
 
 /* DW_CFA_restore(_extended): back to the CIE's initial rule for reg. Only
- * rbp and the return address are tracked. Returns 0 outside an FDE (no
+ * rbp, r14 and the return address are tracked. Returns 0 outside an FDE (no
  * initial rules to go back to). */
 static int restore_reg(struct sl_cfa_row *s, const struct sl_cfa_row *init, uint64_t reg, uint64_t ra_reg)
 {
@@ -143,6 +146,8 @@ static int restore_reg(struct sl_cfa_row *s, const struct sl_cfa_row *init, uint
         s->rbp_how = init->rbp_how, s->rbp_off = init->rbp_off;
     else if (reg == ra_reg)
         s->ra_how = init->ra_how, s->ra_off = init->ra_off;
+    else if (reg == SL_DW_R14)
+        s->r14_how = init->r14_how, s->r14_off = init->r14_off;
     return 1;
 }
 
@@ -385,7 +390,7 @@ int sl_eh_row_at(uintptr_t fde, struct sl_eh_span span, uintptr_t datarel, uintp
     if (r.bad || end > span.hi || r.p > end)
         return -1;
 
-    struct sl_cfa_row s = {.cfa_reg = -1, .rbp_how = SL_CFA_SAME, .ra_how = SL_CFA_SAME};
+    struct sl_cfa_row s = {.cfa_reg = -1, .rbp_how = SL_CFA_SAME, .ra_how = SL_CFA_SAME, .r14_how = SL_CFA_SAME};
     struct rd ci = {c.insns, span.lo, span.hi, 0};
     if (run_cfa(&ci, c.insns_end, &c, &s, NULL, 0, 0, 1) != 0)
         return -1;

@@ -17,6 +17,7 @@
 /* DWARF register numbers of x86_64 the walker cares about. */
 #define SL_DW_RBP 6
 #define SL_DW_RSP 7
+#define SL_DW_R14 14   /* Swift's async context register (async_frames.c) */
 
 /* Readable memory every table read must stay inside: [lo, hi). */
 struct sl_eh_span {
@@ -31,15 +32,16 @@ enum sl_cfa_how {
     SL_CFA_OTHER = 3,    /* another register, an expression, a value rule */
 };
 
-/* One row of the unwind table: where the CFA is, and how rbp and the return
- * address are recovered. Other callee-saved registers are not tracked: a
- * walk that only needs rsp, rbp and the return address ignores them. */
+/* One row of the unwind table: where the CFA is, and how rbp, r14 and the
+ * return address are recovered. Other callee-saved registers are not
+ * tracked: a walk that only needs rsp, rbp and the return address ignores
+ * them; r14 is kept for the walk that recovers Swift's async context. */
 struct sl_cfa_row {
     int cfa_reg;         /* DWARF number: 7 rsp, 6 rbp; -1 before any def_cfa */
     int64_t cfa_off;
     int cfa_expr;        /* not register + offset (an expression, or an explicit rsp rule) */
-    uint8_t rbp_how, ra_how;   /* enum sl_cfa_how */
-    int64_t rbp_off, ra_off;   /* for SL_CFA_OFFSET */
+    uint8_t rbp_how, ra_how, r14_how;   /* enum sl_cfa_how */
+    int64_t rbp_off, ra_off, r14_off;   /* for SL_CFA_OFFSET */
 };
 
 /* The binary-search table of the .eh_frame_hdr at `hdr`: 0 with *table and

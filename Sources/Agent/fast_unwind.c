@@ -29,6 +29,7 @@
 #include "unwind_modules.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,31 +198,51 @@ static inline int step(uintptr_t *ip, uintptr_t *sp, uintptr_t *bp, uintptr_t to
 
 /* ---- path memo -------------------------------------------------------------
  * Even cached, a rule walk is a dependent chain per frame: load the return
- * address, hash it, load its rule, add the offset, load the next one. But
- * where every frame's CFA is rsp-based, the CFA offsets from the first
- * caller's sp are a function of the ips alone. So the last walk from each
- * leaf ip is remembered as (ip, CFA - sp0, rbp slot) per frame, and the next
- * walk from that leaf only checks that each remembered return address is on
- * the stack where it was: independent loads the CPU overlaps. At the first
- * difference it goes on with the rule walk. Slots are written under a
- * per-slot sequence number (writers that lose the race skip the write,
- * readers that see it move redo the walk): no thread ever waits. */
+ * address, hash it, load its rule, add the offset, load the next one. But a
+ * frame's rule is a function of its ip, so the last walk from each leaf ip
+ * is remembered as (ip, CFA - sp0, how the CFA and rbp were found) per
+ * frame, and the next walk from that leaf only checks that each remembered
+ * return address is on the stack where it was: independent loads the CPU
+ * overlaps. An rbp-based frame (code built with frame pointers) is replayed
+ * only where rbp + its offset lands on the remembered CFA, so the replay
+ * finds exactly what the rule walk would: the frame-pointer walk, confirmed
+ * by the unwind tables. At the first difference the rule walk goes on.
+ * Slots are written under a per-slot sequence number (writers that lose the
+ * race skip the write, readers that see it move redo the walk): no thread
+ * ever waits. */
 #define FU_MEMO_SLOTS 1024u
 #define FU_MEMO_FRAMES 64u
 
 struct fu_memo_frame {
     uint64_t ip;
     uint32_t cfa_rel;   /* this frame's CFA - sp0 */
-    uint32_t k;         /* rbp restored from CFA - 8k (0: not) */
+    uint32_t how;       /* FU_HOW_*: rbp slot, and the rbp offset of an rbp-based CFA */
 };
+
+/* how: [0,4) rbp restored from CFA - 8k (0: not), [4,18) CFA - rbp in
+ * words, bit 31 the CFA is rbp-based. */
+#define FU_HOW_RBP (1u << 31)
+
+static inline uint32_t how_of(uint64_t rule)
+{
+    uint32_t how = (uint32_t)(rule >> 56) & 15;
+    if (((rule >> 40) & 3) == FU_CFA_RBP)
+        how |= FU_HOW_RBP | ((uint32_t)(rule >> 42) & 0x3fff) << 4;
+    return how;
+}
 
 struct fu_memo {
     _Atomic uint64_t seq;   /* odd while being written */
     uint32_t gen, n;
+    /* The stack id this path was last interned as: a candidate that
+     * sl_stack_intern_hinted checks, so any value is harmless. */
+    _Atomic uint32_t stack_id;
     struct fu_memo_frame f[FU_MEMO_FRAMES];
 };
 
 static inline uint64_t rd64(const void *p) { return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED); }
+_Static_assert(offsetof(struct fu_memo_frame, how) == offsetof(struct fu_memo_frame, cfa_rel) + 4 &&
+               sizeof(struct fu_memo_frame) == 16, "cfa_rel and how are read as one word");
 static inline uint32_t rd32(const void *p) { return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED); }
 
 static void memo_write(struct fu_memo *m, uint32_t gen, const struct fu_memo_frame *f, uint32_t n)
@@ -232,17 +253,116 @@ static void memo_write(struct fu_memo *m, uint32_t gen, const struct fu_memo_fra
     atomic_thread_fence(memory_order_release);
     __atomic_store_n(&m->gen, gen, __ATOMIC_RELAXED);
     __atomic_store_n(&m->n, n, __ATOMIC_RELAXED);
+    atomic_store_explicit(&m->stack_id, 0, memory_order_relaxed);
     for (uint32_t i = 0; i < n; i++) {
         __atomic_store_n(&m->f[i].ip, f[i].ip, __ATOMIC_RELAXED);
         __atomic_store_n(&m->f[i].cfa_rel, f[i].cfa_rel, __ATOMIC_RELAXED);
-        __atomic_store_n(&m->f[i].k, f[i].k, __ATOMIC_RELAXED);
+        __atomic_store_n(&m->f[i].how, f[i].how, __ATOMIC_RELAXED);
     }
     atomic_store_explicit(&m->seq, s + 2, memory_order_release);
 }
 
-int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth)
+/* ---- the agent's own frames ------------------------------------------------
+ * Between the capture point and the hook's caller lie the same few agent
+ * frames every time (this function, sl_unwind_capture, sl_emit_alloc, a
+ * hook): a handful of paths, about one per hook. Each is remembered once,
+ * like a path memo, as (ip, CFA - sp at capture, how) per frame, and
+ * replayed with the same checks: skipping them costs a few independent
+ * loads instead of a rule lookup per frame. A slot is written once and never
+ * changes (the agent's code does not move), so a reader needs no sequence
+ * number: it reads a slot only once its state says ready. */
+#define FU_AGENT_PATHS 8u
+#define FU_AGENT_FRAMES 8u
+
+enum { FU_PATH_EMPTY = 0, FU_PATH_WRITING = 1, FU_PATH_READY = 2 };
+
+struct fu_agent_path {
+    _Atomic uint32_t state;
+    uint32_t n;
+    struct fu_memo_frame f[FU_AGENT_FRAMES];
+};
+
+static struct fu_agent_path agent_paths[FU_AGENT_PATHS];
+
+/* Replays path p from the capture point (ip, sp, bp). On a match, 1 with
+ * (*ip, *sp, *bp) moved to the first frame outside the agent; else 0 and
+ * nothing moved. */
+static inline int agent_replay(const struct fu_agent_path *p, uintptr_t top, uintptr_t *ip, uintptr_t *sp, uintptr_t *bp)
+{
+    const uintptr_t sp_c = *sp;
+    uintptr_t msp = sp_c, mbp = *bp, ra = 0;
+    uint32_t n = p->n;
+    if (p->f[0].ip != *ip)
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const struct fu_memo_frame *f = &p->f[i];
+        uintptr_t cfa = sp_c + f->cfa_rel;
+        unsigned k = f->how & 15;
+        if (cfa <= msp || cfa > top || (k && cfa - 8 * k < msp))
+            return 0;
+        if ((f->how & FU_HOW_RBP) && mbp + ((uintptr_t)((f->how >> 4) & 0x3fff) << 3) != cfa)
+            return 0;
+        ra = *(const uintptr_t *)(cfa - 8);
+        if (k)
+            mbp = *(const uintptr_t *)(cfa - 8 * k);
+        msp = cfa;
+        if (i + 1 < n ? ra != p->f[i + 1].ip : (!ra || sl_in_agent(ra)))
+            return 0;
+    }
+    *ip = ra;
+    *sp = msp;
+    *bp = mbp;
+    return 1;
+}
+
+/* The first remembered path that matches, moving (ip, sp, bp) past it. */
+static inline int agent_skip_remembered(uintptr_t top, uintptr_t *ip, uintptr_t *sp, uintptr_t *bp)
+{
+    for (uint32_t a = 0; a < FU_AGENT_PATHS; a++) {
+        uint32_t st = atomic_load_explicit(&agent_paths[a].state, memory_order_acquire);
+        if (st == FU_PATH_EMPTY)
+            return 0;   /* slots fill in order: nothing further */
+        if (st == FU_PATH_READY && agent_replay(&agent_paths[a], top, ip, sp, bp))
+            return 1;
+    }
+    return 0;
+}
+
+/* Remember a path the rule walk just took (first empty slot; none left:
+ * forget it, those captures keep walking by the rules). */
+static void agent_path_add(const struct fu_memo_frame *f, uint32_t n)
+{
+    for (uint32_t a = 0; a < FU_AGENT_PATHS; a++) {
+        uint32_t expect = FU_PATH_EMPTY;
+        if (!atomic_compare_exchange_strong(&agent_paths[a].state, &expect, FU_PATH_WRITING))
+            continue;
+        agent_paths[a].n = n;
+        memcpy(agent_paths[a].f, f, n * sizeof *f);
+        atomic_store_explicit(&agent_paths[a].state, FU_PATH_READY, memory_order_release);
+        return;
+    }
+}
+
+/* rec[0, had) are the memo's own frames, vouched for by a replay that saw
+ * sequence number s1: copied back only now, and only if the memo still
+ * holds them, so a replay that needs no write copies nothing. */
+static void memo_extend(struct fu_memo *m, uint64_t s1, uint32_t had, uint32_t gen, struct fu_memo_frame *rec, uint32_t n)
+{
+    for (uint32_t i = 0; i < had; i++) {
+        rec[i].ip = rd64(&m->f[i].ip);
+        rec[i].cfa_rel = rd32(&m->f[i].cfa_rel);
+        rec[i].how = rd32(&m->f[i].how);
+    }
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&m->seq, memory_order_relaxed) != s1)
+        return;   /* rewritten meanwhile: the copy may be torn */
+    memo_write(m, gen, rec, n);
+}
+
+int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, _Atomic uint32_t **id_hint)
 {
     *depth = 0;
+    *id_hint = NULL;
     struct fu_regs r;
     sl_fu_regs(&r);
     uintptr_t sp = r.sp, ip = r.ip, bp = r.bp;
@@ -252,7 +372,9 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
      * its stack, user-supplied stacks included; the main thread's stack
      * ends at __libc_stack_end. Anything else (sigaltstack, fibers):
      * libunwind. */
-    uintptr_t top, self = (uintptr_t)pthread_self();
+    /* fs base: glibc's thread descriptor, what pthread_self() returns,
+     * without the call. */
+    uintptr_t top, self = (uintptr_t)__builtin_thread_pointer();
     uintptr_t main_top = (uintptr_t)__libc_stack_end;
     if (sp < self && self - sp <= FU_MAX_THREAD_STACK)
         top = self;
@@ -262,22 +384,36 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
         return -1;
 
     uint32_t gen = atomic_load_explicit(&generation, memory_order_acquire);
-    /* The agent's own frames (hook, emit, capture, this): walked, not kept. */
-    for (uint32_t skipped = 0; sl_in_agent(ip); skipped++) {
-        if (skipped >= skip_max)
-            return -1;
-        int st = step(&ip, &sp, &bp, top, gen, &w);
-        if (st <= 0)
-            return st;   /* an agent frame the outermost: nothing to keep */
+    /* The agent's own frames (hook, emit, capture, this): skipped, not kept;
+     * by a remembered path, else walked by the rules and remembered. */
+    if (!agent_skip_remembered(top, &ip, &sp, &bp)) {
+        struct fu_memo_frame arec[FU_AGENT_FRAMES];
+        const uintptr_t sp_c = sp;
+        uint32_t an = 0;
+        int keep = 1;
+        for (uint32_t skipped = 0; sl_in_agent(ip); skipped++) {
+            if (skipped >= skip_max)
+                return -1;
+            uintptr_t at = ip;
+            int st = step(&ip, &sp, &bp, top, gen, &w);
+            if (st <= 0)
+                return st;   /* an agent frame the outermost: nothing to keep */
+            if (skipped < FU_AGENT_FRAMES && sp - sp_c < UINT32_MAX)
+                arec[an++] = (struct fu_memo_frame){at, (uint32_t)(sp - sp_c), how_of(w)};
+            else
+                keep = 0;
+        }
+        if (keep && an)
+            agent_path_add(arec, an);
     }
     if (!max)
         return 0;
 
     const uintptr_t sp0 = sp, ip0 = ip, bp0 = bp;
     struct fu_memo_frame rec[FU_MEMO_FRAMES];
-    uint32_t d = 0;                 /* frames stored in ips (and rec) */
-    uint32_t rsp_run = 0;           /* rec[0, rsp_run) are memo material */
-    int rsp_only = 1;
+    uint32_t d = 0;                 /* frames stored in ips (and, past `had`, in rec) */
+    uint32_t rec_run = 0;           /* rec[0, rec_run) are memo material */
+    int recording = 1;
     uint32_t had = 0;               /* frames the memo vouched for */
 
     struct fu_memo *m = &memo[(uint32_t)((ip0 >> 4) ^ (ip0 >> 14)) & (FU_MEMO_SLOTS - 1)];
@@ -285,36 +421,42 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
     uint32_t mn = rd32(&m->n);
     if (!(s1 & 1) && rd32(&m->gen) == gen && mn && mn <= FU_MEMO_FRAMES && rd64(&m->f[0].ip) == ip0) {
         /* Frame i's return address must be at sp0 + rel_i - 8 and equal the
-         * memo's ip of frame i + 1. */
+         * memo's ip of frame i + 1. A memo read while it was rewritten is
+         * thrown away below (sequence check), so the loop only has to keep
+         * its reads safe: every one stays in [sp0 - 120, top), this
+         * thread's own stack (below sp0 lie the agent's frames, larger than
+         * that). A memo read whole was a real walk: CFAs that grow, slots
+         * inside their frames. */
         uint32_t lim = mn < max ? mn : max;
+        const uintptr_t span = top - sp0;
+        const struct fu_memo_frame *f = m->f;
         uintptr_t mip = ip0, msp = sp0, mbp = bp0;
         uint32_t i = 0;
+        ips[0] = ip0;
         for (;;) {
-            ips[i] = mip;
-            rec[i].ip = mip;
-            uint32_t rel = rd32(&m->f[i].cfa_rel), k = rd32(&m->f[i].k);
-            rec[i].cfa_rel = rel;
-            rec[i].k = k;
-            uintptr_t cfa = sp0 + rel;
-            if (cfa <= msp || cfa > top || (cfa & 7) || k > 15)
+            /* cfa_rel and how in one load: they share the frame's second word. */
+            uint64_t word = rd64(&f[i].cfa_rel);
+            uint32_t rel = (uint32_t)word, how = (uint32_t)(word >> 32);
+            if (rel > span || rel < 8)
                 break;   /* torn or stale: the rule walk redoes it */
-            if (k && cfa - 8 * k < msp)
-                break;
+            uintptr_t cfa = sp0 + rel;
+            if ((how & FU_HOW_RBP) && mbp + ((uintptr_t)((how >> 4) & 0x3fff) << 3) != cfa)
+                break;   /* this rbp-based frame is laid out differently this time */
             uintptr_t ra = *(const uintptr_t *)(cfa - 8);
+            unsigned k = how & 15;
             if (k)
                 mbp = *(const uintptr_t *)(cfa - 8 * k);
             msp = cfa;
-            i++;
-            if (i == lim || !ra || ra != rd64(&m->f[i].ip)) {
-                mip = ra;
-                break;
-            }
             mip = ra;
+            i++;
+            if (i == lim || !ra || ra != rd64(&f[i].ip))
+                break;
+            ips[i] = ra;
         }
         atomic_thread_fence(memory_order_acquire);
         if (i && atomic_load_explicit(&m->seq, memory_order_relaxed) == s1) {
             /* Frames [0, i) are right; resume after frame i - 1. */
-            d = had = rsp_run = i;
+            d = had = rec_run = i;
             ip = mip;
             sp = msp;
             bp = mbp;
@@ -333,13 +475,13 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
     for (;;) {
         ips[d] = ip;
         int st = step(&ip, &sp, &bp, top, gen, &w);
-        if (rsp_only && st > 0 && ((w >> 40) & 3) == FU_CFA_RSP && d < FU_MEMO_FRAMES && sp - sp0 < UINT32_MAX) {
+        if (recording && st > 0 && d < FU_MEMO_FRAMES && sp - sp0 < UINT32_MAX) {
             rec[d].ip = ips[d];
             rec[d].cfa_rel = (uint32_t)(sp - sp0);
-            rec[d].k = (uint32_t)(w >> 56) & 15;
-            rsp_run = d + 1;
+            rec[d].how = how_of(w);
+            rec_run = d + 1;
         } else {
-            rsp_only = 0;
+            recording = 0;
         }
         d++;
         *depth = d;
@@ -349,10 +491,23 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
             break;
     }
 done:
-    /* Remember the rsp-only prefix if it says more than the memo did. */
-    if (rsp_run > had)
-        memo_write(m, gen, rec, rsp_run);
+    /* Remember the walk if it says more than the memo did. */
+    if (rec_run > had) {
+        if (had)
+            memo_extend(m, s1, had, gen, rec, rec_run);
+        else
+            memo_write(m, gen, rec, rec_run);
+    }
+    *id_hint = &m->stack_id;
     return 0;
+}
+
+void sl_fast_unwind_forget_stack_ids(void)
+{
+    if (!memo)
+        return;
+    for (uint32_t i = 0; i < FU_MEMO_SLOTS; i++)
+        atomic_store_explicit(&memo[i].stack_id, 0, memory_order_relaxed);
 }
 
 /* ---- keeping up with dlopen/dlclose (init, agent thread) ---------------- */

@@ -13,6 +13,8 @@
  */
 #include "agent.h"
 #include "python_frames.h"
+#include "async_frames.h"
+#include "sampling.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -192,14 +194,18 @@ static inline int tracing(void)
 
 __attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
 {
+    if (!sl_sample_alloc(p, size))
+        return;   /* sampled mode (sampling.h): an unsampled block costs no unwind, no event */
     uint64_t ips[SL_MAX_FRAMES + 8];
+    _Atomic uint32_t *id_hint = NULL;
 #ifdef SL_BENCH_NO_UNWIND   /* measurement only: the cost of everything but unwinding */
     uint32_t depth = 1; ips[0] = (uint64_t)__builtin_return_address(0);
 #else
-    uint32_t depth = sl_unwind_capture(ips, sl_sess.frames);
+    uint32_t depth = sl_unwind_capture(ips, sl_sess.frames, &id_hint);
     depth = sl_python_merge(ips, depth, sl_sess.frames);
+    depth = sl_async_merge(ips, depth, sl_sess.frames);   /* Swift async callers (async_frames.c) */
 #endif
-    uint32_t id = sl_stack_intern(ips, depth);
+    uint32_t id = sl_stack_intern_hinted(ips, depth, id_hint);
     if (SL_UNLIKELY(!id)) {
         sl_count_lost(1);
         return;
@@ -210,6 +216,8 @@ __attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
 
 void sl_emit_free(void *p)
 {
+    if (!sl_sample_free(p))
+        return;   /* sampled mode: p was not sampled */
     (void)sl_ring_push(SL_EV_FREE, (uint64_t)(uintptr_t)p, 0, 0);
 }
 

@@ -10,6 +10,7 @@
  * in the new image.
  */
 #include "agent.h"
+#include "sampling.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -66,13 +67,30 @@ static uint32_t parse_frames(const char *s)
     return v ? v : SL_DEFAULT_FRAMES;
 }
 
+/* SL_ENV_SAMPLE_BYTES: 0 (exact) when unset; -1 when it is not a number in
+ * 1..SL_MAX_SAMPLE_BYTES (swiftleak validates it: someone else set it). */
+static int64_t parse_sample_bytes(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    uint64_t v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+        if (v > SL_MAX_SAMPLE_BYTES)
+            return -1;
+    }
+    return v ? (int64_t)v : -1;
+}
+
 /* True when this copy of the agent is in the global scope (LD_PRELOAD), as
  * opposed to dlopen'ed RTLD_LOCAL by the injector, whose dlopen must not
  * start a session just because the variable happens to be set. */
 static int loaded_globally(void)
 {
     void *self = dlsym(RTLD_DEFAULT, SL_AGENT_ATTACH_SYMBOL);
-    extern int swiftleak_agent_attach(const char *, uint32_t);
+    extern int swiftleak_agent_attach(const char *, uint32_t, uint64_t);
     return self == (void *)swiftleak_agent_attach;
 }
 
@@ -91,7 +109,10 @@ __attribute__((constructor)) static void preload_init(void)
             follow_frames = frames;
         }
         sl_register_atfork();
-        (void)sl_session_start(path, frames, SL_MODE_PRELOAD);
+        /* A bad rate is no reason to trace everything at full cost: stay a pass-through. */
+        int64_t sample = parse_sample_bytes(getenv(SL_ENV_SAMPLE_BYTES));
+        if (sample >= 0 && sl_sampling_configure((uint64_t)sample) == 0)
+            (void)sl_session_start(path, frames, SL_MODE_PRELOAD);
     }
     sl_guard = 0;
 }

@@ -4,16 +4,23 @@
  * One ring for all threads gives a single global order: a free is pushed
  * before the real free runs and an allocation after the real allocator
  * returned, so an address reused by another thread is never seen before its
- * previous free.
+ * previous free. That order is also why each event takes its own position
+ * from `tail` when it happens: positions reserved ahead in per-thread
+ * batches would let an allocation that reuses an address land before the
+ * free of it, which another thread recorded in a later position. The one
+ * line every thread writes per event is the price; per-thread rings merged
+ * by a timestamp taken at the same points would avoid it.
  *
- * Slot sequence states for position `pos` (Vyukov style, plus a BUSY bit):
+ * Slot sequence states for position `pos` (Vyukov style):
  *   seq == pos            free for the producer that reserved `pos`
- *   seq == pos | BUSY     that producer is writing the payload
  *   seq == pos + 1        ready for the consumer
- *   seq == pos + CAP      consumed, free for the producer of the next lap
- * The producer claims with a CAS (pos -> pos|BUSY) so that the consumer can
- * skip, with a CAS of its own, a reservation that was never completed (thread
- * killed, longjmp'd out of a hook, gave up) without racing a late writer.
+ *   seq == pos + CAP      consumed (or skipped), free for the next lap
+ * A producer that finds its slot free writes the payload and publishes it
+ * with a CAS (pos -> pos + 1): two atomic read-modify-writes per event (the
+ * reservation and that CAS), which dominate the ring's cost. The consumer
+ * may skip, with a CAS of its own, a reservation that was never completed
+ * (thread killed, longjmp'd out of a hook, gave up); the producer's CAS then
+ * fails and the event counts as lost, never as two.
  */
 #include "agent.h"
 
@@ -25,7 +32,6 @@
 #define RING_ORDER 16u
 #define RING_CAP (1ull << RING_ORDER)
 #define RING_MASK (RING_CAP - 1)
-#define SEQ_BUSY (1ull << 63)
 #define PRODUCER_GIVE_UP_NS 2000000000ull
 
 struct slot {
@@ -99,9 +105,7 @@ int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_
 {
     uint64_t pos = atomic_fetch_add_explicit(&tail, 1, memory_order_relaxed);
     struct slot *s = &slots[pos & RING_MASK];
-    uint64_t expect = pos;
-    if (SL_LIKELY(atomic_compare_exchange_strong_explicit(&s->seq, &expect, pos | SEQ_BUSY,
-                                                          memory_order_acquire, memory_order_relaxed)))
+    if (SL_LIKELY(atomic_load_explicit(&s->seq, memory_order_acquire) == pos))
         goto claimed;
 
     /* Ring full (or the slot was skipped): wait, but never forever. */
@@ -111,14 +115,9 @@ int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_
         if (!atomic_load_explicit(&sl_sess.tracing, memory_order_relaxed))
             goto give_up;
         uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-        if (seq == pos) {
-            expect = pos;
-            if (atomic_compare_exchange_strong_explicit(&s->seq, &expect, pos | SEQ_BUSY,
-                                                        memory_order_acquire, memory_order_relaxed))
-                goto claimed;
-            continue;
-        }
-        if ((seq & ~SEQ_BUSY) > pos)   /* the consumer skipped our reservation */
+        if (seq == pos)
+            goto claimed;
+        if (seq > pos)   /* the consumer skipped our reservation */
             goto give_up;
         if (round >= 64) {
             uint64_t now = sl_now_ns(CLOCK_MONOTONIC);
@@ -141,7 +140,7 @@ claimed:
     s->size = size;
     s->stack_id = stack_id;
     s->kind = kind;
-    expect = pos | SEQ_BUSY;
+    uint64_t expect = pos;
     if (!atomic_compare_exchange_strong_explicit(&s->seq, &expect, pos + 1,
                                                  memory_order_release, memory_order_relaxed))
         return 0;   /* the consumer gave up on us meanwhile; it counted the loss */
@@ -178,7 +177,7 @@ again:;
         }
         if (now - head_wait_since < stall_ns)
             return 0;
-        if (seq != head && seq != (head | SEQ_BUSY))
+        if (seq != head)
             return 0;   /* cannot happen; be conservative */
         /* Skip it. A CAS, so a producer finishing right now wins instead. */
         uint64_t expect = seq;

@@ -6,6 +6,7 @@
  * A later session (re-attach) reuses the same ring and stack tables.
  */
 #include "agent.h"
+#include "python_alloc.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -78,6 +79,8 @@ int sl_session_start(const char *socket_path, uint32_t frames, uint32_t mode)
     }
     /* Tracing starts only now that the hello is on the wire. */
     atomic_store(&sl_sess.tracing, 1);
+    /* CPython's object allocators (python_alloc.c); a launched program's interpreter starts later. */
+    sl_python_alloc_start(mode == SL_MODE_PRELOAD);
     return 0;
 }
 
@@ -128,6 +131,7 @@ void sl_session_forget_in_child(void)
     }
     sl_sess.thread_joinable = 0;
     sl_got_forget_in_child();
+    sl_python_alloc_forget_in_child();
 }
 
 int sl_session_start_in_child(const char *socket_path, uint32_t frames)

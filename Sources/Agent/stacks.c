@@ -57,6 +57,7 @@ int sl_stacks_reset_in_child(void)
         return errno ? errno : ENOMEM;
     atomic_store(&arena_top, 8);
     atomic_store(&table_fill, 0);
+    sl_fast_unwind_forget_stack_ids();
     return 0;
 }
 
@@ -137,4 +138,22 @@ uint32_t sl_stack_intern(const uint64_t *ips, uint32_t depth)
 full:
     sl_fail(SL_STATUS_OUT_OF_MEMORY, ENOMEM);
     return 0;
+}
+
+uint32_t sl_stack_intern_hinted(const uint64_t *ips, uint32_t depth, _Atomic uint32_t *hint)
+{
+    if (hint) {
+        /* Any id ever stored here was a published entry (or 0): reading it
+         * is safe, and the comparison decides. */
+        uint32_t cand = atomic_load_explicit(hint, memory_order_acquire);
+        if (cand && depth) {
+            const struct sl_stack_entry *e = sl_stack_get(cand);
+            if (e->depth == depth && memcmp(e->ips, ips, depth * sizeof(uint64_t)) == 0)
+                return cand;
+        }
+    }
+    uint32_t id = sl_stack_intern(ips, depth);
+    if (hint && id)
+        atomic_store_explicit(hint, id, memory_order_release);
+    return id;
 }

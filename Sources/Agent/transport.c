@@ -4,6 +4,7 @@
  * retried, MSG_NOSIGNAL so a closed peer never raises SIGPIPE in the host.
  */
 #include "agent.h"
+#include "sampling.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -170,6 +171,7 @@ int sl_send_hello(int fd, uint32_t mode, uint32_t frames)
     h.pid = (uint32_t)getpid();
     h.mode = mode;
     h.frames_max = frames;
+    h.sample_bytes = (uint32_t)sl_sample_mean;   /* configured <= SL_MAX_SAMPLE_BYTES */
     h.start_ns = sl_now_ns(CLOCK_REALTIME);
     return sl_send_all(fd, &h, sizeof h);
 }

@@ -8,6 +8,7 @@
  * libunwind.a is not PIC, so static linking is not an option either.
  */
 #include "agent.h"
+#include "async_frames.h"
 #include "python_frames.h"
 
 #include <dlfcn.h>
@@ -19,7 +20,8 @@ typedef int (*unw_set_caching_policy_fn)(void *, int);
 #define SL_UNW_CACHE_PER_THREAD 2   /* UNW_CACHE_PER_THREAD in libunwind.h */
 
 static unw_backtrace_fn unw_bt;
-static uintptr_t agent_lo, agent_hi, agent_base;
+uintptr_t sl_agent_lo, sl_agent_hi;
+static uintptr_t agent_base;
 static uintptr_t unw_lo, unw_hi;
 
 struct range_query {
@@ -76,10 +78,11 @@ int sl_unwind_init(void)
 {
     /* Every session start: a process may have loaded its interpreter since. */
     sl_python_init();
+    sl_async_init();   /* async_frames.c: Swift async callers, same reason */
     if (unw_bt)
         return 0;
-    if (!agent_hi) {
-        int e = module_text((const void *)sl_unwind_init, &agent_lo, &agent_hi, &agent_base);
+    if (!sl_agent_hi) {
+        int e = module_text((const void *)sl_unwind_init, &sl_agent_lo, &sl_agent_hi, &agent_base);
         if (e)
             return e;
     }
@@ -103,21 +106,20 @@ int sl_unwind_init(void)
 
 int sl_unwind_ready(void) { return unw_bt != NULL; }
 
-int sl_in_agent(uintptr_t a) { return a >= agent_lo && a < agent_hi; }
-
 uintptr_t sl_agent_base(void)
 {
-    if (!agent_hi)
-        module_text((const void *)sl_unwind_init, &agent_lo, &agent_hi, &agent_base);
+    if (!sl_agent_hi)
+        module_text((const void *)sl_unwind_init, &sl_agent_lo, &sl_agent_hi, &agent_base);
     return agent_base;
 }
 
-uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max)
+uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, _Atomic uint32_t **id_hint)
 {
+    *id_hint = NULL;
     int mode = sl_fast_unwind_mode();
     if (SL_LIKELY(mode != SL_FU_OFF)) {
         uint32_t n;
-        if (SL_LIKELY(sl_fast_unwind(ips, max, 8, &n) == 0) || mode == SL_FU_FAST_ONLY) {
+        if (SL_LIKELY(sl_fast_unwind(ips, max, 8, &n, id_hint) == 0) || mode == SL_FU_FAST_ONLY) {
             if (n)
                 ips[0] -= 1;   /* as below */
             return n;
@@ -132,7 +134,7 @@ uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max)
     int i = 0;
     while (i < n) {
         uintptr_t a = (uintptr_t)buf[i];
-        if ((a >= agent_lo && a < agent_hi) || (a >= unw_lo && a < unw_hi))
+        if (sl_in_agent(a) || (a >= unw_lo && a < unw_hi))
             i++;
         else
             break;

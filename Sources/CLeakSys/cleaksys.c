@@ -121,6 +121,21 @@ ssize_t sl_process_read(pid_t pid, uint64_t remote, void *local, size_t len) {
     return process_vm_readv(pid, &l, 1, &r, 1, 0);
 }
 
+ssize_t sl_process_read_scattered(pid_t pid, const uint64_t *remotes, const size_t *lengths, size_t count, void *local) {
+    if (count > SL_READV_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct iovec l = { .iov_base = local, .iov_len = 0 };
+    struct iovec r[SL_READV_MAX];
+    for (size_t i = 0; i < count; i++) {
+        r[i].iov_base = (void *)(uintptr_t)remotes[i];
+        r[i].iov_len = lengths[i];
+        l.iov_len += lengths[i];
+    }
+    return process_vm_readv(pid, &l, 1, r, count, 0);
+}
+
 ssize_t sl_process_write(pid_t pid, uint64_t remote, const void *local, size_t len) {
     struct iovec l = { .iov_base = (void *)local, .iov_len = len };
     struct iovec r = { .iov_base = (void *)(uintptr_t)remote, .iov_len = len };

@@ -13,7 +13,7 @@ public final class Aggregator {
     /// Interned stacks in order of arrival; `LiveBlock.stackIndex` indexes here.
     public private(set) var stacks: [StackTotals] = []
     private var stackIndexByID: [UInt32: UInt32] = [:]
-    private var live = LiveBlockTable()
+    private let live = LiveBlockTable()
     // One-entry cache in front of stackIndexByID: consecutive allocations
     // very often come from the same stack, and hashing costs more than a compare.
     private var lastStackID: UInt32 = .max
@@ -23,6 +23,11 @@ public final class Aggregator {
     /// started. The caller advances it once per batch of events: reading a
     /// clock per allocation would cost more than the rest of the bookkeeping.
     public var now: UInt32 = 0
+
+    /// Sampled mode: the blocks and bytes one sampled block of a given size
+    /// stands for (the estimator lives in LeakModel's `Sampling`). Nil in
+    /// exact mode, where every block counts once.
+    public var weigh: ((UInt64) -> (blocks: Double, bytes: Double))?
 
     public init() {}
 
@@ -43,6 +48,8 @@ public final class Aggregator {
             counters.lostEvents = max(counters.lostEvents, status.lostEvents)
         case let .exiting(lost):
             counters.lostEvents = max(counters.lostEvents, lost)
+        case .python, .collected:
+            break
         }
     }
 
@@ -50,6 +57,8 @@ public final class Aggregator {
     public func resetPeak() {
         counters.peakBytes = counters.currentBytes
         counters.peakBlocks = counters.currentBlocks
+        counters.estimatedPeakBlocks = counters.estimatedBlocks
+        counters.estimatedPeakBytes = counters.estimatedBytes
     }
 
     /// Stacks that hold live memory now.
@@ -62,7 +71,7 @@ public final class Aggregator {
         live.forEach { _, block in body(block) }
     }
 
-    /// Visits every live block with its address (for the reachability scan).
+    /// Visits every live block with its address (reading block contents, the reachability scan).
     public func forEachLiveBlockAddress(_ body: (UInt64, LiveBlock) -> Void) {
         live.forEach(body)
     }
@@ -114,6 +123,20 @@ public final class Aggregator {
         if counters.currentBlocks > counters.peakBlocks {
             counters.peakBlocks = counters.currentBlocks
         }
+        if let weigh { addWeight(weigh(size), stack: Int(index), allocated: true) }
+    }
+
+    private func addWeight(_ w: (blocks: Double, bytes: Double), stack: Int, allocated: Bool) {
+        if allocated {
+            stacks[stack].estimated.allocatedBlocks += w.blocks
+            stacks[stack].estimated.allocatedBytes += w.bytes
+        }
+        stacks[stack].estimated.liveBlocks += w.blocks
+        stacks[stack].estimated.liveBytes += w.bytes
+        counters.estimatedBlocks += w.blocks
+        counters.estimatedBytes += w.bytes
+        counters.estimatedPeakBlocks = max(counters.estimatedPeakBlocks, counters.estimatedBlocks)
+        counters.estimatedPeakBytes = max(counters.estimatedPeakBytes, counters.estimatedBytes)
     }
 
     private func recordFree(address: UInt64) {
@@ -131,5 +154,9 @@ public final class Aggregator {
         stacks[Int(block.stackIndex)].liveBlocks -= 1
         counters.currentBytes -= block.size
         counters.currentBlocks -= 1
+        if let weigh {
+            let w = weigh(block.size)
+            addWeight((-w.blocks, -w.bytes), stack: Int(block.stackIndex), allocated: false)
+        }
     }
 }

@@ -12,6 +12,11 @@ public struct AggregatorCounters: Equatable, Sendable {
     public var replacedBlocks: UInt64 = 0
     /// Events the agent reported it could not record.
     public var lostEvents: UInt64 = 0
+    /// Sampled mode only: estimated live blocks and bytes now and at their peak.
+    public var estimatedBlocks: Double = 0
+    public var estimatedBytes: Double = 0
+    public var estimatedPeakBlocks: Double = 0
+    public var estimatedPeakBytes: Double = 0
 
     public init() {}
 }

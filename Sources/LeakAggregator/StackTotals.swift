@@ -11,6 +11,8 @@ public struct StackTotals: Equatable, Sendable {
     public var allocatedBlocks: UInt64 = 0
     /// Bytes those allocations asked for (pprof's alloc_space).
     public var allocatedBytes: UInt64 = 0
+    /// Sampled mode only: what the sampled blocks above stand for (`Aggregator.weigh`).
+    public var estimated = WeightedTotals()
 
     public init(stackID: UInt32, ips: [UInt64]) {
         self.stackID = stackID

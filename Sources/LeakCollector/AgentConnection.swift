@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import LeakAggregator
 import LeakEvents
+import LeakModel
 import LeakProc
 
 /// The stream from one agent (one image of one process): taken from the
@@ -23,12 +24,15 @@ final class AgentConnection: @unchecked Sendable {
     private var fd: Int32 = -1
     private var helloValue: AgentHello?
     private var lastSyncToken: UInt64 = 0
-    private var nextSyncToken: UInt64 = 0
+    /// The last token of a command that is answered (sync, collect).
+    private var nextToken: UInt64 = 0
     private var statusValue: AgentStatus?
     private var failure: String?
     private var isClosed = false
     private var hasStream = false
     private var endingValue: StreamEnding?
+    private var pythonValue: PythonAllocators?
+    private var collections: [UInt64: GarbageCollection] = [:]
 
     init(aggregator: Aggregator) {
         self.aggregator = aggregator
@@ -90,23 +94,51 @@ final class AgentConnection: @unchecked Sendable {
         // on a loaded machine the reader thread may not have taken the hello
         // yet: a snapshot taken then would miss everything the program did.
         _ = waitForHello(timeout: min(timeout, 2))
+        return request(timeout: timeout, CommandEncoder.sync(token:)) { lastSyncToken >= $0 } != nil
+    }
+
+    /// Sends the command made with a fresh token, then waits until
+    /// `answered(token)` holds (checked under the lock); returns the token,
+    /// or nil when the agent is gone, did not take the command, or did not
+    /// answer in time.
+    private func request(timeout: Double, _ command: (UInt64) -> [UInt8], answered: (UInt64) -> Bool) -> UInt64? {
         condition.lock()
         guard helloValue != nil, !isClosed, fd >= 0 else {
             condition.unlock()
-            return false
+            return nil
         }
-        nextSyncToken += 1
-        let token = nextSyncToken
+        nextToken += 1
+        let token = nextToken
         let socket = fd
         condition.unlock()
-        guard UnixSocket.sendAll(socket, CommandEncoder.sync(token: token)) else { return false }
+        guard UnixSocket.sendAll(socket, command(token)) else { return nil }
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
-        while lastSyncToken < token && !isClosed {
-            if !condition.wait(until: deadline) { return false }
+        while !answered(token) && !isClosed {
+            if !condition.wait(until: deadline) { break }
         }
-        return lastSyncToken >= token
+        return answered(token) ? token : nil
+    }
+
+    /// Waits until the agent has said what became of CPython's allocators
+    /// (not pending any more), the stream ended, or `timeout` passed.
+    func waitForPythonAllocators(timeout: Double) -> PythonAllocators? {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while (pythonValue == nil || pythonValue?.state == .pending) && !isClosed {
+            if !condition.wait(until: deadline) { break }
+        }
+        return pythonValue
+    }
+
+    /// Asks the agent to run CPython's cyclic garbage collector and waits for
+    /// its answer; every free it caused is then in the aggregator. nil when
+    /// the agent is gone or did not answer in time.
+    func collectGarbage(timeout: Double) -> GarbageCollection? {
+        guard let token = request(timeout: timeout, CommandEncoder.collect(token:), answered: { collections[$0] != nil }) else { return nil }
+        return condition.withLock { collections.removeValue(forKey: token) }
     }
 
     /// Asks the agent to unhook and stop; waits for its stream to end.
@@ -164,6 +196,10 @@ final class AgentConnection: @unchecked Sendable {
         condition.withLock {
             helloValue = stream.hello
             onHello?(stream.hello)
+            if stream.hello.sampleBytes > 0 {   // sampled mode: each block weighs what it stands for
+                let mean = UInt64(stream.hello.sampleBytes)
+                aggregator.weigh = { Sampling.weight(size: $0, meanBytes: mean) }
+            }
             fd = peer
             condition.broadcast()
         }
@@ -184,6 +220,12 @@ final class AgentConnection: @unchecked Sendable {
                         statusValue = status
                     case .exiting:
                         exiting = true
+                    case let .python(allocators):
+                        pythonValue = allocators
+                        condition.broadcast()
+                    case let .collected(token, result):
+                        collections[token] = result
+                        condition.broadcast()
                     default:
                         break
                     }

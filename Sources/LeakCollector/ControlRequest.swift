@@ -8,6 +8,10 @@ public enum ControlRequest: Equatable, Sendable {
     case detach
     /// Is a session there?
     case status
+    /// Run CPython's gc.collect() in the target; the answer is the number of objects it collected.
+    case collect
+    /// A snapshot whose live blocks are also counted by type (`swiftleak types`).
+    case types
     /// Pause the target, scan its memory for unreachable blocks, write a
     /// snapshot carrying the result (`swiftleak leaks`).
     case scan
@@ -19,13 +23,15 @@ public enum ControlRequest: Equatable, Sendable {
         case .snapshot(resetPeak: true): return "snapshot reset-peak"
         case .detach: return "detach"
         case .status: return "status"
+        case .collect: return "collect"
+        case .types: return "types"
         case .scan: return "scan"
         }
     }
 
     /// Reads a request line; nil for anything else.
     public init?(line: String) {
-        let requests: [ControlRequest] = [.snapshot(resetPeak: false), .snapshot(resetPeak: true), .detach, .status, .scan]
+        let requests: [ControlRequest] = [.snapshot(resetPeak: false), .snapshot(resetPeak: true), .detach, .status, .types, .collect, .scan]
         guard let request = requests.first(where: { $0.line == line }) else { return nil }
         self = request
     }

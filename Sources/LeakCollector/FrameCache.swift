@@ -1,4 +1,5 @@
 import Foundation
+import LeakEvents
 import LeakModel
 import LeakPython
 import LeakSymbols
@@ -159,6 +160,10 @@ final class FrameCache: @unchecked Sendable {
             return [python?.frame(for: ip) ?? Frame(module: PythonFrames.moduleName, address: ip)]
         }
         if symbolizer == nil && !symbolizerFailed { loadSymbolizer() }
+        if AsyncFrameEntry.isAsync(ip) {
+            let entry = AsyncFrameEntry.address(ip)
+            return symbolizer?.frames(resumePoint: entry) ?? [Frame(address: entry, isAsync: true)]
+        }
         // Every frame the agent sends is a return address (its own frames are
         // dropped), so the call instruction is at ip - 1.
         return symbolizer?.frames(address: ip, isReturnAddress: true) ?? [Frame(address: ip)]

@@ -10,15 +10,20 @@ enum SnapshotAssembler {
         var oldestSeconds: Double = 0
     }
 
-    /// Per-stack-index ages of every live block at `now` (aggregator clock
-    /// units, deciseconds); call with the aggregator locked.
-    static func ages(of aggregator: Aggregator, now: UInt32) -> [UInt32: StackAges] {
-        var result: [UInt32: StackAges] = [:]
+    /// Ages of every live block at `now` (aggregator clock units,
+    /// deciseconds), indexed by stack index (nil: no live block); call with
+    /// the aggregator locked. An array, not a Dictionary: this visits every
+    /// live block, millions of them at scale.
+    static func ages(of aggregator: Aggregator, now: UInt32) -> [StackAges?] {
+        var result = [StackAges?](repeating: nil, count: aggregator.stacks.count)
         aggregator.forEachLiveBlock { block in
             let seconds = Double(now &- min(now, block.birth)) / 10
-            result[block.stackIndex, default: StackAges()].histogram.add(ageSeconds: seconds, size: block.size)
-            result[block.stackIndex]!.oldestSeconds = max(result[block.stackIndex]!.oldestSeconds, seconds)
+            let index = Int(block.stackIndex)
+            if result[index] == nil { result[index] = StackAges() }
+            result[index]!.histogram.add(ageSeconds: seconds, size: block.size)
+            result[index]!.oldestSeconds = max(result[index]!.oldestSeconds, seconds)
         }
+        weightAges(&result, of: aggregator, now: now)
         return result
     }
 
@@ -41,11 +46,16 @@ enum SnapshotAssembler {
     /// - Parameters:
     ///   - stacks: every interned stack, indexed as `LiveBlock.stackIndex`.
     ///   - framesOf: an address's frames, one per inline level, innermost first.
+    ///   - types: named block types per stack index, when they were read;
+    ///     every live site then gets a list (empty: all unknown).
+    ///   - sampleBytes: the agent's sampling rate (its hello); 0 for exact.
     static func assemble(
         stacks allStacks: [StackTotals],
-        ages: [UInt32: StackAges],
-        counters: AggregatorCounters,
+        ages: [StackAges?],
+        types: [UInt32: [BlockTypeCount]]? = nil,
+        counters observed: AggregatorCounters,
         metadata base: SnapshotMetadata,
+        sampleBytes: UInt64 = 0,
         buildID: (String) -> String? = { _ in nil },
         frames framesOf: (UInt64) -> [Frame]
     ) -> Snapshot {
@@ -63,12 +73,14 @@ enum SnapshotAssembler {
                 frameIndices[ip] = indices
                 return indices
             }
-            let age = ages[UInt32(index)]
-            sites.append(Site(stack: stacks.count, size: totals.liveBytes, count: totals.liveBlocks,
-                              oldestAgeSeconds: age?.oldestSeconds, ages: age?.histogram,
-                              allocated: AllocationTotals(blocks: totals.allocatedBlocks, bytes: totals.allocatedBytes)))
+            let age = index < ages.count ? ages[index] : nil
+            let figures = figures(of: totals, sampled: sampleBytes > 0)
+            sites.append(Site(stack: stacks.count, size: figures.bytes, count: figures.blocks,
+                              oldestAgeSeconds: age?.oldestSeconds, ages: age?.histogram, allocated: figures.allocated,
+                              types: totals.liveBlocks > 0 ? types.map { $0[UInt32(index)] ?? [] } : nil))
             stacks.append(indices)
         }
+        let counters = sampleBytes > 0 ? estimate(observed) : observed
         var metadata = base
         metadata.currentBytes = counters.currentBytes
         metadata.currentBlocks = counters.currentBlocks
@@ -82,6 +94,7 @@ enum SnapshotAssembler {
         for module in Set(frames.compactMap(\.module)) {
             if let id = buildID(module) { buildIDs[module] = id }
         }
-        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs)
+        let sampling = sampleBytes > 0 ? Sampling(meanBytes: sampleBytes, sampledLiveBlocks: observed.currentBlocks) : nil
+        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs, sampling: sampling)
     }
 }

@@ -1,14 +1,14 @@
 import Foundation
 import LeakModel
+import LeakProc
 
 /// Reads and decodes snapshot files, turning every failure into one line:
 /// the read side of `SnapshotStore`.
 public enum SnapshotLoader {
     public static func load(_ path: String) throws -> Snapshot {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
+        // Read straight into the one array the codec decodes (Data, then a
+        // copy as [UInt8], held the file twice at once).
+        guard case let .success(bytes) = ProcFiles.readBytes(path) else {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
                 throw CollectorError(isDirectory.boolValue
@@ -18,7 +18,7 @@ public enum SnapshotLoader {
             throw CollectorError("no such snapshot file: \(path)")
         }
         do {
-            return try SnapshotCodec.decode(Array(data))
+            return try SnapshotCodec.decode(bytes)
         } catch {
             throw CollectorError("\(path): \(error)")
         }

@@ -6,7 +6,9 @@ public enum TargetLauncher {
     /// settings added to our environment. The child gets a clean signal
     /// state: swiftleak blocks and ignores signals that the target must not inherit.
     /// With `followForks`, the agent in each fork child starts a session of its own.
-    public static func spawn(command: [String], agentPath: String, socketPath: String, frames: UInt32, followForks: Bool = false) throws -> pid_t {
+    /// `sampleBytes` > 0: sampled mode, one allocation every that many bytes on average.
+    public static func spawn(command: [String], agentPath: String, socketPath: String, frames: UInt32, sampleBytes: UInt64 = 0,
+                             followForks: Bool = false) throws -> pid_t {
         var environment: [String] = []
         var preload = agentPath
         var index = 0
@@ -18,13 +20,14 @@ public enum TargetLauncher {
                 if !existing.isEmpty { preload += " " + existing }
                 continue
             }
-            if ["SWIFTLEAK_SOCKET=", "SWIFTLEAK_FRAMES=", "SWIFTLEAK_FOLLOW_FORKS="].contains(where: text.hasPrefix) { continue }
+            if ["SWIFTLEAK_SOCKET=", "SWIFTLEAK_FRAMES=", "SWIFTLEAK_FOLLOW_FORKS=", "SWIFTLEAK_SAMPLE_BYTES="].contains(where: text.hasPrefix) { continue }
             environment.append(text)
         }
         environment.append("LD_PRELOAD=" + preload)
         environment.append("SWIFTLEAK_SOCKET=" + socketPath)
         environment.append("SWIFTLEAK_FRAMES=\(frames)")
         if followForks { environment.append("SWIFTLEAK_FOLLOW_FORKS=1") }
+        if sampleBytes > 0 { environment.append("SWIFTLEAK_SAMPLE_BYTES=\(sampleBytes)") }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -24,6 +24,8 @@ public final class TracingSession: @unchecked Sendable {
     private let startTime = Date()
     private let lock = NSLock()
     private var sequence: UInt32 = 0
+    /// The first snapshot waited for CPython's allocators to be wrapped (see `takeSnapshot`).
+    private var waitedForPython = false
     /// Guards `current` and `command`, which change at an exec.
     private let imageLock = NSLock()
     private var current: AgentConnection
@@ -115,6 +117,43 @@ public final class TracingSession: @unchecked Sendable {
     /// Why a CPython target's stacks hold no Python frames, if that is so.
     public var pythonNote: String? { PythonFrameResolver.unsupportedNote(pid: pid) }
 
+    /// What became of CPython's object allocators: waits (up to `timeout`)
+    /// while the agent is still waiting for the interpreter or the GIL.
+    public func pythonAllocators(timeout: Double) -> PythonAllocators? {
+        connection.waitForPythonAllocators(timeout: timeout)
+    }
+
+    /// One line about Python objects in a CPython target: traced, or why not; nil for other processes.
+    public func pythonAllocatorsNote(timeout: Double) -> String? {
+        guard let allocators = pythonAllocators(timeout: timeout), allocators.state != .notPython else { return nil }
+        if allocators.state == .wrapped {
+            return "pid \(pid) runs CPython 3.\(allocators.minor): its object allocators are wrapped, every Python object allocated from now on is traced"
+        }
+        let why = allocators.refusal ?? "the GIL did not come within \(Int(timeout)) s"
+        return "pid \(pid) runs CPython 3.\(allocators.minor), but its object allocators were left alone (\(why)): only blocks from malloc are traced"
+    }
+
+    /// Runs gc.collect() in a CPython target, with the GIL, so that
+    /// garbage in reference cycles is gone before the next snapshot.
+    /// Returns the number of objects it collected.
+    public func collectGarbage(timeout: Double = 60) throws -> Int64 {
+        let connection = self.connection
+        switch connection.collectGarbage(timeout: timeout) {
+        case let .collected(count)?:
+            return count
+        case let .refused(state)?:
+            switch state {
+            case .notPython?: throw CollectorError("pid \(pid) does not run CPython 3.11 or later: there is no garbage collector to run")
+            case .collectorDisabled?: throw CollectorError("pid \(pid) turned its garbage collector off (gc.disable()); nothing was collected")
+            default:
+                let why = PythonAllocators(state: state, minor: 0).refusal ?? "it could not"
+                throw CollectorError("gc.collect() did not run in pid \(pid): \(why)")
+            }
+        case nil:
+            throw CollectorError(connection.closed ? "the agent in pid \(pid) is gone" : "gc.collect() in pid \(pid) did not finish within \(Int(timeout)) s")
+        }
+    }
+
     /// The command line of the image traced now.
     public var commandLine: [String] { imageLock.withLock { command } }
 
@@ -126,8 +165,10 @@ public final class TracingSession: @unchecked Sendable {
         return nil
     }
 
+    /// The totals now; in sampled mode bytes and blocks are estimates, as
+    /// in the snapshots (the gates compare them with their limits).
     public var counters: AggregatorCounters {
-        connection.withAggregator { $0.counters }
+        connection.withAggregator { $0.weigh == nil ? $0.counters : SnapshotAssembler.estimate($0.counters) }
     }
 
     /// A reachability scan, given the way to read the live blocks once the
@@ -170,9 +211,31 @@ public final class TracingSession: @unchecked Sendable {
         exitLock.withLock { exitScanOutcome = outcome }
     }
 
+    /// Writes a snapshot of everything the target did up to now; returns its path.
+    public func takeSnapshot(final: Bool) throws -> String {
+        try takeSnapshot(final: final, readingTypes: false).path
+    }
+
     /// Writes a snapshot of everything the target did up to now; returns its
     /// path. With `scan`, the snapshot carries its result.
-    public func takeSnapshot(final: Bool, scan: Scan? = nil, syncing: Bool = true) throws -> String {
+    public func takeSnapshot(final: Bool, scan: Scan?, syncing: Bool = true) throws -> String {
+        try takeSnapshot(final: final, readingTypes: false, scan: scan, syncing: syncing).path
+    }
+
+    /// Writes a snapshot whose live blocks are also counted by type (section
+    /// 13); returns its path and a line on how many blocks were named.
+    public func takeTypesSnapshot() throws -> (path: String, summary: String) {
+        let (path, census) = try takeSnapshot(final: false, readingTypes: true)
+        guard let census else { return (path, "") }
+        var summary = String(format: "%d of %d live blocks named by type in %.0f ms",
+                             census.blocksNamed, census.blocksTotal, census.seconds * 1000)
+        let unread = census.blocksTotal - census.blocksRead
+        if unread > 0 { summary += " (\(unread) could not be read: freed meanwhile)" }
+        return (path, summary)
+    }
+
+    private func takeSnapshot(final: Bool, readingTypes: Bool, scan: Scan? = nil,
+                              syncing: Bool = true) throws -> (path: String, census: BlockTypeCensus?) {
         lock.lock()
         defer { lock.unlock() }
         let (connection, command) = imageLock.withLock { (current, self.command) }
@@ -192,12 +255,21 @@ public final class TracingSession: @unchecked Sendable {
                 }
             }
         } else if syncing && !connection.closed {
+            // A launched interpreter's objects are traced once the agent could
+            // wrap its allocators; the first snapshot waits for that, bounded,
+            // so it does not miss the objects of the program's first moments.
+            if !waitedForPython {
+                waitedForPython = true
+                _ = connection.waitForPythonAllocators(timeout: 5)
+            }
             _ = connection.sync(timeout: 5)
         }
         frameCache.waitUntilIdle(timeout: 30)
-        let (stacks, ages, counters) = connection.withAggregator {
-            ($0.stacks, SnapshotAssembler.ages(of: $0, now: connection.clockNow), $0.counters)
+        let (stacks, ages, counters, blocks) = connection.withAggregator {
+            ($0.stacks, SnapshotAssembler.ages(of: $0, now: connection.clockNow), $0.counters,
+             readingTypes ? BlockTypeCensus.liveBlocks(of: $0) : nil)
         }
+        let census = blocks.map { BlockTypeCensus(pid: pid, blocks: $0) }
         sequence += 1
         let now = Self.nanoseconds(Date())
         let hello = connection.hello
@@ -214,7 +286,9 @@ public final class TracingSession: @unchecked Sendable {
             allocations: 0, frees: 0, unknownFrees: 0, lostEvents: 0
         )
         let targetPID = pid
-        var snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, counters: counters, metadata: metadata,
+        var snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, types: census?.typesByStack,
+                                                  counters: counters, metadata: metadata,
+                                                  sampleBytes: UInt64(hello?.sampleBytes ?? 0),
                                                   buildID: { BuildID.read(module: $0, pid: targetPID) }) {
             frameCache.frames(for: $0)
         }
@@ -224,7 +298,8 @@ public final class TracingSession: @unchecked Sendable {
             snapshot.reachability = reachability.renumberingStacks { indices[$0] ?? 0 }
         }
         let bytes = SnapshotCodec.encode(snapshot)
-        return try store.write(bytes, name: SnapshotStore.fileName(timeNanoseconds: now, sequence: sequence, isFinal: final))
+        let path = try store.write(bytes, name: SnapshotStore.fileName(timeNanoseconds: now, sequence: sequence, isFinal: final))
+        return (path, census)
     }
 
     /// Starts a new peak window (tracemalloc's reset_peak).

@@ -12,6 +12,48 @@ public enum AgentEvent: Equatable, Sendable {
     case status(AgentStatus)
     /// The process is exiting with everything sent; it waits for `CommandEncoder.release()`.
     case exiting(lostEvents: UInt64)
+    /// What became of CPython's object allocators in the target.
+    case python(PythonAllocators)
+    /// CPython's cyclic garbage collector ran (or did not) on request `token`; every free it caused is above.
+    case collected(token: UInt64, result: GarbageCollection)
+}
+
+/// The state of CPython's PyMem and PyObject allocator domains in the target
+/// (`SL_REC_PYTHON`): wrapped by the agent, so every object is traced, or why not.
+public struct PythonAllocators: Equatable, Sendable {
+    public enum State: UInt32, Sendable {
+        case notPython = 1, pending, wrapped, finalizing, notInitialized, freeThreaded, busy, collectorDisabled
+    }
+
+    /// nil for a state this build does not know.
+    public var state: State?
+    /// CPython 3.minor (0 when not CPython).
+    public var minor: UInt32
+
+    public init(state: State?, minor: UInt32) {
+        self.state = state
+        self.minor = minor
+    }
+
+    /// Why Python objects are not traced, as the end of a sentence; nil when they are (or there is no CPython).
+    public var refusal: String? {
+        switch state {
+        case .wrapped?, .notPython?, .pending?: return nil
+        case .finalizing?, .collectorDisabled?: return "the interpreter is shutting down"
+        case .notInitialized?: return "the interpreter is not initialised yet"
+        case .freeThreaded?: return "it is a free-threaded build, which has no GIL to swap allocators under"
+        case .busy?: return "an earlier session's wait for the GIL is still pending"
+        case nil: return "the agent reported a state this swiftleak does not know"
+        }
+    }
+}
+
+/// The answer to `CommandEncoder.collect` (`SL_REC_COLLECTED`).
+public enum GarbageCollection: Equatable, Sendable {
+    /// gc.collect() ran and found this many unreachable objects.
+    case collected(Int64)
+    /// It did not run, for this reason.
+    case refused(PythonAllocators.State?)
 }
 
 /// Why the agent stopped tracing (`SL_REC_STATUS`).
@@ -55,4 +97,7 @@ public struct AgentHello: Equatable, Sendable {
     public var framesMax: UInt32
     /// CLOCK_REALTIME when tracing started, nanoseconds.
     public var startNanoseconds: UInt64
+    /// 0: every allocation is in the stream; else the mean bytes between
+    /// sampled allocations (`--sample-bytes`), and only sampled blocks are.
+    public var sampleBytes: UInt32 = 0
 }

@@ -17,6 +17,11 @@ public enum CommandEncoder {
         frame(type: ProtocolConstants.commandRelease, payload: [])
     }
 
+    /// Ask the agent to run CPython's cyclic garbage collector with the GIL, then answer with `.collected(token)`.
+    public static func collect(token: UInt64) -> [UInt8] {
+        frame(type: ProtocolConstants.commandCollect, payload: wireBytes(sl_cmd_collect(token: token.littleEndian)))
+    }
+
     static func frame(type: UInt16, payload: [UInt8]) -> [UInt8] {
         let header = sl_frame_header(size: UInt32(payload.count).littleEndian, type: type.littleEndian, flags: 0)
         return wireBytes(header) + payload

@@ -109,7 +109,8 @@ public struct EventDecoder {
             pid: Int32(bitPattern: u32(wireOffset(\sl_hello.pid))),
             mode: mode,
             framesMax: u32(wireOffset(\sl_hello.frames_max)),
-            startNanoseconds: bytes.loadUnaligned(fromByteOffset: wireOffset(\sl_hello.start_ns), as: UInt64.self).littleEndian
+            startNanoseconds: bytes.loadUnaligned(fromByteOffset: wireOffset(\sl_hello.start_ns), as: UInt64.self).littleEndian,
+            sampleBytes: u32(wireOffset(\sl_hello.sample_bytes))
         )
         return (hello, Int(size))
     }
@@ -158,6 +159,16 @@ public struct EventDecoder {
         case ProtocolConstants.recordExiting:
             try need(wireEnd(\sl_rec_exiting.lost_events))
             return .exiting(lostEvents: u64(wireOffset(\sl_rec_exiting.lost_events)))
+        case ProtocolConstants.recordPython:
+            try need(wireEnd(\sl_rec_python.minor))
+            return .python(PythonAllocators(state: .init(rawValue: u32(wireOffset(\sl_rec_python.state))),
+                                            minor: u32(wireOffset(\sl_rec_python.minor))))
+        case ProtocolConstants.recordCollected:
+            try need(wireEnd(\sl_rec_collected.state))
+            let state = u32(wireOffset(\sl_rec_collected.state))
+            let collected = Int64(bitPattern: u64(wireOffset(\sl_rec_collected.collected)))
+            return .collected(token: u64(wireOffset(\sl_rec_collected.token)),
+                              result: state == 0 ? .collected(collected) : .refused(.init(rawValue: state)))
         default:
             return nil
         }

@@ -21,4 +21,21 @@ public enum ProtocolConstants {
     static let commandRelease = UInt16(SL_CMD_RELEASE.rawValue)
     static let commandSync = UInt16(SL_CMD_SYNC.rawValue)
     static let commandStop = UInt16(SL_CMD_STOP.rawValue)
+    static let recordPython = UInt16(SL_REC_PYTHON.rawValue)
+    static let recordCollected = UInt16(SL_REC_COLLECTED.rawValue)
+    static let commandCollect = UInt16(SL_CMD_COLLECT.rawValue)
+}
+
+/// A Swift async caller's entry in a stack (SL_ASYNC_FRAME_TAG in
+/// swiftleak_protocol.h): the resume function's address, tagged.
+public enum AsyncFrameEntry {
+    static let tag = UInt64(SL_ASYNC_FRAME_TAG)
+    static let addressMask = UInt64(SL_ASYNC_FRAME_ADDRESS_MASK)
+
+    /// Whether a stack entry is an async caller's resume point (bit 62 set,
+    /// bit 63, which marks Python entries, clear).
+    public static func isAsync(_ ip: UInt64) -> Bool { ip & (tag | 1 << 63) == tag }
+
+    /// The resume function's entry address.
+    public static func address(_ ip: UInt64) -> UInt64 { ip & addressMask }
 }

@@ -25,6 +25,7 @@ struct ExportedStacks {
                 stack = snapshot.stacks[site.stack].map { $0 >= 0 && $0 < unknown ? $0 : unknown }
             }
             if !raw {
+                stack.removeLast(stack.count - AllocatorFrames.executorStart(count: stack.count) { frames[stack[$0]] })
                 let start = AllocatorFrames.foldStart(count: stack.count) { i in
                     let index = stack[i]
                     if allocator[index] == 2 { allocator[index] = AllocatorFrames.isAllocator(frames[index]) ? 1 : 0 }

@@ -12,6 +12,10 @@ import LeakReport
 /// With an old snapshot the profile is the growth, written as
 /// `go tool pprof -diff_base` writes one: the new sites, plus the old sites
 /// negated and labelled pprof::base=true.
+///
+/// A sampled snapshot's values are estimates: the profile says so in a
+/// comment (`EstimatedFigures`) and carries the rate as its period, as Go's
+/// sampled heap profiles do.
 public enum PprofProfile {
     /// profile.proto, uncompressed; gzip it (`Gzip`) for files and pushes.
     public static func encode(_ snapshot: Snapshot, old: Snapshot? = nil, raw: Bool = false) -> [UInt8] {
@@ -23,7 +27,8 @@ public enum PprofProfile {
         }
         builder.add(ExportedStacks(snapshot, raw: raw), negated: false)
         if let old { builder.add(ExportedStacks(old, raw: raw), negated: true) }
-        return builder.encoded(snapshot.metadata, buildIDs: snapshot.buildIDs.merging(old?.buildIDs ?? [:]) { new, _ in new })
+        return builder.encoded(snapshot.metadata, buildIDs: snapshot.buildIDs.merging(old?.buildIDs ?? [:]) { new, _ in new },
+                               estimated: EstimatedFigures.lines([snapshot] + (old.map { [$0] } ?? [])), period: snapshot.sampling?.meanBytes ?? 1)
     }
 
     private struct FunctionKey: Hashable {
@@ -151,12 +156,13 @@ public enum PprofProfile {
             }
         }
 
-        mutating func encoded(_ metadata: SnapshotMetadata, buildIDs: [String: String]) -> [UInt8] {
+        mutating func encoded(_ metadata: SnapshotMetadata, buildIDs: [String: String], estimated: [String], period: UInt64) -> [UInt8] {
             // Every string first: the table goes out after the messages that use it.
             let mappingFiles = mappings.map { string($0.path) }
             let mappingIDs = mappings.map { buildIDs[$0.path].map { string($0) } ?? 0 }
             let space = string("space"), bytes = string("bytes")
             let command = string(metadata.command.joined(separator: " "))
+            let notes = estimated.map { string($0) }
             let kinds = SampleKind.allCases.map { (string($0.rawValue), string($0.unit)) }
 
             var out = ProtobufWriter()
@@ -193,8 +199,9 @@ public enum PprofProfile {
                 v.field(1, space)
                 v.field(2, bytes)
             }
-            tail.field(12, Int64(1))
+            tail.field(12, Int64(clamping: period))
             tail.field(13, command)
+            for note in notes { tail.field(13, note) }
             tail.field(14, kinds[SampleKind.allCases.firstIndex(of: .inuseSpace)!].0)
             bytesOut += tail.bytes
             return bytesOut

@@ -5,7 +5,8 @@ import LeakReport
 /// one "sampled" profile whose samples are stacks (outermost frame first)
 /// weighted by the chosen value. speedscope rejects negative weights, so
 /// with an old snapshot there are two profiles, "grew" and "shrank", each
-/// with the positive change of its stacks.
+/// with the positive change of its stacks. A name ends in "(estimated)"
+/// when a snapshot is sampled.
 public enum SpeedscopeProfile {
     public static func encode(_ snapshot: Snapshot, old: Snapshot? = nil, kind: SampleKind = .inuseSpace,
                               raw: Bool = false, name: String) -> String {
@@ -38,7 +39,7 @@ public enum SpeedscopeProfile {
             ("$schema", .string("https://www.speedscope.app/file-format-schema.json")),
             ("shared", .object([("frames", .array(frames))])),
             ("profiles", .array(profiles)),
-            ("name", .string(name)),
+            ("name", .string(name + (snapshot.isEstimated || old?.isEstimated == true ? " (estimated)" : ""))),
             ("activeProfileIndex", .int(0)),
             ("exporter", .string("swiftleak")),
         ])

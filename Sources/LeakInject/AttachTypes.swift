@@ -11,6 +11,9 @@ public struct AttachRequest {
     public var socketPathInTarget: String
     /// Stack depth the agent captures, 1...SL_MAX_FRAMES.
     public var frames: UInt32
+    /// Mean bytes between sampled allocations, at most 2^32-1 (the hello's
+    /// field); 0: every allocation (exact).
+    public var sampleBytes: UInt64
     /// How long to wait for a thread to park in a restartable system call.
     public var timeout: Double
     /// Attach to a process under a seccomp filter that cannot be read back
@@ -18,13 +21,14 @@ public struct AttachRequest {
     /// it (`--ignore-seccomp`). A filter that can be read is always checked.
     public var ignoreSeccomp: Bool
 
-    public init(pid: Int32, agentPath: String, socketPathInTarget: String, frames: UInt32 = 32, timeout: Double = 5,
-                ignoreSeccomp: Bool = false) {
+    public init(pid: Int32, agentPath: String, socketPathInTarget: String, frames: UInt32 = 32, sampleBytes: UInt64 = 0,
+                timeout: Double = 5, ignoreSeccomp: Bool = false) {
         self.ignoreSeccomp = ignoreSeccomp
         self.pid = pid
         self.agentPath = agentPath
         self.socketPathInTarget = socketPathInTarget
         self.frames = frames
+        self.sampleBytes = sampleBytes
         self.timeout = timeout
     }
 }

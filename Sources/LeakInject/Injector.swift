@@ -81,7 +81,7 @@ public enum Injector {
     }
 
     /// Injects the agent and calls `swiftleak_agent_attach(socketPathInTarget,
-    /// frames)` in the target. On success the agent is connected to the
+    /// frames, sampleBytes)` in the target. On success the agent is connected to the
     /// caller's socket; on any error the target is left as it was (the agent
     /// library may stay loaded if dlopen succeeded: it is never dlclosed).
     public static func attach(_ request: AttachRequest) throws -> AttachReport {
@@ -107,7 +107,8 @@ public enum Injector {
         do {
             // Before the first call of ours reaches the thread's filters.
             try SeccompCheck.verify(pid: pid, tid: held.point.tid, ignoreUnreadable: request.ignoreSeccomp)
-            try runAgent(in: held, libc: libc, agentPath: agentPath, socketPath: request.socketPathInTarget, frames: frames)
+            try runAgent(in: held, libc: libc, agentPath: agentPath, socketPath: request.socketPathInTarget, frames: frames,
+                         sampleBytes: request.sampleBytes)
             outcome = .success(())
         } catch {
             outcome = .failure(error)
@@ -130,7 +131,7 @@ public enum Injector {
 
     /// The remote calls: scratch memory, dlopen, dlsym, the agent's entry.
     private static func runAgent(in held: HeldThread, libc: TargetLibc, agentPath: String,
-                                 socketPath: String, frames: UInt32) throws {
+                                 socketPath: String, frames: UInt32, sampleBytes: UInt64) throws {
         let memory = RemoteMemory(tid: held.thread.tid)
         var caller = RemoteCaller(thread: held.thread, memory: memory, saved: held.saved.regs)
         // A frame the thread can restore itself from should we die (see
@@ -194,7 +195,7 @@ public enum Injector {
                 throw InjectError.agentEntryMissing(path: agentPath, message: try lastDlError(caller, libc, memory))
             }
             let rc = Int32(truncatingIfNeeded: try caller.call("swiftleak_agent_attach", entry,
-                                                                [socketAt, UInt64(frames)], returning: .stub))
+                                                                [socketAt, UInt64(frames), sampleBytes], returning: .stub))
             // Not into the stub: it is in the page being unmapped.
             _ = try caller.call("munmap", libc.munmap, [scratch, size], returning: .trampoline(resultOf: 11))
             if rc != 0 { throw InjectError.agentAttachFailed(pid: held.thread.pid, errno: rc) }

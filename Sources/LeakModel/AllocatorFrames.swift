@@ -156,11 +156,13 @@ public enum AllocatorFrames {
         return moduleNames.contains { file == $0 || file.hasPrefix($0 + ".") }
     }
 
-    /// Drops the leading allocator frames. When every frame is an allocator
+    /// Drops the leading allocator frames, and the executor's frames at the
+    /// end of a stack that ran a Swift task (`executorStart`). When every frame is an allocator
     /// frame (a stack cut short by the depth limit), the outermost one is kept
     /// so the memory still has somewhere to be reported.
     public static func fold(_ frames: [Frame]) -> [Frame] {
         if let python = PythonFrames.fold(frames) { return python }
+        let frames = frames[..<executorStart(count: frames.count) { frames[$0] }]
         guard let start = foldStart(count: frames.count, isAllocator: { isAllocator(frames[$0]) }) else { return [] }
         return Array(frames[start...])
     }

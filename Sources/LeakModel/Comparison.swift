@@ -1,7 +1,12 @@
 /// How one group changed between two snapshots, like tracemalloc's `StatisticDiff`.
 public struct StatisticDiff: Hashable, Sendable {
     /// Representative frames, from the new snapshot when the group is in it.
-    public var traceback: [Frame]
+    public var frames: TracebackFrames
+    /// `frames` as values (a copy: writers of huge results read `frames`).
+    public var traceback: [Frame] {
+        get { Array(frames) }
+        set { frames = TracebackFrames(newValue) }
+    }
     /// Live bytes in the new snapshot (0 if the group is gone).
     public var size: UInt64
     /// New size minus old size.
@@ -15,7 +20,12 @@ public struct StatisticDiff: Hashable, Sendable {
     public var oldestAgeSeconds: Double?
 
     public init(traceback: [Frame], size: UInt64, sizeDiff: Int64, count: UInt64, countDiff: Int64, oldestAgeSeconds: Double? = nil) {
-        self.traceback = traceback
+        self.init(frames: TracebackFrames(traceback), size: size, sizeDiff: sizeDiff, count: count, countDiff: countDiff,
+                  oldestAgeSeconds: oldestAgeSeconds)
+    }
+
+    public init(frames: TracebackFrames, size: UInt64, sizeDiff: Int64, count: UInt64, countDiff: Int64, oldestAgeSeconds: Double? = nil) {
+        self.frames = frames
         self.size = size
         self.sizeDiff = sizeDiff
         self.count = count
@@ -30,32 +40,38 @@ public enum Comparison {
     /// then |count diff|, then new size, then a stable key. Unchanged groups
     /// come last.
     public static func compute(new: Snapshot, old: Snapshot, groupBy: GroupBy, options: AnalysisOptions = AnalysisOptions()) -> [StatisticDiff] {
-        let newGroups = Groups(new, groupBy: groupBy, options: options).totals
-        let oldGroups = Groups(old, groupBy: groupBy, options: options).totals
-        var diffs: [(key: GroupKey, diff: StatisticDiff)] = []
-        diffs.reserveCapacity(newGroups.count + oldGroups.count)
-        for (key, entry) in newGroups {
-            let before = oldGroups[key]
-            diffs.append((key, StatisticDiff(
-                traceback: entry.traceback, size: entry.size,
+        let shared = SharedFrames([new, old])
+        let reader = TraceReader(table: shared.table, unknown: shared.unknown, options: options, typeFrames: shared.typeFrames)
+        let newGroups = Groups(new, frameMap: shared.frameMaps[0], groupBy: groupBy, reader: reader)
+        let oldGroups = Groups(old, frameMap: shared.frameMaps[1], groupBy: groupBy, reader: reader)
+        func frames(_ entry: Groups.Entry) -> TracebackFrames { TracebackFrames(table: shared.table, indices: entry.frames) }
+        var diffs: [(key: GroupIdentity, diff: StatisticDiff)] = []
+        diffs.reserveCapacity(newGroups.entries.count + oldGroups.entries.count)
+        for entry in newGroups.entries {
+            let before = oldGroups.entry(for: entry.identity)
+            diffs.append((entry.identity, StatisticDiff(
+                frames: frames(entry), size: entry.size,
                 sizeDiff: difference(entry.size, before?.size ?? 0),
                 count: entry.count,
                 countDiff: difference(entry.count, before?.count ?? 0),
                 oldestAgeSeconds: entry.oldest)))
         }
-        for (key, entry) in oldGroups where newGroups[key] == nil {
-            diffs.append((key, StatisticDiff(
-                traceback: entry.traceback, size: 0, sizeDiff: difference(0, entry.size),
+        for entry in oldGroups.entries where newGroups.entry(for: entry.identity) == nil {
+            diffs.append((entry.identity, StatisticDiff(
+                frames: frames(entry), size: 0, sizeDiff: difference(0, entry.size),
                 count: 0, countDiff: difference(0, entry.count))))
         }
-        diffs.sort { a, b in
-            let x = a.diff, y = b.diff
-            if x.sizeDiff.magnitude != y.sizeDiff.magnitude { return x.sizeDiff.magnitude > y.sizeDiff.magnitude }
-            if x.countDiff.magnitude != y.countDiff.magnitude { return x.countDiff.magnitude > y.countDiff.magnitude }
-            if x.size != y.size { return x.size > y.size }
-            return a.key < b.key
+        // Positions are sorted on plain numbers: moving or copying a diff
+        // retains and releases its arrays.
+        let numbers = diffs.map { ($0.diff.sizeDiff.magnitude, $0.diff.countDiff.magnitude, $0.diff.size) }
+        let order = diffs.indices.sorted { i, j in
+            let x = numbers[i], y = numbers[j]
+            if x.0 != y.0 { return x.0 > y.0 }
+            if x.1 != y.1 { return x.1 > y.1 }
+            if x.2 != y.2 { return x.2 > y.2 }
+            return diffs[i].key.precedes(diffs[j].key, in: shared.table)
         }
-        return diffs.map(\.diff)
+        return order.map { diffs[$0].diff }
     }
 
     /// Signed difference, saturating instead of trapping on absurd totals.

@@ -15,14 +15,19 @@ public struct Frame: Hashable, Sendable {
     /// return address gives one frame per inline level, innermost first, all
     /// with the same address; only the last of them is a real call.
     public var isInlined: Bool
+    /// An awaiting caller of a Swift async function: read from the running
+    /// task's chain of async contexts, not from the thread's stack; its
+    /// address is the resume function's entry, not a return address.
+    public var isAsync: Bool
 
     public init(function: String? = nil, file: String? = nil, line: UInt32 = 0, module: String? = nil, address: UInt64,
-                isInlined: Bool = false) {
+                isInlined: Bool = false, isAsync: Bool = false) {
         self.function = function
         self.file = file
         self.line = line
         self.module = module
         self.address = address
         self.isInlined = isInlined
+        self.isAsync = isAsync
     }
 }

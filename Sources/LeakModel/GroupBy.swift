@@ -11,4 +11,6 @@ public enum GroupBy: String, CaseIterable, Sendable {
     case module
     /// The whole folded stack.
     case traceback
+    /// The type memory names for each block (snapshots of `swiftleak types`).
+    case type
 }

@@ -1,5 +1,6 @@
-/// What makes two frames (or stacks) fall into the same group, with the
-/// fallbacks used when debug info or symbols are missing.
+/// What makes two frames fall into the same group, with the fallbacks used
+/// when debug info or symbols are missing. (Whole stacks group by
+/// `GroupIdentity.stack`.)
 enum GroupKey: Hashable {
     case line(file: String, line: UInt32)
     case functionAt(function: String, address: UInt64)
@@ -7,9 +8,11 @@ enum GroupKey: Hashable {
     case function(String)
     case file(String)
     case module(String?)
-    case traceback([Frame])
+    /// A block type's name (`typeFrame`), unknown included.
+    case type(String)
 
-    init(_ frame: Frame, groupBy: GroupBy) {
+    /// Nil for `.traceback`, which groups whole stacks.
+    init?(_ frame: Frame, groupBy: GroupBy) {
         switch groupBy {
         case .lineno:
             if let file = frame.file, frame.line != 0 {
@@ -34,7 +37,9 @@ enum GroupKey: Hashable {
         case .module:
             self = .module(frame.module)
         case .traceback:
-            self = .traceback([frame])
+            return nil
+        case .type:
+            self = .type(frame.function ?? unknownTypeName)
         }
     }
 
@@ -48,9 +53,7 @@ enum GroupKey: Hashable {
         case let (.function(f1), .function(f2)): return f1 < f2
         case let (.file(f1), .file(f2)): return f1 < f2
         case let (.module(m1), .module(m2)): return (m1 ?? "") < (m2 ?? "")
-        case let (.traceback(t1), .traceback(t2)):
-            for (x, y) in zip(t1, t2) where x != y { return frameBefore(x, y) }
-            return t1.count < t2.count
+        case let (.type(t1), .type(t2)): return t1 < t2
         default: return a.rank < b.rank
         }
     }
@@ -63,12 +66,12 @@ enum GroupKey: Hashable {
         case .function: return 3
         case .file: return 4
         case .module: return 5
-        case .traceback: return 6
+        case .type: return 6
         }
     }
 
     /// By location first, as a reader scans them.
-    private static func frameBefore(_ x: Frame, _ y: Frame) -> Bool {
+    static func frameBefore(_ x: Frame, _ y: Frame) -> Bool {
         if x.file != y.file { return (x.file ?? "") < (y.file ?? "") }
         if x.line != y.line { return x.line < y.line }
         if x.function != y.function { return (x.function ?? "") < (y.function ?? "") }

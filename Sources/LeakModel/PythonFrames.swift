@@ -22,14 +22,22 @@ public enum PythonFrames {
     /// Python frames (a call made through C, as 3.11's `Thread.run` makes)
     /// go too; the ones below the outermost Python frame stay.
     public static func fold(_ frames: [Frame]) -> [Frame]? {
-        guard let last = frames.lastIndex(where: isPython),
-              let first = frames.firstIndex(where: {
-                  isPython($0) || (!isInterpreter($0) && !AllocatorFrames.isAllocator($0))
-              }) else { return nil }
-        var folded: [Frame] = []
-        folded.reserveCapacity(frames.count - first)
-        for index in first..<frames.count where index > last || !isInterpreter(frames[index]) {
-            folded.append(frames[index])
+        foldedPositions(count: frames.count, isPython: { isPython(frames[$0]) },
+                        isInterpreter: { isInterpreter(frames[$0]) },
+                        isAllocator: { AllocatorFrames.isAllocator(frames[$0]) })?.map { frames[$0] }
+    }
+
+    /// `fold` on positions, for callers that keep frames as indices and
+    /// decide each predicate once per distinct frame.
+    static func foldedPositions(count: Int, isPython: (Int) -> Bool, isInterpreter: (Int) -> Bool,
+                                isAllocator: (Int) -> Bool) -> [Int]? {
+        guard let last = (0..<count).last(where: isPython),
+              let first = (0..<count).first(where: { isPython($0) || (!isInterpreter($0) && !isAllocator($0)) })
+        else { return nil }
+        var folded: [Int] = []
+        folded.reserveCapacity(count - first)
+        for index in first..<count where index > last || !isInterpreter(index) {
+            folded.append(index)
         }
         return folded
     }
@@ -41,7 +49,7 @@ public enum PythonFrames {
         switch groupBy {
         case .lineno, .filename, .function:
             return frames.first(where: isPython) ?? frames[0]
-        case .module, .traceback:
+        case .module, .traceback, .type:
             return frames[0]
         }
     }

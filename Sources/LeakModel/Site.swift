@@ -16,15 +16,19 @@ public struct Site: Hashable, Sendable {
     /// Blocks and bytes allocated from this stack since tracing began, freed
     /// or not (churn beside leaks); nil in snapshots of older swiftleaks.
     public var allocated: AllocationTotals?
+    /// The site's live blocks by the type their memory names, named types
+    /// only (the rest are unknown); nil unless the snapshot read types.
+    public var types: [BlockTypeCount]?
 
     public init(stack: Int, size: UInt64, count: UInt64, oldestAgeSeconds: Double? = nil, ages: AgeHistogram? = nil,
-                allocated: AllocationTotals? = nil) {
+                allocated: AllocationTotals? = nil, types: [BlockTypeCount]? = nil) {
         self.stack = stack
         self.size = size
         self.count = count
         self.oldestAgeSeconds = oldestAgeSeconds
         self.ages = ages
         self.allocated = allocated
+        self.types = types
     }
 
     /// False for a site kept only for its cumulative counts: everything it

@@ -44,6 +44,14 @@ public enum SnapshotCodec {
         case buildIDs = 11
         /// Optional: a reachability scan's result (`Snapshot.reachability`); additive.
         case reachability = 12
+        /// Optional: the snapshot is sampled, and at what rate (`Snapshot.sampling`); additive.
+        case sampling = 14
+        /// Optional: which frames are Swift async callers (`Frame.isAsync`);
+        /// additive like `inlinedFrames`, still version 1.
+        case asyncFrames = 15
+        /// Optional: per-site live blocks by the type memory names
+        /// (`Site.types`, `swiftleak types`); additive, still version 1.
+        case blockTypes = 13
 
         var name: String {
             switch self {
@@ -57,6 +65,9 @@ public enum SnapshotCodec {
             case .allocated: return "allocated"
             case .buildIDs: return "build IDs"
             case .reachability: return "reachability"
+            case .sampling: return "sampling"
+            case .asyncFrames: return "async frames"
+            case .blockTypes: return "block types"
             }
         }
     }
@@ -77,8 +88,11 @@ public enum SnapshotCodec {
         appendSection(.sites, encodeSites(snapshot.sites), to: &body)
         if let ages = encodeAges(snapshot.sites) { appendSection(.ages, ages, to: &body) }
         if let inlined = encodeInlinedFrames(snapshot.frames) { appendSection(.inlinedFrames, inlined, to: &body) }
+        if let async = encodeAsyncFrames(snapshot.frames) { appendSection(.asyncFrames, async, to: &body) }
         if let allocated = encodeAllocated(snapshot.sites) { appendSection(.allocated, allocated, to: &body) }
         if !snapshot.buildIDs.isEmpty { appendSection(.buildIDs, encodeBuildIDs(snapshot.buildIDs), to: &body) }
+        if let sampling = snapshot.sampling { appendSection(.sampling, encodeSampling(sampling), to: &body) }
+        if let types = encodeBlockTypes(snapshot.sites) { appendSection(.blockTypes, types, to: &body) }
         if let scan = snapshot.reachability { appendSection(.reachability, encodeReachability(scan), to: &body) }
 
         var out = BinaryWriter()
@@ -155,7 +169,7 @@ public enum SnapshotCodec {
         return w.bytes
     }
 
-    static func encodeStacks(_ stacks: [[Int]]) -> [UInt8] {
+    static func encodeStacks(_ stacks: StackTable) -> [UInt8] {
         var w = BinaryWriter()
         w.writeVarint(UInt64(stacks.count))
         for stack in stacks {
@@ -245,6 +259,9 @@ public enum SnapshotCodec {
         if let range = sections[.inlinedFrames] {
             try decodeSection(.inlinedFrames, bytes, range) { try decodeInlinedFrames(&$0, into: &frames) }
         }
+        if let range = sections[.asyncFrames] {
+            try decodeSection(.asyncFrames, bytes, range) { try decodeAsyncFrames(&$0, into: &frames) }
+        }
         let stacks = try decodeSection(.stacks, bytes, try section(.stacks)) { try decodeStacks(&$0, frameCount: frames.count) }
         var sites = try decodeSection(.sites, bytes, try section(.sites)) { try decodeSites(&$0, stackCount: stacks.count) }
         if let range = sections[.ages] {
@@ -252,6 +269,9 @@ public enum SnapshotCodec {
         }
         if let range = sections[.allocated] {
             try decodeSection(.allocated, bytes, range) { try decodeAllocated(&$0, into: &sites) }
+        }
+        if let range = sections[.blockTypes] {
+            try decodeSection(.blockTypes, bytes, range) { try decodeBlockTypes(&$0, into: &sites) }
         }
         var buildIDs: [String: String] = [:]
         if let range = sections[.buildIDs] {
@@ -261,7 +281,8 @@ public enum SnapshotCodec {
         if let range = sections[.reachability] {
             reachability = try decodeSection(.reachability, bytes, range) { try decodeReachability(&$0, stackCount: stacks.count) }
         }
-        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs,
+        let sampling = try sections[.sampling].map { range in try decodeSection(.sampling, bytes, range) { try decodeSampling(&$0) } }
+        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs, sampling: sampling,
                         reachability: reachability)
     }
 
@@ -430,14 +451,15 @@ public enum SnapshotCodec {
         return frames
     }
 
-    static func decodeStacks(_ r: inout BinaryReader, frameCount: Int) throws -> [[Int]] {
+    static func decodeStacks(_ r: inout BinaryReader, frameCount: Int) throws -> StackTable {
         let count = try r.readCount("stack count")
-        var stacks: [[Int]] = []
-        stacks.reserveCapacity(count)
+        var stacks = StackTable()
+        // Each stack's depth and frame indices take a byte each at least.
+        stacks.reserveCapacity(stacks: count, frames: r.remaining - count)
+        var stack: [Int] = []
         for _ in 0..<count {
             let depth = try r.readCount("stack depth")
-            var stack: [Int] = []
-            stack.reserveCapacity(depth)
+            stack.removeAll(keepingCapacity: true)
             for _ in 0..<depth { stack.append(try r.readIndex("frame index", below: frameCount)) }
             stacks.append(stack)
         }
@@ -457,6 +479,10 @@ public enum SnapshotCodec {
 
     /// Reads the ages section into `sites` (decoded before it).
     static func decodeAges(_ r: inout BinaryReader, into sites: inout [Site]) throws {
+        // Equal histograms share their arrays: the many sites of a huge
+        // snapshot that hold a block or two mostly repeat a few shapes, and
+        // two arrays per site would otherwise outweigh the stacks.
+        var distinct = Set<AgeHistogram>()
         // Site index and presence byte at least.
         try forEachUniqueIndex(&r, "age entry count", minimumItemSize: 2, of: "site", below: sites.count) { r, index in
             let flagsOffset = r.offset
@@ -478,7 +504,7 @@ public enum SnapshotCodec {
                 var histogram = AgeHistogram()
                 for i in 0..<AgeHistogram.bucketCount { histogram.blocks[i] = try r.readVarint() }
                 for i in 0..<AgeHistogram.bucketCount { histogram.bytes[i] = try r.readVarint() }
-                sites[index].ages = histogram
+                sites[index].ages = distinct.insert(histogram).memberAfterInsert
             }
         }
     }

@@ -2,7 +2,12 @@
 public struct Statistic: Hashable, Sendable {
     /// The group's representative frames: the whole folded stack for
     /// `.traceback`, otherwise just the frame that defines the group.
-    public var traceback: [Frame]
+    public var frames: TracebackFrames
+    /// `frames` as values (a copy: writers of huge results read `frames`).
+    public var traceback: [Frame] {
+        get { Array(frames) }
+        set { frames = TracebackFrames(newValue) }
+    }
     /// Live bytes.
     public var size: UInt64
     /// Live blocks.
@@ -12,7 +17,11 @@ public struct Statistic: Hashable, Sendable {
     public var oldestAgeSeconds: Double?
 
     public init(traceback: [Frame], size: UInt64, count: UInt64, oldestAgeSeconds: Double? = nil) {
-        self.traceback = traceback
+        self.init(frames: TracebackFrames(traceback), size: size, count: count, oldestAgeSeconds: oldestAgeSeconds)
+    }
+
+    public init(frames: TracebackFrames, size: UInt64, count: UInt64, oldestAgeSeconds: Double? = nil) {
+        self.frames = frames
         self.size = size
         self.count = count
         self.oldestAgeSeconds = oldestAgeSeconds
@@ -23,14 +32,23 @@ public struct Statistic: Hashable, Sendable {
 public enum Statistics {
     /// All groups, biggest first (size, then count, then a stable key).
     public static func compute(_ snapshot: Snapshot, groupBy: GroupBy, options: AnalysisOptions = AnalysisOptions()) -> [Statistic] {
-        let groups = Groups(snapshot, groupBy: groupBy, options: options)
-        let sorted = groups.totals.sorted { a, b in
-            if a.value.size != b.value.size { return a.value.size > b.value.size }
-            if a.value.count != b.value.count { return a.value.count > b.value.count }
-            return a.key < b.key
+        let shared = SharedFrames([snapshot])
+        let reader = TraceReader(table: shared.table, unknown: shared.unknown, options: options, typeFrames: shared.typeFrames)
+        let groups = Groups(snapshot, frameMap: shared.frameMaps[0], groupBy: groupBy, reader: reader)
+        let entries = groups.entries
+        // Positions are sorted on plain numbers: moving or copying an entry
+        // retains and releases its arrays.
+        let numbers = entries.map { ($0.size, $0.count) }
+        let order = entries.indices.sorted { i, j in
+            let a = numbers[i], b = numbers[j]
+            if a.0 != b.0 { return a.0 > b.0 }
+            if a.1 != b.1 { return a.1 > b.1 }
+            return entries[i].identity.precedes(entries[j].identity, in: shared.table)
         }
-        return sorted.map {
-            Statistic(traceback: $0.value.traceback, size: $0.value.size, count: $0.value.count, oldestAgeSeconds: $0.value.oldest)
+        return order.map {
+            let entry = entries[$0]
+            return Statistic(frames: TracebackFrames(table: shared.table, indices: entry.frames), size: entry.size,
+                             count: entry.count, oldestAgeSeconds: entry.oldest)
         }
     }
 }

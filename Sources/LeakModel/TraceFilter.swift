@@ -43,13 +43,19 @@ public struct TraceFilter: Hashable, Sendable {
     /// tracemalloc's rule: with any inclusive filters a trace must match at
     /// least one of them, and it must match no exclusive filter.
     public static func keeps(_ frames: [Frame], filters: [TraceFilter]) -> Bool {
+        keeps(filters: filters) { filters[$0].matches(frames) }
+    }
+
+    /// `keeps` with each filter's match (by position in `filters`) decided
+    /// by the caller, who may know it without the frames.
+    static func keeps(filters: [TraceFilter], matches: (Int) -> Bool) -> Bool {
         var sawInclusive = false
         var matchedInclusive = false
-        for filter in filters {
+        for (index, filter) in filters.enumerated() {
             if filter.inclusive {
                 sawInclusive = true
-                if !matchedInclusive && filter.matches(frames) { matchedInclusive = true }
-            } else if filter.matches(frames) {
+                if !matchedInclusive && matches(index) { matchedInclusive = true }
+            } else if matches(index) {
                 return false
             }
         }

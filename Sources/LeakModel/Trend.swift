@@ -92,23 +92,25 @@ public enum TrendAnalysis {
             return a.offset < b.offset
         }.map(\.element)
 
-        var series: [GroupKey: (traceback: [Frame], counts: [UInt64], sizes: [UInt64])] = [:]
+        let shared = SharedFrames(ordered)
+        let reader = TraceReader(table: shared.table, unknown: shared.unknown, options: options, typeFrames: shared.typeFrames)
+        var series: [GroupIdentity: (traceback: [Int32], counts: [UInt64], sizes: [UInt64])] = [:]
         for (index, snapshot) in ordered.enumerated() {
-            for (key, entry) in Groups(snapshot, groupBy: groupBy, options: options).totals {
-                var s = series[key] ?? ([], Array(repeating: 0, count: ordered.count), Array(repeating: 0, count: ordered.count))
-                s.traceback = entry.traceback  // later snapshots win
+            for entry in Groups(snapshot, frameMap: shared.frameMaps[index], groupBy: groupBy, reader: reader).entries {
+                var s = series[entry.identity] ?? ([], Array(repeating: 0, count: ordered.count), Array(repeating: 0, count: ordered.count))
+                s.traceback = entry.frames  // later snapshots win
                 s.counts[index] = entry.count
                 s.sizes[index] = entry.size
-                series[key] = s
+                series[entry.identity] = s
             }
         }
 
-        var trends = series.map { key, s -> (key: GroupKey, trend: SiteTrend) in
+        var trends = series.map { key, s -> (key: GroupIdentity, trend: SiteTrend) in
             let points = ordered.indices.map { i in
                 TrendPoint(sequence: ordered[i].metadata.sequence, timeNanoseconds: ordered[i].metadata.timeNanoseconds,
                            count: s.counts[i], size: s.sizes[i])
             }
-            return (key, trend(traceback: s.traceback, points: points))
+            return (key, trend(traceback: s.traceback.map { shared.table.frames[Int($0)] }, points: points))
         }
         trends.sort { a, b in
             let x = a.trend, y = b.trend
@@ -116,7 +118,7 @@ public enum TrendAnalysis {
             if x.score != y.score { return x.score > y.score }
             let xs = x.points.last?.size ?? 0, ys = y.points.last?.size ?? 0
             if xs != ys { return xs > ys }
-            return a.key < b.key
+            return a.key.precedes(b.key, in: shared.table)
         }
         return trends.map(\.trend)
     }

@@ -15,9 +15,10 @@ public enum FrameText {
     }
 
     /// "file:line function", else "function at 0x7f12 in libfoo.so", else
-    /// "0x7f12 in libfoo.so"; " (inlined)" after an inline level.
+    /// "0x7f12 in libfoo.so"; " (inlined)" after an inline level, " (async)"
+    /// after a Swift async caller.
     static func describe(_ frame: Frame) -> String {
-        frame.isInlined ? location(frame) + " (inlined)" : location(frame)
+        location(frame) + (frame.isInlined ? " (inlined)" : "") + (frame.isAsync ? " (async)" : "")
     }
 
     private static func location(_ frame: Frame) -> String {
@@ -40,6 +41,8 @@ public enum FrameText {
             return frame.file ?? frame.module ?? "<unknown file>"
         case .module:
             return frame.module ?? "<unknown module>"
+        case .type:
+            return frame.function ?? unknownTypeName
         }
     }
 
@@ -51,6 +54,7 @@ public enum FrameText {
         case .filename: return "file"
         case .module: return "module"
         case .traceback: return "traceback"
+        case .type: return "type"
         }
     }
 

@@ -52,6 +52,7 @@ enum HTMLPage {
     <h2>Totals</h2>
     <div id="cards"></div>
     <p id="lost" class="warn" hidden></p>
+    <p id="estimated" class="warn" hidden></p>
     <h2 id="flame-title">Flame graph</h2>
     <div class="controls">
     <input id="search" type="search" placeholder="Search frames (substring)" aria-label="search frames">

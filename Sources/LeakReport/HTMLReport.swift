@@ -152,7 +152,8 @@ public enum HTMLReport {
         let data = JSONValue.object([
             ("kind", .string(kind)),
             ("group_by", .string(groupBy.rawValue)),
-            ("snapshots", .array(snapshots.map { JSONReport.metadata($0.metadata) })),
+            ("snapshots", .array(snapshots.map { JSONReport.metadata($0.metadata, sampling: $0.sampling) })),
+            ("estimated", .array(EstimatedFigures.lines(snapshots).map(JSONValue.string))),
             ("labels", .array(labels.emitted.map(JSONValue.string))),
             ("other_label", .string(FlameLabels.other)),
             ("flame", flameJSON),

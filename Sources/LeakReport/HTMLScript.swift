@@ -103,6 +103,11 @@ enum HTMLScript {
             "): the numbers are approximate.";
           p.hidden = false;
         }
+        if (data.estimated.length > 0) {
+          var e = document.getElementById("estimated");
+          e.textContent = data.estimated.join(" ");
+          e.hidden = false;
+        }
       }
 
       // ---- flame graph (icicle: the whole at the top, allocation sites at the bottom)

@@ -6,43 +6,78 @@ public enum JSONReport {
     /// `{"snapshot": {...}, "group_by": "...", "stats": [{"size", "count", "traceback"}]}`,
     /// with at most `limit` stats (all when nil).
     public static func top(snapshot: Snapshot, stats: [Statistic], groupBy: GroupBy, limit: Int? = nil) -> String {
+        var out = ""
+        writeTop(snapshot: snapshot, stats: stats, groupBy: groupBy, limit: limit, to: &out)
+        return out
+    }
+
+    /// `top`, written to `out` one statistic at a time.
+    public static func writeTop<Output: TextOutputStream>(snapshot: Snapshot, stats: [Statistic], groupBy: GroupBy,
+                                                          limit: Int? = nil, to out: inout Output) {
         let shown = stats.prefix(max(limit ?? stats.count, 0))
-        return JSONValue.object([
-            ("snapshot", metadata(snapshot.metadata)),
+        writeStats(header: [
+            ("snapshot", metadata(snapshot.metadata, sampling: snapshot.sampling)),
             ("group_by", .string(groupBy.rawValue)),
-            ("stats", .array(shown.map { stat in
-                .object([
-                    ("size", .uint(stat.size)),
-                    ("count", .uint(stat.count)),
-                ] + age(stat.oldestAgeSeconds) + [
-                    ("traceback", traceback(stat.traceback)),
-                ])
-            })),
-        ]).render()
+        ], shown.lazy.map { stat in
+            ([("size", .uint(stat.size)), ("count", .uint(stat.count))] + age(stat.oldestAgeSeconds), stat.frames)
+        }, to: &out)
     }
 
     /// Like `top` for the new snapshot, plus "old_snapshot", and
     /// "size_diff"/"count_diff" in each stat.
     public static func diff(old: Snapshot, new: Snapshot, diffs: [StatisticDiff], groupBy: GroupBy, limit: Int? = nil) -> String {
-        let shown = diffs.prefix(max(limit ?? diffs.count, 0))
-        return JSONValue.object([
-            ("snapshot", metadata(new.metadata)),
-            ("old_snapshot", metadata(old.metadata)),
-            ("group_by", .string(groupBy.rawValue)),
-            ("stats", .array(shown.map { d in
-                .object([
-                    ("size", .uint(d.size)),
-                    ("size_diff", .int(d.sizeDiff)),
-                    ("count", .uint(d.count)),
-                    ("count_diff", .int(d.countDiff)),
-                ] + age(d.oldestAgeSeconds) + [
-                    ("traceback", traceback(d.traceback)),
-                ])
-            })),
-        ]).render()
+        var out = ""
+        writeDiff(old: old, new: new, diffs: diffs, groupBy: groupBy, limit: limit, to: &out)
+        return out
     }
 
-    static func metadata(_ m: SnapshotMetadata) -> JSONValue {
+    /// `diff`, written to `out` one statistic at a time.
+    public static func writeDiff<Output: TextOutputStream>(old: Snapshot, new: Snapshot, diffs: [StatisticDiff], groupBy: GroupBy,
+                                                           limit: Int? = nil, to out: inout Output) {
+        let shown = diffs.prefix(max(limit ?? diffs.count, 0))
+        writeStats(header: [
+            ("snapshot", metadata(new.metadata, sampling: new.sampling)),
+            ("old_snapshot", metadata(old.metadata, sampling: old.sampling)),
+            ("group_by", .string(groupBy.rawValue)),
+        ], shown.lazy.map { d in
+            ([
+                ("size", .uint(d.size)),
+                ("size_diff", .int(d.sizeDiff)),
+                ("count", .uint(d.count)),
+                ("count_diff", .int(d.countDiff)),
+            ] + age(d.oldestAgeSeconds), d.frames)
+        }, to: &out)
+    }
+
+    /// `{<header members>,"stats":[{<members>,"traceback":[...]},...]}`, as
+    /// `JSONValue` renders it, one stat per write; each distinct frame's
+    /// object is rendered once.
+    static func writeStats<Stats: Sequence, Output: TextOutputStream>(
+        header: [(String, JSONValue)], _ stats: Stats, to out: inout Output
+    ) where Stats.Element == ([(String, JSONValue)], TracebackFrames) {
+        var opening = JSONValue.object(header + [("stats", .array([]))]).render()
+        opening.removeLast(2)  // the "]}" that closes the empty stats
+        out.write(opening)
+        var frameTexts = FrameTextCache { frameJSON($0).render() }
+        var first = true
+        for (members, frames) in stats {
+            var chunk = first ? "" : ","
+            first = false
+            JSONValue.object(members).write(to: &chunk)
+            chunk.removeLast()  // "}": the traceback comes before it
+            chunk += members.isEmpty ? "\"traceback\":[" : ",\"traceback\":["
+            for position in frames.indices {
+                if position > 0 { chunk += "," }
+                chunk += frameTexts.text(frames, at: position)
+            }
+            chunk += "]}"
+            out.write(chunk)
+        }
+        out.write("]}")
+    }
+
+    /// With `sampling`, the estimated marking (`EstimatedFigures.json`) at the end.
+    static func metadata(_ m: SnapshotMetadata, sampling: Sampling? = nil) -> JSONValue {
         .object([
             ("pid", .int(Int64(m.pid))),
             ("command", .array(m.command.map(JSONValue.string))),
@@ -60,7 +95,7 @@ public enum JSONReport {
             ("frees", .uint(m.frees)),
             ("unknown_frees", .uint(m.unknownFrees)),
             ("lost_events", .uint(m.lostEvents)),
-        ])
+        ] + EstimatedFigures.json(sampling))
     }
 
     /// "oldest_age_s" only when known, so files without ages keep their old output.
@@ -69,16 +104,19 @@ public enum JSONReport {
     }
 
     /// Line 0 and address 0 mean unknown, so they are null. "inlined" only
-    /// on inline levels, so output for other frames stays as it was.
+    /// on inline levels and "async" only on Swift async callers, so output
+    /// for other frames stays as it was.
     static func traceback(_ frames: [Frame]) -> JSONValue {
-        .array(frames.map { f in
-            .object([
-                ("function", .optional(f.function)),
-                ("file", .optional(f.file)),
-                ("line", f.line == 0 ? .null : .uint(UInt64(f.line))),
-                ("module", .optional(f.module)),
-                ("address", f.address == 0 ? .null : .string(FrameText.hex(f.address))),
-            ] + (f.isInlined ? [("inlined", .bool(true))] : []))
-        })
+        .array(frames.map(frameJSON))
+    }
+
+    static func frameJSON(_ f: Frame) -> JSONValue {
+        .object([
+            ("function", .optional(f.function)),
+            ("file", .optional(f.file)),
+            ("line", f.line == 0 ? .null : .uint(UInt64(f.line))),
+            ("module", .optional(f.module)),
+            ("address", f.address == 0 ? .null : .string(FrameText.hex(f.address))),
+        ] + (f.isInlined ? [("inlined", .bool(true))] : []) + (f.isAsync ? [("async", .bool(true))] : []))
     }
 }

@@ -4,11 +4,13 @@ extension JSONReport {
     /// `{"group_by": "...", "snapshots": [{"sequence", "time", "time_ns"}],
     /// "trends": [{"kind", "slope_blocks_per_snapshot", "slope_bytes_per_snapshot",
     /// "r_squared", "growth_stopped", "score", "counts", "sizes", "traceback"}]}`.
-    public static func trend(_ trends: [SiteTrend], groupBy: GroupBy = .traceback, limit: Int? = nil) -> String {
+    /// `snapshots` (the series) only add the estimated marking.
+    public static func trend(_ trends: [SiteTrend], groupBy: GroupBy = .traceback, limit: Int? = nil, snapshots: [Snapshot] = []) -> String {
         let shown = trends.prefix(max(limit ?? trends.count, 0))
         let points = trends.first?.points ?? []
         return JSONValue.object([
             ("group_by", .string(groupBy.rawValue)),
+        ] + EstimatedFigures.json(snapshots) + [
             ("snapshots", .array(points.map { p in
                 .object([
                     ("sequence", .uint(UInt64(p.sequence))),

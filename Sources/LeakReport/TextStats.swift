@@ -31,6 +31,7 @@ extension TextReport {
             return name == "lost events" && m.lostEvents > 0 ? style.yellow("\(label)  \(value)") : "\(label)  \(value)"
         }
         lines += warnings(m, style: style)
+        lines += EstimatedFigures.lines([snapshot])
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -3,14 +3,16 @@ import LeakModel
 extension TextReport {
     /// `swiftleak trend`: one row per group, leaks first: kind, slopes, R²,
     /// then the location; under it the live sizes across the series and, for
-    /// tracebacks, the other frames.
-    public static func trend(_ trends: [SiteTrend], groupBy: GroupBy = .traceback, limit: Int? = nil, useColor: Bool = false) -> String {
+    /// tracebacks, the other frames. `snapshots` (the series) only mark estimates.
+    public static func trend(_ trends: [SiteTrend], groupBy: GroupBy = .traceback, limit: Int? = nil, useColor: Bool = false,
+                             snapshots: [Snapshot] = []) -> String {
         let style = Style(enabled: useColor)
         guard !trends.isEmpty else { return "no live memory in any snapshot\n" }
         let shown = trends.prefix(max(limit ?? trends.count, 0))
         var lines: [String] = []
         let count = trends[0].points.count
         lines.append(style.bold("\(count) \(plural(count, "snapshot")), \(trends.count) \(plural(trends.count, "group"))"))
+        lines += EstimatedFigures.lines(snapshots)
         var table = Table(titles: ["kind", "bytes/snap", "blocks/snap", "R²"], location: FrameText.title(groupBy))
         for t in shown {
             // Leaks in red like growth in diffs; the rest plain.

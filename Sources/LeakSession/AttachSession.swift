@@ -10,16 +10,19 @@ public struct AttachSession {
     let pid: Int32
     let output: String?
     let frames: UInt32
+    /// Mean bytes between sampled allocations; 0: every allocation (exact).
+    let sampleBytes: UInt64
     let timeout: Double
     let ignoreSeccomp: Bool
     let periodic: PeriodicSnapshots
     let report: SessionReporter
 
-    public init(pid: Int32, output: String?, frames: UInt32, timeout: Double, ignoreSeccomp: Bool = false,
+    public init(pid: Int32, output: String?, frames: UInt32, sampleBytes: UInt64 = 0, timeout: Double, ignoreSeccomp: Bool = false,
                 periodic: PeriodicSnapshots, report: @escaping SessionReporter) {
         self.pid = pid
         self.output = output
         self.frames = frames
+        self.sampleBytes = sampleBytes
         self.timeout = timeout
         self.ignoreSeccomp = ignoreSeccomp
         self.periodic = periodic
@@ -49,7 +52,8 @@ public struct AttachSession {
 
         let injected: AttachReport
         do {
-            injected = try Injector.attach(AttachRequest(pid: pid, agentPath: agent, socketPathInTarget: placement.targetPath, frames: frames, timeout: timeout, ignoreSeccomp: ignoreSeccomp))
+            injected = try Injector.attach(AttachRequest(pid: pid, agentPath: agent, socketPathInTarget: placement.targetPath, frames: frames,
+                                                          sampleBytes: sampleBytes, timeout: timeout, ignoreSeccomp: ignoreSeccomp))
         } catch let error as InjectError {
             session.cancel()
             throw CollectorError(error.description)
@@ -61,6 +65,8 @@ public struct AttachSession {
         let snapshots = SnapshotWriter(session: session, report: report)
         var target = AttachedTarget(pid: pid, session: session, snapshots: snapshots)
         if let note = session.pythonNote { report(.note(note)) }
+        // Before "attached to": what the user does next must find Python objects traced.
+        if let note = session.pythonAllocatorsNote(timeout: 5) { report(.note(note)) }
         let server = try ControlServer(path: control) { [target] request in
             target.answer(request)
         }
@@ -108,6 +114,15 @@ final class AttachedTarget: SessionFrontEnd, @unchecked Sendable {
             }
             if resetPeak { session.resetPeak() }
             return .ok(path)
+        case .collect:
+            do {
+                let count = try session.collectGarbage()
+                return .ok("\(count)")
+            } catch {
+                return .error("\(error)")
+            }
+        case .types:
+            return snapshots.writeWithTypes()
         case .detach:
             guard let path = detach() else { return .error("detached, but the final snapshot could not be written") }
             return .ok(path)

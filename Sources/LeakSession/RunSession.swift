@@ -12,6 +12,8 @@ public struct RunSession {
     let command: [String]
     let output: String?
     let frames: UInt32
+    /// Mean bytes between sampled allocations; 0: every allocation (exact).
+    let sampleBytes: UInt64
     let periodic: PeriodicSnapshots
     let gate: MemoryGate?
     let warmup: Warmup?
@@ -20,12 +22,13 @@ public struct RunSession {
     let leaksAtExit: Bool
     let report: SessionReporter
 
-    public init(command: [String], output: String?, frames: UInt32, periodic: PeriodicSnapshots,
+    public init(command: [String], output: String?, frames: UInt32, sampleBytes: UInt64 = 0, periodic: PeriodicSnapshots,
                 gate: MemoryGate?, warmup: Warmup?, followForks: Bool = false, leaksAtExit: Bool = false,
                 report: @escaping SessionReporter) {
         self.command = command
         self.output = output
         self.frames = frames
+        self.sampleBytes = sampleBytes
         self.periodic = periodic
         self.gate = gate
         self.warmup = warmup
@@ -40,7 +43,8 @@ public struct RunSession {
         let listener = try EventListener(path: "\(runtime)/run-\(getpid()).events")
         defer { listener.removeFile() }
 
-        let pid = try TargetLauncher.spawn(command: command, agentPath: agent, socketPath: listener.path, frames: frames, followForks: followForks)
+        let pid = try TargetLauncher.spawn(command: command, agentPath: agent, socketPath: listener.path, frames: frames,
+                                           sampleBytes: sampleBytes, followForks: followForks)
         let store: SnapshotStore
         do {
             store = try SnapshotStore(directory: output ?? "swiftleak-\(pid)")

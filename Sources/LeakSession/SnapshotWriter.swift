@@ -50,6 +50,24 @@ struct SnapshotWriter: Sendable {
         }
     }
 
+    /// Writes a snapshot with its live blocks counted by type (`swiftleak
+    /// types`); the answer carries its path.
+    func writeWithTypes() -> ControlAnswer {
+        let written: (path: String, summary: String)
+        do {
+            written = try session.takeTypesSnapshot()
+        } catch {
+            report(.warning("could not write the types snapshot: \(error)"))
+            return .error("the types snapshot could not be written: \(error)")
+        }
+        report(.note("types snapshot written: \(written.path)"))
+        if !written.summary.isEmpty { report(.note(written.summary)) }
+        for warning in Self.warnings(problem: session.problem, lostEvents: session.counters.lostEvents) {
+            report(.warning(warning))
+        }
+        return .ok(written.path)
+    }
+
     /// What a snapshot taken in this state cannot be trusted for.
     static func warnings(problem: String?, lostEvents: UInt64) -> [String] {
         var warnings: [String] = []

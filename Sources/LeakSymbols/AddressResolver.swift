@@ -11,10 +11,12 @@ import Glibc
 /// still gives its name, a stripped one still gives .dynsym names, and only
 /// modules with DWARF give file and line.
 final class AddressResolver {
-    private let dwfl: OpaquePointer
+    let dwfl: OpaquePointer
     /// Built lazily, at the first lookup in each module.
     private var symbolIndexes: [OpaquePointer: SymbolIndex] = [:]
     private var unitIndexes: [OpaquePointer: UnitIndex] = [:]
+    /// Data symbols (`dataSymbol(at:)`), built at the first lookup in each module.
+    var dataIndexes: [OpaquePointer: SymbolIndex] = [:]
 
     init(dwfl: OpaquePointer) {
         self.dwfl = dwfl
@@ -25,12 +27,15 @@ final class AddressResolver {
     func modulesChanged() {
         symbolIndexes.removeAll()
         unitIndexes.removeAll()
+        dataIndexes.removeAll()
     }
 
     /// One frame per inline level, innermost first (see `InlineChain`).
     /// `lookup` is the address to look up (ip-1 for return addresses);
-    /// `reported` is the address to put in every frame.
-    func frames(lookup: UInt64, reported: UInt64) -> [Frame] {
+    /// `reported` is the address to put in every frame. A function entry
+    /// (`isFunctionEntry`, a Swift async resume point) without a line of its
+    /// own takes the first line of the function's body.
+    func frames(lookup: UInt64, reported: UInt64, isFunctionEntry: Bool = false) -> [Frame] {
         var frame = Frame(address: reported)
         guard let module = dwfl_addrmodule(dwfl, lookup) else { return [frame] }
         var start: Dwarf_Addr = 0, end: Dwarf_Addr = 0
@@ -54,9 +59,17 @@ final class AddressResolver {
             }
             return [frame]
         }
+        let levels = InlineChain(unit: unit, function: function, address: lookup &- units.bias).levels
+        if isFunctionEntry, let outer = levels.last, !InlineChain.hasLine(outer), let function {
+            var unit = unit, function = function
+            if let body = InlineChain.firstLineAddress(unit: &unit, after: lookup &- units.bias),
+               dwarf_haspc(&function, body) == 1 {
+                return frames(lookup: body &+ units.bias, reported: reported)
+            }
+        }
         // Demangled here, once per address (the symbolizer caches frames), so
         // snapshots, groups and filters all see the names people read.
-        return InlineChain(unit: unit, function: function, address: lookup &- units.bias).levels.map { level in
+        return levels.map { level in
             var levelFrame = frame
             // The real function is named by the symbol table, like frames without DWARF.
             levelFrame.function = (level.isInlined ? level.name : symbol ?? level.name).map(Demangler.demangle)

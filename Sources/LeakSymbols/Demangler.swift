@@ -40,6 +40,7 @@ public enum Demangler {
 
     /// The demangled form of `symbol`, or `symbol` itself.
     public static func demangle(_ symbol: String) -> String {
+        if let main = asyncMain(symbol) { return main }
         let isRust = RustDemangler.isRust(symbol)
         guard isRust || isSwift(symbol) || isCxx(symbol) else { return symbol }
         lock.lock()
@@ -52,7 +53,7 @@ public enum Demangler {
         // race only computes the same answer twice. Rust goes first: its
         // legacy names are Itanium-shaped too.
         let demangled = isRust ? RustDemangler.demangle(symbol)
-            : isSwift(symbol) ? demangleSwift(symbol) : demangleCxx(symbol)
+            : isSwift(symbol) ? demangleSwift(symbol).map(asyncFunction) : demangleCxx(symbol)
         let result = demangled ?? symbol
         lock.lock()
         cache[symbol] = result
@@ -64,6 +65,34 @@ public enum Demangler {
     static func isSwift(_ s: String) -> Bool {
         s.hasPrefix("$s") || s.hasPrefix("_$s") || s.hasPrefix("$S") || s.hasPrefix("_$S")
             || s.hasPrefix("$e") || s.hasPrefix("_$e") || s.hasPrefix("_T0")
+    }
+
+    /// The async function a partial function belongs to. Swift splits an
+    /// async function at each suspension point into partial functions the
+    /// executor resumes ("(2) suspend resume partial function for
+    /// App.makeRecord(Swift.Int) async -> App.Record", "(1) await resume
+    /// partial function for ..."); people wrote, and look for, the function.
+    static func asyncFunction(_ demangled: String) -> String {
+        guard let marker = demangled.range(of: "partial function for ") else { return demangled }
+        // Only the prefix forms the demangler writes: "(N) suspend resume ",
+        // "(N) await resume ", "resume "; a name that merely contains the
+        // words (a closure in such a function) has a qualified name before them.
+        let prefix = demangled[..<marker.lowerBound]
+        guard prefix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == " " || $0 == "(" || $0 == ")" }) else { return demangled }
+        return String(demangled[marker.upperBound...])
+    }
+
+    /// The top-level code of a program with `await` in it is the function
+    /// `async_Main` (C linkage, not mangled), split into partial functions
+    /// `async_MainTY1_`, `async_MainTQ0_`...; a synchronous program's top-level
+    /// code is `main`, and so is this one's.
+    static func asyncMain(_ symbol: String) -> String? {
+        guard symbol.hasPrefix("async_Main") else { return nil }
+        let rest = symbol.dropFirst("async_Main".count)
+        if rest.isEmpty { return "main" }
+        guard rest.hasPrefix("TY") || rest.hasPrefix("TQ"), rest.hasSuffix("_") else { return nil }
+        let digits = rest.dropFirst(2).dropLast()
+        return !digits.isEmpty && digits.allSatisfy({ $0.isASCII && $0.isNumber }) ? "main" : nil
     }
 
     /// Itanium C++ names start with "_Z" (or "__Z" where C symbols get an underscore).

@@ -93,6 +93,27 @@ struct InlineChain {
         return path.reversed()
     }
 
+    /// The address of the first line-table row after `address` (a DWARF
+    /// address) with a line of the program, or nil. A function's entry is
+    /// its prologue, which Swift's line table gives no line (line 0, or
+    /// `<compiler-generated>`); its body starts at the next row with one.
+    static func firstLineAddress(unit: inout Dwarf_Die, after address: Dwarf_Addr) -> Dwarf_Addr? {
+        var lines: OpaquePointer?
+        var count = 0
+        guard dwarf_getsrclines(&unit, &lines, &count) == 0, let lines else { return nil }
+        var best: Dwarf_Addr?
+        for index in 0..<count {
+            guard let row = dwarf_onesrcline(lines, index) else { continue }
+            var rowAddress: Dwarf_Addr = 0, number: Int32 = 0
+            guard dwarf_lineaddr(row, &rowAddress) == 0, rowAddress > address, best.map({ rowAddress < $0 }) ?? true,
+                  dwarf_lineno(row, &number) == 0, number > 0,
+                  dwarf_linesrc(row, nil, nil).map({ !String(cString: $0).hasSuffix(compilerGenerated) }) ?? false
+            else { continue }
+            best = rowAddress
+        }
+        return best
+    }
+
     private static func lineTableRow(unit: inout Dwarf_Die, address: Dwarf_Addr) -> (String?, UInt32) {
         guard let row = dwarf_getsrc_die(&unit, address) else { return (nil, 0) }
         var number: Int32 = 0

@@ -1,6 +1,7 @@
 import CElfutils
 
-/// The function symbols of one module sorted by address, for O(log n) lookups.
+/// The function (or data) symbols of one module sorted by address, for
+/// O(log n) lookups.
 ///
 /// libdwfl's `dwfl_module_addrinfo` walks the whole symbol table on every
 /// call (measured: ~0.3 ms per address in libc, most of the cold cost), so
@@ -19,9 +20,24 @@ struct SymbolIndex {
 
     private let entries: [Entry]
 
+    /// Which symbols an index holds.
+    enum Kind {
+        /// Code: functions and ifuncs (frames).
+        case functions
+        /// Objects: globals, vtables, type metadata (`DataSymbols`).
+        case data
+
+        func keeps(_ type: Int32) -> Bool {
+            switch self {
+            case .functions: return type == STT_FUNC || type == STT_GNU_IFUNC
+            case .data: return type == STT_OBJECT
+            }
+        }
+    }
+
     /// Reads .symtab (or .dynsym for a stripped module; both may come from a
     /// separate debug file) through libdwfl, which applies the load bias.
-    init(module: OpaquePointer) {
+    init(module: OpaquePointer, kind: Kind = .functions) {
         let count = dwfl_module_getsymtab(module)
         var entries: [Entry] = []
         if count > 1 {
@@ -37,7 +53,7 @@ struct SymbolIndex {
                       name.pointee != 0, section != UInt32(SHN_UNDEF)
                 else { continue }
                 let type = Int32(symbol.st_info & 0xf), binding = Int32(symbol.st_info >> 4)
-                guard type == STT_FUNC || type == STT_GNU_IFUNC else { continue }
+                guard kind.keeps(type) else { continue }
                 let rank: UInt8 = binding == STB_GLOBAL ? 0 : (binding == STB_WEAK ? 1 : 2)
                 let end = symbol.st_size > 0
                     ? address &+ symbol.st_size
@@ -73,6 +89,11 @@ struct SymbolIndex {
     /// covers it, else the nearest preceding sizeless one if in the same
     /// section. Nil in gaps between sized functions.
     func name(containing address: UInt64) -> String? {
+        symbol(containing: address).map { String(cString: $0.name) }
+    }
+
+    /// The symbol containing `address` (as `name(containing:)`) and where it starts.
+    func symbol(containing address: UInt64) -> (name: UnsafePointer<CChar>, start: UInt64)? {
         // Last entry starting at or before the address.
         var low = 0, high = entries.count
         while low < high {
@@ -88,7 +109,7 @@ struct SymbolIndex {
         for index in stride(from: nearest, through: max(0, nearest - 7), by: -1) {
             let entry = entries[index]
             if address < entry.end, entry.size > 0 || index == nearest {
-                return String(cString: entry.name)
+                return (entry.name, entry.start)
             }
         }
         return nil

@@ -29,6 +29,7 @@ public final class Symbolizer: @unchecked Sendable {
     private struct CacheKey: Hashable {
         var address: UInt64
         var isReturnAddress: Bool
+        var isResumePoint = false
     }
 
     /// Opens the process and reads its module list.
@@ -137,6 +138,33 @@ public final class Symbolizer: @unchecked Sendable {
         // instruction, hence on the caller's line (and function, for noreturn calls).
         let lookup = isReturnAddress && address > 0 ? address - 1 : address
         let frames = resolver.frames(lookup: lookup, reported: address)
+        cache[key] = frames
+        return frames
+    }
+
+    /// The data symbol (global, vtable, type metadata) containing `address`;
+    /// nil outside every module's data symbols. Not cached: the index per
+    /// module is, and callers cache per address themselves.
+    public func dataSymbol(at address: UInt64) -> DataSymbol? {
+        lock.lock()
+        defer { lock.unlock() }
+        return resolver.dataSymbol(at: address)
+    }
+
+    /// The frames of a Swift async caller: `address` is the resume
+    /// function's entry (from the task's async context chain), looked up as
+    /// is, and named by the first line of its body when the entry has none.
+    /// Every frame is marked async.
+    public func frames(resumePoint address: UInt64) -> [Frame] {
+        let key = CacheKey(address: address, isReturnAddress: false, isResumePoint: true)
+        lock.lock()
+        defer { lock.unlock() }
+        if let frames = cache[key] { return frames }
+        let frames = resolver.frames(lookup: address, reported: address, isFunctionEntry: true).map { frame in
+            var frame = frame
+            frame.isAsync = true
+            return frame
+        }
         cache[key] = frames
         return frames
     }

@@ -7,11 +7,16 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
-extension GroupBy: ExpressibleByArgument {}
+extension GroupBy: ExpressibleByArgument {
+    // With six values ArgumentParser would list them one per line in a
+    // usage error; the option's help line, printed with it, names them all.
+    public static var allValueStrings: [String] { [] }
+    public static var defaultCompletionKind: CompletionKind { .list(allCases.map(\.rawValue)) }
+}
 
 /// Options shared by `top` and `diff`: grouping, filtering, output.
 struct AnalysisArguments: ParsableArguments {
-    @Option(name: .customLong("group-by"), help: ArgumentHelp("Group live memory by lineno, function, filename, module or traceback.", valueName: "key"))
+    @Option(name: .customLong("group-by"), help: ArgumentHelp("Group live memory by lineno, function, filename, module, traceback or type (snapshots of `swiftleak types`).", valueName: "key"))
     var groupBy: GroupBy = .lineno
 
     @Option(help: ArgumentHelp("Show at most N groups (0: all).", valueName: "n"))
@@ -42,6 +47,16 @@ struct AnalysisArguments: ParsableArguments {
         guard limit >= 0 else { throw ValidationError("--limit must be 0 (all) or more") }
         if cumulative && groupBy == .traceback {
             throw ValidationError("--cumulative applies to lineno, function, filename and module grouping, not traceback")
+        }
+        if groupBy == .type && (cumulative || olderThan != nil) {
+            throw ValidationError("--group-by type counts every live block by type; it does not combine with --cumulative or --older-than")
+        }
+    }
+
+    /// Grouping by type needs the types a `swiftleak types` snapshot carries.
+    func requireTypes(_ snapshot: Snapshot, path: String) throws {
+        if groupBy == .type && !snapshot.hasBlockTypes {
+            throw Failure("\(path) has no block types; write a snapshot with them by `swiftleak types PID` while attached")
         }
     }
 

@@ -37,7 +37,7 @@ struct Attach: ParsableCommand {
 
     func run() throws {
         SessionSetup.prepare()
-        let attach = AttachSession(pid: pid, output: session.output, frames: session.frames, timeout: timeout, ignoreSeccomp: ignoreSeccomp,
+        let attach = AttachSession(pid: pid, output: session.output, frames: session.frames, sampleBytes: session.sampleBytes ?? 0, timeout: timeout, ignoreSeccomp: ignoreSeccomp,
                                    periodic: try session.periodic, report: Console.show)
         let status = try attach.run()
         if status != 0 { throw ExitCode(status) }

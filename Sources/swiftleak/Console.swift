@@ -36,3 +36,20 @@ enum FileHandleWriter {
         try? writeAll(fd: fd, Array(text.utf8))
     }
 }
+
+/// Standard output as a text stream, written in chunks: a report of a
+/// million lines is never one String in memory.
+struct StandardOutput: TextOutputStream {
+    private var buffer: [UInt8] = []
+    private static let chunk = 1 << 16
+
+    mutating func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= Self.chunk { flush() }
+    }
+
+    mutating func flush() {
+        try? writeAll(fd: 1, buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}

@@ -27,6 +27,8 @@ struct Diff: ParsableCommand {
     func run() throws {
         let before = try SnapshotLoader.load(old)
         let after = try SnapshotLoader.load(new)
+        try analysis.requireTypes(before, path: old)
+        try analysis.requireTypes(after, path: new)
         if before.metadata.pid != after.metadata.pid {
             Console.warning("the snapshots come from different processes (pid \(before.metadata.pid) and \(after.metadata.pid))")
         }
@@ -35,11 +37,15 @@ struct Diff: ParsableCommand {
         }
         let diffs = Comparison.compute(new: after, old: before, groupBy: analysis.groupBy, options: analysis.options)
         let limit = analysis.limit == 0 ? nil : analysis.limit
+        var out = StandardOutput()
         switch analysis.format {
         case .json:
-            Console.output(JSONReport.diff(old: before, new: after, diffs: diffs, groupBy: analysis.groupBy, limit: limit) + "\n")
+            JSONReport.writeDiff(old: before, new: after, diffs: diffs, groupBy: analysis.groupBy, limit: limit, to: &out)
+            out.write("\n")
         case .text:
-            Console.output(TextReport.diff(old: before, new: after, diffs: diffs, groupBy: analysis.groupBy, limit: limit, useColor: analysis.useColor))
+            TextReport.writeDiff(old: before, new: after, diffs: diffs, groupBy: analysis.groupBy, limit: limit,
+                                 useColor: analysis.useColor, to: &out)
         }
+        out.flush()
     }
 }

@@ -4,6 +4,7 @@ import LeakCollector
 import LeakExport
 import LeakModel
 import LeakProc
+import LeakReport
 
 /// `swiftleak export SNAP [OLD] --format pprof|collapsed|speedscope -o FILE`.
 struct Export: ParsableCommand {
@@ -58,6 +59,8 @@ struct Export: ParsableCommand {
             bytes = try Gzip.compress(PprofProfile.encode(after, old: before, raw: raw))
         case .collapsed:
             bytes = CollapsedStacks.encode(after, old: before, kind: sample, raw: raw)
+            // The format has no place for it: say it beside the file.
+            EstimatedFigures.lines([after] + (before.map { [$0] } ?? [])).forEach(Console.note)
         case .speedscope:
             let name = after.programName + (old == nil ? "" : " growth")
             bytes = Array(SpeedscopeProfile.encode(after, old: before, kind: sample, raw: raw, name: name).utf8)

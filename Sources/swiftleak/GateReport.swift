@@ -10,11 +10,13 @@ enum GateReport {
         if verdict.gate.maxGrowthBytes != nil && verdict.baseline == nil {
             Console.warning("the warm-up never ended (no baseline snapshot); growth is measured from the start")
         }
+        // Gates on a sampled run judge estimates: every verdict line says so.
+        let estimated = final.isEstimated ? " (estimated: sampled run)" : ""
         guard !result.passed else {
-            Console.note("memory gates passed")
+            Console.note("memory gates passed" + estimated)
             return
         }
-        for violation in result.violations { Console.note("gate failed: \(GateArguments.describe(violation))") }
+        for violation in result.violations { Console.note("gate failed: \(GateArguments.describe(violation))" + estimated) }
         if let limit = verdict.gate.maxPeakBytes, final.metadata.peakBytes > limit {
             let shown = verdict.peak ?? final
             let stats = Statistics.compute(shown, groupBy: .traceback, options: AnalysisOptions())

@@ -43,6 +43,7 @@ struct Report: ParsableCommand {
     func validate() throws {
         guard rows >= 1 else { throw ValidationError("--rows must be 1 or more") }
         guard maxNodes >= 10 else { throw ValidationError("--max-nodes must be 10 or more") }
+        if groupBy == .type { throw ValidationError("the report groups by code location; for types use `swiftleak types` or `top --group-by type`") }
     }
 
     func run() throws {

@@ -60,7 +60,7 @@ struct Run: ParsableCommand {
         let program = command.first == "--" ? Array(command.dropFirst()) : command
         SessionSetup.prepare()
         let runner = RunSession(
-            command: program, output: session.output, frames: session.frames,
+            command: program, output: session.output, frames: session.frames, sampleBytes: session.sampleBytes ?? 0,
             periodic: try session.periodic, gate: gates.gate, warmup: gates.warmup, followForks: followForks,
             leaksAtExit: leaksAtExit, report: Console.show
         )

@@ -3,13 +3,17 @@ import LeakPush
 import LeakSession
 
 /// Options shared by `run` and `attach`: where snapshots go, stack depth,
-/// and periodic snapshots.
+/// sampling, and periodic snapshots.
 struct SessionArguments: ParsableArguments {
     @Option(name: .shortAndLong, help: ArgumentHelp("Directory for snapshots (default: ./swiftleak-<pid>).", valueName: "dir"))
     var output: String?
 
-    @Option(help: ArgumentHelp("Call-stack depth recorded per allocation (1-256).", valueName: "n"))
+    @Option(help: ArgumentHelp("Call-stack depth recorded per allocation (1-256); inline levels add frames on top.", valueName: "n"))
     var frames: UInt32 = 64
+
+    @Option(help: ArgumentHelp("Sample allocations, one every SIZE bytes on average (e.g. 512KiB), instead of recording every one: far cheaper, and every figure becomes an estimate.", valueName: "size"),
+            transform: SizeArgument.parse)
+    var sampleBytes: UInt64?
 
     @Option(help: ArgumentHelp("Also write a snapshot every DURATION (e.g. 30s, 5m, 1h).", valueName: "duration"),
             transform: DurationArgument.parse)
@@ -29,6 +33,9 @@ struct SessionArguments: ParsableArguments {
 
     func validate() throws {
         guard (1...256).contains(frames) else { throw ValidationError("--frames must be between 1 and 256") }
+        if let sampleBytes, !(1...UInt64(UInt32.max)).contains(sampleBytes) {
+            throw ValidationError("--sample-bytes must be at least 1 byte and below 4GiB, e.g. 512KiB")
+        }
         if let keep, keep < 1 { throw ValidationError("--keep must be at least 1") }
         if keep != nil && every == nil { throw ValidationError("--keep applies to periodic snapshots: add --every DURATION") }
         if let every, every < 0.1 { throw ValidationError("--every must be at least 100ms") }

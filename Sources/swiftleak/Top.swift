@@ -26,16 +26,20 @@ struct Top: ParsableCommand {
 
     func run() throws {
         let loaded = try SnapshotLoader.load(snapshot)
+        try analysis.requireTypes(loaded, path: snapshot)
         if analysis.olderThan != nil && !loaded.hasAges {
             Console.warning("this snapshot has no block ages (written by an older swiftleak); --older-than counts nothing")
         }
         let stats = Statistics.compute(loaded, groupBy: analysis.groupBy, options: analysis.options)
         let limit = analysis.limit == 0 ? nil : analysis.limit
+        var out = StandardOutput()
         switch analysis.format {
         case .json:
-            Console.output(JSONReport.top(snapshot: loaded, stats: stats, groupBy: analysis.groupBy, limit: limit) + "\n")
+            JSONReport.writeTop(snapshot: loaded, stats: stats, groupBy: analysis.groupBy, limit: limit, to: &out)
+            out.write("\n")
         case .text:
-            Console.output(TextReport.top(snapshot: loaded, stats: stats, groupBy: analysis.groupBy, limit: limit, useColor: analysis.useColor))
+            TextReport.writeTop(snapshot: loaded, stats: stats, groupBy: analysis.groupBy, limit: limit, useColor: analysis.useColor, to: &out)
         }
+        out.flush()
     }
 }

@@ -29,12 +29,13 @@ struct Trend: ParsableCommand {
             throw Failure("a trend needs at least 3 snapshots, got \(files.count); take more (e.g. run/attach --every 30s)")
         }
         let snapshots = try files.map(SnapshotLoader.load)
+        for (file, snapshot) in zip(files, snapshots) { try analysis.requireTypes(snapshot, path: file) }
         let groupBy = analysis.groupBy
         let trends = TrendAnalysis.analyze(snapshots, groupBy: groupBy, options: analysis.options)
         let limit = analysis.limit == 0 ? nil : analysis.limit
         switch analysis.format {
-        case .json: Console.output(JSONReport.trend(trends, groupBy: groupBy, limit: limit) + "\n")
-        case .text: Console.output(TextReport.trend(trends, groupBy: groupBy, limit: limit, useColor: analysis.useColor))
+        case .json: Console.output(JSONReport.trend(trends, groupBy: groupBy, limit: limit, snapshots: snapshots) + "\n")
+        case .text: Console.output(TextReport.trend(trends, groupBy: groupBy, limit: limit, useColor: analysis.useColor, snapshots: snapshots))
         }
     }
 }

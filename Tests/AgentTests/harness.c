@@ -33,6 +33,7 @@ static const struct test tests[] = {
     {"eh_frame_prologue", t_eh_frame_prologue},
     {"eh_frame_states", t_eh_frame_states},
     {"eh_frame_outermost", t_eh_frame_outermost},
+    {"eh_frame_r14", t_eh_frame_r14},
     {"eh_frame_refusals", t_eh_frame_refusals},
     {"eh_frame_pcrel", t_eh_frame_pcrel},
     {"eh_frame_hdr", t_eh_frame_hdr},

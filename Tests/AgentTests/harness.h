@@ -171,6 +171,7 @@ void t_unwinders(void);
 void t_eh_frame_prologue(void);
 void t_eh_frame_states(void);
 void t_eh_frame_outermost(void);
+void t_eh_frame_r14(void);
 void t_eh_frame_refusals(void);
 void t_eh_frame_pcrel(void);
 void t_eh_frame_hdr(void);

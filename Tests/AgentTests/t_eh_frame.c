@@ -285,3 +285,27 @@ void t_eh_frame_hdr(void)
     e.b[hdr + 3] = PCREL_SDATA4;
     CHECK(sl_eh_hdr_table(base, span(&e), &found_table, &count) == -1, "a table not datarel|sdata4");
 }
+
+/* r14 (Swift's async context register), as a Swift async partial function
+ * saves it: push rbp; push r14; ... pop r14 (restore). async_frames.c
+ * recovers the context through this rule. */
+void t_eh_frame_r14(void)
+{
+    static struct eh e;
+    memset(&e, 0, sizeof e);
+    size_t c = cie(&e, 1, "", 0, entry_rules, sizeof entry_rules);
+    static const uint8_t body[] = {
+        ADVANCE | 1, DEF_CFA_OFFSET, 16, OFFSET | 6, 2,    /* after push rbp */
+        ADVANCE | 2, DEF_CFA_OFFSET, 24, OFFSET | 14, 3,   /* after push r14 */
+        ADVANCE | 8, DEF_CFA_OFFSET, 16, RESTORE | 14,     /* after pop r14 */
+    };
+    size_t f = fde(&e, c, "", 0, PC, 0x20, body, sizeof body);
+    struct sl_cfa_row row;
+    CHECK(sl_eh_row_at(addr(&e, f), span(&e), addr(&e, 0), PC + 1, &row) == 0 && row.r14_how == SL_CFA_SAME,
+          "r14 untouched before its push");
+    CHECK(sl_eh_row_at(addr(&e, f), span(&e), addr(&e, 0), PC + 4, &row) == 0 && row.r14_how == SL_CFA_OFFSET &&
+              row.r14_off == -24 && row.rbp_how == SL_CFA_OFFSET && row.rbp_off == -16,
+          "r14 saved at CFA-24, rbp at CFA-16: got r14 rule %u at %lld", row.r14_how, (long long)row.r14_off);
+    CHECK(sl_eh_row_at(addr(&e, f), span(&e), addr(&e, 0), PC + 12, &row) == 0 && row.r14_how == SL_CFA_SAME,
+          "r14 restored to the CIE's rule after its pop");
+}

@@ -1,33 +1,75 @@
 /*
  * mallocbench: malloc+free pairs at a fixed call depth, the workload of
- * Scripts/bench. Sizes cycle through 16..4096 bytes; a window of 1024 live
- * blocks makes each free release a block allocated 1024 operations earlier.
+ * Scripts/bench. A window of 1024 live blocks makes each free release a
+ * block allocated 1024 operations earlier.
  *
- * Usage: mallocbench [OPS] [DEPTH] [THREADS]   (defaults 2000000 21 1)
- * Prints one line: "ns_per_op <value>" (wall time / OPS, per thread).
+ * Usage: mallocbench [OPS] [DEPTH] [THREADS] [SITES] [SIZES] [WHERE] [wait]
+ *   OPS     pairs per thread (default 2000000)
+ *   DEPTH   frames below the allocation (default 21)
+ *   THREADS allocating threads (default 1)
+ *   SITES   distinct malloc call sites used in turn, 1-8 (default 1)
+ *   SIZES   "cycle" (16, 48, ... 4096, the default) or "random" (16..4096)
+ *   WHERE   "pthread" (default) or "main": the main thread allocates
+ *           (THREADS must be 1 then)
+ *   wait    print "waiting", then start once a line arrives on stdin (the
+ *           main thread blocked in read(): a profiler can attach first)
+ * Prints "ns_per_op V" (wall time / OPS, per thread) and "cpu_ns_per_op V"
+ * (the allocating threads' own CPU time per pair: what a loaded machine's
+ * preemption does not inflate).
+ *
+ *        mallocbench hold BLOCKS
+ * Waits as above, then keeps BLOCKS live 16-byte blocks from one call site,
+ * prints "holding BLOCKS" and waits for another line before exiting (the
+ * snapshot-at-scale measurement).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <unistd.h>
 
 #define WINDOW 1024
+#define MAX_SITES 8
 
 static long ops = 2000000;
 static int depth = 21;
+static int sites = 1;
+static int random_sizes;
+static _Atomic long long thread_cpu_ns;
+
+/* Distinct call sites: each one a separate function, so each has its own stack. */
+#define SITE(n) __attribute__((noinline)) static void *site##n(size_t s) { void *p = malloc(s); __asm__ volatile("" ::: "memory"); return p; }
+SITE(0) SITE(1) SITE(2) SITE(3) SITE(4) SITE(5) SITE(6) SITE(7)
+static void *(*const site_fns[MAX_SITES])(size_t) = {site0, site1, site2, site3, site4, site5, site6, site7};
+
+static long long cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
 
 __attribute__((noinline)) static void churn(void) {
     void *window[WINDOW] = {0};
-    unsigned size = 16;
+    unsigned size = 16, seed = 12345;
+    long long cpu0 = cpu_now();
     for (long i = 0; i < ops; i++) {
         unsigned slot = (unsigned)i % WINDOW;
         free(window[slot]);
-        window[slot] = malloc(size);
+        window[slot] = site_fns[(unsigned)i % (unsigned)sites](size);
         *(volatile char *)window[slot] = 1;
-        size = size >= 4096 ? 16 : size * 2 + 16;
+        if (random_sizes) {
+            seed = seed * 1103515245u + 12345u;
+            size = 16 + (seed >> 16) % 4081;
+        } else {
+            size = size >= 4096 ? 16 : size * 2 + 16;
+        }
     }
     for (unsigned slot = 0; slot < WINDOW; slot++) free(window[slot]);
+    thread_cpu_ns += cpu_now() - cpu0;
 }
 
 /* Recurse to the requested depth so every stack capture walks `depth` frames. */
@@ -46,21 +88,78 @@ static void *thread_main(void *unused) {
     return NULL;
 }
 
+/* "waiting", then block in read() until a line (or EOF) arrives. A
+ * debugger's injection (heaptrack -p) can interrupt the read: go on reading. */
+static void wait_for_go(void)
+{
+    printf("waiting\n");
+    fflush(stdout);
+    char c = 0;
+    for (;;) {
+        ssize_t n = read(0, &c, 1);
+        if (n == 0 || (n == 1 && c == '\n'))
+            return;
+        if (n < 0 && errno != EINTR)
+            return;
+    }
+}
+
+__attribute__((noinline)) static void **hold(long blocks)
+{
+    void **kept = malloc((size_t)blocks * sizeof(void *));
+    for (long i = 0; kept && i < blocks; i++)
+        kept[i] = malloc(16);
+    return kept;
+}
+
+static int hold_main(long blocks)
+{
+    if (blocks < 1) {
+        fprintf(stderr, "usage: mallocbench hold BLOCKS>0\n");
+        return 2;
+    }
+    wait_for_go();
+    void **kept = hold(blocks);
+    if (!kept)
+        return 1;
+    printf("holding %ld\n", blocks);
+    fflush(stdout);
+    wait_for_go();
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "hold") == 0)
+        return hold_main(argc > 2 ? atol(argv[2]) : 0);
     if (argc > 1) ops = atol(argv[1]);
     if (argc > 2) depth = atoi(argv[2]);
     int threads = argc > 3 ? atoi(argv[3]) : 1;
-    if (threads < 1 || threads > 64 || ops < 1 || depth < 4) {
-        fprintf(stderr, "usage: mallocbench [OPS>0] [DEPTH>=4] [THREADS 1-64]\n");
+    if (argc > 4) sites = atoi(argv[4]);
+    const char *sizes = argc > 5 ? argv[5] : "cycle";
+    const char *where = argc > 6 ? argv[6] : "pthread";
+    random_sizes = strcmp(sizes, "random") == 0;
+    int on_main = strcmp(where, "main") == 0;
+    int wait_first = argc > 7 && strcmp(argv[7], "wait") == 0;
+    if ((argc > 7 && !wait_first) || threads < 1 || threads > 64 || ops < 1 || depth < 4 || sites < 1 || sites > MAX_SITES ||
+        (!random_sizes && strcmp(sizes, "cycle") != 0) || (!on_main && strcmp(where, "pthread") != 0) ||
+        (on_main && threads != 1)) {
+        fprintf(stderr, "usage: mallocbench [OPS>0] [DEPTH>=4] [THREADS 1-64] [SITES 1-8] [cycle|random] [pthread|main (1 thread)] [wait]\n");
         return 2;
     }
+    if (wait_first)
+        wait_for_go();
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    pthread_t ids[64];
-    for (int t = 0; t < threads; t++) pthread_create(&ids[t], NULL, thread_main, NULL);
-    for (int t = 0; t < threads; t++) pthread_join(ids[t], NULL);
+    if (on_main) {
+        thread_main(NULL);
+    } else {
+        pthread_t ids[64];
+        for (int t = 0; t < threads; t++) pthread_create(&ids[t], NULL, thread_main, NULL);
+        for (int t = 0; t < threads; t++) pthread_join(ids[t], NULL);
+    }
     clock_gettime(CLOCK_MONOTONIC, &end);
     double ns = (end.tv_sec - start.tv_sec) * 1e9 + (end.tv_nsec - start.tv_nsec);
     printf("ns_per_op %.1f\n", ns / (double)ops);
+    printf("cpu_ns_per_op %.1f\n", (double)thread_cpu_ns / (double)ops / threads);
     return 0;
 }

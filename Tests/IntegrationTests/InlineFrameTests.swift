@@ -60,7 +60,7 @@ final class InlineFrameTests: XCTestCase {
 
 /// One `swiftleak run` of an optimized fixture that prints "base 0x..." (its
 /// load address), and what the test needs to read its final snapshot.
-private struct OptimizedRun {
+struct OptimizedRun {
     let binary: String
     /// The fixture's source file name, as its frames' files end.
     let source: String
@@ -169,7 +169,7 @@ private struct OptimizedRun {
 
     /// llvm-symbolizer's levels per address, lines 0 and `<compiler-generated>`
     /// replaced by the line of the level that inlined them.
-    private func llvmSymbolizer(_ offsets: [UInt64]) throws -> [[(function: String, file: String?, line: Int?)]] {
+    func llvmSymbolizer(_ offsets: [UInt64]) throws -> [[(function: String, file: String?, line: Int?)]] {
         let tool = ["/usr/bin/llvm-symbolizer", "/opt/swift/usr/bin/llvm-symbolizer"]
             .first { FileManager.default.isExecutableFile(atPath: $0) }
         let symbolizer = try XCTUnwrap(tool, "llvm-symbolizer is needed (Debian: llvm, or the Swift toolchain's)")

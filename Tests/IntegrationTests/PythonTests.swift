@@ -122,12 +122,18 @@ final class PythonTests: XCTestCase {
         XCTAssertEqual(SwiftLeakCLI.int(top["count_diff"]), Int64(Self.requests), "\(top)")
 
         let nativeLine = try sourceLine(containing: "_LIBC.strdup(_TEXT)")
+        // The line holds the strdup'ed strings and the Python ints ctypes returned for them.
         let native = stats.first { SwiftLeakCLI.int(SwiftLeakCLI.frame0($0)["line"]) == Int64(nativeLine) }
-        XCTAssertEqual(SwiftLeakCLI.int(native?["count_diff"]), Int64(Self.nativeCalls), "\(stats.prefix(4))")
-        XCTAssertEqual(SwiftLeakCLI.int(native?["size_diff"]), Int64(Self.nativeCalls * 3001))
+        XCTAssertGreaterThanOrEqual(SwiftLeakCLI.int(native?["count_diff"]) ?? 0, Int64(2 * Self.nativeCalls), "\(stats.prefix(4))")
+        XCTAssertGreaterThan(SwiftLeakCLI.int(native?["size_diff"]) ?? 0, Int64(Self.nativeCalls * 3001))
 
         // The whole Python traceback of the leak, innermost first, the allocator folded away.
         let traces = try SwiftLeakCLI.diff(before, after, groupBy: "traceback")
+        // ctypes' native leak (tracemalloc cannot see it) under the Python line that called it.
+        let strdup = try XCTUnwrap(traces.first { SwiftLeakCLI.int($0["size_diff"]) == Int64(Self.nativeCalls * 3001) }, "\(traces.prefix(4))")
+        XCTAssertEqual(SwiftLeakCLI.int(strdup["count_diff"]), Int64(Self.nativeCalls))
+        let strdupLines = (strdup["traceback"] as? [[String: Any]] ?? []).filter { $0["function"] as? String == "native_request" }.map { SwiftLeakCLI.int($0["line"]) }
+        XCTAssertEqual(strdupLines, [Int64(nativeLine)], "\(strdup)")
         let leak = try XCTUnwrap(traces.first { SwiftLeakCLI.function($0) == "handle_request" }, "\(traces.prefix(2))")
         let functions = (leak["traceback"] as? [[String: Any]] ?? []).prefix(4).map { $0["function"] as? String ?? "?" }
         XCTAssertEqual(functions, ["handle_request", "serve", "main", "<module>"])
@@ -162,8 +168,12 @@ final class PythonTests: XCTestCase {
         return try XCTUnwrap(lines.firstIndex { $0.contains(text) }) + 1
     }
 
+}
+
+/// Interpreters for tests of CPython targets (PythonTests, TypesTests).
+extension XCTestCase {
     /// The pyenv interpreter of a minor version; its absence fails the test.
-    private func pyenv(_ minor: String) throws -> String {
+    func pyenv(_ minor: String) throws -> String {
         let root = "/root/.pyenv/versions"
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         guard let version = versions.filter({ $0.hasPrefix(minor + ".") && $0.dropFirst(minor.count + 1).allSatisfy(\.isNumber) }).sorted().last else {
@@ -173,7 +183,7 @@ final class PythonTests: XCTestCase {
         return try installed("\(root)/\(version)/bin/python3")
     }
 
-    private func installed(_ path: String) throws -> String {
+    func installed(_ path: String) throws -> String {
         guard FileManager.default.isExecutableFile(atPath: path) else {
             XCTFail("\(path) is missing")
             throw CancellationError()

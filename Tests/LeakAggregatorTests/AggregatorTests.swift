@@ -57,14 +57,16 @@ final class AggregatorTests: XCTestCase {
     /// The live table against a Dictionary model, through growth, shrinking
     /// and many deletions that exercise backward shifting.
     func testLiveTableMatchesADictionaryModel() {
-        var table = LiveBlockTable(capacity: 16)
+        let table = LiveBlockTable(capacity: 16)
         var model: [UInt64: LiveBlock] = [:]
         var generator = SystemRandomNumberGenerator()
         var addresses: [UInt64] = []
         for step in 0..<200_000 {
             if addresses.isEmpty || (step < 120_000 ? Int.random(in: 0..<3, using: &generator) > 0 : Int.random(in: 0..<3, using: &generator) == 0) {
                 let address = UInt64.random(in: 1...(1 << 20), using: &generator) << 4
-                let block = LiveBlock(size: UInt64(step), stackIndex: UInt32(step % 7), birth: 0)
+                // Every 50th block 8 GiB and more: kept beside the packed slots.
+                let size = step % 50 == 0 ? (1 << 33) + UInt64(step) : UInt64(step)
+                let block = LiveBlock(size: size, stackIndex: UInt32(step % 7), birth: UInt32(step / 3))
                 XCTAssertEqual(table.insert(address, block), model.updateValue(block, forKey: address))
                 addresses.append(address)
             } else {

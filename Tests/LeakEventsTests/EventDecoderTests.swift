@@ -106,6 +106,23 @@ final class EventDecoderTests: XCTestCase {
         XCTAssertEqual(CommandEncoder.release(), [0, 0, 0, 0, 103, 0, 0, 0])
     }
 
+    func testPythonRecordsDecode() throws {
+        var s = StreamBuilder()
+        s.hello()
+        s.frame(type: 7, payload: StreamBuilder.le(UInt32(3)) + StreamBuilder.le(UInt32(11)))
+        s.frame(type: 8, payload: StreamBuilder.le(UInt64(5)) + StreamBuilder.le(UInt64(2000)) + StreamBuilder.le(UInt32(0)) + StreamBuilder.le(UInt32(0)))
+        s.frame(type: 8, payload: StreamBuilder.le(UInt64(6)) + StreamBuilder.le(UInt64.max) + StreamBuilder.le(UInt32(8)) + StreamBuilder.le(UInt32(0)))
+        var decoder = EventDecoder()
+        var events: [AgentEvent] = []
+        try decoder.feed(s.bytes) { events.append($0) }
+        XCTAssertEqual(events, [
+            .python(PythonAllocators(state: .wrapped, minor: 11)),
+            .collected(token: 5, result: .collected(2000)),
+            .collected(token: 6, result: .refused(.collectorDisabled)),
+        ])
+        XCTAssertEqual(CommandEncoder.collect(token: 7), [8, 0, 0, 0, 104, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0])
+    }
+
     func testCommandsAreFramedForTheAgent() {
         XCTAssertEqual(CommandEncoder.sync(token: 0x0102), [8, 0, 0, 0, 101, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0])
         XCTAssertEqual(CommandEncoder.stop(), [0, 0, 0, 0, 102, 0, 0, 0])

@@ -13,7 +13,7 @@ final class ScaleTests: XCTestCase {
         let sites = stacks.indices.map { Site(stack: $0, size: UInt64($0 % 1000 + 1), count: 1) }
         var snapshot = makeSnapshot([])
         snapshot.frames = frames
-        snapshot.stacks = stacks
+        snapshot.stacks = StackTable(stacks)
         snapshot.sites = sites
 
         let start = ContinuousClock.now

@@ -46,7 +46,7 @@ struct sl_hello {
     uint32_t pid;           /* getpid() of the target */
     uint32_t mode;          /* enum sl_mode */
     uint32_t frames_max;    /* stack depth the agent captures */
-    uint32_t reserved;
+    uint32_t sample_bytes;  /* 0: every allocation; else mean bytes between samples (sampled mode) */
     uint64_t start_ns;      /* CLOCK_REALTIME when tracing started, ns */
 };
 
@@ -64,6 +64,8 @@ enum sl_record_type {
     SL_REC_SYNC = 4,        /* struct sl_rec_sync: every event before it has been sent */
     SL_REC_STATUS = 5,      /* struct sl_rec_status: the agent stopped tracing, and why */
     SL_REC_EXITING = 6,     /* struct sl_rec_exiting: the process is exiting, all is sent */
+    SL_REC_PYTHON = 7,      /* struct sl_rec_python: what became of CPython's object allocators */
+    SL_REC_COLLECTED = 8,   /* struct sl_rec_collected: answer to SL_CMD_COLLECT */
 };
 
 /* A block came into existence. `stack_id` was sent in an SL_REC_STACK first. */
@@ -101,6 +103,17 @@ struct sl_rec_stack {
 #define SL_PY_FRAME_LASTI_MAX 0xffffull
 #define SL_PY_FRAME_CODE_MASK ((1ull << SL_PY_FRAME_LASTI_SHIFT) - 1)
 
+/* An awaiting caller of a Swift async function: the entry has bit 62 set and
+ * bit 63 clear (a Python entry has bit 63 set), bits 0-46 the resume
+ * function's address, a function entry, not a return address: it is looked
+ * up as is, never minus one. The agent appends them, innermost first, after
+ * the synchronous frames of the running task and before the executor's
+ * frames (swift_job_run and what called it), following the chain of async
+ * contexts (each holds its parent and the parent's resume function). A
+ * reader that does not know the tag sees an address outside every module. */
+#define SL_ASYNC_FRAME_TAG (1ull << 62)
+#define SL_ASYNC_FRAME_ADDRESS_MASK 0x00007fffffffffffull   /* bits 0-46; a literal, so Swift imports it */
+
 /* Answer to SL_CMD_SYNC: everything that happened before the command was
  * read is in the stream before this record. */
 struct sl_rec_sync {
@@ -132,11 +145,45 @@ struct sl_rec_status {
     uint64_t lost_events;
 };
 
+/* CPython's PyMem and PyObject allocator domains (pymalloc's objects,
+ * which malloc never sees) are wrapped from inside the target, with the
+ * GIL; SL_REC_PYTHON says how that went, once at session start and again
+ * whenever it changes. Processes without CPython send SL_PY_NOT_PYTHON. */
+enum sl_python_state {
+    SL_PY_NOT_PYTHON = 1,       /* no CPython 3.11+ C API in the process */
+    SL_PY_PENDING = 2,          /* waiting for the interpreter to initialise, or for the GIL */
+    SL_PY_WRAPPED = 3,          /* every Python object allocated from now on is traced */
+    SL_PY_FINALIZING = 4,       /* refused: the interpreter is shutting down */
+    SL_PY_NOT_INITIALIZED = 5,  /* refused: attached before Py_Initialize */
+    SL_PY_FREE_THREADED = 6,    /* refused: a free-threaded build (no GIL to wrap under) */
+    SL_PY_BUSY = 7,             /* refused: an earlier session's wait for the GIL is still pending */
+    SL_PY_GC_DISABLED = 8,      /* SL_REC_COLLECTED only: the program turned the collector off */
+};
+
+struct sl_rec_python {
+    uint32_t state;         /* enum sl_python_state */
+    uint32_t minor;         /* CPython 3.minor, 0 when not CPython */
+};
+
+/* gc.collect() ran in the target (or did not, and why). Every free it
+ * caused is in the stream before this record. */
+struct sl_rec_collected {
+    uint64_t token;
+    int64_t collected;      /* objects the collector found unreachable (gc.collect()'s answer); -1 when it did not run */
+    uint32_t state;         /* 0 when it ran, else the enum sl_python_state that kept it from running */
+    uint32_t reserved;
+};
+
 /* swiftleak -> agent */
 enum sl_command_type {
     SL_CMD_SYNC = 101,      /* struct sl_cmd_sync: flush, then answer SL_REC_SYNC */
     SL_CMD_STOP = 102,      /* no payload: unhook, flush, SL_REC_STATUS(STOPPED), close */
     SL_CMD_RELEASE = 103,   /* no payload: answer to SL_REC_EXITING, the process may exit */
+    SL_CMD_COLLECT = 104,   /* struct sl_cmd_collect: run CPython's cyclic GC with the GIL, answer SL_REC_COLLECTED */
+};
+
+struct sl_cmd_collect {
+    uint64_t token;
 };
 
 struct sl_cmd_sync {
@@ -148,10 +195,14 @@ struct sl_cmd_sync {
 #define SL_ENV_FRAMES "SWIFTLEAK_FRAMES"   /* stack depth, 1..SL_MAX_FRAMES */
 #define SL_ENV_PYTHON "SWIFTLEAK_PYTHON"     /* "off": no Python frames in a CPython target's stacks */
 #define SL_ENV_FOLLOW_FORKS "SWIFTLEAK_FOLLOW_FORKS"   /* "1": a fork child starts a session of its own */
+#define SL_ENV_ASYNC "SWIFTLEAK_ASYNC"     /* "off": no Swift async callers in the stacks (measures the walk) */
+#define SL_ENV_SAMPLE_BYTES "SWIFTLEAK_SAMPLE_BYTES"   /* mean bytes between samples, 1..SL_MAX_SAMPLE_BYTES; unset: exact */
+#define SL_MAX_SAMPLE_BYTES 0xffffffffu               /* the hello carries it in 32 bits */
 
 /* Entry point that `swiftleak attach` calls inside the target, after dlopen of
  * the agent, from a thread parked at a safe point:
- *   int swiftleak_agent_attach(const char *socket_path, uint32_t frames);
+ *   int swiftleak_agent_attach(const char *socket_path, uint32_t frames, uint64_t sample_bytes);
+ * (sample_bytes 0: exact mode; else as SL_ENV_SAMPLE_BYTES)
  * Returns 0 when the hooks are in place and the agent thread is connected,
  * or a positive errno. Calling it again after a detach re-attaches. */
 #define SL_AGENT_ATTACH_SYMBOL "swiftleak_agent_attach"
@@ -178,6 +229,10 @@ SL_WIRE_LAYOUT(sizeof(struct sl_rec_exiting) == 8);
 SL_WIRE_LAYOUT(offsetof(struct sl_rec_status, lost_events) == 8);
 SL_WIRE_LAYOUT(sizeof(struct sl_rec_status) == 16);
 SL_WIRE_LAYOUT(sizeof(struct sl_cmd_sync) == 8);
+SL_WIRE_LAYOUT(sizeof(struct sl_rec_python) == 8);
+SL_WIRE_LAYOUT(offsetof(struct sl_rec_collected, state) == 16);
+SL_WIRE_LAYOUT(sizeof(struct sl_rec_collected) == 24);
+SL_WIRE_LAYOUT(sizeof(struct sl_cmd_collect) == 8);
 #undef SL_WIRE_LAYOUT
 
 #endif /* SWIFTLEAK_PROTOCOL_H */

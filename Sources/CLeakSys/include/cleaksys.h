@@ -68,6 +68,12 @@ pid_t sl_waitpid_thread(pid_t tid, int *status, int nohang);
 /* One-iovec process_vm_readv/writev: bytes moved, or -1 and errno. */
 ssize_t sl_process_read(pid_t pid, uint64_t remote, void *local, size_t len);
 ssize_t sl_process_write(pid_t pid, uint64_t remote, const void *local, size_t len);
+/* Many remote ranges in one process_vm_readv, packed one after the other
+ * into `local`; count <= SL_READV_MAX (the kernel's IOV_MAX). Returns the
+ * bytes moved: the ranges are filled in order and the call stops at the
+ * first one it cannot read, so a short count tells where to go on. */
+#define SL_READV_MAX 1024
+ssize_t sl_process_read_scattered(pid_t pid, const uint64_t *remotes, const size_t *lengths, size_t count, void *local);
 
 /* MARK: termination signals during a ptrace window */
 
