@@ -54,9 +54,13 @@ public struct UnreachableBlock: Hashable, Sendable {
     public var ownerCycle: UInt32?
     /// Its first bytes (up to 16), from which a type can be named.
     public var firstBytes: [UInt8]
+    /// The type its memory names (a Swift class, a C++ polymorphic class, a
+    /// Python type), read while the process was alive; nil when unknown.
+    public var typeName: String?
 
     public init(stack: Int, address: UInt64, size: UInt64, isDirect: Bool, cycle: UInt32?, ownerCycle: UInt32? = nil,
-                firstBytes: [UInt8]) {
+                firstBytes: [UInt8], typeName: String? = nil) {
+        self.typeName = typeName
         self.stack = stack
         self.address = address
         self.size = size

@@ -31,12 +31,12 @@ public struct HoldingChain: Hashable, Sendable {
 public enum Retainers {
     public static func groups(_ snapshot: Snapshot, groupBy: GroupBy, options: AnalysisOptions = AnalysisOptions()) -> [RetainedGroup] {
         guard let scan = snapshot.reachability else { return [] }
-        var groups: [GroupKey: RetainedGroup] = [:]
-        var chainIndex: [GroupKey: [HoldingChainKey: Int]] = [:]
+        var groups: [GroupingKey: RetainedGroup] = [:]
+        var chainIndex: [GroupingKey: [HoldingChainKey: Int]] = [:]
         for chain in scan.retainers {
             let frames = foldedFrames(snapshot, stack: chain.stack, options: options)
             guard TraceFilter.keeps(frames, filters: options.filters) else { continue }
-            let key = groupBy == .traceback ? GroupKey.traceback(frames) : GroupKey(frames[0], groupBy: groupBy)
+            let key = GroupKey(frames[0], groupBy: groupBy).map(GroupingKey.frame) ?? .stack(frames)
             let via = chain.via.map { foldedFrames(snapshot, stack: $0, options: options)[0] }
             // Sites that fold to one frame read as one step.
             var steps: [Frame] = []
@@ -59,6 +59,12 @@ public enum Retainers {
             sorted.chains.sort { ($0.bytes, $1.root) > ($1.bytes, $0.root) }
             return sorted
         }.sorted { ($0.bytes, $0.blocks) > ($1.bytes, $1.blocks) }
+    }
+
+    /// A group: one frame's key, or a whole stack (`--group-by traceback`).
+    private enum GroupingKey: Hashable {
+        case frame(GroupKey)
+        case stack([Frame])
     }
 
     private struct HoldingChainKey: Hashable {

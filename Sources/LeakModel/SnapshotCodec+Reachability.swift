@@ -20,11 +20,13 @@ extension SnapshotCodec {
             w.writeVarint(UInt64(block.stack))
             w.writeVarint(block.address)
             w.writeVarint(block.size)
-            w.writeUInt8((block.isDirect ? 1 : 0) | (block.cycle != nil ? 2 : 0) | (block.ownerCycle != nil ? 4 : 0))
+            w.writeUInt8((block.isDirect ? 1 : 0) | (block.cycle != nil ? 2 : 0) | (block.ownerCycle != nil ? 4 : 0)
+                | (block.typeName != nil ? 8 : 0))
             if let cycle = block.cycle { w.writeVarint(UInt64(cycle)) }
             if let owner = block.ownerCycle { w.writeVarint(UInt64(owner)) }
             w.writeVarint(UInt64(block.firstBytes.count))
             w.writeBytes(block.firstBytes)
+            if let name = block.typeName { w.writeString(name) }
         }
         w.writeVarint(UInt64(scan.retainers.count))
         for chain in scan.retainers {
@@ -55,8 +57,9 @@ extension SnapshotCodec {
             let length = try r.readCount("first bytes length")
             guard length <= 16 else { throw BinaryReader.Failure.badValue(offset: r.offset, what: "first bytes length") }
             let first = Array(try r.readBytes(length))
+            let typeName = flags & 8 != 0 ? try r.readString() : nil
             unreachable.append(UnreachableBlock(stack: stack, address: address, size: size, isDirect: flags & 1 != 0,
-                                                cycle: cycle, ownerCycle: owner, firstBytes: first))
+                                                cycle: cycle, ownerCycle: owner, firstBytes: first, typeName: typeName))
         }
         var retainers: [RetainerChain] = []
         for _ in 0..<(try r.readCount("retainer chain count", minimumItemSize: 5)) {

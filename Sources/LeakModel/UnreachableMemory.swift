@@ -69,7 +69,7 @@ public enum UnreachableMemory {
         for cycle in membersOf.keys.sorted() {
             let members = membersOf[cycle]!.map { block -> (name: String, frame: Frame) in
                 let frame = representativeFrame(snapshot, stack: block.stack, options: options)
-                let name = typeName?(block.address, block.firstBytes) ?? siteName(frame)
+                let name = block.typeName ?? typeName?(block.address, block.firstBytes) ?? siteName(frame)
                 return (name, frame)
             }.sorted { ($0.name, $0.frame.line) < ($1.name, $1.frame.line) }
             let owned = ownedOf[cycle] ?? []

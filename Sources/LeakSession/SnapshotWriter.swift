@@ -46,7 +46,9 @@ struct SnapshotWriter: Sendable {
         { knownBlocks in
             let scan = try ProcessScan.run(pid: pid, knownBlocks: knownBlocks)
             phases(scan.phases.map { "\($0.name) \(Int(($0.seconds * 1000).rounded())) ms" }.joined(separator: ", "))
-            return scan.summary()
+            var summary = scan.summary()
+            UnreachableTypes.name(&summary, pid: pid)
+            return summary
         }
     }
 

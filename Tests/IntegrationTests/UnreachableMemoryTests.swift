@@ -73,6 +73,9 @@ final class UnreachableMemoryTests: XCTestCase {
         XCTAssertEqual(cycles.count, 1, "\(cycles)")
         XCTAssertEqual(SwiftLeakCLI.int(cycles.first?["count"]), Int64(calls))
         XCTAssertEqual(SwiftLeakCLI.int(cycles.first?["owned_blocks_each"]), 1, "the Owner's buffer")
+        // The cycle is named by the classes its memory names (their metadata), not guessed from the site.
+        let names = (cycles.first?["members"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        XCTAssertEqual(names, ["RetainCycles.Owner", "RetainCycles.Partner"], "\(cycles)")
         target.send("quit")
         XCTAssertEqual(try target.wait(timeout: 30), 0)
         XCTAssertTrue(target.stdout.hasSuffix("leaked \(calls) cycles\n"), target.stdout)
