@@ -36,7 +36,7 @@ extension AllocatorFrames {
         return start
     }
 
-    static func isJobRunner(_ frame: Frame) -> Bool {
+    public static func isJobRunner(_ frame: Frame) -> Bool {
         // Every prefix starts with "s" or "_": most names are out after one byte.
         guard let function = frame.function, let first = function.utf8.first,
               first == UInt8(ascii: "s") || first == UInt8(ascii: "_") else { return false }

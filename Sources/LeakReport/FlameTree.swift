@@ -4,8 +4,10 @@ import LeakModel
 /// report's icicle: live bytes of one snapshot, or the growth between two.
 /// Nodes are keyed by label id, so frames that read the same merge. One tree
 /// holds two views: raw (bytes at the end of each whole path) and folded
-/// (bytes where the path ends once its allocator frames are dropped, which
-/// is always a prefix of the raw path, outermost first).
+/// (bytes at the end of the slice left once the executor's frames, outermost,
+/// and the allocator's, innermost, are dropped). A folded path that starts
+/// at the root shares the raw path's nodes; one that starts lower gets nodes
+/// of its own, which the raw view never counts.
 struct FlameTree {
     /// Label id of each node (the root's is unused).
     private var labels: [Int] = [-1]
@@ -20,11 +22,19 @@ struct FlameTree {
     var nodeCount: Int { labels.count }
 
     /// Adds `bytes` to the path of label ids, outermost first, in the raw
-    /// view, and to its first `foldedLength` labels in the folded view.
-    mutating func add(path: [Int], foldedLength: Int, bytes: Int64) {
+    /// view, and to its labels in `folded` in the folded view.
+    mutating func add(path: [Int], folded: Range<Int>, bytes: Int64) {
+        let leaf = walk(path[...], foldedEnd: folded.lowerBound == 0 ? folded.upperBound : nil, bytes: bytes)
+        rawSelf[leaf] &+= bytes
+        if folded.lowerBound > 0 { foldedSelf[walk(path[folded], foldedEnd: nil, bytes: 0)] &+= bytes }
+    }
+
+    /// The node at the end of `path` from the root, made where missing; adds
+    /// `bytes` to the folded view at depth `foldedEnd` on the way.
+    private mutating func walk(_ path: ArraySlice<Int>, foldedEnd: Int?, bytes: Int64) -> Int {
         var node = 0
         for (depth, label) in path.enumerated() {
-            if depth == foldedLength { foldedSelf[node] &+= bytes }
+            if depth == foldedEnd { foldedSelf[node] &+= bytes }
             let key = UInt64(node) << 32 | UInt64(UInt32(truncatingIfNeeded: label))
             if let child = childIndex[key] {
                 node = child
@@ -38,8 +48,8 @@ struct FlameTree {
                 node = child
             }
         }
-        if path.count == foldedLength { foldedSelf[node] &+= bytes }
-        rawSelf[node] &+= bytes
+        if path.count == foldedEnd { foldedSelf[node] &+= bytes }
+        return node
     }
 
     /// Each node's bytes including its descendants, after paths that shrank

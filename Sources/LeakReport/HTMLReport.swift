@@ -85,17 +85,22 @@ public enum HTMLReport {
         for (snapshot, sign) in [(new, Int64(1))] + (old.map { [($0, Int64(-1))] } ?? []) {
             let ids = snapshot.frames.map { labels.id(FrameText.describe($0)) }
             let isAllocator = snapshot.frames.map(AllocatorFrames.isAllocator)
+            // Only a stack holding a job runner or an async caller can have executor frames to fold.
+            let mayRunTasks = snapshot.frames.map { $0.isAsync || AllocatorFrames.isJobRunner($0) }
             for site in snapshot.sites where site.isLive {
                 let stack = snapshot.stacks.indices.contains(site.stack) ? snapshot.stacks[site.stack].filter { snapshot.frames.indices.contains($0) } : []
                 let bytes = sign * Int64(clamping: site.size)
                 guard !stack.isEmpty else {
-                    tree.add(path: [unknown], foldedLength: 1, bytes: bytes)
+                    tree.add(path: [unknown], folded: 0..<1, bytes: bytes)
                     continue
                 }
                 // Flags computed once per frame: folding each stack's frames
-                // anew costs seconds on 100,000 sites.
-                let start = AllocatorFrames.foldStart(count: stack.count) { isAllocator[stack[$0]] } ?? 0
-                tree.add(path: stack.reversed().map { ids[$0] }, foldedLength: stack.count - start, bytes: bytes)
+                // anew costs seconds on 100,000 sites. As `top` folds: the
+                // executor's frames first, then the allocator's.
+                let end = stack.contains { mayRunTasks[$0] }
+                    ? max(AllocatorFrames.executorStart(count: stack.count) { snapshot.frames[stack[$0]] }, 1) : stack.count
+                let start = AllocatorFrames.foldStart(count: end) { isAllocator[stack[$0]] } ?? 0
+                tree.add(path: stack.reversed().map { ids[$0] }, folded: (stack.count - end)..<(stack.count - start), bytes: bytes)
             }
         }
         let other = labels.otherID

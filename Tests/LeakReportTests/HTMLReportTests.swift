@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import LeakModel
 @testable import LeakReport
+import LeakTestSupport
 
 /// The HTML report's data: escaping that keeps frame names inside the data
 /// element, the flame trees (folding, growth, pruning) and the table.
@@ -89,6 +90,26 @@ final class HTMLReportTests: XCTestCase {
         XCTAssertEqual(bytes(raw, allocPath), 1000)
         XCTAssertEqual(bytes(raw, [main, parse, FrameText.describe(F.strdup), agent]), 200)
         XCTAssertEqual(bytes(raw, []), 2096)
+    }
+
+    func testFoldedViewDropsExecutorFramesAsTopDoes() throws {
+        typealias S = AsyncStackFixture
+        let snapshot = makeSnapshot([(S.frames, 214_800, 300), ([S.slowAlloc, S.makeRecord, S.callers[2]], 4096, 1)])
+        let document = try data(HTMLReport.live(snapshot, groupBy: .traceback))
+        let folded = try nodes(document, view: "folded"), raw = try nodes(document, view: "raw")
+        let awaited = (S.callers.reversed() + [S.makeRecord]).map(FrameText.describe)
+        XCTAssertEqual(bytes(folded, []), 214_800 + 4096)
+        XCTAssertEqual(bytes(folded, [awaited[0]]), 214_800 + 4096, "the task's and the plain call's main share one root")
+        XCTAssertEqual(bytes(folded, awaited), 214_800, "folded: main is the root, makeRecord the leaf")
+        XCTAssertEqual(bytes(folded, [awaited[0], awaited[3]]), 4096)
+        for frame in S.executor + S.taskEntry + [S.slowAlloc] {
+            XCTAssertFalse(folded.contains { $0.path.contains(FrameText.describe(frame)) }, "\(frame) in the folded view")
+        }
+        let rawPath = (S.frames.reversed()).map(FrameText.describe)
+        XCTAssertEqual(bytes(raw, rawPath), 214_800, "raw keeps the executor and the allocator")
+        XCTAssertEqual(bytes(raw, [FrameText.describe(S.executor.last!)]), 214_800)
+        XCTAssertNil(bytes(raw, awaited), "the folded slice's own nodes are not drawn raw")
+        XCTAssertEqual(bytes(raw, []), 214_800 + 4096)
     }
 
     func testGrowthCountsWhatGrewAndTheTableHasDiffColumns() throws {
