@@ -2,10 +2,13 @@ import LeakModel
 
 extension JSONReport {
     /// `top`'s shape, each stat with "direct_count"/"indirect_count" and
-    /// sizes, plus a "scan" object and a "cycles" list.
+    /// sizes, plus a "scan" object and a "cycles" list. When the scan names
+    /// blocks' types, each stat has `top`'s "types" too. `options` must be
+    /// the ones `stats` were computed with.
     public static func leaks(snapshot: Snapshot, stats: [UnreachableStatistic], cycles: [CycleGroup], groupBy: GroupBy,
-                             limit: Int? = nil) -> String {
+                             limit: Int? = nil, options: AnalysisOptions = AnalysisOptions()) -> String {
         let shown = stats.prefix(max(limit ?? stats.count, 0))
+        let types = unreachableTypes(snapshot, groupBy: groupBy, options: options)
         let scan = snapshot.reachability
         return JSONValue.object([
             ("snapshot", metadata(snapshot.metadata)),
@@ -29,8 +32,8 @@ extension JSONReport {
                     ("direct_count", .uint(stat.directCount)),
                     ("indirect_size", .uint(stat.indirectSize)),
                     ("indirect_count", .uint(stat.indirectCount)),
-                    ("traceback", traceback(stat.traceback)),
-                ])
+                ] + (types.map { [("types", typesJSON($0[stat.traceback] ?? [], count: stat.count, size: stat.size))] } ?? [])
+                  + [("traceback", traceback(stat.traceback))])
             })),
             ("cycles", .array(cycles.map { cycle in
                 .object([
@@ -44,5 +47,38 @@ extension JSONReport {
                 ])
             })),
         ]).render()
+    }
+}
+
+extension JSONReport {
+    /// Per group (keyed by its traceback, as `UnreachableMemory.statistics`
+    /// gives it), the unreachable blocks of each named type; nil when the
+    /// scan names none, so such output stays as it was. One grouping per
+    /// type name: a scan names few.
+    static func unreachableTypes(_ snapshot: Snapshot, groupBy: GroupBy, options: AnalysisOptions) -> [[Frame]: [BlockTypeCount]]? {
+        guard let scan = snapshot.reachability else { return nil }
+        let names = Set(scan.unreachable.compactMap(\.typeName))
+        guard !names.isEmpty else { return nil }
+        var types: [[Frame]: [BlockTypeCount]] = [:]
+        for name in names.sorted() {
+            var ofType = snapshot
+            ofType.reachability?.unreachable = scan.unreachable.filter { $0.typeName == name }
+            for stat in UnreachableMemory.statistics(ofType, groupBy: groupBy, options: options) {
+                types[stat.traceback, default: []].append(BlockTypeCount(name: name, blocks: stat.count, bytes: stat.size))
+            }
+        }
+        return types
+    }
+
+    /// `[{"name","count","size"}]`, most bytes first; what no named type
+    /// claims of the row's `count` and `size` is `unknownTypeName`.
+    static func typesJSON(_ types: [BlockTypeCount], count: UInt64, size: UInt64) -> JSONValue {
+        var all = types
+        let blocks = types.reduce(UInt64(0)) { $0 + $1.blocks }, bytes = types.reduce(UInt64(0)) { $0 + $1.bytes }
+        if blocks < count || bytes < size {
+            all.append(BlockTypeCount(name: unknownTypeName, blocks: count - min(blocks, count), bytes: size - min(bytes, size)))
+        }
+        all.sort { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.name < $1.name }
+        return .array(all.map { .object([("name", .string($0.name)), ("count", .uint($0.blocks)), ("size", .uint($0.bytes))]) })
     }
 }

@@ -37,7 +37,8 @@ struct Leaks: ParsableCommand {
         let limit = analysis.limit == 0 ? nil : analysis.limit
         switch analysis.format {
         case .json:
-            Console.output(JSONReport.leaks(snapshot: loaded, stats: stats, cycles: cycles, groupBy: analysis.groupBy, limit: limit) + "\n")
+            Console.output(JSONReport.leaks(snapshot: loaded, stats: stats, cycles: cycles, groupBy: analysis.groupBy, limit: limit,
+                                              options: analysis.options) + "\n")
         case .text:
             Console.output(TextReport.leaks(snapshot: loaded, stats: stats, cycles: cycles, groupBy: analysis.groupBy,
                                             limit: limit, useColor: analysis.useColor))
