@@ -32,7 +32,7 @@ extension JSONReport {
                     ("direct_count", .uint(stat.directCount)),
                     ("indirect_size", .uint(stat.indirectSize)),
                     ("indirect_count", .uint(stat.indirectCount)),
-                ] + (types.map { [("types", typesJSON($0[stat.traceback] ?? [], count: stat.count, size: stat.size))] } ?? [])
+                ] + typesMember(types, stat.traceback, count: stat.count, size: stat.size)
                   + [("traceback", traceback(stat.traceback))])
             })),
             ("cycles", .array(cycles.map { cycle in
@@ -68,17 +68,5 @@ extension JSONReport {
             }
         }
         return types
-    }
-
-    /// `[{"name","count","size"}]`, most bytes first; what no named type
-    /// claims of the row's `count` and `size` is `unknownTypeName`.
-    static func typesJSON(_ types: [BlockTypeCount], count: UInt64, size: UInt64) -> JSONValue {
-        var all = types
-        let blocks = types.reduce(UInt64(0)) { $0 + $1.blocks }, bytes = types.reduce(UInt64(0)) { $0 + $1.bytes }
-        if blocks < count || bytes < size {
-            all.append(BlockTypeCount(name: unknownTypeName, blocks: count - min(blocks, count), bytes: size - min(bytes, size)))
-        }
-        all.sort { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.name < $1.name }
-        return .array(all.map { .object([("name", .string($0.name)), ("count", .uint($0.blocks)), ("size", .uint($0.bytes))]) })
     }
 }
