@@ -7,7 +7,8 @@ import LeakModel
 /// (bytes at the end of the slice left once the executor's frames, outermost,
 /// and the allocator's, innermost, are dropped). A folded path that starts
 /// at the root shares the raw path's nodes; one that starts lower gets nodes
-/// of its own, which the raw view never counts.
+/// of its own, which the raw view never counts. Each view also sums the
+/// bytes a reachability scan found unreachable, to mark their share.
 struct FlameTree {
     /// Label id of each node (the root's is unused).
     private var labels: [Int] = [-1]
@@ -18,23 +19,40 @@ struct FlameTree {
     /// Bytes of the paths that end exactly at each node, per view (signed while growth is summed).
     private var rawSelf: [Int64] = [0]
     private var foldedSelf: [Int64] = [0]
+    /// Of those bytes, the unreachable ones, per view; empty until some are added.
+    private var rawUnreachable: [Int64] = []
+    private var foldedUnreachable: [Int64] = []
 
     var nodeCount: Int { labels.count }
 
     /// Adds `bytes` to the path of label ids, outermost first, in the raw
-    /// view, and to its labels in `folded` in the folded view.
-    mutating func add(path: [Int], folded: Range<Int>, bytes: Int64) {
-        let leaf = walk(path[...], foldedEnd: folded.lowerBound == 0 ? folded.upperBound : nil, bytes: bytes)
+    /// view, and to its labels in `folded` in the folded view; `unreachable`
+    /// of those bytes were found unreachable.
+    mutating func add(path: [Int], folded: Range<Int>, bytes: Int64, unreachable: Int64 = 0) {
+        if unreachable != 0 && rawUnreachable.isEmpty {
+            rawUnreachable = Array(repeating: 0, count: labels.count)
+            foldedUnreachable = rawUnreachable
+        }
+        var foldedLeaf = 0
+        let leaf = walk(path[...], foldedEnd: folded.lowerBound == 0 ? folded.upperBound : nil, foldedLeaf: &foldedLeaf)
+        if folded.lowerBound > 0 {
+            var unused = 0
+            foldedLeaf = walk(path[folded], foldedEnd: nil, foldedLeaf: &unused)
+        }
         rawSelf[leaf] &+= bytes
-        if folded.lowerBound > 0 { foldedSelf[walk(path[folded], foldedEnd: nil, bytes: 0)] &+= bytes }
+        foldedSelf[foldedLeaf] &+= bytes
+        if !rawUnreachable.isEmpty {
+            rawUnreachable[leaf] &+= unreachable
+            foldedUnreachable[foldedLeaf] &+= unreachable
+        }
     }
 
-    /// The node at the end of `path` from the root, made where missing; adds
-    /// `bytes` to the folded view at depth `foldedEnd` on the way.
-    private mutating func walk(_ path: ArraySlice<Int>, foldedEnd: Int?, bytes: Int64) -> Int {
+    /// The node at the end of `path` from the root, made where missing; the
+    /// node at depth `foldedEnd` on the way goes to `foldedLeaf`.
+    private mutating func walk(_ path: ArraySlice<Int>, foldedEnd: Int?, foldedLeaf: inout Int) -> Int {
         var node = 0
         for (depth, label) in path.enumerated() {
-            if depth == foldedEnd { foldedSelf[node] &+= bytes }
+            if depth == foldedEnd { foldedLeaf = node }
             let key = UInt64(node) << 32 | UInt64(UInt32(truncatingIfNeeded: label))
             if let child = childIndex[key] {
                 node = child
@@ -44,18 +62,26 @@ struct FlameTree {
                 parents.append(node)
                 rawSelf.append(0)
                 foldedSelf.append(0)
+                if !rawUnreachable.isEmpty {
+                    rawUnreachable.append(0)
+                    foldedUnreachable.append(0)
+                }
                 childIndex[key] = child
                 node = child
             }
         }
-        if path.count == foldedEnd { foldedSelf[node] &+= bytes }
+        if path.count == foldedEnd { foldedLeaf = node }
         return node
     }
 
     /// Each node's bytes including its descendants, after paths that shrank
     /// are dropped (growth counts what grew; a freed path cannot hide one that grew).
     func totals(folded: Bool) -> [UInt64] {
-        var totals = (folded ? foldedSelf : rawSelf).map { UInt64(max($0, 0)) }
+        sums(folded ? foldedSelf : rawSelf)
+    }
+
+    private func sums(_ selfBytes: [Int64]) -> [UInt64] {
+        var totals = selfBytes.map { UInt64(max($0, 0)) }
         // A child always has a higher index than its parent.
         for node in stride(from: labels.count - 1, to: 0, by: -1) {
             totals[parents[node]] &+= totals[node]
@@ -70,6 +96,8 @@ struct FlameTree {
     /// `label` maps a label id to the one written.
     func encoded(folded: Bool, maxNodes: Int, minimumFraction: Double, otherLabel: Int, label: (Int) -> Int) -> EncodedFlame {
         let totals = totals(folded: folded)
+        let lost = rawUnreachable.isEmpty ? nil : sums(folded ? foldedUnreachable : rawUnreachable)
+        var lostOut: [Int] = []
         let root = totals[0]
         var threshold = max(UInt64(1), UInt64((Double(root) * minimumFraction).rounded(.up)))
         // Each kept node may get one "other" child: named nodes take half the cap.
@@ -80,33 +108,37 @@ struct FlameTree {
         var children = Array(repeating: [Int](), count: labels.count)
         for node in 1..<max(labels.count, 1) { children[parents[node]].append(node) }
 
-        enum Item { case node(Int, depth: Int), other(UInt64, depth: Int) }
+        enum Item { case node(Int, depth: Int), other(UInt64, unreachable: UInt64, depth: Int) }
         var out: [Int] = []
         var written = 0, pruned = 0
         var stack: [Item] = [.node(0, depth: 0)]
         while let item = stack.popLast() {
             written += 1
             switch item {
-            case let .other(bytes, depth):
+            case let .other(bytes, lostBytes, depth):
                 out += [label(otherLabel), depth, Int(clamping: bytes)]
+                lostOut.append(Int(clamping: lostBytes))
             case let .node(node, depth):
                 out += [node == 0 ? -1 : label(labels[node]), depth, Int(clamping: totals[node])]
-                var other: UInt64 = 0
+                if let lost { lostOut.append(Int(clamping: lost[node])) }
+                var other: UInt64 = 0, otherLost: UInt64 = 0
                 var big: [Int] = []
                 for child in children[node] {
                     if totals[child] >= threshold {
                         big.append(child)
                     } else if totals[child] > 0 {
                         other &+= totals[child]
+                        otherLost &+= lost?[child] ?? 0
                         pruned += 1
                     }
                 }
                 big.sort { totals[$0] != totals[$1] ? totals[$0] > totals[$1] : labels[$0] < labels[$1] }
-                if other > 0 { stack.append(.other(other, depth: depth + 1)) }
+                if other > 0 { stack.append(.other(other, unreachable: otherLost, depth: depth + 1)) }
                 for child in big.reversed() { stack.append(.node(child, depth: depth + 1)) }
             }
         }
-        return EncodedFlame(nodes: out, nodeCount: written, prunedNodes: pruned, threshold: threshold, totalBytes: root)
+        return EncodedFlame(nodes: out, unreachable: lost == nil ? nil : lostOut, nodeCount: written, prunedNodes: pruned,
+                            threshold: threshold, totalBytes: root)
     }
 }
 
@@ -114,6 +146,8 @@ struct FlameTree {
 struct EncodedFlame {
     /// Pre-order `[label, depth, bytes]` triples; label -1 is the root.
     var nodes: [Int]
+    /// Per written node, its unreachable bytes; nil without a scan that found some.
+    var unreachable: [Int]?
     var nodeCount: Int
     /// Nodes merged into "other" nodes.
     var prunedNodes: Int

@@ -42,6 +42,7 @@ enum HTMLPage {
     tfoot td { color: #666; text-align: left; }
     #plot svg { border: 1px solid #ddd; background: #fcfcfc; }
     .swatch { display: inline-block; width: 1.2em; height: .7em; }
+    .swatch.lost { background: repeating-linear-gradient(45deg, #6a3d9a 0 3px, #b39ddb 3px 6px); }
     .kind-steady_growth { color: #b00; font-weight: bold; }
     </style>
     </head>
@@ -62,6 +63,11 @@ enum HTMLPage {
     </div>
     <div id="flame-wrap"><canvas id="flame" height="100"></canvas><div id="tooltip" hidden></div></div>
     <p id="flame-note" class="note"></p>
+    <div id="unreachable" hidden>
+    <h2>Unreachable memory</h2>
+    <p><span class="swatch lost"></span> <span id="unreachable-summary"></span></p>
+    <ul id="cycles"></ul>
+    </div>
     <div id="series" hidden>
     <h2>Live memory over time</h2>
     <div id="plot"></div>

@@ -82,6 +82,11 @@ public enum HTMLReport {
     static func flames(new: Snapshot, old: Snapshot?, labels: inout FlameLabels, limits: Limits) -> [(String, EncodedFlame)] {
         var tree = FlameTree()
         let unknown = labels.id(FrameText.describe(Frame(address: 0)))
+        // A live report marks what the snapshot's scan found unreachable, per stack.
+        var unreachable: [Int: Int64] = [:]
+        if old == nil, let scan = new.reachability {
+            for block in scan.unreachable { unreachable[block.stack, default: 0] &+= Int64(clamping: block.size) }
+        }
         for (snapshot, sign) in [(new, Int64(1))] + (old.map { [($0, Int64(-1))] } ?? []) {
             let ids = snapshot.frames.map { labels.id(FrameText.describe($0)) }
             let isAllocator = snapshot.frames.map(AllocatorFrames.isAllocator)
@@ -90,8 +95,9 @@ public enum HTMLReport {
             for site in snapshot.sites where site.isLive {
                 let stack = snapshot.stacks.indices.contains(site.stack) ? snapshot.stacks[site.stack].filter { snapshot.frames.indices.contains($0) } : []
                 let bytes = sign * Int64(clamping: site.size)
+                let lost = sign > 0 ? unreachable.removeValue(forKey: site.stack) ?? 0 : 0
                 guard !stack.isEmpty else {
-                    tree.add(path: [unknown], folded: 0..<1, bytes: bytes)
+                    tree.add(path: [unknown], folded: 0..<1, bytes: bytes, unreachable: lost)
                     continue
                 }
                 // Flags computed once per frame: folding each stack's frames
@@ -100,7 +106,8 @@ public enum HTMLReport {
                 let end = stack.contains { mayRunTasks[$0] }
                     ? max(AllocatorFrames.executorStart(count: stack.count) { snapshot.frames[stack[$0]] }, 1) : stack.count
                 let start = AllocatorFrames.foldStart(count: end) { isAllocator[stack[$0]] } ?? 0
-                tree.add(path: stack.reversed().map { ids[$0] }, folded: (stack.count - end)..<(stack.count - start), bytes: bytes)
+                tree.add(path: stack.reversed().map { ids[$0] }, folded: (stack.count - end)..<(stack.count - start), bytes: bytes,
+                         unreachable: lost)
             }
         }
         let other = labels.otherID
@@ -118,7 +125,7 @@ public enum HTMLReport {
                 ("pruned_subtrees", .int(Int64(flame.prunedNodes))),
                 ("threshold_bytes", .uint(flame.threshold)),
                 ("nodes", .array(flame.nodes.map { .int(Int64($0)) })),
-            ]))
+            ] + (flame.unreachable.map { [("unreachable", .array($0.map { .int(Int64($0)) }))] } ?? [])))
         })
         let shown = rows.prefix(limits.tableRows)
         let rest = rows.dropFirst(shown.count)
@@ -170,8 +177,28 @@ public enum HTMLReport {
                 ("table_rows", .int(Int64(limits.tableRows))),
                 ("series_sites", .int(Int64(limits.seriesSites))),
             ])),
-        ])
+        ] + (kind == "live" ? unreachablePanel(snapshots[0]) : []))
         return HTMLPage.render(dataJSON: ScriptEmbedding.escape(data.render()))
+    }
+}
+
+extension HTMLReport {
+    /// The page's "unreachable" member when the snapshot carries a scan:
+    /// its blocks and bytes, and the leaked cycles by their members' names.
+    static func unreachablePanel(_ snapshot: Snapshot) -> [(String, JSONValue)] {
+        guard let scan = snapshot.reachability else { return [] }
+        return [("unreachable", .object([
+            ("blocks", .uint(UInt64(scan.unreachable.count))),
+            ("bytes", .uint(scan.unreachable.reduce(UInt64(0)) { $0 &+ $1.size })),
+            ("cycles", .array(UnreachableMemory.cycles(snapshot).map { cycle in
+                .object([
+                    ("members", .array(cycle.memberNames.map(JSONValue.string))),
+                    ("count", .uint(cycle.instances)),
+                    ("blocks", .uint(cycle.blocks)),
+                    ("size", .uint(cycle.bytes)),
+                ])
+            })),
+        ]))]
     }
 }
 

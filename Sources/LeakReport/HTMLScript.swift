@@ -51,6 +51,7 @@ enum HTMLScript {
         var flame = new Flame(data);
         applyHash(flame);
         flame.show();
+        if (data.unreachable) unreachable(data.unreachable);
         if (data.series) series(data.series);
         table(data);
         body.setAttribute("data-ready", "1");
@@ -116,7 +117,8 @@ enum HTMLScript {
       function decode(flame, labels) {
         var n = flame.nodes, path = [], root = null;
         for (var i = 0; i < n.length; i += 3) {
-          var node = { name: n[i] < 0 ? "all" : labels[n[i]], value: n[i + 2], children: [], parent: null };
+          var node = { name: n[i] < 0 ? "all" : labels[n[i]], value: n[i + 2], children: [], parent: null,
+                       lost: flame.unreachable ? flame.unreachable[i / 3] : 0 };
           node.lower = node.name.toLowerCase();
           node.short = shortName(node.name);
           var depth = n[i + 1];
@@ -202,7 +204,7 @@ enum HTMLScript {
         g.setTransform(ratio, 0, 0, ratio, 0, 0);
         g.font = "12px system-ui, sans-serif";
         g.textBaseline = "middle";
-        var self = this;
+        var self = this, lostDrawn = 0;
         rects.forEach(function (r) {
           var node = r.node, h = hue(node.name);
           if (self.matches(node)) g.fillStyle = "#5b8def";
@@ -211,6 +213,12 @@ enum HTMLScript {
           else if (!node.parent) g.fillStyle = "#e0c080";
           else g.fillStyle = "hsl(" + (h % 45 + 5) + ", " + (70 + h % 20) + "%, " + (55 + (h >> 8) % 15) + "%)";
           g.fillRect(r.x, r.y * ROW, Math.max(r.w - 1, 0.5), ROW - 1);
+          // The unreachable share, hatched from the left edge.
+          if (node.lost > 0 && !r.ancestor) {
+            g.fillStyle = self.lostPattern(g);
+            g.fillRect(r.x, r.y * ROW, Math.max((r.w - 1) * node.lost / node.value, 0.5), ROW - 1);
+            lostDrawn += 1;
+          }
           if (r.w > 40) {
             g.fillStyle = "#111";
             var label = node.short, room = Math.floor((r.w - 6) / 6.5);
@@ -220,7 +228,20 @@ enum HTMLScript {
         });
         this.rects = rects;
         canvas.setAttribute("data-drawn-nodes", String(rects.length));
+        canvas.setAttribute("data-unreachable-nodes", String(lostDrawn));
         this.showMatch();
+      };
+      Flame.prototype.lostPattern = function (g) {
+        if (!this.pattern) {
+          var tile = document.createElement("canvas");
+          tile.width = tile.height = 6;
+          var t = tile.getContext("2d");
+          t.fillStyle = "#b39ddb"; t.fillRect(0, 0, 6, 6);
+          t.strokeStyle = "#6a3d9a"; t.lineWidth = 2;
+          t.beginPath(); t.moveTo(-1, 7); t.lineTo(7, -1); t.stroke();
+          this.pattern = g.createPattern(tile, "repeat");
+        }
+        return this.pattern;
       };
       Flame.prototype.showMatch = function () {
         var box = document.getElementById("match");
@@ -243,12 +264,26 @@ enum HTMLScript {
       Flame.prototype.hover = function (e) {
         var node = this.hit(e), tip = this.tooltip;
         if (!node) { tip.hidden = true; return; }
-        tip.textContent = node.name + " \u2014 " + bytes(node.value) + ", " + percent(node.value, this.root.value) + " of the whole";
+        tip.textContent = node.name + " \u2014 " + bytes(node.value) + ", " + percent(node.value, this.root.value) + " of the whole" +
+          (node.lost > 0 ? "; unreachable: " + bytes(node.lost) : "");
         var box = this.canvas.getBoundingClientRect();
         tip.style.left = Math.min(e.clientX - box.left + 12, box.width - 300) + "px";
         tip.style.top = (e.clientY - box.top + 16) + "px";
         tip.hidden = false;
       };
+
+      // ---- what a reachability scan found unreachable (`swiftleak leaks`)
+
+      function unreachable(u) {
+        document.getElementById("unreachable").hidden = false;
+        document.getElementById("unreachable-summary").textContent = "unreachable: " + u.blocks + " blocks, " + bytes(u.bytes) +
+          " (hatched in the flame graph); " + (u.cycles.length === 0 ? "no leaked cycles." : u.cycles.length + " kinds of leaked cycle:");
+        var list = document.getElementById("cycles");
+        u.cycles.forEach(function (c) {
+          list.appendChild(element("li", c.count + " \u00d7 " + c.members.join(" \u2192 ") + " \u2192 (back): " +
+            c.blocks + " blocks, " + bytes(c.size)));
+        });
+      }
 
       // ---- table with top's (one snapshot) or diff's columns
 
