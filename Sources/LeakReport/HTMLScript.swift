@@ -2,7 +2,8 @@
 /// element, draws the icicle on a canvas, and builds the table, the counters
 /// and the series plot with DOM calls (text only through textContent).
 /// Errors land in #errors and `data-errors` on <body>, so a test reading the
-/// DOM sees them; `data-drawn-nodes` on the canvas counts the drawn nodes.
+/// DOM sees them; `data-drawn-nodes` on the canvas counts the drawn nodes,
+/// `data-unreachable-nodes` those hatched for unreachable bytes.
 enum HTMLScript {
     static let source = #"""
     "use strict";

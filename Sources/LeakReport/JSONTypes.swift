@@ -7,7 +7,9 @@ extension JSONReport {
     /// the live blocks of each named type; nil when the snapshot counted no
     /// types, so such output stays as it was. Also nil when grouping by type
     /// (a row is one type) or with an age threshold (a site's types split
-    /// all its live blocks, not its old ones). One grouping per type name.
+    /// all its live blocks, not its old ones). One grouping per type name,
+    /// each of a snapshot holding only that type's stacks and frames, so the
+    /// work follows the sites that name types, not types times the snapshot.
     static func siteTypes(_ snapshot: Snapshot, groupBy: GroupBy, options: AnalysisOptions) -> [[Frame]: [BlockTypeCount]]? {
         guard snapshot.hasBlockTypes, groupBy != .type, options.olderThanSeconds == nil else { return nil }
         var sitesByType: [String: [Site]] = [:]
@@ -18,13 +20,35 @@ extension JSONReport {
         }
         var types: [[Frame]: [BlockTypeCount]] = [:]
         for (name, sites) in sitesByType.sorted(by: { $0.key < $1.key }) {
-            var ofType = snapshot
-            ofType.sites = sites
-            for stat in Statistics.compute(ofType, groupBy: groupBy, options: options) {
+            for stat in Statistics.compute(compact(snapshot, sites), groupBy: groupBy, options: options) {
                 types[stat.traceback, default: []].append(BlockTypeCount(name: name, blocks: stat.count, bytes: stat.size))
             }
         }
         return types
+    }
+
+    /// `sites` of `snapshot` in a snapshot of their own stacks and frames.
+    /// A frame index out of range stays out of range (-1).
+    static func compact(_ snapshot: Snapshot, _ sites: [Site]) -> Snapshot {
+        var frames: [Frame] = [], frameIndex: [Int: Int] = [:]
+        var stacks = StackTable(), stackIndex: [Int: Int] = [:]
+        var compacted = sites
+        for position in compacted.indices {
+            let stack = compacted[position].stack
+            if stackIndex[stack] == nil {
+                stackIndex[stack] = stacks.count
+                let old = snapshot.stacks.indices.contains(stack) ? Array(snapshot.stacks[stack]) : []
+                stacks.append(old.map { frame -> Int in
+                    guard snapshot.frames.indices.contains(frame) else { return -1 }
+                    if let index = frameIndex[frame] { return index }
+                    frames.append(snapshot.frames[frame])
+                    frameIndex[frame] = frames.count - 1
+                    return frames.count - 1
+                })
+            }
+            compacted[position].stack = stackIndex[stack]!
+        }
+        return Snapshot(metadata: snapshot.metadata, frames: frames, stacks: stacks, sites: compacted, buildIDs: snapshot.buildIDs)
     }
 
     /// `[{"name","count","size"}]`, most bytes first; what no named type
