@@ -83,15 +83,22 @@ static struct fu_memo *memo;
  * eval loop, whose callers' Python frames are read from the frame chain
  * (sl_python_merge), so the interpreter's native frames under it need no
  * walk. stop_span 0: no stop. */
-static uintptr_t stop_lo, stop_span;
+static _Atomic uintptr_t stop_lo, stop_span;
 
 void sl_fast_unwind_stop_at(uintptr_t lo, uintptr_t span)
 {
-    stop_lo = lo;
-    stop_span = span;
+    atomic_store_explicit(&stop_span, 0, memory_order_relaxed);
+    atomic_store_explicit(&stop_lo, lo, memory_order_relaxed);
+    atomic_store_explicit(&stop_span, span, memory_order_relaxed);
 }
 
-static inline int is_stop(uintptr_t ip) { return ip - stop_lo < stop_span; }
+/* Relaxed loads (plain moves on x86): a walk that sees the stop late just
+ * walks on, as before it was set. */
+static inline int is_stop(uintptr_t ip)
+{
+    return ip - atomic_load_explicit(&stop_lo, memory_order_relaxed) <
+           atomic_load_explicit(&stop_span, memory_order_relaxed);
+}
 static _Atomic int refreshing;
 void sl_fast_unwind_set_mode(int mode) { atomic_store(&fu_on, cache && memo && sl_modules_ready() ? mode : SL_FU_OFF); }
 
@@ -215,10 +222,10 @@ static inline int step(uintptr_t *ip, uintptr_t *sp, uintptr_t *bp, uintptr_t to
  * Even cached, a rule walk is a dependent chain per frame: load the return
  * address, hash it, load its rule, add the offset, load the next one. But a
  * frame's rule is a function of its ip, so the last walk from each leaf ip
- * and its caller's is remembered as (ip, CFA - sp0, how the CFA and rbp were found) per
- * frame, and the next walk from that leaf only checks that each remembered
- * return address is on the stack where it was: independent loads the CPU
- * overlaps. An rbp-based frame (code built with frame pointers) is replayed
+ * and its caller's is remembered as (ip, CFA - sp0, how the CFA and rbp
+ * were found) per frame, and the next walk from that pair only checks that
+ * each remembered return address is on the stack where it was: independent
+ * loads the CPU overlaps. An rbp-based frame (code built with frame pointers) is replayed
  * only where rbp + its offset lands on the remembered CFA, so the replay
  * finds exactly what the rule walk would: the frame-pointer walk, confirmed
  * by the unwind tables. At the first difference the rule walk goes on.
@@ -429,7 +436,8 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
 
     uint32_t gen = atomic_load_explicit(&generation, memory_order_acquire);
     /* The agent's own frames (hook, emit, capture, this): skipped, not kept;
-     * by a remembered path, else walked by the rules and remembered. */
+     * by their frame-pointer chain, else by a remembered path, else walked
+     * by the rules and remembered. */
     if (!agent_skip_by_frame_pointers(top, skip_max, &ip, &sp, &bp) &&
         !agent_skip_remembered(top, &ip, &sp, &bp)) {
         struct fu_memo_frame arec[FU_AGENT_FRAMES];
