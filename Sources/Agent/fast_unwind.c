@@ -92,13 +92,19 @@ void sl_fast_unwind_stop_at(uintptr_t lo, uintptr_t span)
     atomic_store_explicit(&stop_span, span, memory_order_relaxed);
 }
 
-/* Relaxed loads (plain moves on x86): a walk that sees the stop late just
- * walks on, as before it was set. */
-static inline int is_stop(uintptr_t ip)
+/* The stop as one walk sees it: read once per walk (relaxed; a walk that
+ * sees it late just walks on, as before it was set), not once per frame. */
+struct fu_stop {
+    uintptr_t lo, span;
+};
+
+static inline struct fu_stop stop_now(void)
 {
-    return ip - atomic_load_explicit(&stop_lo, memory_order_relaxed) <
-           atomic_load_explicit(&stop_span, memory_order_relaxed);
+    return (struct fu_stop){atomic_load_explicit(&stop_lo, memory_order_relaxed),
+                            atomic_load_explicit(&stop_span, memory_order_relaxed)};
 }
+
+static inline int is_stop(struct fu_stop stop, uintptr_t ip) { return ip - stop.lo < stop.span; }
 static _Atomic int refreshing;
 void sl_fast_unwind_set_mode(int mode) { atomic_store(&fu_on, cache && memo && sl_modules_ready() ? mode : SL_FU_OFF); }
 
@@ -463,6 +469,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
         return 0;
 
     const uintptr_t sp0 = sp, ip0 = ip, bp0 = bp;
+    const struct fu_stop stop = stop_now();
     struct fu_memo_frame rec[FU_MEMO_FRAMES];
     uint32_t d = 0;                 /* frames stored in ips (and, past `had`, in rec) */
     uint32_t rec_run = 0;           /* rec[0, rec_run) are memo material */
@@ -477,7 +484,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
     uintptr_t key = ip0;
     {
         uintptr_t ip1 = ip0, sp1 = sp0, bp1 = bp0;
-        if (!is_stop(ip0) && step(&ip1, &sp1, &bp1, top, gen, &w) > 0)
+        if (!is_stop(stop, ip0) && step(&ip1, &sp1, &bp1, top, gen, &w) > 0)
             key ^= (ip1 * 0x9e3779b97f4a7c15ull) >> 24;
     }
     struct fu_memo *m = &memo[(uint32_t)((key >> 4) ^ (key >> 14)) & (FU_MEMO_SLOTS - 1)];
@@ -513,7 +520,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
             msp = cfa;
             mip = ra;
             i++;
-            if (i == lim || !ra || ra != rd64(&f[i].ip) || is_stop(ra))
+            if (i == lim || !ra || ra != rd64(&f[i].ip) || is_stop(stop, ra))
                 break;
             ips[i] = ra;
         }
@@ -524,7 +531,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
             ip = mip;
             sp = msp;
             bp = mbp;
-            if (is_stop(ip) && d < max) {
+            if (is_stop(stop, ip) && d < max) {
                 ips[d++] = ip;   /* frame i is the stop: the walk ends with it */
                 *depth = d;
                 goto done;
@@ -543,7 +550,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
     /* The rule walk from frame d on. */
     for (;;) {
         ips[d] = ip;
-        if (is_stop(ip)) {
+        if (is_stop(stop, ip)) {
             *depth = ++d;
             break;
         }
