@@ -52,18 +52,26 @@ let package = Package(
         .target(name: "LeakTypes", dependencies: ["CLeakSys", "LeakSymbols"]),
         .target(
             name: "LeakCollector",
-            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakProc", "LeakPython", "LeakTypes"]
+            dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakProc", "LeakPython", "LeakTypes", "LeakReach"]
         ),
         // The engines of `run` and `attach`: one event loop over the collector,
         // plus the injector for attach (LeakCollector stays free of ptrace).
-        .target(name: "LeakSession", dependencies: ["LeakCollector", "LeakInject", "LeakModel", "LeakProc"]),
+        .target(name: "LeakSession", dependencies: ["LeakCollector", "LeakInject", "LeakModel", "LeakProc", "LeakScan"]),
         .executableTarget(
             name: "swiftleak",
             dependencies: [
                 "LeakSession", "LeakCollector", "LeakModel", "LeakProc", "LeakReport", "LeakExport", "LeakPush",
+                "LeakScan",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        // Reachability: the conservative mark phase over a paused process's
+        // copied memory, direct and indirect leaks, cycles (pure, no I/O).
+        .target(name: "LeakReach", swiftSettings: hotPath),
+        // A reachability scan of a live process: pause it, copy its roots and
+        // heap, resume it, analyse the copy with LeakReach.
+        .target(name: "LeakScan", dependencies: ["CElfutils", "LeakInject", "LeakModel", "LeakProc", "LeakReach"]),
 
         .testTarget(name: "LeakEventsTests", dependencies: ["LeakEvents", "CLeakProtocol"]),
         .testTarget(name: "LeakAggregatorTests", dependencies: ["LeakAggregator", "LeakEvents"]),
@@ -82,6 +90,7 @@ let package = Package(
         .testTarget(name: "SwiftLeakTests", dependencies: ["swiftleak"]),
         // The injector KillDuringInjectionTests SIGKILLs mid-attach: a process of its own.
         .executableTarget(name: "KillableInjector", dependencies: ["LeakInject"], path: "Tests/Fixtures/KillableInjector"),
+        .testTarget(name: "LeakReachTests", dependencies: ["LeakReach"]),
         .testTarget(name: "IntegrationTests", dependencies: ["LeakModel"], exclude: []),
     ],
     swiftLanguageModes: [.v5]

@@ -71,7 +71,7 @@ public final class Aggregator {
         live.forEach { _, block in body(block) }
     }
 
-    /// Visits every live block with its address (for reading block contents).
+    /// Visits every live block with its address (reading block contents, the reachability scan).
     public func forEachLiveBlockAddress(_ body: (UInt64, LiveBlock) -> Void) {
         live.forEach(body)
     }

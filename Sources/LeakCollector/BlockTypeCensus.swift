@@ -40,10 +40,7 @@ struct BlockTypeCensus {
     init(pid: Int32, blocks: [Block]) {
         let start = Date()
         blocksTotal = blocks.count
-        let symbols: DataSymbolLookup = (try? Symbolizer(pid: pid)) ?? NoDataSymbols()
-        let namer = BlockTypeNamer(symbols: symbols, memory: ProcessMemory(pid: pid),
-                                   swiftRuntime: Self.mapsSwiftRuntime(pid: pid),
-                                   pythonObjects: PythonFrameResolver.interpreterMinor(pid: pid) != nil)
+        let namer = Self.namer(pid: pid)
         let heads = BlockHeadReader(pid: pid).read(addresses: blocks.map(\.address), sizes: blocks.map(\.size))
         var counts: [UInt32: [String: (blocks: UInt64, bytes: UInt64)]] = [:]
         for (block, head) in zip(blocks, heads) {
@@ -65,6 +62,14 @@ struct BlockTypeCensus {
 }
 
 extension BlockTypeCensus {
+    /// The namer for `pid`'s blocks. Without a symbolizer only Python types can be named.
+    static func namer(pid: Int32) -> BlockTypeNamer {
+        let symbols: DataSymbolLookup = (try? Symbolizer(pid: pid)) ?? NoDataSymbols()
+        return BlockTypeNamer(symbols: symbols, memory: ProcessMemory(pid: pid),
+                              swiftRuntime: mapsSwiftRuntime(pid: pid),
+                              pythonObjects: PythonFrameResolver.interpreterMinor(pid: pid) != nil)
+    }
+
     /// Whether the target maps the Swift runtime, so it can hold class
     /// metadata made at run time (a program built with -static-stdlib does
     /// not map it: its generic instances stay unknown).

@@ -12,6 +12,9 @@ public enum ControlRequest: Equatable, Sendable {
     case collect
     /// A snapshot whose live blocks are also counted by type (`swiftleak types`).
     case types
+    /// Pause the target, scan its memory for unreachable blocks, write a
+    /// snapshot carrying the result (`swiftleak leaks`).
+    case scan
 
     /// The request as sent, without the newline.
     public var line: String {
@@ -22,12 +25,13 @@ public enum ControlRequest: Equatable, Sendable {
         case .status: return "status"
         case .collect: return "collect"
         case .types: return "types"
+        case .scan: return "scan"
         }
     }
 
     /// Reads a request line; nil for anything else.
     public init?(line: String) {
-        let requests: [ControlRequest] = [.snapshot(resetPeak: false), .snapshot(resetPeak: true), .detach, .status, .types, .collect]
+        let requests: [ControlRequest] = [.snapshot(resetPeak: false), .snapshot(resetPeak: true), .detach, .status, .types, .collect, .scan]
         guard let request = requests.first(where: { $0.line == line }) else { return nil }
         self = request
     }

@@ -27,6 +27,22 @@ enum SnapshotAssembler {
         return result
     }
 
+    /// Whether a stack gets a site in the snapshot: it holds live memory or
+    /// allocated since tracing began.
+    static func isKept(_ totals: StackTotals) -> Bool {
+        totals.liveBlocks > 0 || totals.allocatedBlocks > 0
+    }
+
+    /// Snapshot stack index of each aggregator stack index (nil: not kept).
+    static func snapshotStackIndices(_ stacks: [StackTotals]) -> [Int?] {
+        var next = 0
+        return stacks.map { totals in
+            guard isKept(totals) else { return nil }
+            defer { next += 1 }
+            return next
+        }
+    }
+
     /// - Parameters:
     ///   - stacks: every interned stack, indexed as `LiveBlock.stackIndex`.
     ///   - framesOf: an address's frames, one per inline level, innermost first.
@@ -48,7 +64,7 @@ enum SnapshotAssembler {
         var frameIndices: [UInt64: [Int]] = [:]
         var stacks: [[Int]] = []
         var sites: [Site] = []
-        for (index, totals) in allStacks.enumerated() where totals.liveBlocks > 0 || totals.allocatedBlocks > 0 {
+        for (index, totals) in allStacks.enumerated() where isKept(totals) {
             let indices = totals.ips.flatMap { ip -> [Int] in
                 if let indices = frameIndices[ip] { return indices }
                 let levels = framesOf(ip)

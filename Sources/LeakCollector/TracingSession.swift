@@ -4,6 +4,7 @@ import LeakAggregator
 import LeakEvents
 import LeakModel
 import LeakPython
+import LeakReach
 import LeakSymbols
 
 /// One tracing session of one target process: the agent's stream, the
@@ -62,9 +63,13 @@ public final class TracingSession: @unchecked Sendable {
         let cache = frameCache
         connection.onNewStacks = { cache.enqueue($0) }
         connection.onHello = { _ in cache.prepare() }
-        // The exiting process waits for us: finish symbolizing while its
+        // The exiting process waits for us: scan it if asked (first: the
+        // agent waits only so long), and finish symbolizing while its
         // memory map can still be read.
-        connection.onExiting = { cache.waitUntilIdle(timeout: 2.5) }
+        connection.onExiting = { [weak self] in
+            self?.scanBeforeExit()
+            cache.waitUntilIdle(timeout: 2.5)
+        }
     }
 
     private var connection: AgentConnection { imageLock.withLock { current } }
@@ -166,9 +171,55 @@ public final class TracingSession: @unchecked Sendable {
         connection.withAggregator { $0.weigh == nil ? $0.counters : SnapshotAssembler.estimate($0.counters) }
     }
 
+    /// A reachability scan, given the way to read the live blocks once the
+    /// target is paused (it syncs with the agent first); stacks in the scan
+    /// are the blocks' `KnownBlock.stack`.
+    public typealias Scan = (_ knownBlocks: () -> [KnownBlock]) throws -> ReachabilityScan
+
+    /// Held while a scan keeps the target stopped.
+    private let scanLock = NSLock()
+
+    /// Runs `body` while no scan holds the target stopped. The tracer thread
+    /// belongs to the target's parent when swiftleak launched it, and the
+    /// kernel reports ptrace stops to a parent's waitpid too: a wait for the
+    /// program's exit must not run during a scan.
+    public func outsideScans<T>(_ body: () throws -> T) rethrows -> T {
+        scanLock.lock()
+        defer { scanLock.unlock() }
+        return try body()
+    }
+
+    private let exitLock = NSLock()
+    private var exitScanValue: Scan?
+    private var exitScanOutcome: Result<String, Error>?
+
+    /// `run --leaks-at-exit`: the scan to make when the agent says its
+    /// process is exiting (it waits for our go-ahead).
+    public var scanAtExit: Scan? {
+        get { exitLock.withLock { exitScanValue } }
+        set { exitLock.withLock { exitScanValue = newValue } }
+    }
+
+    /// The snapshot the exit scan wrote, or why it failed; nil when none was made.
+    public var exitScan: Result<String, Error>? { exitLock.withLock { exitScanOutcome } }
+
+    private func scanBeforeExit() {
+        guard let scan = scanAtExit else { return }
+        // No sync: the agent flushed everything before saying it exits, and
+        // this runs on the thread that would read the sync's answer.
+        let outcome = Result { try takeSnapshot(final: false, scan: scan, syncing: false) }
+        exitLock.withLock { exitScanOutcome = outcome }
+    }
+
     /// Writes a snapshot of everything the target did up to now; returns its path.
     public func takeSnapshot(final: Bool) throws -> String {
         try takeSnapshot(final: final, readingTypes: false).path
+    }
+
+    /// Writes a snapshot of everything the target did up to now; returns its
+    /// path. With `scan`, the snapshot carries its result.
+    public func takeSnapshot(final: Bool, scan: Scan?, syncing: Bool = true) throws -> String {
+        try takeSnapshot(final: final, readingTypes: false, scan: scan, syncing: syncing).path
     }
 
     /// Writes a snapshot whose live blocks are also counted by type (section
@@ -183,11 +234,27 @@ public final class TracingSession: @unchecked Sendable {
         return (path, summary)
     }
 
-    private func takeSnapshot(final: Bool, readingTypes: Bool) throws -> (path: String, census: BlockTypeCensus?) {
+    private func takeSnapshot(final: Bool, readingTypes: Bool, scan: Scan? = nil,
+                              syncing: Bool = true) throws -> (path: String, census: BlockTypeCensus?) {
         lock.lock()
         defer { lock.unlock() }
         let (connection, command) = imageLock.withLock { (current, self.command) }
-        if !connection.closed {
+        var reachability: ReachabilityScan?
+        if let scan {
+            scanLock.lock()
+            defer { scanLock.unlock() }
+            reachability = try scan {
+                if syncing && !connection.closed { _ = connection.sync(timeout: 5) }
+                return connection.withAggregator { aggregator in
+                    var blocks: [KnownBlock] = []
+                    blocks.reserveCapacity(aggregator.liveBlockCount)
+                    aggregator.forEachLiveBlockAddress { address, block in
+                        blocks.append(KnownBlock(address: address, size: block.size, stack: block.stackIndex))
+                    }
+                    return blocks
+                }
+            }
+        } else if syncing && !connection.closed {
             // A launched interpreter's objects are traced once the agent could
             // wrap its allocators; the first snapshot waits for that, bounded,
             // so it does not miss the objects of the program's first moments.
@@ -219,11 +286,16 @@ public final class TracingSession: @unchecked Sendable {
             allocations: 0, frees: 0, unknownFrees: 0, lostEvents: 0
         )
         let targetPID = pid
-        let snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, types: census?.typesByStack,
+        var snapshot = SnapshotAssembler.assemble(stacks: stacks, ages: ages, types: census?.typesByStack,
                                                   counters: counters, metadata: metadata,
                                                   sampleBytes: UInt64(hello?.sampleBytes ?? 0),
                                                   buildID: { BuildID.read(module: $0, pid: targetPID) }) {
             frameCache.frames(for: $0)
+        }
+        if let reachability {
+            // Blocks the scan saw are live, so their stacks are kept.
+            let indices = SnapshotAssembler.snapshotStackIndices(stacks)
+            snapshot.reachability = reachability.renumberingStacks { indices[$0] ?? 0 }
         }
         let bytes = SnapshotCodec.encode(snapshot)
         let path = try store.write(bytes, name: SnapshotStore.fileName(timeNanoseconds: now, sequence: sequence, isFinal: final))

@@ -58,22 +58,14 @@ struct HeldThread {
             throw error
         }
         do {
-            waiting: while true {
-                switch thread.wait() {
-                case .gone?:
-                    return nil
-                case .signal(_, let info)?:
-                    // A signal raced our interrupt: hold it back until detach.
-                    thread.deferSignal(info)
-                    try thread.cont()
-                case .eventStop(let signal)?:
-                    if signal == SIGTRAP { break waiting } // our PTRACE_INTERRUPT
-                    // A group-stop: job control is stopping the process.
-                    thread.detach()
-                    throw InjectError.stoppedProcess(pid: pid)
-                case .otherEvent?, .syscall?, nil:
-                    try thread.cont()
-                }
+            switch try thread.waitForInterruptStop() {
+            case .gone, .timedOut:
+                return nil
+            case .groupStop:
+                thread.detach()
+                throw InjectError.stoppedProcess(pid: pid)
+            case .stopped:
+                break
             }
         } catch InjectError.targetExited {
             return nil // the deinit lets go of it if it still exists

@@ -162,6 +162,37 @@ final class TracedThread {
         }
     }
 
+    /// How waiting for the stop our PTRACE_INTERRUPT asked for ended.
+    enum InterruptStop {
+        case stopped
+        /// A group-stop came instead: job control is stopping the process.
+        case groupStop
+        case gone
+        /// The deadline passed without a stop.
+        case timedOut
+    }
+
+    /// Waits for the stop after `interrupt()`. A signal that races it is held
+    /// back until detach; other stops are let go.
+    func waitForInterruptStop(deadline: Double? = nil) throws -> InterruptStop {
+        while true {
+            switch wait(deadline: deadline) {
+            case .gone?:
+                return .gone
+            case .signal(_, let info)?:
+                deferSignal(info)
+                try cont()
+            case .eventStop(let signal)?:
+                return signal == SIGTRAP ? .stopped : .groupStop
+            case .otherEvent?, .syscall?:
+                try cont()
+            case nil:
+                if deadline != nil { return .timedOut }
+                try cont()
+            }
+        }
+    }
+
     /// Keeps a signal that arrived while we held the thread, for detach.
     func deferSignal(_ info: siginfo_t) {
         pendingSignals.append(info)

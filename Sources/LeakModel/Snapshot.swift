@@ -18,20 +18,24 @@ public struct Snapshot: Hashable, Sendable {
     /// Set when the agent sampled allocations (`--sample-bytes`): then sizes
     /// and counts are estimates (see `Sampling`); nil for an exact snapshot.
     public var sampling: Sampling?
+    /// The reachability scan taken with this snapshot (`swiftleak leaks`), if any.
+    public var reachability: ReachabilityScan?
 
     public init(metadata: SnapshotMetadata, frames: [Frame], stacks: [[Int]], sites: [Site], buildIDs: [String: String] = [:],
-                sampling: Sampling? = nil) {
-        self.init(metadata: metadata, frames: frames, stacks: StackTable(stacks), sites: sites, buildIDs: buildIDs, sampling: sampling)
+                sampling: Sampling? = nil, reachability: ReachabilityScan? = nil) {
+        self.init(metadata: metadata, frames: frames, stacks: StackTable(stacks), sites: sites, buildIDs: buildIDs, sampling: sampling,
+                  reachability: reachability)
     }
 
     public init(metadata: SnapshotMetadata, frames: [Frame], stacks: StackTable, sites: [Site], buildIDs: [String: String] = [:],
-                sampling: Sampling? = nil) {
+                sampling: Sampling? = nil, reachability: ReachabilityScan? = nil) {
         self.metadata = metadata
         self.frames = frames
         self.stacks = stacks
         self.sites = sites
         self.buildIDs = buildIDs
         self.sampling = sampling
+        self.reachability = reachability
     }
 }
 

@@ -42,6 +42,8 @@ public enum SnapshotCodec {
         case allocated = 10
         /// Optional: module path -> GNU build ID (`Snapshot.buildIDs`); additive.
         case buildIDs = 11
+        /// Optional: a reachability scan's result (`Snapshot.reachability`); additive.
+        case reachability = 12
         /// Optional: the snapshot is sampled, and at what rate (`Snapshot.sampling`); additive.
         case sampling = 14
         /// Optional: which frames are Swift async callers (`Frame.isAsync`);
@@ -62,6 +64,7 @@ public enum SnapshotCodec {
             case .inlinedFrames: return "inlined frames"
             case .allocated: return "allocated"
             case .buildIDs: return "build IDs"
+            case .reachability: return "reachability"
             case .sampling: return "sampling"
             case .asyncFrames: return "async frames"
             case .blockTypes: return "block types"
@@ -90,6 +93,7 @@ public enum SnapshotCodec {
         if !snapshot.buildIDs.isEmpty { appendSection(.buildIDs, encodeBuildIDs(snapshot.buildIDs), to: &body) }
         if let sampling = snapshot.sampling { appendSection(.sampling, encodeSampling(sampling), to: &body) }
         if let types = encodeBlockTypes(snapshot.sites) { appendSection(.blockTypes, types, to: &body) }
+        if let scan = snapshot.reachability { appendSection(.reachability, encodeReachability(scan), to: &body) }
 
         var out = BinaryWriter()
         out.writeBytes(magic)
@@ -273,8 +277,13 @@ public enum SnapshotCodec {
         if let range = sections[.buildIDs] {
             buildIDs = try decodeSection(.buildIDs, bytes, range) { try decodeBuildIDs(&$0) }
         }
+        var reachability: ReachabilityScan?
+        if let range = sections[.reachability] {
+            reachability = try decodeSection(.reachability, bytes, range) { try decodeReachability(&$0, stackCount: stacks.count) }
+        }
         let sampling = try sections[.sampling].map { range in try decodeSection(.sampling, bytes, range) { try decodeSampling(&$0) } }
-        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs, sampling: sampling)
+        return Snapshot(metadata: metadata, frames: frames, stacks: stacks, sites: sites, buildIDs: buildIDs, sampling: sampling,
+                        reachability: reachability)
     }
 
     /// Checks magic, version, lengths and checksum; returns the body's range.

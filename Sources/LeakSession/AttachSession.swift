@@ -126,6 +126,8 @@ final class AttachedTarget: SessionFrontEnd, @unchecked Sendable {
         case .detach:
             guard let path = detach() else { return .error("detached, but the final snapshot could not be written") }
             return .ok(path)
+        case .scan:
+            return snapshots.writeScan(pid: pid)
         }
     }
 

@@ -18,10 +18,13 @@ public struct RunSession {
     let gate: MemoryGate?
     let warmup: Warmup?
     let followForks: Bool
+    /// Scan for unreachable memory when the program exits (`--leaks-at-exit`).
+    let leaksAtExit: Bool
     let report: SessionReporter
 
     public init(command: [String], output: String?, frames: UInt32, sampleBytes: UInt64 = 0, periodic: PeriodicSnapshots,
-                gate: MemoryGate?, warmup: Warmup?, followForks: Bool = false, report: @escaping SessionReporter) {
+                gate: MemoryGate?, warmup: Warmup?, followForks: Bool = false, leaksAtExit: Bool = false,
+                report: @escaping SessionReporter) {
         self.command = command
         self.output = output
         self.frames = frames
@@ -30,6 +33,7 @@ public struct RunSession {
         self.gate = gate
         self.warmup = warmup
         self.followForks = followForks
+        self.leaksAtExit = leaksAtExit
         self.report = report
     }
 
@@ -50,6 +54,7 @@ public struct RunSession {
             throw error
         }
         let session = TracingSession(pid: pid, mode: .run, frames: frames, command: command, store: store)
+        if leaksAtExit { session.scanAtExit = SnapshotWriter.scan(pid: pid) }
         let report = report
         session.onExec = { command in
             report(.note("pid \(pid) exec'd \(TracingEndNotes.text(command)); tracing goes on in the new image"))
@@ -71,7 +76,11 @@ public struct RunSession {
                                     gates: GateWatch(gate: gate, warmup: warmup), agents: agents, children: children)
         var loop = SessionLoop(periodic: periodic, snapshots: snapshots)
         let status = loop.run(&target)
-        return RunOutcome(status: status, gates: target.verdict)
+        var leaks: Result<String, Error>?
+        if leaksAtExit {
+            leaks = session.exitScan ?? .failure(CollectorError("the program ended without the agent saying it was exiting (killed, or it exec'd a program without the agent); no scan was made"))
+        }
+        return RunOutcome(status: status, gates: target.verdict, leaks: leaks)
     }
 }
 
@@ -82,6 +91,8 @@ public struct RunOutcome {
     public var status: Int32
     /// The gates' verdict, when gates were set and the program ran to its end traced.
     public var gates: GateVerdict?
+    /// With `--leaks-at-exit`: the snapshot of the scan at exit, or why there is none.
+    public var leaks: Result<String, Error>?
 }
 
 /// The launched program while it is traced: its part of the shared loop.
@@ -96,7 +107,9 @@ struct LaunchedTarget: SessionFrontEnd {
     private(set) var verdict: GateVerdict?
 
     mutating func finished() -> Int32? {
-        guard let status = Self.reap(pid, blocking: false) else { return nil }
+        // Not while --leaks-at-exit's scan holds the program stopped: our
+        // wait would take the scan's ptrace stops away from it.
+        guard let status = session.outsideScans({ Self.reap(pid, blocking: false) }) else { return nil }
         return programEnded(status: status)
     }
 

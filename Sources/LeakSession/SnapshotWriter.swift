@@ -1,4 +1,5 @@
 import LeakCollector
+import LeakScan
 
 /// The one way a session writes a snapshot: write it, say where, then warn
 /// about what makes it doubtful (lost events, an agent that gave up), so
@@ -23,6 +24,32 @@ struct SnapshotWriter: Sendable {
             report(.warning(warning))
         }
         return path
+    }
+
+    /// Scans `pid` for unreachable blocks and writes a snapshot carrying the
+    /// result; the answer to a `scan` request.
+    func writeScan(pid: Int32) -> ControlAnswer {
+        let path: String
+        var phases = ""
+        do {
+            path = try session.takeSnapshot(final: false, scan: Self.scan(pid: pid) { phases = $0 })
+        } catch {
+            report(.warning("could not scan pid \(pid): \(error)"))
+            return .error("could not scan pid \(pid): \(error)")
+        }
+        report(.note("reachability scan (\(phases)) written: \(path)"))
+        return .ok(path)
+    }
+
+    /// A reachability scan of `pid` for `TracingSession`; `phases` hears where its time went.
+    static func scan(pid: Int32, phases: @escaping (String) -> Void = { _ in }) -> TracingSession.Scan {
+        { knownBlocks in
+            let scan = try ProcessScan.run(pid: pid, knownBlocks: knownBlocks)
+            phases(scan.phases.map { "\($0.name) \(Int(($0.seconds * 1000).rounded())) ms" }.joined(separator: ", "))
+            var summary = scan.summary()
+            UnreachableTypes.name(&summary, pid: pid)
+            return summary
+        }
     }
 
     /// Writes a snapshot with its live blocks counted by type (`swiftleak

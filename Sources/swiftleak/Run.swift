@@ -1,4 +1,5 @@
 import ArgumentParser
+import LeakModel
 import LeakSession
 
 /// `swiftleak run -- CMD ARGS...`: launch a program with the agent preloaded.
@@ -17,6 +18,9 @@ struct Run: ParsableCommand {
 
         CI gates: with --max-peak and/or --max-growth, a program that exits 0
         but broke a limit makes swiftleak exit 97 and print the sites over it.
+        With --leaks-at-exit, the program is scanned when it exits (like
+        LeakSanitizer) and the unreachable memory is printed; a program that
+        exits 0 with unreachable memory makes swiftleak exit 23.
 
         Examples:
           swiftleak run --output snaps -- ./my-service --port 8080
@@ -31,6 +35,12 @@ struct Run: ParsableCommand {
 
     @Flag(help: ArgumentHelp("Also trace every child process the program forks (pre-fork servers), each in a session of its own with its snapshots in <output>/<pid>/."))
     var followForks = false
+
+    @Flag(name: .customLong("leaks-at-exit"), help: ArgumentHelp("Scan for unreachable memory when the program exits; exit 23 when there is some."))
+    var leaksAtExit = false
+
+    @Option(help: ArgumentHelp("With --leaks-at-exit: group the report by lineno, function, filename, module or traceback.", valueName: "key"))
+    var leaksGroupBy: GroupBy = .lineno
 
     @Argument(parsing: .captureForPassthrough, help: ArgumentHelp("The program to run and its arguments, after --.", valueName: "command"))
     var command: [String] = []
@@ -51,11 +61,19 @@ struct Run: ParsableCommand {
         SessionSetup.prepare()
         let runner = RunSession(
             command: program, output: session.output, frames: session.frames, sampleBytes: session.sampleBytes ?? 0,
-            periodic: try session.periodic, gate: gates.gate, warmup: gates.warmup, followForks: followForks, report: Console.show
+            periodic: try session.periodic, gate: gates.gate, warmup: gates.warmup, followForks: followForks,
+            leaksAtExit: leaksAtExit, report: Console.show
         )
         let outcome = try runner.run()
-        guard let verdict = outcome.gates else { throw ExitCode(outcome.status) }
-        GateReport.show(verdict)
-        throw ExitCode(outcome.status == 0 && !verdict.passed ? GateArguments.exitStatus : outcome.status)
+        var status = outcome.status
+        if let verdict = outcome.gates {
+            GateReport.show(verdict)
+            if status == 0 && !verdict.passed { status = GateArguments.exitStatus }
+        }
+        if let leaks = outcome.leaks {
+            let found = try LeaksAtExit.show(leaks, groupBy: leaksGroupBy)
+            if status == 0 && found { status = LeaksAtExit.exitStatus }
+        }
+        throw ExitCode(status)
     }
 }

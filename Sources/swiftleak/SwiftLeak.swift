@@ -21,6 +21,6 @@ struct SwiftLeak: ParsableCommand {
         version: "0.1.0",
         subcommands: [Run.self, Attach.self, SnapshotCommand.self, Detach.self, Top.self, Diff.self, Stats.self, Trend.self,
                       Export.self, Push.self, Report.self,
-                      Types.self]
+                      Types.self, Leaks.self, RetainersCommand.self]
     )
 }
