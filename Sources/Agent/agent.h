@@ -209,6 +209,10 @@ void sl_fast_unwind_set_mode(int mode);
  * counts the frames found before that point. On 0, *id_hint is this path's
  * memo slot for sl_stack_intern_hinted. Hook-path safe. */
 int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, _Atomic uint32_t **id_hint);
+/* End every walk after the first frame whose ip is in [lo, lo + span)
+ * (CPython's eval loop, see python_frames.c); span 0: walk to the end.
+ * Before tracing starts only. */
+void sl_fast_unwind_stop_at(uintptr_t lo, uintptr_t span);
 
 /* ---- hook helpers (hooks.c) ------------------------------------------ */
 

@@ -77,6 +77,34 @@ static _Atomic int fu_on;   /* enum sl_fu_mode */
 
 int sl_fast_unwind_mode(void) { return atomic_load_explicit(&fu_on, memory_order_relaxed); }
 static struct fu_memo *memo;
+
+/* The walk ends at the first frame whose ip lies in [stop_lo, stop_lo +
+ * stop_span): set once, before tracing, by python_frames.c to CPython's
+ * eval loop, whose callers' Python frames are read from the frame chain
+ * (sl_python_merge), so the interpreter's native frames under it need no
+ * walk. stop_span 0: no stop. */
+static _Atomic uintptr_t stop_lo, stop_span;
+
+void sl_fast_unwind_stop_at(uintptr_t lo, uintptr_t span)
+{
+    atomic_store_explicit(&stop_span, 0, memory_order_relaxed);
+    atomic_store_explicit(&stop_lo, lo, memory_order_relaxed);
+    atomic_store_explicit(&stop_span, span, memory_order_relaxed);
+}
+
+/* The stop as one walk sees it: read once per walk (relaxed; a walk that
+ * sees it late just walks on, as before it was set), not once per frame. */
+struct fu_stop {
+    uintptr_t lo, span;
+};
+
+static inline struct fu_stop stop_now(void)
+{
+    return (struct fu_stop){atomic_load_explicit(&stop_lo, memory_order_relaxed),
+                            atomic_load_explicit(&stop_span, memory_order_relaxed)};
+}
+
+static inline int is_stop(struct fu_stop stop, uintptr_t ip) { return ip - stop.lo < stop.span; }
 static _Atomic int refreshing;
 void sl_fast_unwind_set_mode(int mode) { atomic_store(&fu_on, cache && memo && sl_modules_ready() ? mode : SL_FU_OFF); }
 
@@ -200,17 +228,17 @@ static inline int step(uintptr_t *ip, uintptr_t *sp, uintptr_t *bp, uintptr_t to
  * Even cached, a rule walk is a dependent chain per frame: load the return
  * address, hash it, load its rule, add the offset, load the next one. But a
  * frame's rule is a function of its ip, so the last walk from each leaf ip
- * is remembered as (ip, CFA - sp0, how the CFA and rbp were found) per
- * frame, and the next walk from that leaf only checks that each remembered
- * return address is on the stack where it was: independent loads the CPU
- * overlaps. An rbp-based frame (code built with frame pointers) is replayed
+ * and its caller's is remembered as (ip, CFA - sp0, how the CFA and rbp
+ * were found) per frame, and the next walk from that pair only checks that
+ * each remembered return address is on the stack where it was: independent
+ * loads the CPU overlaps. An rbp-based frame (code built with frame pointers) is replayed
  * only where rbp + its offset lands on the remembered CFA, so the replay
  * finds exactly what the rule walk would: the frame-pointer walk, confirmed
  * by the unwind tables. At the first difference the rule walk goes on.
  * Slots are written under a per-slot sequence number (writers that lose the
  * race skip the write, readers that see it move redo the walk): no thread
  * ever waits. */
-#define FU_MEMO_SLOTS 1024u
+#define FU_MEMO_SLOTS 4096u
 #define FU_MEMO_FRAMES 64u
 
 struct fu_memo_frame {
@@ -328,6 +356,35 @@ static inline int agent_skip_remembered(uintptr_t top, uintptr_t *ip, uintptr_t 
     return 0;
 }
 
+/* The agent is built with frame pointers (Scripts/build-agent), so its
+ * own frames are a chain of rbp links: [rbp] the caller's rbp, [rbp + 8]
+ * the return address, rbp + 16 the CFA. Following it from this function's
+ * frame to the first return address outside the agent finds what the rule
+ * walk would, in a few L1 loads, where trying remembered paths one by one
+ * cost a quarter of a Python capture. Links must climb the stack; anything
+ * odd: 0, and the remembered paths decide. */
+static inline int agent_skip_by_frame_pointers(uintptr_t top, uint32_t skip_max, uintptr_t *ip, uintptr_t *sp,
+                                               uintptr_t *bp)
+{
+    uintptr_t fp = *bp, low = *sp;
+    for (uint32_t n = 0; n <= skip_max; n++) {
+        if (fp < low || fp > top - 16 || (fp & 7))
+            return 0;
+        uintptr_t ra = *(const uintptr_t *)(fp + 8), up = *(const uintptr_t *)fp;
+        if (!sl_in_agent(ra)) {
+            if (!ra)
+                return 0;
+            *ip = ra;
+            *sp = fp + 16;
+            *bp = up;
+            return 1;
+        }
+        low = fp + 16;
+        fp = up;
+    }
+    return 0;
+}
+
 /* Remember a path the rule walk just took (first empty slot; none left:
  * forget it, those captures keep walking by the rules). */
 static void agent_path_add(const struct fu_memo_frame *f, uint32_t n)
@@ -385,8 +442,10 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
 
     uint32_t gen = atomic_load_explicit(&generation, memory_order_acquire);
     /* The agent's own frames (hook, emit, capture, this): skipped, not kept;
-     * by a remembered path, else walked by the rules and remembered. */
-    if (!agent_skip_remembered(top, &ip, &sp, &bp)) {
+     * by their frame-pointer chain, else by a remembered path, else walked
+     * by the rules and remembered. */
+    if (!agent_skip_by_frame_pointers(top, skip_max, &ip, &sp, &bp) &&
+        !agent_skip_remembered(top, &ip, &sp, &bp)) {
         struct fu_memo_frame arec[FU_AGENT_FRAMES];
         const uintptr_t sp_c = sp;
         uint32_t an = 0;
@@ -410,13 +469,25 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
         return 0;
 
     const uintptr_t sp0 = sp, ip0 = ip, bp0 = bp;
+    const struct fu_stop stop = stop_now();
     struct fu_memo_frame rec[FU_MEMO_FRAMES];
     uint32_t d = 0;                 /* frames stored in ips (and, past `had`, in rec) */
     uint32_t rec_run = 0;           /* rec[0, rec_run) are memo material */
     int recording = 1;
     uint32_t had = 0;               /* frames the memo vouched for */
 
-    struct fu_memo *m = &memo[(uint32_t)((ip0 >> 4) ^ (ip0 >> 14)) & (FU_MEMO_SLOTS - 1)];
+    /* The slot is chosen by the leaf ip and its caller's: one leaf often
+     * has many callers (every CPython object comes through the one call in
+     * PyObject_Malloc that reaches the agent's wrapper), and keyed by the
+     * leaf alone their paths would keep overwriting each other's slot. The
+     * caller comes from one rule step, whose rule (the leaf's) is hot. */
+    uintptr_t key = ip0;
+    {
+        uintptr_t ip1 = ip0, sp1 = sp0, bp1 = bp0;
+        if (!is_stop(stop, ip0) && step(&ip1, &sp1, &bp1, top, gen, &w) > 0)
+            key ^= (ip1 * 0x9e3779b97f4a7c15ull) >> 24;
+    }
+    struct fu_memo *m = &memo[(uint32_t)((key >> 4) ^ (key >> 14)) & (FU_MEMO_SLOTS - 1)];
     uint64_t s1 = atomic_load_explicit(&m->seq, memory_order_acquire);
     uint32_t mn = rd32(&m->n);
     if (!(s1 & 1) && rd32(&m->gen) == gen && mn && mn <= FU_MEMO_FRAMES && rd64(&m->f[0].ip) == ip0) {
@@ -449,7 +520,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
             msp = cfa;
             mip = ra;
             i++;
-            if (i == lim || !ra || ra != rd64(&f[i].ip))
+            if (i == lim || !ra || ra != rd64(&f[i].ip) || is_stop(stop, ra))
                 break;
             ips[i] = ra;
         }
@@ -460,6 +531,11 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
             ip = mip;
             sp = msp;
             bp = mbp;
+            if (is_stop(stop, ip) && d < max) {
+                ips[d++] = ip;   /* frame i is the stop: the walk ends with it */
+                *depth = d;
+                goto done;
+            }
         }
     }
     if (d == 0) {
@@ -474,6 +550,10 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
     /* The rule walk from frame d on. */
     for (;;) {
         ips[d] = ip;
+        if (is_stop(stop, ip)) {
+            *depth = ++d;
+            break;
+        }
         int st = step(&ip, &sp, &bp, top, gen, &w);
         if (recording && st > 0 && d < FU_MEMO_FRAMES && sp - sp0 < UINT32_MAX) {
             rec[d].ip = ips[d];

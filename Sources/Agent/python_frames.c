@@ -132,6 +132,11 @@ void sl_python_init(void)
     eval_lo = (uintptr_t)eval;
     eval_hi = eval_lo + sym->st_size;
     get_tstate = (void *(*)(void))getter;
+    /* The native walk ends at the innermost eval loop: the interpreter's
+     * frames under it cost a walk per allocation (perf: the largest single
+     * cost of a Python request loop) and say nothing the Python frames
+     * (sl_python_merge reads every one from the chain) don't. */
+    sl_fast_unwind_stop_at(eval_lo, eval_hi - eval_lo + 1);
     atomic_store_explicit(&layout, found, memory_order_release);
 }
 
@@ -213,6 +218,14 @@ uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max)
         if (!got)
             scratch[n++] = ip;   /* nothing to show for it: keep the native frame */
         n += got;
+        if (i + 1 == depth) {
+            /* The walk stopped here (sl_fast_unwind_stop_at), or the stack
+             * was cut at max: the outer eval calls' Python frames come from
+             * the chain alone. Native frames between them (a C function
+             * that called back into Python) are not in this stack. */
+            while (n < max && plausible(cursor) && budget)
+                n += one_eval_call(l, &cursor, &budget, scratch + n, max - n);
+        }
     }
     if (!looked)
         return depth;   /* no eval frame: the stack is unchanged */

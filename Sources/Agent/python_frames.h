@@ -15,7 +15,9 @@ void sl_python_init(void);
 
 /* Replace each native _PyEval_EvalFrameDefault frame in ips[0..depth) by
  * the Python frames it was running (tagged SL_PY_FRAME_TAG), innermost
- * first, keeping at most max entries. Returns the new depth. Hook-path safe:
+ * first, keeping at most max entries; a stack that ends at such a frame (the
+ * fast walk stops at the first) goes on with the rest of the chain. Returns
+ * the new depth. Hook-path safe:
  * no allocation, no lock, no syscall. */
 uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max);
 

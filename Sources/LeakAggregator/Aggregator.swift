@@ -12,7 +12,7 @@ public final class Aggregator {
     public private(set) var counters = AggregatorCounters()
     /// Interned stacks in order of arrival; `LiveBlock.stackIndex` indexes here.
     public private(set) var stacks: [StackTotals] = []
-    private var stackIndexByID: [UInt32: UInt32] = [:]
+    private let stackIndexByID = StackIndexTable()
     private let live = LiveBlockTable()
     // One-entry cache in front of stackIndexByID: consecutive allocations
     // very often come from the same stack, and hashing costs more than a compare.
@@ -82,12 +82,12 @@ public final class Aggregator {
     }
 
     private func intern(stackID: UInt32, ips: [UInt64]) {
-        if let index = stackIndexByID[stackID] {
+        if let index = stackIndexByID.find(stackID) {
             // The agent sends each stack once; a repeat must agree.
             stacks[Int(index)].ips = ips
             return
         }
-        stackIndexByID[stackID] = UInt32(stacks.count)
+        stackIndexByID.set(stackID, UInt32(stacks.count))
         stacks.append(StackTotals(stackID: stackID, ips: ips))
     }
 
@@ -97,14 +97,14 @@ public final class Aggregator {
         let index: UInt32
         if stackID == lastStackID {
             index = lastStackIndex
-        } else if let known = stackIndexByID[stackID] {
+        } else if let known = stackIndexByID.find(stackID) {
             index = known
             lastStackID = stackID
             lastStackIndex = known
         } else {
             // A stack the agent never described; keep the block, attributed to an empty stack.
             intern(stackID: stackID, ips: [])
-            index = stackIndexByID[stackID]!
+            index = UInt32(stacks.count - 1)
         }
         let block = LiveBlock(size: size, stackIndex: index, birth: now)
         if let replaced = live.insert(address, block) {

@@ -84,6 +84,27 @@ final class AggregatorTests: XCTestCase {
         }
         XCTAssertEqual(seen, model.count)
     }
+
+    /// The stack-id table against a Dictionary model, through growth, with
+    /// ids at both ends of the range and ids that collide in the low bits.
+    func testStackIndexTableMatchesADictionaryModel() {
+        let table = StackIndexTable(capacity: 16)
+        var model: [UInt32: UInt32] = [:]
+        var generator = SystemRandomNumberGenerator()
+        var ids: [UInt32] = [0, .max, 1 << 16, 2 << 16, 3 << 16]
+        for _ in 0..<50_000 { ids.append(UInt32.random(in: 0...UInt32.max, using: &generator)) }
+        for (step, id) in ids.enumerated() {
+            XCTAssertEqual(table.find(id), model[id])
+            table.set(id, UInt32(step))
+            model[id] = UInt32(step)
+        }
+        XCTAssertEqual(table.count, model.count)
+        for (id, index) in model { XCTAssertEqual(table.find(id), index) }
+        for _ in 0..<10_000 {
+            let id = UInt32.random(in: 0...UInt32.max, using: &generator)
+            XCTAssertEqual(table.find(id), model[id])
+        }
+    }
 }
 
 /// What each stack allocated since tracing began, freed or not.
