@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "LeakInject", dependencies: ["CElfutils", "CLeakSys", "LeakProc"]),
         // Names the type of a live block from its first words: Swift class
         // metadata, C++ vtables, Python ob_type (`swiftleak types`).
-        .target(name: "LeakTypes", dependencies: ["CLeakSys", "LeakSymbols"]),
+        .target(name: "LeakTypes", dependencies: ["CLeakSys", "LeakProc", "LeakSymbols"]),
         .target(
             name: "LeakCollector",
             dependencies: ["LeakEvents", "LeakAggregator", "LeakSymbols", "LeakModel", "LeakProc", "LeakPython", "LeakTypes", "LeakReach"]

@@ -2,6 +2,7 @@ import Foundation
 import LeakAggregator
 import LeakModel
 import LeakProc
+import LeakReach
 import LeakPython
 import LeakSymbols
 import LeakTypes
@@ -17,19 +18,14 @@ struct BlockTypeCensus {
     var blocksNamed = 0
     var seconds: Double = 0
 
-    /// The live blocks to read, copied while the aggregator is locked, so
-    /// they match the totals of the snapshot they go into.
-    struct Block {
-        var address: UInt64
-        var size: UInt64
-        var stackIndex: UInt32
-    }
-
-    static func liveBlocks(of aggregator: Aggregator) -> [Block] {
-        var blocks: [Block] = []
+    /// The live blocks, as the aggregator holds them while locked (so they
+    /// match the totals of the snapshot they go into): what the census reads
+    /// and what a reachability scan marks.
+    static func liveBlocks(of aggregator: Aggregator) -> [KnownBlock] {
+        var blocks: [KnownBlock] = []
         blocks.reserveCapacity(aggregator.liveBlockCount)
         aggregator.forEachLiveBlockAddress { address, block in
-            blocks.append(Block(address: address, size: block.size, stackIndex: block.stackIndex))
+            blocks.append(KnownBlock(address: address, size: block.size, stack: block.stackIndex))
         }
         return blocks
     }
@@ -37,7 +33,7 @@ struct BlockTypeCensus {
     /// Reads and names `blocks` in the running process (see `BlockHeadReader`
     /// for why no pause is needed). Without a symbolizer only Python types
     /// can be named.
-    init(pid: Int32, blocks: [Block]) {
+    init(pid: Int32, blocks: [KnownBlock]) {
         let start = Date()
         blocksTotal = blocks.count
         let namer = Self.namer(pid: pid)
@@ -46,12 +42,12 @@ struct BlockTypeCensus {
         for (block, head) in zip(blocks, heads) {
             if head.count > 0 { blocksRead += 1 }
             guard let name = namer.name(head) else {
-                if counts[block.stackIndex] == nil { counts[block.stackIndex] = [:] }
+                if counts[block.stack] == nil { counts[block.stack] = [:] }
                 continue
             }
             blocksNamed += 1
-            counts[block.stackIndex, default: [:]][name, default: (0, 0)].blocks += 1
-            counts[block.stackIndex]![name]!.bytes += block.size
+            counts[block.stack, default: [:]][name, default: (0, 0)].blocks += 1
+            counts[block.stack]![name]!.bytes += block.size
         }
         for (stack, types) in counts {
             typesByStack[stack] = types.map { BlockTypeCount(name: $0.key, blocks: $0.value.blocks, bytes: $0.value.bytes) }

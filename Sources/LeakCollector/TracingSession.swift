@@ -245,14 +245,7 @@ public final class TracingSession: @unchecked Sendable {
             defer { scanLock.unlock() }
             reachability = try scan {
                 if syncing && !connection.closed { _ = connection.sync(timeout: 5) }
-                return connection.withAggregator { aggregator in
-                    var blocks: [KnownBlock] = []
-                    blocks.reserveCapacity(aggregator.liveBlockCount)
-                    aggregator.forEachLiveBlockAddress { address, block in
-                        blocks.append(KnownBlock(address: address, size: block.size, stack: block.stackIndex))
-                    }
-                    return blocks
-                }
+                return connection.withAggregator(BlockTypeCensus.liveBlocks)
             }
         } else if syncing && !connection.closed {
             // A launched interpreter's objects are traced once the agent could

@@ -1,4 +1,3 @@
-import CLeakSys
 import LeakModel
 import LeakProc
 
@@ -111,10 +110,7 @@ public final class PythonFrameResolver {
     }
 
     private func read(_ address: UInt64, count: Int) -> [UInt8]? {
-        if count == 0 { return [] }
-        var buffer = [UInt8](repeating: 0, count: count)
-        let n = buffer.withUnsafeMutableBytes { sl_process_read(pid, address, $0.baseAddress, count) }
-        return n == count ? buffer : nil
+        readProcessMemory(pid: pid, at: address, count: count)
     }
 
     private func load<T: FixedWidthInteger>(_ bytes: [UInt8]) -> T {

@@ -1,4 +1,4 @@
-import CLeakSys
+import LeakProc
 import LeakSymbols
 
 /// The extra reads a type namer makes in the target (a Python type's name,
@@ -48,8 +48,6 @@ public struct ProcessMemory: TargetMemory {
     }
 
     public func read(_ address: UInt64, count: Int) -> [UInt8]? {
-        var buffer = [UInt8](repeating: 0, count: count)
-        let n = buffer.withUnsafeMutableBytes { sl_process_read(pid, address, $0.baseAddress, count) }
-        return n == count ? buffer : nil
+        readProcessMemory(pid: pid, at: address, count: count)
     }
 }
