@@ -202,7 +202,7 @@ __attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
     uint32_t depth = 1; ips[0] = (uint64_t)__builtin_return_address(0);
 #else
     uint32_t depth = sl_unwind_capture(ips, sl_sess.frames, &id_hint);
-    depth = sl_python_merge(ips, depth, sl_sess.frames);
+    depth = sl_python_merge(ips, depth, sl_sess.frames, &id_hint);   /* may swap in its own stack-id hint */
     depth = sl_async_merge(ips, depth, sl_sess.frames);   /* Swift async callers (async_frames.c) */
 #endif
     uint32_t id = sl_stack_intern_hinted(ips, depth, id_hint);

@@ -12,6 +12,7 @@
  */
 #include "agent.h"
 #include "python_frames.h"
+#include "unwind_modules.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -49,6 +50,8 @@ static const struct sl_py_layout layouts[] = {
 };
 
 #define SL_PY_MAX_FRAMES 256u   /* a longer chain is a broken one */
+
+static void memo_setup(const struct sl_py_layout *l);
 
 static const struct sl_py_layout *_Atomic layout;   /* set once; then read-only */
 static void *(*get_tstate)(void);
@@ -128,6 +131,7 @@ void sl_python_init(void)
         sl_debug("python: _Py_DebugOffsets disagree with the layout table, native frames only", major, minor);
         return;
     }
+    memo_setup(found);
     code_type = (uintptr_t)type;
     eval_lo = (uintptr_t)eval;
     eval_hi = eval_lo + sym->st_size;
@@ -145,7 +149,8 @@ static uintptr_t current_frame(const struct sl_py_layout *l)
 {
     uintptr_t ts = (uintptr_t)get_tstate();
     /* Another thread's state would have frames that move under us. */
-    if (!plausible(ts) || load_ptr(ts, l->tstate_thread_id) != (uintptr_t)pthread_self())
+    /* fs base: what pthread_self() returns, without the call. */
+    if (!plausible(ts) || load_ptr(ts, l->tstate_thread_id) != (uintptr_t)__builtin_thread_pointer())
         return 0;
     if (!l->tstate_cframe)
         return load_ptr(ts, l->tstate_current);
@@ -153,10 +158,107 @@ static uintptr_t current_frame(const struct sl_py_layout *l)
     return plausible(cf) ? load_ptr(cf, l->cframe_current) : 0;
 }
 
+
+/* ---- the chain memo ---------------------------------------------------------
+ * A Python request loop allocates dozens of objects per request, almost all
+ * under a chain of frames it saw a moment ago. Reading a chain from scratch
+ * costs per frame a check of the code object's type, its first traceable
+ * offset and the encoding; checking that the chain is the one seen before
+ * costs four loads from the frame itself. So the last chain seen under each
+ * (top frame, instruction) is remembered with what it produced, and the
+ * next capture from that pair only compares each frame's address, code
+ * object, instruction pointer and owner with the memo's, every frame down
+ * to the end of the chain: any difference (another caller, another line
+ * below) and the chain is read as before. Nothing shorter can vouch for the
+ * frames below the top: CPython pops and pushes them at the same addresses
+ * with no counter a reader could watch.
+ *
+ * What a frame contributes depends only on those four fields and its code
+ * object, which cannot change or go away while a live frame holds it. (A
+ * code object freed and another allocated at its address, with a frame of
+ * the new one at the same address and instruction pointer as a frame of
+ * the old one in the memo, reads as the old one: only whether a frame still
+ * being set up is shown can differ then.)
+ *
+ * Slots are shared by all threads (a thread's frames live in its own data
+ * stack, so their addresses pick different slots) and written under a
+ * sequence number, as fast_unwind.c's path memo: a writer that finds a slot
+ * being written skips its write, a reader that sees the number move reads
+ * the chain itself. No thread waits. */
+#define PY_MEMO_SLOTS 1024u
+#define PY_MEMO_FRAMES 64u   /* a deeper chain is read every time */
+#define PY_HINT_SLOTS 8192u
+
+struct py_memo_frame {
+    uint64_t addr, code, instr, flags;
+};
+
+struct py_memo {
+    _Atomic uint64_t seq;   /* odd while being written */
+    uint32_t n;             /* frames in the chain */
+    uint32_t out_n;         /* entries it produced */
+    uint64_t end;           /* the chain's last `previous` (0 at its root) */
+    uint64_t sig;           /* a hash of out, for the stack-id hint */
+    struct py_memo_frame f[PY_MEMO_FRAMES];
+    uint64_t out[PY_MEMO_FRAMES];
+};
+
+/* The chain a walk read, for the memo. */
+struct chain_rec {
+    uint32_t n;
+    int fits;
+    struct py_memo_frame f[PY_MEMO_FRAMES];
+};
+
+/* hints: stack ids by (chain, native frames above it), candidates for
+ * sl_stack_intern_hinted, which compares before it trusts one, so a stale
+ * or colliding value costs a comparison, never a wrong id. */
+
+static inline uint64_t rd64(const void *p) { return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED); }
+static inline uint32_t rd32(const void *p) { return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED); }
+static inline void wr64(void *p, uint64_t v) { __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED); }
+static inline void wr32(void *p, uint32_t v) { __atomic_store_n((uint32_t *)p, v, __ATOMIC_RELAXED); }
+
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v;
+    h *= 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
+/* Owner and (3.11) is_entry, side by side in every layout: which frames
+ * end an eval call and which may be shown before their first instruction.
+ * One 16-bit load (set with the layout). */
+static uint32_t flags_at;
+static uint64_t flags_mask;
+
+static struct py_memo *memo;
+static _Atomic uint32_t *hints;
+
+/* Before tracing. Without the tables every chain is read in full. */
+static void memo_setup(const struct sl_py_layout *l)
+{
+    if (!memo)
+        memo = sl_map_zero(PY_MEMO_SLOTS * sizeof(struct py_memo));
+    if (!hints)
+        hints = sl_map_zero(PY_HINT_SLOTS * sizeof(*hints));
+    int pair = l->frame_is_entry >= 0 && l->frame_owner == (uint32_t)l->frame_is_entry + 1;
+    flags_at = pair ? (uint32_t)l->frame_is_entry : l->frame_owner;
+    flags_mask = pair ? 0xffff : 0xff;
+}
+
+static inline uint64_t frame_flags(uintptr_t f, uint32_t at, uint64_t mask)
+{
+    uint16_t v;
+    __builtin_memcpy(&v, (const void *)(f + at), sizeof v);
+    return v & mask;
+}
+
 /* Emits the Python frames of one eval call from *cursor outwards, stops
- * after its entry frame; advances *cursor. Returns entries written. */
+ * after its entry frame; advances *cursor. Returns entries written. Every
+ * frame visited goes into rec (when given), for the memo. */
 static uint32_t one_eval_call(const struct sl_py_layout *l, uintptr_t *cursor, uint32_t *budget,
-                              uint64_t *out, uint32_t room)
+                              uint64_t *out, uint32_t room, struct chain_rec *rec)
 {
     uint32_t n = 0;
     uintptr_t f = *cursor;
@@ -164,12 +266,19 @@ static uint32_t one_eval_call(const struct sl_py_layout *l, uintptr_t *cursor, u
         (*budget)--;
         uintptr_t next = load_ptr(f, l->frame_previous);
         unsigned char owner = load_byte(f, l->frame_owner);
+        uintptr_t code = load_ptr(f, l->frame_code);
+        if (rec) {
+            if (rec->n < PY_MEMO_FRAMES)
+                rec->f[rec->n++] = (struct py_memo_frame){f, code, load_ptr(f, l->frame_instr),
+                                                          frame_flags(f, flags_at, flags_mask)};
+            else
+                rec->fits = 0;
+        }
         if (l->owner_cstack >= 0 && owner == (unsigned char)l->owner_cstack) {
             f = next;   /* the shim this eval call pushed: its Python frames end here */
             break;
         }
         int entry = l->frame_is_entry >= 0 && load_byte(f, (uint32_t)l->frame_is_entry);
-        uintptr_t code = load_ptr(f, l->frame_code);
         if (plausible(code) && load_ptr(code, 8) == code_type) {   /* ob_type */
             uintptr_t start = code + l->code_adaptive;
             intptr_t lasti = ((intptr_t)load_ptr(f, l->frame_instr) - (intptr_t)start) / 2;
@@ -192,17 +301,126 @@ static uint32_t one_eval_call(const struct sl_py_layout *l, uintptr_t *cursor, u
     return n;
 }
 
-uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max)
+static inline struct py_memo *memo_slot(uintptr_t top, uintptr_t instr)
 {
-    const struct sl_py_layout *published = atomic_load_explicit(&layout, memory_order_acquire);
-    if (!published)
-        return depth;
-    const struct sl_py_layout row = *published, *l = &row;
+    uint64_t h = mix(top, instr);
+    return &memo[(h ^ (h >> 32)) & (PY_MEMO_SLOTS - 1)];
+}
+
+/* The memo's entries into out (room of them), if m holds the chain from
+ * top as it is now. Returns how many, or 0 (out is scratch then); *sig gets
+ * the memo's hash of them. */
+static uint32_t memo_replay(const struct sl_py_layout *l, struct py_memo *m, uintptr_t top, uint64_t *out,
+                            uint32_t room, uint64_t *sig)
+{
+    uint64_t s1 = atomic_load_explicit(&m->seq, memory_order_acquire);
+    if (s1 & 1)
+        return 0;
+    uint32_t n = rd32(&m->n), out_n = rd32(&m->out_n);
+    if (!n || n > PY_MEMO_FRAMES || !out_n || out_n > PY_MEMO_FRAMES || out_n > room)
+        return 0;
+    /* The offsets in registers: the memo's loads are atomic, after which
+     * the compiler would reload the layout row from memory each frame. */
+    const uint32_t code_at = l->frame_code, instr_at = l->frame_instr, prev_at = l->frame_previous;
+    const uint32_t fl_at = flags_at;
+    const uint64_t fl_mask = flags_mask;
+    /* f is this thread's live chain (top, then `previous` links of frames
+     * that matched), and every address a memo ever held was a plausible
+     * frame's or 0 (never written): so f matching one is safe to read,
+     * once 0 is ruled out. */
+    uintptr_t f = top;
+    const struct py_memo_frame *mf = m->f;
+    for (uint32_t j = 0; j < n; j++, mf++) {
+        if (!f || f != rd64(&mf->addr))
+            return 0;
+        uint64_t diff = (load_ptr(f, code_at) ^ rd64(&mf->code)) | (load_ptr(f, instr_at) ^ rd64(&mf->instr)) |
+                        (frame_flags(f, fl_at, fl_mask) ^ rd64(&mf->flags));
+        if (diff)
+            return 0;
+        f = load_ptr(f, prev_at);
+    }
+    if (f != rd64(&m->end))
+        return 0;
+    /* A copy torn by a writer is thrown away below, as it is read. */
+    __builtin_memcpy(out, m->out, out_n * sizeof(uint64_t));
+    *sig = rd64(&m->sig);
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&m->seq, memory_order_relaxed) == s1 ? out_n : 0;
+}
+
+static void memo_write(struct py_memo *m, const struct chain_rec *rec, uintptr_t end, const uint64_t *out,
+                       uint32_t out_n, uint64_t sig)
+{
+    uint64_t s = atomic_load_explicit(&m->seq, memory_order_relaxed);
+    if ((s & 1) || !atomic_compare_exchange_strong(&m->seq, &s, s + 1))
+        return;   /* someone else is writing it: theirs is as good */
+    atomic_thread_fence(memory_order_release);
+    wr32(&m->n, rec->n);
+    wr32(&m->out_n, out_n);
+    wr64(&m->end, end);
+    wr64(&m->sig, sig);
+    for (uint32_t j = 0; j < rec->n; j++) {
+        wr64(&m->f[j].addr, rec->f[j].addr);
+        wr64(&m->f[j].code, rec->f[j].code);
+        wr64(&m->f[j].instr, rec->f[j].instr);
+        wr64(&m->f[j].flags, rec->f[j].flags);
+    }
+    for (uint32_t j = 0; j < out_n; j++)
+        wr64(&m->out[j], out[j]);
+    atomic_store_explicit(&m->seq, s + 2, memory_order_release);
+}
+
+/* The common case: the native walk stopped at the innermost eval loop,
+ * ips[at] (sl_fast_unwind_stop_at), so the whole chain replaces it, in
+ * place. Returns the new depth. */
+static uint32_t merge_tail(const struct sl_py_layout *l, uint64_t *ips, uint32_t at, uint32_t max,
+                           _Atomic uint32_t **id_hint)
+{
+    uintptr_t top = current_frame(l);
+    if (!plausible(top))
+        return at + 1;   /* no Python frames: the native frame stays */
+    uint64_t *out = ips + at, native = ips[at], sig = 0;
+    uint32_t room = max - at;
+    struct py_memo *m = memo ? memo_slot(top, load_ptr(top, l->frame_instr)) : NULL;
+    uint32_t n = m ? memo_replay(l, m, top, out, room, &sig) : 0;
+    if (!n) {
+        out[0] = native;
+        struct chain_rec rec;
+        rec.n = 0;
+        rec.fits = 1;
+        struct chain_rec *r = m ? &rec : NULL;
+        uintptr_t cursor = top;
+        uint32_t budget = SL_PY_MAX_FRAMES;
+        uint32_t got = one_eval_call(l, &cursor, &budget, out, room, r);
+        n = got ? got : 1;   /* nothing to show for it: keep the native frame */
+        /* The outer eval calls' Python frames come from the chain alone.
+         * Native frames between them (a C function that called back into
+         * Python) are not in this stack. */
+        while (n < room && plausible(cursor) && budget)
+            n += one_eval_call(l, &cursor, &budget, out + n, room - n, r);
+        /* Remembered only when nothing was cut: the chain ended, every
+         * entry fit, the first eval call showed frames of its own. */
+        if (!r || !rec.fits || !got || plausible(cursor) || n >= room)
+            return at + n;
+        for (uint32_t j = 0; j < n; j++)
+            sig = mix(sig, out[j]);
+        memo_write(m, &rec, cursor, out, n, sig);
+    }
+    /* The stack id depends on the native frames above the chain too. */
+    uint64_t key = (uintptr_t)*id_hint;
+    for (uint32_t j = 0; j < at; j++)
+        key = ((key << 5) | (key >> 59)) ^ ips[j];   /* a short chain: two cheap steps a frame */
+    key = mix(key, sig);
+    *id_hint = &hints[(key ^ (key >> 32)) & (PY_HINT_SLOTS - 1)];
+    return at + n;
+}
+
+/* Any other stack (libunwind's, which goes on past the eval loops): each
+ * native _PyEval_EvalFrameDefault frame is replaced where it stands. */
+static uint32_t merge_each(const struct sl_py_layout *l, uint64_t *ips, uint32_t depth, uint32_t max)
+{
     uint64_t scratch[SL_MAX_FRAMES];
-    if (max > SL_MAX_FRAMES)
-        max = SL_MAX_FRAMES;
-    uintptr_t cursor = 0;
-    int looked = 0;
+    uintptr_t cursor = current_frame(l);
     uint32_t budget = SL_PY_MAX_FRAMES, n = 0;
     for (uint32_t i = 0; i < depth && n < max; i++) {
         uint64_t ip = ips[i];
@@ -210,25 +428,38 @@ uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max)
             scratch[n++] = ip;
             continue;
         }
-        if (!looked) {
-            cursor = current_frame(l);
-            looked = 1;
-        }
-        uint32_t got = one_eval_call(l, &cursor, &budget, scratch + n, max - n);
+        uint32_t got = one_eval_call(l, &cursor, &budget, scratch + n, max - n, NULL);
         if (!got)
             scratch[n++] = ip;   /* nothing to show for it: keep the native frame */
         n += got;
         if (i + 1 == depth) {
-            /* The walk stopped here (sl_fast_unwind_stop_at), or the stack
-             * was cut at max: the outer eval calls' Python frames come from
-             * the chain alone. Native frames between them (a C function
-             * that called back into Python) are not in this stack. */
+            /* The stack was cut at max: the outer eval calls come from the chain alone. */
             while (n < max && plausible(cursor) && budget)
-                n += one_eval_call(l, &cursor, &budget, scratch + n, max - n);
+                n += one_eval_call(l, &cursor, &budget, scratch + n, max - n, NULL);
         }
     }
-    if (!looked)
-        return depth;   /* no eval frame: the stack is unchanged */
     memcpy(ips, scratch, n * sizeof(uint64_t));
     return n;
+}
+
+uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, _Atomic uint32_t **id_hint)
+{
+    const struct sl_py_layout *published = atomic_load_explicit(&layout, memory_order_acquire);
+    if (!published)
+        return depth;
+    const struct sl_py_layout row = *published, *l = &row;
+    if (max > SL_MAX_FRAMES)
+        max = SL_MAX_FRAMES;
+    const uintptr_t lo = eval_lo, span = eval_hi - eval_lo;
+    uint32_t at = 0;
+    if (*id_hint && depth && ips[depth - 1] - lo <= span)
+        at = depth - 1;   /* the fast walk (it gave a hint) ends at the first eval frame */
+    else
+        while (at < depth && ips[at] - lo > span)
+            at++;
+    if (at == depth)
+        return depth;   /* no eval frame: the stack is unchanged */
+    if (at + 1 == depth && depth <= max)
+        return merge_tail(l, ips, at, max, id_hint);
+    return merge_each(l, ips, depth, max);
 }

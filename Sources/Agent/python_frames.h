@@ -6,6 +6,7 @@
 #ifndef SWIFTLEAK_PYTHON_FRAMES_H
 #define SWIFTLEAK_PYTHON_FRAMES_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* Look for a CPython interpreter in the process (not for the hook path: it
@@ -17,8 +18,9 @@ void sl_python_init(void);
  * the Python frames it was running (tagged SL_PY_FRAME_TAG), innermost
  * first, keeping at most max entries; a stack that ends at such a frame (the
  * fast walk stops at the first) goes on with the rest of the chain. Returns
- * the new depth. Hook-path safe:
- * no allocation, no lock, no syscall. */
-uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max);
+ * the new depth. When Python frames were added, *id_hint becomes the place
+ * to look for the merged stack's id (for sl_stack_intern_hinted). Hook-path
+ * safe: no allocation, no lock, no syscall. */
+uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, _Atomic uint32_t **id_hint);
 
 #endif
