@@ -181,13 +181,15 @@ static void poke(void)
     (void)syscall(SYS_futex, (uint32_t *)&wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-/* Why the interpreter cannot be used now; 0 when it can. */
+/* Why the interpreter cannot be used now; 0 when it can. Finalizing is
+ * asked first: Py_FinalizeEx clears the initialized flag as it sets the
+ * finalizing one, so a finalizing interpreter is "not initialized" too. */
 static uint32_t unusable(void)
 {
-    if (!api.is_initialized())
-        return SL_PY_NOT_INITIALIZED;
     if (api.is_finalizing())
         return SL_PY_FINALIZING;
+    if (!api.is_initialized())
+        return SL_PY_NOT_INITIALIZED;
     return 0;
 }
 
@@ -248,6 +250,8 @@ static uint32_t wrap_when_allowed(int wait_for_init)
         return SL_PY_WRAPPED;
     long pause = 1000000;   /* 1 ms, growing: an embedding program may never initialise */
     while (!api.is_initialized()) {
+        if (api.is_finalizing())
+            return SL_PY_FINALIZING;
         if (!wait_for_init || atomic_load(&stop_requested))
             return SL_PY_NOT_INITIALIZED;
         futex_wait(&wake, atomic_load(&wake), pause);

@@ -137,6 +137,33 @@ final class PythonObjectTests: XCTestCase {
         XCTAssertEqual(target.stdout, "ready\n")
     }
 
+    /// An interpreter that is finalizing (Py_FinalizeEx running, here held
+    /// inside a __del__ that waits on stdin) is left alone with one line
+    /// saying so, not taken for one that is not initialised (the flag
+    /// CPython clears as it starts to finalize); `--collect` is refused the
+    /// same way, and the process ends as it would have.
+    func testFinalizingInterpreterIsLeftAloneWithOneLine() throws {
+        try TestEnvironment.requireBuilt()
+        let lingering = TestEnvironment.packageRoot + "/Tests/Fixtures/py_finalizing.py"
+        for minor in ["3.11", "3.12", "3.13"] {
+            let target = try startTarget(try pyenv(minor), [lingering])
+            let session = try AttachedSession(target)
+            let notes = session.process.stderr.split(separator: "\n").filter { $0.contains("object allocators") }
+            XCTAssertEqual(notes, ["swiftleak: pid \(target.pid) runs CPython \(minor), but its object allocators were left alone (the interpreter is shutting down): only blocks from malloc are traced"])
+            let collect = try runToCompletion(TestEnvironment.binary, ["snapshot", "\(target.pid)", "--collect"])
+            XCTAssertNotEqual(collect.status, 0)
+            XCTAssertEqual(collect.stdout, "")
+            XCTAssertEqual(collect.stderr.split(separator: "\n").count, 1, collect.stderr)
+            XCTAssertTrue(collect.stderr.contains("gc.collect() did not run in pid \(target.pid): the interpreter is shutting down"), collect.stderr)
+            _ = try session.snapshot()
+            _ = try session.detach()
+            target.send("quit")
+            XCTAssertEqual(try target.wait(), 0, target.stderr)
+            XCTAssertEqual(target.stdout, "ready\n")
+            XCTAssertEqual(target.stderr, "")
+        }
+    }
+
     // MARK: -
 
     private var fixture: String { TestEnvironment.packageRoot + "/Tests/Fixtures/py_seeds.py" }
