@@ -122,19 +122,7 @@ final class PythonObjectTests: XCTestCase {
         let library = try XCTUnwrap(URL(fileURLWithPath: try pyenv("3.12")).deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("lib/libpython3.12.so.1.0").path)
         let target = try startTarget(TestEnvironment.fixture("py_uninitialized"), [library])
-        let session = try AttachedSession(target)
-        let notes = session.process.stderr.split(separator: "\n").filter { $0.contains("object allocators") }
-        XCTAssertEqual(notes, ["swiftleak: pid \(target.pid) runs CPython 3.12, but its object allocators were left alone (the interpreter is not initialised yet): only blocks from malloc are traced"])
-        let collect = try runToCompletion(TestEnvironment.binary, ["snapshot", "\(target.pid)", "--collect"])
-        XCTAssertNotEqual(collect.status, 0)
-        XCTAssertEqual(collect.stdout, "")
-        XCTAssertEqual(collect.stderr.split(separator: "\n").count, 1, collect.stderr)
-        XCTAssertTrue(collect.stderr.contains("gc.collect() did not run in pid \(target.pid): the interpreter is not initialised yet"), collect.stderr)
-        _ = try session.snapshot()
-        _ = try session.detach()
-        target.send("quit")
-        XCTAssertEqual(try target.wait(), 0, target.stderr)
-        XCTAssertEqual(target.stdout, "ready\n")
+        try assertLeftAlone(target, minor: "3.12", because: "the interpreter is not initialised yet")
     }
 
     /// An interpreter that is finalizing (Py_FinalizeEx running, here held
@@ -147,24 +135,32 @@ final class PythonObjectTests: XCTestCase {
         let lingering = TestEnvironment.packageRoot + "/Tests/Fixtures/py_finalizing.py"
         for minor in ["3.11", "3.12", "3.13"] {
             let target = try startTarget(try pyenv(minor), [lingering])
-            let session = try AttachedSession(target)
-            let notes = session.process.stderr.split(separator: "\n").filter { $0.contains("object allocators") }
-            XCTAssertEqual(notes, ["swiftleak: pid \(target.pid) runs CPython \(minor), but its object allocators were left alone (the interpreter is shutting down): only blocks from malloc are traced"])
-            let collect = try runToCompletion(TestEnvironment.binary, ["snapshot", "\(target.pid)", "--collect"])
-            XCTAssertNotEqual(collect.status, 0)
-            XCTAssertEqual(collect.stdout, "")
-            XCTAssertEqual(collect.stderr.split(separator: "\n").count, 1, collect.stderr)
-            XCTAssertTrue(collect.stderr.contains("gc.collect() did not run in pid \(target.pid): the interpreter is shutting down"), collect.stderr)
-            _ = try session.snapshot()
-            _ = try session.detach()
-            target.send("quit")
-            XCTAssertEqual(try target.wait(), 0, target.stderr)
-            XCTAssertEqual(target.stdout, "ready\n")
-            XCTAssertEqual(target.stderr, "")
+            try assertLeftAlone(target, minor: minor, because: "the interpreter is shutting down")
         }
     }
 
     // MARK: -
+
+    /// Attached to `target` (which printed only "ready" and ends on "quit"),
+    /// swiftleak leaves its allocators alone with one line giving `reason`,
+    /// refuses `--collect` with one line and a non-zero exit, still takes
+    /// snapshots and detaches; the process then exits 0 with its own output.
+    private func assertLeftAlone(_ target: ChildProcess, minor: String, because reason: String) throws {
+        let session = try AttachedSession(target)
+        let notes = session.process.stderr.split(separator: "\n").filter { $0.contains("object allocators") }
+        XCTAssertEqual(notes, ["swiftleak: pid \(target.pid) runs CPython \(minor), but its object allocators were left alone (\(reason)): only blocks from malloc are traced"])
+        let collect = try runToCompletion(TestEnvironment.binary, ["snapshot", "\(target.pid)", "--collect"])
+        XCTAssertNotEqual(collect.status, 0)
+        XCTAssertEqual(collect.stdout, "")
+        XCTAssertEqual(collect.stderr.split(separator: "\n").count, 1, collect.stderr)
+        XCTAssertTrue(collect.stderr.contains("gc.collect() did not run in pid \(target.pid): \(reason)"), collect.stderr)
+        _ = try session.snapshot()
+        _ = try session.detach()
+        target.send("quit")
+        XCTAssertEqual(try target.wait(), 0, target.stderr)
+        XCTAssertEqual(target.stdout, "ready\n")
+        XCTAssertEqual(target.stderr, "")
+    }
 
     private var fixture: String { TestEnvironment.packageRoot + "/Tests/Fixtures/py_seeds.py" }
 
