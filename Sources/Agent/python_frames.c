@@ -406,6 +406,8 @@ static uint32_t merge_tail(const struct sl_py_layout *l, uint64_t *ips, uint32_t
             sig = mix(sig, out[j]);
         memo_write(m, &rec, cursor, out, n, sig);
     }
+    if (!hints)
+        return at + n;
     /* The stack id depends on the native frames above the chain too. */
     uint64_t key = (uintptr_t)*id_hint;
     for (uint32_t j = 0; j < at; j++)
@@ -433,7 +435,8 @@ static uint32_t merge_each(const struct sl_py_layout *l, uint64_t *ips, uint32_t
             scratch[n++] = ip;   /* nothing to show for it: keep the native frame */
         n += got;
         if (i + 1 == depth) {
-            /* The stack was cut at max: the outer eval calls come from the chain alone. */
+            /* The stack ends here (cut at max, or a walk that stopped
+             * there): the outer eval calls come from the chain alone. */
             while (n < max && plausible(cursor) && budget)
                 n += one_eval_call(l, &cursor, &budget, scratch + n, max - n, NULL);
         }
