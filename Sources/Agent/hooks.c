@@ -197,7 +197,7 @@ __attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
     if (!sl_sample_alloc(p, size))
         return;   /* sampled mode (sampling.h): an unsampled block costs no unwind, no event */
     uint64_t ips[SL_MAX_FRAMES + 8];
-    _Atomic uint32_t *id_hint = NULL;
+    struct sl_stack_hint id_hint = {NULL, 1};   /* unwind.c fills it; stacks.c reads it */
 #ifdef SL_BENCH_NO_UNWIND   /* measurement only: the cost of everything but unwinding */
     uint32_t depth = 1; ips[0] = (uint64_t)__builtin_return_address(0);
 #else

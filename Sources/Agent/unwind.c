@@ -113,9 +113,9 @@ uintptr_t sl_agent_base(void)
     return agent_base;
 }
 
-uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, _Atomic uint32_t **id_hint)
+uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, struct sl_stack_hint *id_hint)
 {
-    *id_hint = NULL;
+    *id_hint = (struct sl_stack_hint){NULL, 1};
     int mode = sl_fast_unwind_mode();
     if (SL_LIKELY(mode != SL_FU_OFF)) {
         uint32_t n;
