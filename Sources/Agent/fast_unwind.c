@@ -29,6 +29,7 @@
 #include "eh_frame.h"
 #include "unwind_modules.h"
 
+#include <emmintrin.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -271,8 +272,19 @@ static inline uint32_t how_of(uint64_t rule)
 
 static inline uint32_t rbp_offset(uint32_t how) { return ((how >> 4) & 0x3fff) << 3; }
 
-/* An rbp-based frame's CFA checked without walking: the rbp it comes from,
- * the word at sp0 + at that an earlier frame saved, must be sp0 + want. */
+/* The whole-path check of one frame: the 16 bytes below its CFA, [the
+ * word at CFA - 16, the return address], minus [sp0, 0], must equal want
+ * in the lanes of mask. The first lane checks the rbp the next frame's
+ * CFA comes from, where this frame saved it at CFA - 16 (code built with
+ * frame pointers: every frame), so both checks cost one load. */
+struct fu_frame_check {
+    __m128i want;   /* [rbp - sp0, return address] */
+    __m128i mask;   /* [~0 if the rbp is checked here else 0, ~0] */
+};
+
+/* Any other rbp-based frame's CFA: the rbp it comes from, the word at
+ * sp0 + at that an earlier frame saved, must be sp0 + want. */
+#define FU_MEMO_RBP_CHECKS 16u
 struct fu_rbp_check {
     uint32_t at;
     int32_t want;
@@ -295,10 +307,11 @@ struct fu_memo {
     /* (tag << 32) | the stack id this path was interned as (stacks.c):
      * any value is harmless, an untagged one is only a candidate. */
     _Atomic uint64_t stack_id;
-    uint64_t ips[FU_MEMO_FRAMES + 1];
+    uint64_t ip0;
+    struct fu_frame_check chk[FU_MEMO_FRAMES];   /* chk[i]'s return address: ips[i + 1] */
     uint32_t rel[FU_MEMO_FRAMES];   /* CFA - sp0 */
     uint32_t how[FU_MEMO_FRAMES];
-    struct fu_rbp_check rbp[FU_MEMO_FRAMES];
+    struct fu_rbp_check rbp[FU_MEMO_RBP_CHECKS];
 };
 
 static inline uint64_t rd64(const void *p) { return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED); }
@@ -324,22 +337,33 @@ static uint64_t memo_write(struct fu_memo *m, uint32_t gen, uint32_t max, struct
     atomic_thread_fence(memory_order_release);
     /* The rbp checks: which saved rbp each rbp-based CFA comes from. */
     uint32_t nrbp = 0;
-    int64_t src = -1;   /* CFA-relative slot of the rbp in force; -1: bp0 */
+    int64_t src = -1;      /* CFA-relative slot of the rbp in force; -1: bp0 */
+    uint32_t src_frame = 0;
     int32_t bp0_want = 0;
+    uint64_t lane[FU_MEMO_FRAMES];      /* rbp - sp0 checked in frame i's first lane */
+    uint64_t lane_on[FU_MEMO_FRAMES];
+    for (uint32_t i = 0; i < w.n; i++)
+        lane_on[i] = lane[i] = 0;
     for (uint32_t i = 0; i < w.n; i++) {
         if (w.how[i] & FU_HOW_RBP) {
             int32_t want = (int32_t)((int64_t)w.rel[i] - rbp_offset(w.how[i]));
-            if (src >= 0) {
+            if (src >= 0 && src == (int64_t)w.rel[src_frame] - 16 &&
+                (!lane_on[src_frame] || lane[src_frame] == (uint64_t)(int64_t)want)) {
+                lane[src_frame] = (uint64_t)(int64_t)want;
+                lane_on[src_frame] = ~0ull;
+            } else if (src >= 0 && nrbp < FU_MEMO_RBP_CHECKS) {
                 wr64(&m->rbp[nrbp++], (uint64_t)(uint32_t)want << 32 | (uint32_t)src);
-            } else if (!(w.flags & FU_MEMO_BP0) || bp0_want == want) {
+            } else if (src < 0 && (!(w.flags & FU_MEMO_BP0) || bp0_want == want)) {
                 w.flags |= FU_MEMO_BP0;
                 bp0_want = want;
             } else {
-                w.whole = 0;   /* cannot happen in a real walk; do not vouch for it */
+                w.whole = 0;   /* more checks than kept: do not vouch for it */
             }
         }
-        if (w.how[i] & 15)
+        if (w.how[i] & 15) {
             src = (int64_t)w.rel[i] - 8 * (w.how[i] & 15);
+            src_frame = i;
+        }
     }
     wr32(&m->gen, gen);
     wr32(&m->n, w.n);
@@ -349,9 +373,13 @@ static uint64_t memo_write(struct fu_memo *m, uint32_t gen, uint32_t max, struct
     wr32(&m->flags, w.flags);
     wr32(&m->bp0_want, (uint32_t)bp0_want);
     atomic_store_explicit(&m->stack_id, 0, memory_order_relaxed);
-    for (uint32_t i = 0; i <= w.n; i++)
-        wr64(&m->ips[i], w.ips[i]);
+    wr64(&m->ip0, w.ips[0]);
     for (uint32_t i = 0; i < w.n; i++) {
+        uint64_t *c = (uint64_t *)&m->chk[i];
+        wr64(&c[0], lane[i]);
+        wr64(&c[1], w.ips[i + 1]);
+        wr64(&c[2], lane_on[i]);
+        wr64(&c[3], ~0ull);
         wr32(&m->rel[i], w.rel[i]);
         wr32(&m->how[i], w.how[i]);
     }
@@ -359,30 +387,49 @@ static uint64_t memo_write(struct fu_memo *m, uint32_t gen, uint32_t max, struct
     return s + 2;
 }
 
-/* Whether m's whole path (n frames, nrbp rbp checks, read once by the
- * caller) is on this stack from (sp0, bp0), span = top - sp0. A memo read
- * while it was rewritten is thrown away by the caller's sequence check, so
- * this only keeps its reads safe: every one lands in [sp0, top). */
-static inline int memo_whole_matches(const struct fu_memo *m, uint32_t n, uint32_t nrbp, uint32_t flags,
-                                     uintptr_t sp0, uintptr_t bp0, uintptr_t span)
+/* Copies the first n 32-bit words of src (an array of FU_MEMO_FRAMES) in
+ * groups of four, without a call or a branch per word. */
+static inline void copy_words32(uint32_t *dst, const uint32_t *src, uint32_t n)
 {
-    uint64_t bad = 0;
+    for (uint32_t i = 0; i < n; i += 4)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm_loadu_si128((const __m128i *)(src + i)));
+}
+
+/* Whether m's whole path (n frames, nrbp rbp checks, read once by the
+ * caller at sequence number s1) is on this stack from (sp0, bp0), span =
+ * top - sp0; the return addresses found go to ips[1, n]. The offsets are
+ * copied first and the copy validated by the sequence number, so it is a
+ * real walk's: CFAs that grow from sp0 + 8, slots inside their frames. Then
+ * the last CFA within the stack keeps every read in [sp0 - 8, top), and the
+ * loads need no branch. The caller checks the sequence number once more for
+ * the values compared. Out of line, so its loops keep to registers. */
+static __attribute__((noinline)) int memo_whole_matches(const struct fu_memo *m, uint64_t s1, uint32_t n, uint32_t nrbp,
+                                                         uint32_t flags, uintptr_t sp0, uintptr_t bp0, uintptr_t span,
+                                                         uint64_t *ips)
+{
+    uint32_t at[FU_MEMO_FRAMES];
+    uint32_t rbp[2 * FU_MEMO_RBP_CHECKS];
+    copy_words32(at, m->rel, n);
+    copy_words32(rbp, (const uint32_t *)m->rbp, 2 * nrbp);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&m->seq, memory_order_relaxed) != s1 || at[0] < 8 || at[n - 1] > span)
+        return 0;
+    const __m128i sub = _mm_set_epi64x(0, (int64_t)sp0);
+    __m128i bad = _mm_setzero_si128();
+    const unsigned char *base = (const unsigned char *)sp0 - 16;
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t rel = rd32(&m->rel[i]);
-        if (SL_UNLIKELY(rel > span || rel < 8))
-            return 0;
-        bad |= *(const uint64_t *)(sp0 + rel - 8) ^ rd64(&m->ips[i + 1]);
+        __m128i v = _mm_loadu_si128((const __m128i *)(base + at[i]));
+        /* the stack's own return address: no copy of the memo's, and no read of it torn */
+        _mm_storeh_pd((double *)&ips[i + 1], _mm_castsi128_pd(v));
+        v = _mm_xor_si128(_mm_sub_epi64(v, sub), m->chk[i].want);
+        bad = _mm_or_si128(bad, _mm_and_si128(v, m->chk[i].mask));
     }
-    for (uint32_t c = 0; c < nrbp; c++) {
-        uint64_t chk = rd64(&m->rbp[c]);
-        uint32_t at = (uint32_t)chk;
-        if (SL_UNLIKELY(at + 8 > span))
-            return 0;
-        bad |= (*(const uint64_t *)(sp0 + at) - sp0) ^ (uint64_t)(int64_t)(int32_t)(chk >> 32);
-    }
+    uint64_t worse = 0;
+    for (uint32_t c = 0; c < nrbp; c++)
+        worse |= (*(const uint64_t *)(sp0 + rbp[2 * c]) - sp0) ^ (uint64_t)(int64_t)(int32_t)rbp[2 * c + 1];
     if (flags & FU_MEMO_BP0)
-        bad |= (bp0 - sp0) ^ (uint64_t)(int64_t)(int32_t)rd32(&m->bp0_want);
-    return bad == 0;
+        worse |= (bp0 - sp0) ^ (uint64_t)(int64_t)(int32_t)rd32(&m->bp0_want);
+    return !worse && _mm_movemask_epi8(_mm_cmpeq_epi8(bad, _mm_setzero_si128())) == 0xffff;
 }
 
 /* ---- the agent's own frames ------------------------------------------------
@@ -596,11 +643,11 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
     struct fu_memo *m = &memo[(uint32_t)((key >> 4) ^ (key >> 14)) & (FU_MEMO_SLOTS - 1)];
     uint64_t s1 = atomic_load_explicit(&m->seq, memory_order_acquire);
     uint32_t mn = rd32(&m->n);
-    if (!(s1 & 1) && rd32(&m->gen) == gen && mn && mn <= FU_MEMO_FRAMES && rd64(&m->ips[0]) == ip0) {
+    if (!(s1 & 1) && rd32(&m->gen) == gen && mn && mn <= FU_MEMO_FRAMES && rd64(&m->ip0) == ip0) {
         uint32_t whole = rd32(&m->whole), nrbp = rd32(&m->nrbp), flags = rd32(&m->flags);
-        if (whole == mn + 1 && whole <= max && rd32(&m->max) == max && nrbp <= FU_MEMO_FRAMES &&
-            memo_whole_matches(m, mn, nrbp, flags, sp0, bp0, span)) {
-            memcpy(ips, m->ips, whole * sizeof(uint64_t));
+        if (whole == mn + 1 && whole <= max && rd32(&m->max) == max && nrbp <= FU_MEMO_RBP_CHECKS &&
+            memo_whole_matches(m, s1, mn, nrbp, flags, sp0, bp0, span, ips)) {
+            ips[0] = ip0;
             atomic_thread_fence(memory_order_acquire);
             if (SL_LIKELY(atomic_load_explicit(&m->seq, memory_order_relaxed) == s1)) {
                 *depth = whole;
@@ -633,7 +680,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
             msp = cfa;
             mip = ra;
             i++;
-            if (i == lim || !ra || ra != rd64(&m->ips[i]) || is_stop(stop, ra))
+            if (i == lim || !ra || ra != rd64(&((const uint64_t *)&m->chk[i - 1])[1]) || is_stop(stop, ra))
                 break;
             ips[i] = ra;
         }
