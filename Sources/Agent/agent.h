@@ -213,9 +213,10 @@ void sl_fast_unwind_set_mode(int mode);
 /* Walk the caller's stack from .eh_frame rules. Frames in the agent are
  * skipped (at most skip_max of them), then up to max return addresses are
  * stored in ips, unmodified, *depth of them. Returns 0, or -1: this stack
- * needs libunwind (unsupported rule, unknown code, odd stack); *depth then
- * counts the frames found before that point. On 0, *id_hint is this path's
- * memo slot for sl_stack_intern_hinted. Hook-path safe. */
+ * needs libunwind (fast unwinding off, unsupported rule, unknown code, odd
+ * stack; in fast-only mode 0 with the frames found before that point). On
+ * 0, *id_hint is this path's memo slot for sl_stack_intern_hinted.
+ * Hook-path safe. */
 int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, struct sl_stack_hint *id_hint);
 /* End every walk after the first frame whose ip is in [lo, lo + span)
  * (CPython's eval loop, see python_frames.c); span 0: walk to the end.

@@ -568,10 +568,11 @@ static inline struct sl_stack_hint hint_for(struct fu_memo *m, uint64_t s, uint3
     return (struct sl_stack_hint){&m->stack_id, vouched ? (uint32_t)s : 1u};
 }
 
-int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, struct sl_stack_hint *id_hint)
+/* The walk of sl_fast_unwind, inlined there: it starts in the frame of
+ * whoever calls sl_fu_regs. */
+static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth,
+                                                      struct sl_stack_hint *id_hint)
 {
-    *depth = 0;
-    *id_hint = (struct sl_stack_hint){NULL, 1};
     struct fu_regs r;
     sl_fu_regs(&r);
     uintptr_t sp = r.sp, ip = r.ip, bp = r.bp;
@@ -753,6 +754,17 @@ done:;
     }
     *id_hint = hint_for(m, s, whole, flags);
     return 0;
+}
+
+int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, struct sl_stack_hint *id_hint)
+{
+    *depth = 0;
+    *id_hint = (struct sl_stack_hint){NULL, 1};
+    int mode = atomic_load_explicit(&fu_on, memory_order_relaxed);
+    if (SL_UNLIKELY(mode == SL_FU_OFF))
+        return -1;
+    int r = walk(ips, max, skip_max, depth, id_hint);
+    return r == 0 || mode == SL_FU_FAST_ONLY ? 0 : -1;   /* fast-only: keep the frames found */
 }
 
 void sl_fast_unwind_forget_stack_ids(void)
