@@ -250,6 +250,7 @@ static inline int step(uintptr_t *ip, uintptr_t *sp, uintptr_t *bp, uintptr_t to
  * race skip the write, readers that see it move redo the walk): no thread
  * ever waits. */
 #define FU_MEMO_SLOTS 4096u
+#define FU_MEMO_WAYS 4u     /* slots per set: one set per leaf and caller */
 #define FU_MEMO_FRAMES 64u
 
 struct fu_memo_frame {
@@ -546,17 +547,32 @@ static void agent_path_add(const struct fu_memo_frame *f, uint32_t n)
  * that saw sequence number s1: their rel and how are copied back only now,
  * and only if the memo still holds them, so a replay that needs no write
  * copies nothing. Returns memo_write's. */
-static uint64_t memo_extend(struct fu_memo *m, uint64_t s1, uint32_t had, uint32_t gen, uint32_t max, uint32_t *rel,
-                            uint32_t *how, struct fu_walk w)
+static uint64_t memo_extend(const struct fu_memo *from, uint64_t s1, uint32_t had, struct fu_memo *to, uint32_t gen,
+                            uint32_t max, uint32_t *rel, uint32_t *how, struct fu_walk w)
 {
     for (uint32_t i = 0; i < had; i++) {
-        rel[i] = rd32(&m->rel[i]);
-        how[i] = rd32(&m->how[i]);
+        rel[i] = rd32(&from->rel[i]);
+        how[i] = rd32(&from->how[i]);
     }
     atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&m->seq, memory_order_relaxed) != s1)
+    if (atomic_load_explicit(&from->seq, memory_order_relaxed) != s1)
         return 0;   /* rewritten meanwhile: the copy may be torn */
-    return memo_write(m, gen, max, w);
+    return memo_write(to, gen, max, w);
+}
+
+/* The slot a walk that no memo of its set knew is written to: one whose
+ * contents are stale, else each in turn (per thread, so no line is
+ * shared): paths that share a leaf and its caller (operator new reached
+ * through std::string's _M_create from everywhere) then keep a way each
+ * instead of overwriting one slot by turns. */
+static __thread uint32_t fu_victim __attribute__((tls_model("initial-exec")));
+
+static inline struct fu_memo *victim_of(struct fu_memo *set, uint32_t gen)
+{
+    for (uint32_t w = 0; w < FU_MEMO_WAYS; w++)
+        if (rd32(&set[w].gen) != gen || !rd32(&set[w].n))
+            return &set[w];
+    return &set[fu_victim++ % FU_MEMO_WAYS];
 }
 
 /* The hint for a stack that is the memo's whole path at sequence number s:
@@ -630,32 +646,55 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
     int recording = 1;
     uint32_t had = 0;               /* frames the memo vouched for */
 
-    /* The slot is chosen by the leaf ip and its caller's: one leaf often
-     * has many callers (every CPython object comes through the one call in
-     * PyObject_Malloc that reaches the agent's wrapper), and keyed by the
-     * leaf alone their paths would keep overwriting each other's slot. The
-     * caller comes from one rule step, whose rule (the leaf's) is hot. */
-    uintptr_t key = ip0;
+    /* The set is chosen by the leaf ip, its caller's and the depth of the
+     * stack below sp0 (top - sp0). One leaf often has many callers (every
+     * CPython object comes through the one call in PyObject_Malloc that
+     * reaches the agent's wrapper; every C++ string through operator new
+     * and _M_create): keyed by the leaf alone their paths would keep
+     * overwriting each other's slots. The caller comes from one rule step,
+     * whose rule (the leaf's) is hot; the depth costs nothing, and tells
+     * apart most paths that share both. */
+    uint64_t key = ip0 * 0x9e3779b97f4a7c15ull + span * 0xc2b2ae3d27d4eb4full;
     {
         uintptr_t ip1 = ip0, sp1 = sp0, bp1 = bp0;
         if (!is_stop(stop, ip0) && step(&ip1, &sp1, &bp1, top, gen, &w) > 0)
-            key ^= (ip1 * 0x9e3779b97f4a7c15ull) >> 24;
+            key += ip1 * 0x165667b19e3779f9ull;
     }
-    struct fu_memo *m = &memo[(uint32_t)((key >> 4) ^ (key >> 14)) & (FU_MEMO_SLOTS - 1)];
-    uint64_t s1 = atomic_load_explicit(&m->seq, memory_order_acquire);
-    uint32_t mn = rd32(&m->n);
-    if (!(s1 & 1) && rd32(&m->gen) == gen && mn && mn <= FU_MEMO_FRAMES && rd64(&m->ip0) == ip0) {
-        uint32_t whole = rd32(&m->whole), nrbp = rd32(&m->nrbp), flags = rd32(&m->flags);
-        if (whole == mn + 1 && whole <= max && rd32(&m->max) == max && nrbp <= FU_MEMO_RBP_CHECKS &&
-            memo_whole_matches(m, s1, mn, nrbp, flags, sp0, bp0, span, ips)) {
+    struct fu_memo *set = &memo[(uint32_t)(key >> 40) % (FU_MEMO_SLOTS / FU_MEMO_WAYS) * FU_MEMO_WAYS];
+    struct fu_memo *m = NULL;   /* the way replayed frame by frame, if any */
+    uint64_t s1 = 0;
+    for (uint32_t way = 0; way < FU_MEMO_WAYS; way++) {
+        struct fu_memo *c = &set[way];
+        uint64_t sc = atomic_load_explicit(&c->seq, memory_order_acquire);
+        uint32_t cn = rd32(&c->n);
+        if ((sc & 1) || rd32(&c->gen) != gen || !cn || cn > FU_MEMO_FRAMES || rd64(&c->ip0) != ip0)
+            continue;
+        if (!m) {
+            m = c;
+            s1 = sc;
+        }
+        uint32_t whole = rd32(&c->whole), nrbp = rd32(&c->nrbp), flags = rd32(&c->flags);
+        if (whole != cn + 1 || whole > max || rd32(&c->max) != max || nrbp > FU_MEMO_RBP_CHECKS)
+            continue;
+        /* First the outermost return address alone, which tells the ways
+         * of one set apart (a read kept inside the stack: the value may be
+         * torn), then the whole path. */
+        uint32_t last = rd32(&c->rel[cn - 1]);
+        if (last < 8 || last > span ||
+            *(const uint64_t *)(sp0 + last - 8) != rd64(&((const uint64_t *)&c->chk[cn - 1])[1]))
+            continue;
+        if (memo_whole_matches(c, sc, cn, nrbp, flags, sp0, bp0, span, ips)) {
             ips[0] = ip0;
             atomic_thread_fence(memory_order_acquire);
-            if (SL_LIKELY(atomic_load_explicit(&m->seq, memory_order_relaxed) == s1)) {
+            if (SL_LIKELY(atomic_load_explicit(&c->seq, memory_order_relaxed) == sc)) {
                 *depth = whole;
-                *id_hint = hint_for(m, s1, whole, flags);
+                *id_hint = hint_for(c, sc, whole, flags);
                 return 0;
             }
         }
+    }
+    if (m) {
+        uint32_t mn = rd32(&m->n);
         /* Frame by frame: frame i's return address must be at sp0 + rel_i
          * - 8 and equal the memo's ip of frame i + 1. The sequence check
          * below throws away a torn read, so the loop only has to keep its
@@ -664,6 +703,8 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
          * memo read whole was a real walk: CFAs that grow, slots inside
          * their frames. */
         uint32_t lim = mn < max ? mn : max;
+        if (lim > FU_MEMO_FRAMES)
+            lim = FU_MEMO_FRAMES;
         uintptr_t mip = ip0, msp = sp0, mbp = bp0;
         uint32_t i = 0;
         ips[0] = ip0;
@@ -747,12 +788,13 @@ done:;
     uint32_t n = rec_run < d ? rec_run : d - 1;
     uint32_t whole = ended_whole && n + 1 == d ? d : 0;
     uint64_t s = 0;   /* the memo's sequence number if it now holds this walk */
+    struct fu_memo *to = victim_of(set, gen);
     if (n > had || whole) {
         struct fu_walk walk = {ips, rec_rel, rec_how, n, whole, flags};
         uint32_t copy = had < n ? had : n;
-        s = copy ? memo_extend(m, s1, copy, gen, max, rec_rel, rec_how, walk) : memo_write(m, gen, max, walk);
+        s = copy ? memo_extend(m, s1, copy, to, gen, max, rec_rel, rec_how, walk) : memo_write(to, gen, max, walk);
     }
-    *id_hint = hint_for(m, s, whole, flags);
+    *id_hint = hint_for(s ? to : m ? m : to, s, whole, flags);
     return 0;
 }
 
