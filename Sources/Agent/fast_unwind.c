@@ -653,8 +653,10 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
      * and _M_create): keyed by the leaf alone their paths would keep
      * overwriting each other's slots. The caller comes from one rule step,
      * whose rule (the leaf's) is hot; the depth costs nothing, and tells
-     * apart most paths that share both. */
-    uint64_t key = ip0 * 0x9e3779b97f4a7c15ull + span * 0xc2b2ae3d27d4eb4full;
+     * apart most paths that share both. Not where walks end at a stop (the
+     * Python eval loop): there the depth varies with the Python frames
+     * above, and the native path below the stop does not. */
+    uint64_t key = ip0 * 0x9e3779b97f4a7c15ull + (stop.span ? 0 : span * 0xc2b2ae3d27d4eb4full);
     {
         uintptr_t ip1 = ip0, sp1 = sp0, bp1 = bp0;
         if (!is_stop(stop, ip0) && step(&ip1, &sp1, &bp1, top, gen, &w) > 0)
