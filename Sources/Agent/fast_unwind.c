@@ -577,7 +577,9 @@ static inline struct fu_memo *victim_of(struct fu_memo *set, uint32_t gen)
 
 /* The hint for a stack that is the memo's whole path at sequence number s:
  * tagged with s when nothing will rewrite it before interning (no stop
- * frame for the Python merge, no Swift async merge), else untagged (odd). */
+ * frame for the Python merge, no Swift async merge), else untagged (odd).
+ * The tag is s's low 32 bits: to alias, one slot would have to be
+ * rewritten 2^31 times between a capture and its interning. */
 static inline struct sl_stack_hint hint_for(struct fu_memo *m, uint64_t s, uint32_t whole, uint32_t flags)
 {
     int vouched = s && whole && !(flags & FU_MEMO_STOP) && !sl_async_may_merge();
