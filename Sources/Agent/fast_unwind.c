@@ -245,12 +245,13 @@ static inline int step(uintptr_t *ip, uintptr_t *sp, uintptr_t *bp, uintptr_t to
  * independent loads the CPU overlaps, and the check is exactly what the
  * rule walk would find, frame-pointer frames included: the frame-pointer
  * walk, confirmed by the unwind tables. Otherwise the memo is replayed
- * frame by frame to its first difference, and the rule walk goes on.
+ * frame by frame to its first difference, and the rule walk goes on; its
+ * result replaces a stale way of the set, else each way in turn.
  * Slots are written under a per-slot sequence number (writers that lose the
  * race skip the write, readers that see it move redo the walk): no thread
  * ever waits. */
 #define FU_MEMO_SLOTS 4096u
-#define FU_MEMO_WAYS 4u     /* slots per set: one set per leaf and caller */
+#define FU_MEMO_WAYS 4u     /* slots per set: one set per leaf, caller and stack depth */
 #define FU_MEMO_FRAMES 64u
 
 struct fu_memo_frame {
