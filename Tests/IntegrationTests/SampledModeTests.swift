@@ -62,6 +62,37 @@ final class SampledModeTests: XCTestCase {
         XCTAssertFalse(text.stdout.contains("estimated"), text.stdout)
     }
 
+    /// A thread's countdown outlives its session: after a sampled attach
+    /// (1 GiB apart, so each thread's countdown would swallow the whole next
+    /// leak), an exact attach to the same process must still record every
+    /// block. The main thread allocates in both sessions.
+    func testExactAttachAfterASampledOneRecordsEveryBlock() throws {
+        let target = try startTarget(TestEnvironment.fixture("sampled_leak"), ["interactive"])
+        let output = try TestEnvironment.temporaryDirectory()
+        let sampled = try ChildProcess(TestEnvironment.binary, ["attach", "\(target.pid)", "--sample-bytes", "1GiB", "--output", output])
+        addTeardownBlock { if sampled.process.isRunning { sampled.signal(SIGKILL) } }
+        try sampled.waitForLine(containing: "attached to \(target.pid)", onStderr: true, timeout: 30)
+        target.send("leak")
+        _ = try target.waitForLine(containing: "leaked ", timeout: 30)
+        _ = try AttachedSession.request("detach", pid: target.pid, file: #filePath, line: #line)
+        XCTAssertEqual(try sampled.wait(timeout: 30), 0, sampled.stderr)
+        TargetProc.waitUntilAgentIdle(target.pid)
+
+        let exact = try AttachedSession(target)
+        addTeardownBlock { exact.kill9() }
+        let previous = target.stdout.split(separator: "\n").count
+        target.send("leak")
+        let truth = try groundTruth(try target.waitForLine(containing: "leaked ", after: previous, timeout: 30))
+        let top = try SwiftLeakCLI.json(["top", try exact.snapshot(), "--group-by", "function"])
+        XCTAssertNil((top["snapshot"] as? [String: Any])?["estimated"], "\(top["snapshot"] ?? "")")
+        let leak = try XCTUnwrap(SwiftLeakCLI.stat(SwiftLeakCLI.stats(top), function: "leak_block"))
+        XCTAssertEqual(SwiftLeakCLI.int(leak["size"]), truth.bytes)
+        XCTAssertEqual(SwiftLeakCLI.int(leak["count"]), truth.blocks)
+        _ = try exact.detach()
+        target.send("quit")
+        XCTAssertEqual(try target.wait(), 0, target.stderr)
+    }
+
     /// "leaked BYTES bytes in BLOCKS blocks"
     private func groundTruth(_ text: String) throws -> (bytes: Int64, blocks: Int64) {
         let line = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("leaked ") }, text)
