@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 uint64_t sl_sample_mean;
-uint32_t sl_sample_epoch = SL_SAMPLE_EXACT_EPOCH;
+_Atomic uint32_t sl_sample_epoch = SL_SAMPLE_EXACT_EPOCH;
 __thread struct sl_sample_countdown sl_sample_countdown __attribute__((tls_model("initial-exec")));
-_Atomic uint8_t *sl_sample_filter;
+_Atomic(_Atomic uint8_t *) sl_sample_filter;
 
 /* The summary's memory, kept across sessions (sl_sample_filter is NULL in exact mode). */
 static _Atomic uint8_t *filter;
@@ -138,9 +138,10 @@ int sl_sample_free_slow(void *p)
 int sl_sample_alloc_slow(void *p, size_t size)
 {
     struct sl_sample_countdown *c = &sl_sample_countdown;
-    if (c->epoch != sl_sample_epoch) {
+    uint32_t epoch = atomic_load_explicit(&sl_sample_epoch, memory_order_relaxed);
+    if (c->epoch != epoch) {
         /* This thread's first allocation under this configuration: draw its first gap. */
-        c->epoch = sl_sample_epoch;
+        c->epoch = epoch;
         c->left = next_gap();
         if (size < c->left) {
             c->left -= size;
@@ -170,7 +171,7 @@ int sl_sampling_configure(uint64_t mean_bytes)
     sl_sample_mean = mean_bytes;
     if (mean_bytes && (++last_epoch == 0 || last_epoch == SL_SAMPLE_EXACT_EPOCH))
         last_epoch = 1;   /* 0 is a fresh thread's, the other exact mode's */
-    sl_sample_epoch = mean_bytes ? last_epoch : SL_SAMPLE_EXACT_EPOCH;
-    sl_sample_filter = mean_bytes ? filter : NULL;
+    atomic_store(&sl_sample_epoch, mean_bytes ? last_epoch : SL_SAMPLE_EXACT_EPOCH);
+    atomic_store(&sl_sample_filter, mean_bytes ? filter : NULL);
     return 0;
 }

@@ -24,7 +24,9 @@
 #pragma GCC visibility push(hidden)
 
 /* Mean bytes between samples; 0: exact mode, every allocation recorded.
- * Written only while tracing is off (session start). */
+ * Written only while tracing is off (session start). The fast paths below
+ * read the epoch and the summary at any time, tracing or not: those two are
+ * atomic (relaxed loads: the same single move). */
 extern uint64_t sl_sample_mean;
 /* The configuration a countdown belongs to: a new value each time sampled
  * mode is configured, so that a thread's countdown left over from an earlier
@@ -32,7 +34,7 @@ extern uint64_t sl_sample_mean;
  * SL_SAMPLE_EXACT_EPOCH, which no countdown carries, so the fast path gives
  * up at the first compare. Written with sl_sample_mean. */
 #define SL_SAMPLE_EXACT_EPOCH UINT32_MAX
-extern uint32_t sl_sample_epoch;
+extern _Atomic uint32_t sl_sample_epoch;
 
 /* One thread's countdown: one TLS block, so the hooks' fast path finds both
  * fields from one TLS offset. */
@@ -56,7 +58,7 @@ int sl_sample_free_slow(void *p);
  * share the heap's, and a free rarely misses the cache (a hashed 64 KiB
  * table missed L1 on most frees). NULL in exact mode. */
 #define SL_SAMPLE_FILTER_BITS 16
-extern _Atomic uint8_t *sl_sample_filter;
+extern _Atomic(_Atomic uint8_t *) sl_sample_filter;
 
 static inline _Atomic uint8_t *sl_sample_filter_of(_Atomic uint8_t *filter, const void *p)
 {
@@ -73,7 +75,7 @@ static inline _Atomic uint8_t *sl_sample_filter_of(_Atomic uint8_t *filter, cons
 static inline int sl_sample_skip_alloc(size_t size)
 {
     struct sl_sample_countdown *c = &sl_sample_countdown;
-    if (SL_LIKELY(c->epoch == sl_sample_epoch) && SL_LIKELY(size < c->left)) {
+    if (SL_LIKELY(c->epoch == atomic_load_explicit(&sl_sample_epoch, memory_order_relaxed)) && SL_LIKELY(size < c->left)) {
         c->left -= size;
         return 1;
     }
@@ -85,8 +87,8 @@ static inline int sl_sample_skip_alloc(size_t size)
  * which the hooks rule out first. False in exact mode. */
 static inline int sl_sample_skip_free(const void *p)
 {
-    _Atomic uint8_t *filter = sl_sample_filter;
-    return filter && atomic_load_explicit(sl_sample_filter_of(filter, p), memory_order_relaxed) == 0;
+    _Atomic uint8_t *filter = atomic_load_explicit(&sl_sample_filter, memory_order_relaxed);
+    return SL_LIKELY(filter != NULL) && atomic_load_explicit(sl_sample_filter_of(filter, p), memory_order_relaxed) == 0;
 }
 
 /* Whether the allocation of `size` bytes at p is to be recorded. */
