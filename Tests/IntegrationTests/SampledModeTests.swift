@@ -30,10 +30,7 @@ final class SampledModeTests: XCTestCase {
 
     func testAttachEstimatesTheKnownLeakWithinTwentyPercent() throws {
         let target = try startTarget(TestEnvironment.fixture("sampled_leak"), ["interactive"])
-        let output = try TestEnvironment.temporaryDirectory()
-        let attach = try ChildProcess(TestEnvironment.binary, ["attach", "\(target.pid)", "--sample-bytes", "64KiB", "--output", output])
-        addTeardownBlock { if attach.process.isRunning { attach.signal(SIGKILL) } }
-        try attach.waitForLine(containing: "attached to \(target.pid)", onStderr: true, timeout: 30)
+        let attach = try attachSampled(target, rate: "64KiB")
         target.send("leak")
         let line = try target.waitForLine(containing: "leaked ", timeout: 30)
         let truth = try groundTruth(line)
@@ -68,10 +65,7 @@ final class SampledModeTests: XCTestCase {
     /// block. The main thread allocates in both sessions.
     func testExactAttachAfterASampledOneRecordsEveryBlock() throws {
         let target = try startTarget(TestEnvironment.fixture("sampled_leak"), ["interactive"])
-        let output = try TestEnvironment.temporaryDirectory()
-        let sampled = try ChildProcess(TestEnvironment.binary, ["attach", "\(target.pid)", "--sample-bytes", "1GiB", "--output", output])
-        addTeardownBlock { if sampled.process.isRunning { sampled.signal(SIGKILL) } }
-        try sampled.waitForLine(containing: "attached to \(target.pid)", onStderr: true, timeout: 30)
+        let sampled = try attachSampled(target, rate: "1GiB")
         target.send("leak")
         _ = try target.waitForLine(containing: "leaked ", timeout: 30)
         _ = try AttachedSession.request("detach", pid: target.pid, file: #filePath, line: #line)
@@ -91,6 +85,15 @@ final class SampledModeTests: XCTestCase {
         _ = try exact.detach()
         target.send("quit")
         XCTAssertEqual(try target.wait(), 0, target.stderr)
+    }
+
+    /// `swiftleak attach PID --sample-bytes RATE`, started and attached (killed at teardown if still running).
+    private func attachSampled(_ target: ChildProcess, rate: String) throws -> ChildProcess {
+        let output = try TestEnvironment.temporaryDirectory()
+        let attach = try ChildProcess(TestEnvironment.binary, ["attach", "\(target.pid)", "--sample-bytes", rate, "--output", output])
+        addTeardownBlock { if attach.process.isRunning { attach.signal(SIGKILL) } }
+        try attach.waitForLine(containing: "attached to \(target.pid)", onStderr: true, timeout: 30)
+        return attach
     }
 
     /// "leaked BYTES bytes in BLOCKS blocks"
