@@ -26,10 +26,10 @@ final class FrameCache: @unchecked Sendable {
     /// How long the symbolizer keeps its modules' files and debug data open
     /// after its last new address, at first. Most stacks show up early, and
     /// that data (libc's debug file alone: 17 MB) would otherwise be most of
-    /// the collector's memory for the rest of the session. Opening it again
-    /// costs about 0.1 s of CPU, so each time new addresses come after a
-    /// release the delay doubles, up to `longestReleaseDelay`: a program that
-    /// keeps finding new stacks pays a few reopenings, not one per stack.
+    /// the collector's memory for the rest of the session. Opening libc's
+    /// again costs about 65 ms of CPU, so each time new addresses come after
+    /// a release the delay doubles, up to `longestReleaseDelay`: a program
+    /// that keeps finding new stacks pays a few reopenings, not one per stack.
     static let firstReleaseDelay = 0.25
     static let longestReleaseDelay = 60.0
 
