@@ -69,18 +69,26 @@ static uint64_t pop_run(uint64_t *next, uint64_t n)
     return got;
 }
 
-/* Three laps and a half in batches of a quarter ring: every event once, in order. */
-static void t_ring_order(void)
+/* `batches` quarter rings numbered from `first`, each pushed then popped
+ * whole and in order; returns the number after the last. */
+static uint64_t quarter_laps(uint64_t first, int batches)
 {
-    fresh();
-    uint64_t pushed = 0, next = 0;
-    for (int batch = 0; batch < 14; batch++) {
+    uint64_t pushed = first, next = first;
+    for (int batch = 0; batch < batches; batch++) {
         CHECK(push_run(pushed, CAP / 4), "batch %d pushed", batch);
         pushed += CAP / 4;
         CHECK(pop_run(&next, CAP) == CAP / 4, "batch %d popped whole", batch);
     }
-    CHECK(next == pushed && atomic_load(&sl_sess.lost) == 0, "%llu of %llu, %llu lost",
-          (unsigned long long)next, (unsigned long long)pushed, (unsigned long long)atomic_load(&sl_sess.lost));
+    CHECK(next == pushed, "%llu of %llu", (unsigned long long)(next - first), (unsigned long long)(pushed - first));
+    return pushed;
+}
+
+/* Three laps and a half in batches of a quarter ring: every event once, in order. */
+static void t_ring_order(void)
+{
+    fresh();
+    (void)quarter_laps(0, 14);
+    CHECK(atomic_load(&sl_sess.lost) == 0, "%llu lost", (unsigned long long)atomic_load(&sl_sess.lost));
 }
 
 /* A producer preempted between reservation and publication for longer than
@@ -107,13 +115,7 @@ static void t_ring_late_publish(void)
     /* Two more laps through every slot, the late one's included, with no
      * producer waiting on it (it would give up after 2 s of the fake clock). */
     fake_step_ns = 1000000;
-    uint64_t pushed = 2000;
-    next = pushed;
-    for (int batch = 0; batch < 8; batch++) {
-        CHECK(push_run(pushed, CAP / 4), "lap batch %d pushed", batch);
-        pushed += CAP / 4;
-        CHECK(pop_run(&next, CAP) == CAP / 4, "lap batch %d popped", batch);
-    }
+    (void)quarter_laps(2000, 8);
     CHECK(failed_with == 0 && atomic_load(&sl_sess.lost) == 1, "status %u, %llu lost", failed_with,
           (unsigned long long)atomic_load(&sl_sess.lost));
 }
@@ -136,13 +138,7 @@ static void t_ring_reclaim(void)
           (unsigned long long)sl_ring_head(), (unsigned long long)sl_ring_tail());
     atomic_store(&sl_sess.tracing, 1);   /* the next session */
     atomic_store(&sl_sess.lost, 0);
-    uint64_t pushed = 100;
-    next = pushed;
-    for (int batch = 0; batch < 8; batch++) {
-        CHECK(push_run(pushed, CAP / 4), "batch %d pushed", batch);
-        pushed += CAP / 4;
-        CHECK(pop_run(&next, CAP) == CAP / 4, "batch %d popped", batch);
-    }
+    (void)quarter_laps(100, 8);
     CHECK(failed_with == 0 && atomic_load(&sl_sess.lost) == 0, "status %u, %llu lost", failed_with,
           (unsigned long long)atomic_load(&sl_sess.lost));
 }
