@@ -142,12 +142,21 @@ int sl_ring_init(void);
 /* Producer side: never blocks forever, never takes a lock. Returns 0 if the
  * event was dropped (counted as lost). */
 int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id);
+/* sl_ring_push in its two steps, for the ring's own tests: a reservation
+ * and, as late as a preempted producer would, its publication. */
+uint64_t sl_ring_reserve(void);
+int sl_ring_publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id);
 /* Consumer side (agent thread only). Pop the next event if it is ready:
  * returns 1 with *ev filled, 0 if nothing is ready now. Slots reserved and
  * never completed are skipped (counted lost) after `stall_ns`. */
 int sl_ring_pop(struct sl_event *ev, uint64_t stall_ns);
 uint64_t sl_ring_tail(void);
 uint64_t sl_ring_head(void);
+/* Consumer, between sessions (tracing off): drain what is left, skipping
+ * what stays unpublished for `stall_ns`, then free every slot for the coming
+ * lap, so a reservation given up in the last session cannot stall this one.
+ * 0, or ETIMEDOUT if producers kept pushing. */
+int sl_ring_reclaim(uint64_t stall_ns);
 /* fork child only (one thread, no hook running): a fresh, empty ring. 0 or errno. */
 int sl_ring_reset_in_child(void);
 
