@@ -17,6 +17,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "swiftleak", targets: ["swiftleak"]),
+        .executable(name: "swiftleak-post", targets: ["swiftleak-post"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,7 +46,11 @@ let package = Package(
         // Snapshots as pprof, collapsed stacks and speedscope (pure, no I/O).
         .target(name: "LeakExport", dependencies: ["LeakModel", "LeakReport", "CZlib"]),
         // Sends pprof profiles to Grafana Pyroscope's ingest endpoint.
-        .target(name: "LeakPush", dependencies: ["LeakExport", "LeakModel", "LeakCollector"]),
+        .target(name: "LeakPush", dependencies: ["LeakExport", "LeakModel", "LeakCollector", "LeakProc"]),
+        // The HTTP POST itself, in a process of its own (`swiftleak-post`):
+        // URLSession's FoundationNetworking stays out of the tracing process.
+        .target(name: "LeakPost"),
+        .executableTarget(name: "swiftleak-post", dependencies: ["LeakPost"]),
         .target(name: "LeakInject", dependencies: ["CElfutils", "CLeakSys", "LeakProc"]),
         // Names the type of a live block from its first words: Swift class
         // metadata, C++ vtables, Python ob_type (`swiftleak types`).

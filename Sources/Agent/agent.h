@@ -142,12 +142,21 @@ int sl_ring_init(void);
 /* Producer side: never blocks forever, never takes a lock. Returns 0 if the
  * event was dropped (counted as lost). */
 int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id);
+/* sl_ring_push in its two steps, for the ring's own tests: a reservation
+ * and, as late as a preempted producer would, its publication. */
+uint64_t sl_ring_reserve(void);
+int sl_ring_publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id);
 /* Consumer side (agent thread only). Pop the next event if it is ready:
  * returns 1 with *ev filled, 0 if nothing is ready now. Slots reserved and
  * never completed are skipped (counted lost) after `stall_ns`. */
 int sl_ring_pop(struct sl_event *ev, uint64_t stall_ns);
 uint64_t sl_ring_tail(void);
 uint64_t sl_ring_head(void);
+/* Consumer, between sessions (tracing off): drain what is left, skipping
+ * what stays unpublished for `stall_ns`, then free every slot for the coming
+ * lap, so a reservation given up in the last session cannot stall this one.
+ * 0, or ETIMEDOUT if producers kept pushing. */
+int sl_ring_reclaim(uint64_t stall_ns);
 /* fork child only (one thread, no hook running): a fresh, empty ring. 0 or errno. */
 int sl_ring_reset_in_child(void);
 
@@ -163,10 +172,19 @@ struct sl_stack_entry {
 int sl_stacks_init(void);
 /* 0 on failure (tables full: tracing is turned off with OUT_OF_MEMORY). */
 uint32_t sl_stack_intern(const uint64_t *ips, uint32_t depth);
-/* The same, trying first the id a capture along the same path was interned
- * as (`hint`, from sl_unwind_capture; NULL: none), and remembering the
- * result there. The candidate is compared frame by frame, never trusted. */
-uint32_t sl_stack_intern_hinted(const uint64_t *ips, uint32_t depth, _Atomic uint32_t *hint);
+/* Where a capture's stack id may already be known: the path memo it
+ * replayed or wrote (fast_unwind.c). `slot` holds (tag << 32) | stack id,
+ * NULL: no hint. `tag` is the memo's version when ips are exactly its whole
+ * path and nothing rewrites them before interning (no Python stop frame,
+ * no Swift async merge); otherwise odd, matching no version. */
+struct sl_stack_hint {
+    _Atomic uint64_t *slot;
+    uint32_t tag;
+};
+/* The same, trying first the id in `hint`: taken as is when the slot's tag
+ * is the hint's (the memo vouches for every frame), else compared frame by
+ * frame; the result is remembered there. */
+uint32_t sl_stack_intern_hinted(const uint64_t *ips, uint32_t depth, struct sl_stack_hint hint);
 struct sl_stack_entry *sl_stack_get(uint32_t stack_id);
 /* fork child only (one thread, tracing off): empty tables. 0 or errno. */
 int sl_stacks_reset_in_child(void);
@@ -177,9 +195,8 @@ int sl_unwind_init(void);          /* 0 or errno; dlopen libunwind.so.8 RTLD_LOC
 int sl_unwind_ready(void);
 /* Fill ips[0..max) with the stack of the hook's caller; returns the depth.
  * ips must have room for max + 8 entries (scratch for the dropped frames).
- * *id_hint: where to look for this path's stack id (sl_stack_intern_hinted),
- * or NULL. */
-uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, _Atomic uint32_t **id_hint);
+ * *id_hint: where to look for this path's stack id (sl_stack_intern_hinted). */
+uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, struct sl_stack_hint *id_hint);
 /* The span of the agent's own code (set once by sl_unwind_init). */
 extern uintptr_t sl_agent_lo, sl_agent_hi;
 /* Whether an address lies in the agent's own code. Inline: the fast
@@ -205,10 +222,11 @@ void sl_fast_unwind_set_mode(int mode);
 /* Walk the caller's stack from .eh_frame rules. Frames in the agent are
  * skipped (at most skip_max of them), then up to max return addresses are
  * stored in ips, unmodified, *depth of them. Returns 0, or -1: this stack
- * needs libunwind (unsupported rule, unknown code, odd stack); *depth then
- * counts the frames found before that point. On 0, *id_hint is this path's
- * memo slot for sl_stack_intern_hinted. Hook-path safe. */
-int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, _Atomic uint32_t **id_hint);
+ * needs libunwind (fast unwinding off, unsupported rule, unknown code, odd
+ * stack; in fast-only mode 0 with the frames found before that point). On
+ * 0, *id_hint is this path's memo slot for sl_stack_intern_hinted.
+ * Hook-path safe. */
+int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, struct sl_stack_hint *id_hint);
 /* End every walk after the first frame whose ip is in [lo, lo + span)
  * (CPython's eval loop, see python_frames.c); span 0: walk to the end.
  * Before tracing starts only. */

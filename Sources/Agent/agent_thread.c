@@ -295,9 +295,10 @@ int sl_thread_start(void)
 {
     /* Leftovers of an earlier session (re-attach) belong to no stream. The
      * previous consumer has exited, so this thread may act as consumer. */
-    struct sl_event ev;
-    while (sl_ring_pop(&ev, SHUTDOWN_STALL_NS))
-        ;
+    int e = sl_ring_reclaim(SHUTDOWN_STALL_NS);
+    if (e)
+        return e;
+    atomic_store(&sl_sess.lost, 0);   /* what the reclaim skipped was the last session's */
 
     if (!wbuf) {
         void *m = mmap(NULL, WBUF_BYTES, PROT_READ | PROT_WRITE,
@@ -309,7 +310,7 @@ int sl_thread_start(void)
     /* All signals blocked: the host's handlers must never run on our thread. */
     sigset_t all, old;
     sigfillset(&all);
-    int e = pthread_sigmask(SIG_SETMASK, &all, &old);
+    e = pthread_sigmask(SIG_SETMASK, &all, &old);
     if (e)
         return e;
     int was = sl_guard;

@@ -50,11 +50,11 @@ extern void *__libc_stack_end;
 /* The executor entry points that run a job; [lo, hi) each. */
 #define SL_ASYNC_JOB_RUNNERS 3
 static uintptr_t runner_lo[SL_ASYNC_JOB_RUNNERS], runner_hi[SL_ASYNC_JOB_RUNNERS];
-static _Atomic int async_on;
+_Atomic int sl_async_on;
 
 void sl_async_init(void)
 {
-    if (atomic_load_explicit(&async_on, memory_order_acquire))
+    if (atomic_load_explicit(&sl_async_on, memory_order_acquire))
         return;
     const char *setting = getenv(SL_ENV_ASYNC);
     if (setting && strcmp(setting, "off") == 0)
@@ -77,7 +77,7 @@ void sl_async_init(void)
      * and the stacks stay synchronous. */
     /* Contexts are only read inside mappings this table lists. */
     if (found && sl_rw_mappings_refresh() == 0)
-        atomic_store_explicit(&async_on, 1, memory_order_release);
+        atomic_store_explicit(&sl_async_on, 1, memory_order_release);
 }
 
 static inline int runs_job(uint64_t ip)
@@ -269,10 +269,8 @@ static inline int plausible_context(uintptr_t p)
     return p >= 4096 && p < (1ull << 47) && (p & 7) == 0;
 }
 
-uint32_t sl_async_merge(uint64_t *ips, uint32_t depth, uint32_t max)
+uint32_t sl_async_merge_tasks(uint64_t *ips, uint32_t depth, uint32_t max)
 {
-    if (SL_LIKELY(!atomic_load_explicit(&async_on, memory_order_relaxed)))
-        return depth;
     uint32_t job = 0;
     while (job < depth && !runs_job(ips[job]))
         job++;

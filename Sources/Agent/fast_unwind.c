@@ -25,9 +25,11 @@
  */
 #include "agent.h"
 
+#include "async_frames.h"
 #include "eh_frame.h"
 #include "unwind_modules.h"
 
+#include <emmintrin.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -85,11 +87,17 @@ static struct fu_memo *memo;
  * walk. stop_span 0: no stop. */
 static _Atomic uintptr_t stop_lo, stop_span;
 
+static void new_generation(void);
+
 void sl_fast_unwind_stop_at(uintptr_t lo, uintptr_t span)
 {
     atomic_store_explicit(&stop_span, 0, memory_order_relaxed);
     atomic_store_explicit(&stop_lo, lo, memory_order_relaxed);
     atomic_store_explicit(&stop_span, span, memory_order_relaxed);
+    /* Path memos recorded without this stop would vouch for stacks that
+     * the Python merge rewrites: a new generation misses them all. */
+    if (cache)
+        new_generation();
 }
 
 /* The stop as one walk sees it: read once per walk (relaxed; a walk that
@@ -228,17 +236,22 @@ static inline int step(uintptr_t *ip, uintptr_t *sp, uintptr_t *bp, uintptr_t to
  * Even cached, a rule walk is a dependent chain per frame: load the return
  * address, hash it, load its rule, add the offset, load the next one. But a
  * frame's rule is a function of its ip, so the last walk from each leaf ip
- * and its caller's is remembered as (ip, CFA - sp0, how the CFA and rbp
- * were found) per frame, and the next walk from that pair only checks that
- * each remembered return address is on the stack where it was: independent
- * loads the CPU overlaps. An rbp-based frame (code built with frame pointers) is replayed
- * only where rbp + its offset lands on the remembered CFA, so the replay
- * finds exactly what the rule walk would: the frame-pointer walk, confirmed
- * by the unwind tables. At the first difference the rule walk goes on.
+ * and its caller's is remembered: per frame its ip, its CFA - sp0 and how
+ * the CFA and rbp were found. Where the walk ran to its end (the outermost
+ * frame, the frame limit or a stop), the memo holds the whole result, and a
+ * walk from the same pair first checks it whole, without walking: each
+ * remembered return address is on the stack where it was, and each rbp an
+ * rbp-based frame's CFA comes from holds what it held. Those are
+ * independent loads the CPU overlaps, and the check is exactly what the
+ * rule walk would find, frame-pointer frames included: the frame-pointer
+ * walk, confirmed by the unwind tables. Otherwise the memo is replayed
+ * frame by frame to its first difference, and the rule walk goes on; its
+ * result replaces a stale way of the set, else each way in turn.
  * Slots are written under a per-slot sequence number (writers that lose the
  * race skip the write, readers that see it move redo the walk): no thread
  * ever waits. */
 #define FU_MEMO_SLOTS 4096u
+#define FU_MEMO_WAYS 4u     /* slots per set: one set per leaf, caller and stack depth */
 #define FU_MEMO_FRAMES 64u
 
 struct fu_memo_frame {
@@ -259,35 +272,166 @@ static inline uint32_t how_of(uint64_t rule)
     return how;
 }
 
+static inline uint32_t rbp_offset(uint32_t how) { return ((how >> 4) & 0x3fff) << 3; }
+
+/* The whole-path check of one frame: the 16 bytes below its CFA, [the
+ * word at CFA - 16, the return address], minus [sp0, 0], must equal want
+ * in the lanes of mask. The first lane checks the rbp the next frame's
+ * CFA comes from, where this frame saved it at CFA - 16 (code built with
+ * frame pointers: every frame), so both checks cost one load. */
+struct fu_frame_check {
+    __m128i want;   /* [rbp - sp0, return address] */
+    __m128i mask;   /* [~0 if the rbp is checked here else 0, ~0] */
+};
+
+/* Any other rbp-based frame's CFA: the rbp it comes from, the word at
+ * sp0 + at that an earlier frame saved, must be sp0 + want. */
+#define FU_MEMO_RBP_CHECKS 16u
+struct fu_rbp_check {
+    uint32_t at;
+    int32_t want;
+};
+
+/* flags */
+#define FU_MEMO_STOP 1u   /* the walk ended at the stop frame: the Python merge rewrites it */
+#define FU_MEMO_BP0 2u    /* an rbp-based frame's rbp is the one at the first frame: bp0 - sp0 == bp0_want */
+
 struct fu_memo {
     _Atomic uint64_t seq;   /* odd while being written */
-    uint32_t gen, n;
-    /* The stack id this path was last interned as: a candidate that
-     * sl_stack_intern_hinted checks, so any value is harmless. */
-    _Atomic uint32_t stack_id;
-    struct fu_memo_frame f[FU_MEMO_FRAMES];
+    uint32_t gen;
+    uint32_t n;             /* frames the walk moved on from: ips[0, n], rel, how [0, n) */
+    uint32_t whole;         /* 0, or the walk's whole depth (n + 1), made with limit max */
+    uint32_t max;
+    uint32_t nrbp;          /* rbp checks of the whole path */
+    uint32_t flags;
+    int32_t bp0_want;
+    uint32_t unused;
+    /* (tag << 32) | the stack id this path was interned as (stacks.c):
+     * any value is harmless, an untagged one is only a candidate. */
+    _Atomic uint64_t stack_id;
+    uint64_t ip0;
+    struct fu_frame_check chk[FU_MEMO_FRAMES];   /* chk[i]'s return address: ips[i + 1] */
+    uint32_t rel[FU_MEMO_FRAMES];   /* CFA - sp0 */
+    uint32_t how[FU_MEMO_FRAMES];
+    struct fu_rbp_check rbp[FU_MEMO_RBP_CHECKS];
 };
 
 static inline uint64_t rd64(const void *p) { return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED); }
-_Static_assert(offsetof(struct fu_memo_frame, how) == offsetof(struct fu_memo_frame, cfa_rel) + 4 &&
-               sizeof(struct fu_memo_frame) == 16, "cfa_rel and how are read as one word");
 static inline uint32_t rd32(const void *p) { return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED); }
+static inline void wr64(void *p, uint64_t v) { __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED); }
+static inline void wr32(void *p, uint32_t v) { __atomic_store_n((uint32_t *)p, v, __ATOMIC_RELAXED); }
 
-static void memo_write(struct fu_memo *m, uint32_t gen, const struct fu_memo_frame *f, uint32_t n)
+/* A walk as recorded for the memo: ips[0, n] and, per frame moved on
+ * from, rel and how; whole and flags as in struct fu_memo. */
+struct fu_walk {
+    const uint64_t *ips;
+    const uint32_t *rel, *how;
+    uint32_t n, whole, flags;
+};
+
+/* Writes w into m. Returns the new sequence number, or 0 when another
+ * writer holds the slot (theirs is as good). */
+static uint64_t memo_write(struct fu_memo *m, uint32_t gen, uint32_t max, struct fu_walk w)
 {
     uint64_t s = atomic_load_explicit(&m->seq, memory_order_relaxed);
     if ((s & 1) || !atomic_compare_exchange_strong(&m->seq, &s, s + 1))
-        return;   /* someone else is writing it: theirs is as good */
+        return 0;
     atomic_thread_fence(memory_order_release);
-    __atomic_store_n(&m->gen, gen, __ATOMIC_RELAXED);
-    __atomic_store_n(&m->n, n, __ATOMIC_RELAXED);
+    /* The rbp checks: which saved rbp each rbp-based CFA comes from. */
+    uint32_t nrbp = 0;
+    int64_t src = -1;      /* CFA-relative slot of the rbp in force; -1: bp0 */
+    uint32_t src_frame = 0;
+    int32_t bp0_want = 0;
+    uint64_t lane[FU_MEMO_FRAMES];      /* rbp - sp0 checked in frame i's first lane */
+    uint64_t lane_on[FU_MEMO_FRAMES];
+    for (uint32_t i = 0; i < w.n; i++)
+        lane_on[i] = lane[i] = 0;
+    for (uint32_t i = 0; i < w.n; i++) {
+        if (w.how[i] & FU_HOW_RBP) {
+            int32_t want = (int32_t)((int64_t)w.rel[i] - rbp_offset(w.how[i]));
+            if (src >= 0 && src == (int64_t)w.rel[src_frame] - 16 &&
+                (!lane_on[src_frame] || lane[src_frame] == (uint64_t)(int64_t)want)) {
+                lane[src_frame] = (uint64_t)(int64_t)want;
+                lane_on[src_frame] = ~0ull;
+            } else if (src >= 0 && nrbp < FU_MEMO_RBP_CHECKS) {
+                wr64(&m->rbp[nrbp++], (uint64_t)(uint32_t)want << 32 | (uint32_t)src);
+            } else if (src < 0 && (!(w.flags & FU_MEMO_BP0) || bp0_want == want)) {
+                w.flags |= FU_MEMO_BP0;
+                bp0_want = want;
+            } else {
+                w.whole = 0;   /* more checks than kept: do not vouch for it */
+            }
+        }
+        if (w.how[i] & 15) {
+            src = (int64_t)w.rel[i] - 8 * (w.how[i] & 15);
+            src_frame = i;
+        }
+    }
+    wr32(&m->gen, gen);
+    wr32(&m->n, w.n);
+    wr32(&m->whole, w.whole);
+    wr32(&m->max, max);
+    wr32(&m->nrbp, nrbp);
+    wr32(&m->flags, w.flags);
+    wr32(&m->bp0_want, (uint32_t)bp0_want);
     atomic_store_explicit(&m->stack_id, 0, memory_order_relaxed);
-    for (uint32_t i = 0; i < n; i++) {
-        __atomic_store_n(&m->f[i].ip, f[i].ip, __ATOMIC_RELAXED);
-        __atomic_store_n(&m->f[i].cfa_rel, f[i].cfa_rel, __ATOMIC_RELAXED);
-        __atomic_store_n(&m->f[i].how, f[i].how, __ATOMIC_RELAXED);
+    wr64(&m->ip0, w.ips[0]);
+    for (uint32_t i = 0; i < w.n; i++) {
+        uint64_t *c = (uint64_t *)&m->chk[i];
+        wr64(&c[0], lane[i]);
+        wr64(&c[1], w.ips[i + 1]);
+        wr64(&c[2], lane_on[i]);
+        wr64(&c[3], ~0ull);
+        wr32(&m->rel[i], w.rel[i]);
+        wr32(&m->how[i], w.how[i]);
     }
     atomic_store_explicit(&m->seq, s + 2, memory_order_release);
+    return s + 2;
+}
+
+/* Copies the first n 32-bit words of src (an array of FU_MEMO_FRAMES) in
+ * groups of four, without a call or a branch per word. */
+static inline void copy_words32(uint32_t *dst, const uint32_t *src, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i += 4)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm_loadu_si128((const __m128i *)(src + i)));
+}
+
+/* Whether m's whole path (n frames, nrbp rbp checks, read once by the
+ * caller at sequence number s1) is on this stack from (sp0, bp0), span =
+ * top - sp0; the return addresses found go to ips[1, n]. The offsets are
+ * copied first and the copy validated by the sequence number, so it is a
+ * real walk's: CFAs that grow from sp0 + 8, slots inside their frames. Then
+ * the last CFA within the stack keeps every read in [sp0 - 8, top), and the
+ * loads need no branch. The caller checks the sequence number once more for
+ * the values compared. Out of line, so its loops keep to registers. */
+static __attribute__((noinline)) int memo_whole_matches(const struct fu_memo *m, uint64_t s1, uint32_t n, uint32_t nrbp,
+                                                         uint32_t flags, uintptr_t sp0, uintptr_t bp0, uintptr_t span,
+                                                         uint64_t *ips)
+{
+    uint32_t at[FU_MEMO_FRAMES];
+    uint32_t rbp[2 * FU_MEMO_RBP_CHECKS];
+    copy_words32(at, m->rel, n);
+    copy_words32(rbp, (const uint32_t *)m->rbp, 2 * nrbp);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&m->seq, memory_order_relaxed) != s1 || at[0] < 8 || at[n - 1] > span)
+        return 0;
+    const __m128i sub = _mm_set_epi64x(0, (int64_t)sp0);
+    __m128i bad = _mm_setzero_si128();
+    const unsigned char *base = (const unsigned char *)sp0 - 16;
+    for (uint32_t i = 0; i < n; i++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(base + at[i]));
+        /* the stack's own return address: no copy of the memo's, and no read of it torn */
+        _mm_storeh_pd((double *)&ips[i + 1], _mm_castsi128_pd(v));
+        v = _mm_xor_si128(_mm_sub_epi64(v, sub), m->chk[i].want);
+        bad = _mm_or_si128(bad, _mm_and_si128(v, m->chk[i].mask));
+    }
+    uint64_t worse = 0;
+    for (uint32_t c = 0; c < nrbp; c++)
+        worse |= (*(const uint64_t *)(sp0 + rbp[2 * c]) - sp0) ^ (uint64_t)(int64_t)(int32_t)rbp[2 * c + 1];
+    if (flags & FU_MEMO_BP0)
+        worse |= (bp0 - sp0) ^ (uint64_t)(int64_t)(int32_t)rd32(&m->bp0_want);
+    return !worse && _mm_movemask_epi8(_mm_cmpeq_epi8(bad, _mm_setzero_si128())) == 0xffff;
 }
 
 /* ---- the agent's own frames ------------------------------------------------
@@ -400,26 +544,54 @@ static void agent_path_add(const struct fu_memo_frame *f, uint32_t n)
     }
 }
 
-/* rec[0, had) are the memo's own frames, vouched for by a replay that saw
- * sequence number s1: copied back only now, and only if the memo still
- * holds them, so a replay that needs no write copies nothing. */
-static void memo_extend(struct fu_memo *m, uint64_t s1, uint32_t had, uint32_t gen, struct fu_memo_frame *rec, uint32_t n)
+/* The walk's frames [0, had) are the memo's own, vouched for by a replay
+ * that saw sequence number s1: their rel and how are copied back only now,
+ * and only if the memo still holds them, so a replay that needs no write
+ * copies nothing. Returns memo_write's. */
+static uint64_t memo_extend(const struct fu_memo *from, uint64_t s1, uint32_t had, struct fu_memo *to, uint32_t gen,
+                            uint32_t max, uint32_t *rel, uint32_t *how, struct fu_walk w)
 {
     for (uint32_t i = 0; i < had; i++) {
-        rec[i].ip = rd64(&m->f[i].ip);
-        rec[i].cfa_rel = rd32(&m->f[i].cfa_rel);
-        rec[i].how = rd32(&m->f[i].how);
+        rel[i] = rd32(&from->rel[i]);
+        how[i] = rd32(&from->how[i]);
     }
     atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&m->seq, memory_order_relaxed) != s1)
-        return;   /* rewritten meanwhile: the copy may be torn */
-    memo_write(m, gen, rec, n);
+    if (atomic_load_explicit(&from->seq, memory_order_relaxed) != s1)
+        return 0;   /* rewritten meanwhile: the copy may be torn */
+    return memo_write(to, gen, max, w);
 }
 
-int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, _Atomic uint32_t **id_hint)
+/* The slot a walk that no memo of its set knew is written to: one whose
+ * contents are stale, else each in turn (per thread, so no line is
+ * shared): paths that share a leaf and its caller (operator new reached
+ * through std::string's _M_create from everywhere) then keep a way each
+ * instead of overwriting one slot by turns. */
+static __thread uint32_t fu_victim __attribute__((tls_model("initial-exec")));
+
+static inline struct fu_memo *victim_of(struct fu_memo *set, uint32_t gen)
 {
-    *depth = 0;
-    *id_hint = NULL;
+    for (uint32_t w = 0; w < FU_MEMO_WAYS; w++)
+        if (rd32(&set[w].gen) != gen || !rd32(&set[w].n))
+            return &set[w];
+    return &set[fu_victim++ % FU_MEMO_WAYS];
+}
+
+/* The hint for a stack that is the memo's whole path at sequence number s:
+ * tagged with s when nothing will rewrite it before interning (no stop
+ * frame for the Python merge, no Swift async merge), else untagged (odd).
+ * The tag is s's low 32 bits: to alias, one slot would have to be
+ * rewritten 2^31 times between a capture and its interning. */
+static inline struct sl_stack_hint hint_for(struct fu_memo *m, uint64_t s, uint32_t whole, uint32_t flags)
+{
+    int vouched = s && whole && !(flags & FU_MEMO_STOP) && !sl_async_may_merge();
+    return (struct sl_stack_hint){&m->stack_id, vouched ? (uint32_t)s : 1u};
+}
+
+/* The walk of sl_fast_unwind, inlined there: it starts in the frame of
+ * whoever calls sl_fu_regs. */
+static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth,
+                                                      struct sl_stack_hint *id_hint)
+{
     struct fu_regs r;
     sl_fu_regs(&r);
     uintptr_t sp = r.sp, ip = r.ip, bp = r.bp;
@@ -469,49 +641,84 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
         return 0;
 
     const uintptr_t sp0 = sp, ip0 = ip, bp0 = bp;
+    const uintptr_t span = top - sp0;
     const struct fu_stop stop = stop_now();
-    struct fu_memo_frame rec[FU_MEMO_FRAMES];
-    uint32_t d = 0;                 /* frames stored in ips (and, past `had`, in rec) */
-    uint32_t rec_run = 0;           /* rec[0, rec_run) are memo material */
+    uint32_t rec_rel[FU_MEMO_FRAMES], rec_how[FU_MEMO_FRAMES];
+    uint32_t d = 0;                 /* frames stored in ips (and, past `had`, recorded) */
+    uint32_t rec_run = 0;           /* frames [0, rec_run) are memo material */
     int recording = 1;
     uint32_t had = 0;               /* frames the memo vouched for */
 
-    /* The slot is chosen by the leaf ip and its caller's: one leaf often
-     * has many callers (every CPython object comes through the one call in
-     * PyObject_Malloc that reaches the agent's wrapper), and keyed by the
-     * leaf alone their paths would keep overwriting each other's slot. The
-     * caller comes from one rule step, whose rule (the leaf's) is hot. */
-    uintptr_t key = ip0;
+    /* The set is chosen by the leaf ip, its caller's and the depth of the
+     * stack below sp0 (top - sp0). One leaf often has many callers (every
+     * CPython object comes through the one call in PyObject_Malloc that
+     * reaches the agent's wrapper; every C++ string through operator new
+     * and _M_create): keyed by the leaf alone their paths would keep
+     * overwriting each other's slots. The caller comes from one rule step,
+     * whose rule (the leaf's) is hot; the depth costs nothing, and tells
+     * apart most paths that share both. Not where walks end at a stop (the
+     * Python eval loop): there the depth varies with the Python frames
+     * above, and the native path below the stop does not. */
+    uint64_t key = ip0 * 0x9e3779b97f4a7c15ull + (stop.span ? 0 : span * 0xc2b2ae3d27d4eb4full);
     {
         uintptr_t ip1 = ip0, sp1 = sp0, bp1 = bp0;
         if (!is_stop(stop, ip0) && step(&ip1, &sp1, &bp1, top, gen, &w) > 0)
-            key ^= (ip1 * 0x9e3779b97f4a7c15ull) >> 24;
+            key += ip1 * 0x165667b19e3779f9ull;
     }
-    struct fu_memo *m = &memo[(uint32_t)((key >> 4) ^ (key >> 14)) & (FU_MEMO_SLOTS - 1)];
-    uint64_t s1 = atomic_load_explicit(&m->seq, memory_order_acquire);
-    uint32_t mn = rd32(&m->n);
-    if (!(s1 & 1) && rd32(&m->gen) == gen && mn && mn <= FU_MEMO_FRAMES && rd64(&m->f[0].ip) == ip0) {
-        /* Frame i's return address must be at sp0 + rel_i - 8 and equal the
-         * memo's ip of frame i + 1. A memo read while it was rewritten is
-         * thrown away below (sequence check), so the loop only has to keep
-         * its reads safe: every one stays in [sp0 - 120, top), this
-         * thread's own stack (below sp0 lie the agent's frames, larger than
-         * that). A memo read whole was a real walk: CFAs that grow, slots
-         * inside their frames. */
+    struct fu_memo *set = &memo[(uint32_t)(key >> 40) % (FU_MEMO_SLOTS / FU_MEMO_WAYS) * FU_MEMO_WAYS];
+    struct fu_memo *m = NULL;   /* the way replayed frame by frame, if any */
+    uint64_t s1 = 0;
+    for (uint32_t way = 0; way < FU_MEMO_WAYS; way++) {
+        struct fu_memo *c = &set[way];
+        uint64_t sc = atomic_load_explicit(&c->seq, memory_order_acquire);
+        uint32_t cn = rd32(&c->n);
+        if ((sc & 1) || rd32(&c->gen) != gen || !cn || cn > FU_MEMO_FRAMES || rd64(&c->ip0) != ip0)
+            continue;
+        if (!m) {
+            m = c;
+            s1 = sc;
+        }
+        uint32_t whole = rd32(&c->whole), nrbp = rd32(&c->nrbp), flags = rd32(&c->flags);
+        if (whole != cn + 1 || whole > max || rd32(&c->max) != max || nrbp > FU_MEMO_RBP_CHECKS)
+            continue;
+        /* First the outermost return address alone, which tells the ways
+         * of one set apart (a read kept inside the stack: the value may be
+         * torn), then the whole path. */
+        uint32_t last = rd32(&c->rel[cn - 1]);
+        if (last < 8 || last > span ||
+            *(const uint64_t *)(sp0 + last - 8) != rd64(&((const uint64_t *)&c->chk[cn - 1])[1]))
+            continue;
+        if (memo_whole_matches(c, sc, cn, nrbp, flags, sp0, bp0, span, ips)) {
+            ips[0] = ip0;
+            atomic_thread_fence(memory_order_acquire);
+            if (SL_LIKELY(atomic_load_explicit(&c->seq, memory_order_relaxed) == sc)) {
+                *depth = whole;
+                *id_hint = hint_for(c, sc, whole, flags);
+                return 0;
+            }
+        }
+    }
+    if (m) {
+        uint32_t mn = rd32(&m->n);
+        /* Frame by frame: frame i's return address must be at sp0 + rel_i
+         * - 8 and equal the memo's ip of frame i + 1. The sequence check
+         * below throws away a torn read, so the loop only has to keep its
+         * reads safe: every one stays in [sp0 - 120, top), this thread's
+         * own stack (below sp0 lie the agent's frames, larger than that). A
+         * memo read whole was a real walk: CFAs that grow, slots inside
+         * their frames. */
         uint32_t lim = mn < max ? mn : max;
-        const uintptr_t span = top - sp0;
-        const struct fu_memo_frame *f = m->f;
+        if (lim > FU_MEMO_FRAMES)
+            lim = FU_MEMO_FRAMES;
         uintptr_t mip = ip0, msp = sp0, mbp = bp0;
         uint32_t i = 0;
         ips[0] = ip0;
         for (;;) {
-            /* cfa_rel and how in one load: they share the frame's second word. */
-            uint64_t word = rd64(&f[i].cfa_rel);
-            uint32_t rel = (uint32_t)word, how = (uint32_t)(word >> 32);
+            uint32_t rel = rd32(&m->rel[i]), how = rd32(&m->how[i]);
             if (rel > span || rel < 8)
                 break;   /* torn or stale: the rule walk redoes it */
             uintptr_t cfa = sp0 + rel;
-            if ((how & FU_HOW_RBP) && mbp + ((uintptr_t)((how >> 4) & 0x3fff) << 3) != cfa)
+            if ((how & FU_HOW_RBP) && mbp + rbp_offset(how) != cfa)
                 break;   /* this rbp-based frame is laid out differently this time */
             uintptr_t ra = *(const uintptr_t *)(cfa - 8);
             unsigned k = how & 15;
@@ -520,7 +727,7 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
             msp = cfa;
             mip = ra;
             i++;
-            if (i == lim || !ra || ra != rd64(&f[i].ip) || is_stop(stop, ra))
+            if (i == lim || !ra || ra != rd64(&((const uint64_t *)&m->chk[i - 1])[1]) || is_stop(stop, ra))
                 break;
             ips[i] = ra;
         }
@@ -531,11 +738,6 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
             ip = mip;
             sp = msp;
             bp = mbp;
-            if (is_stop(stop, ip) && d < max) {
-                ips[d++] = ip;   /* frame i is the stop: the walk ends with it */
-                *depth = d;
-                goto done;
-            }
         }
     }
     if (d == 0) {
@@ -544,7 +746,16 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
         bp = bp0;
     }
     *depth = d;
-    if (d && (d >= max || !ip))
+    /* Why the walk ended, for the memo: the outermost frame, the limit or
+     * the stop make the walk whole; a return address 0 does not (nothing
+     * records it). */
+    int ended_whole = 0;
+    uint32_t flags = 0;
+    if (d && d >= max) {
+        ended_whole = 1;
+        goto done;
+    }
+    if (d && !ip)
         goto done;
 
     /* The rule walk from frame d on. */
@@ -552,13 +763,14 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
         ips[d] = ip;
         if (is_stop(stop, ip)) {
             *depth = ++d;
+            ended_whole = 1;
+            flags |= FU_MEMO_STOP;
             break;
         }
         int st = step(&ip, &sp, &bp, top, gen, &w);
-        if (recording && st > 0 && d < FU_MEMO_FRAMES && sp - sp0 < UINT32_MAX) {
-            rec[d].ip = ips[d];
-            rec[d].cfa_rel = (uint32_t)(sp - sp0);
-            rec[d].how = how_of(w);
+        if (recording && st > 0 && d < FU_MEMO_FRAMES && sp - sp0 < INT32_MAX) {
+            rec_rel[d] = (uint32_t)(sp - sp0);
+            rec_how[d] = how_of(w);
             rec_run = d + 1;
         } else {
             recording = 0;
@@ -567,19 +779,39 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *dep
         *depth = d;
         if (st < 0)
             return -1;
-        if (st == 0 || d >= max)
+        if (st == 0) {
+            ended_whole = ip != 0;   /* the outermost frame's rule, not a return address 0 */
             break;
+        }
+        if (d >= max) {
+            ended_whole = 1;
+            break;
+        }
     }
-done:
+done:;
     /* Remember the walk if it says more than the memo did. */
-    if (rec_run > had) {
-        if (had)
-            memo_extend(m, s1, had, gen, rec, rec_run);
-        else
-            memo_write(m, gen, rec, rec_run);
+    uint32_t n = rec_run < d ? rec_run : d - 1;
+    uint32_t whole = ended_whole && n + 1 == d ? d : 0;
+    uint64_t s = 0;   /* the memo's sequence number if it now holds this walk */
+    struct fu_memo *to = victim_of(set, gen);
+    if (n > had || whole) {
+        struct fu_walk walk = {ips, rec_rel, rec_how, n, whole, flags};
+        uint32_t copy = had < n ? had : n;
+        s = copy ? memo_extend(m, s1, copy, to, gen, max, rec_rel, rec_how, walk) : memo_write(to, gen, max, walk);
     }
-    *id_hint = &m->stack_id;
+    *id_hint = hint_for(s ? to : m ? m : to, s, whole, flags);
     return 0;
+}
+
+int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, struct sl_stack_hint *id_hint)
+{
+    *depth = 0;
+    *id_hint = (struct sl_stack_hint){NULL, 1};
+    int mode = atomic_load_explicit(&fu_on, memory_order_relaxed);
+    if (SL_UNLIKELY(mode == SL_FU_OFF))
+        return -1;
+    int r = walk(ips, max, skip_max, depth, id_hint);
+    return r == 0 || mode == SL_FU_FAST_ONLY ? 0 : -1;   /* fast-only: keep the frames found */
 }
 
 void sl_fast_unwind_forget_stack_ids(void)

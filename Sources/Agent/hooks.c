@@ -34,7 +34,7 @@ static _Atomic int resolving;   /* 0 idle, 1 dlsym running, 2 done */
 
 static inline int is_boot(const void *p)
 {
-    return (const unsigned char *)p >= boot_buf && (const unsigned char *)p < boot_buf + BOOT_BYTES;
+    return (uintptr_t)p - (uintptr_t)boot_buf < BOOT_BYTES;   /* one compare: below boot_buf wraps high */
 }
 
 /* 16-byte header holding the size, so realloc can copy out. */
@@ -197,7 +197,7 @@ __attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
     if (!sl_sample_alloc(p, size))
         return;   /* sampled mode (sampling.h): an unsampled block costs no unwind, no event */
     uint64_t ips[SL_MAX_FRAMES + 8];
-    _Atomic uint32_t *id_hint = NULL;
+    struct sl_stack_hint id_hint = {NULL, 1};   /* unwind.c fills it; stacks.c reads it */
 #ifdef SL_BENCH_NO_UNWIND   /* measurement only: the cost of everything but unwinding */
     uint32_t depth = 1; ips[0] = (uint64_t)__builtin_return_address(0);
 #else
@@ -230,6 +230,8 @@ SL_HOOKED_FUNCTIONS(SL_X_HOOK_DECL)
 
 static void *sl_malloc(size_t n)
 {
+    if (SL_LIKELY(sl_sample_skip_alloc(n)))   /* sampled mode, not sampled: nothing else to look at (sampling.h) */
+        return sl_real.malloc(n);
     if (SL_UNLIKELY(!real_ready()))
         return boot_alloc(n, 16);
     if (SL_LIKELY(!tracing()))
@@ -244,10 +246,14 @@ static void *sl_malloc(size_t n)
 
 static void sl_free(void *p)
 {
-    if (!p)
-        return;
     if (SL_UNLIKELY(is_boot(p)))
         return;   /* bootstrap memory is never reused */
+    if (SL_LIKELY(sl_sample_skip_free(p))) {   /* sampled mode, p not sampled (sampling.h); NULL too */
+        sl_real.free(p);
+        return;
+    }
+    if (!p)
+        return;
     if (SL_UNLIKELY(!real_ready()))
         return;   /* cannot happen: p came from somewhere that was resolved */
     if (SL_LIKELY(!tracing())) {
@@ -262,6 +268,8 @@ static void sl_free(void *p)
 
 static void *sl_calloc(size_t n, size_t size)
 {
+    if (SL_LIKELY(sl_sample_skip_alloc(n * size)))   /* sampled mode (see sl_malloc); an overflow fails unrecorded */
+        return sl_real.calloc(n, size);
     if (SL_UNLIKELY(!real_ready())) {
         size_t total;
         if (__builtin_mul_overflow(n, size, &total))
@@ -326,6 +334,9 @@ static void *sl_realloc(void *old, size_t n)
     if (SL_UNLIKELY(old && is_boot(old)))
         return boot_realloc(old, n);
     if (SL_LIKELY(!tracing()))
+        return sl_real.realloc(old, n);
+    /* Sampled mode: neither the old block nor the new one sampled. */
+    if (SL_LIKELY(sl_sample_skip_free(old)) && SL_LIKELY(sl_sample_skip_alloc(n)))
         return sl_real.realloc(old, n);
     return realloc_traced(old, n, call_realloc, n, 0);
 }

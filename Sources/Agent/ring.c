@@ -9,18 +9,30 @@
  * batches would let an allocation that reuses an address land before the
  * free of it, which another thread recorded in a later position. The one
  * line every thread writes per event is the price; per-thread rings merged
- * by a timestamp taken at the same points would avoid it.
+ * by a timestamp taken at the same points would avoid it (rdtsc costs as
+ * much as the atomic on the VMs measured).
  *
  * Slot sequence states for position `pos` (Vyukov style):
  *   seq == pos            free for the producer that reserved `pos`
  *   seq == pos + 1        ready for the consumer
- *   seq == pos + CAP      consumed (or skipped), free for the next lap
- * A producer that finds its slot free writes the payload and publishes it
- * with a CAS (pos -> pos + 1): two atomic read-modify-writes per event (the
- * reservation and that CAS), which dominate the ring's cost. The consumer
- * may skip, with a CAS of its own, a reservation that was never completed
- * (thread killed, longjmp'd out of a hook, gave up); the producer's CAS then
- * fails and the event counts as lost, never as two.
+ *   seq == pos + CAP      consumed, free for the next lap
+ * A producer reserves with one atomic add on `tail`, writes the payload and
+ * publishes with a plain release store: one read-modify-write per event
+ * (a second one, a CAS to publish, cost 8 ns more per event). Only the
+ * producer writes a slot between its reservation and publication; only the
+ * consumer releases it.
+ *
+ * A reservation that stays unpublished for `stall_ns` (a producer
+ * preempted that long) is skipped by the consumer, which counts the event
+ * lost and remembers the position without touching the slot. When the late
+ * producer publishes after all, the consumer sees it and releases the slot
+ * for the next lap, so a slow producer costs one event and nothing else. A
+ * producer that never publishes (gave up on a full ring when tracing turned
+ * off, or was longjmp'd out of the few instructions between reservation and
+ * publication by a signal handler) leaves its slot held: within a session
+ * the producer that draws that slot one lap later waits its 2 s and turns
+ * tracing off (SL_STATUS_RING_STALLED); between sessions sl_ring_reclaim()
+ * resets every slot, because by then no producer can still be inside a push.
  */
 #include "agent.h"
 
@@ -48,6 +60,13 @@ static struct slot *slots;
 static _Atomic uint64_t tail __attribute__((aligned(64)));
 static uint64_t head __attribute__((aligned(64)));   /* consumer only */
 static uint64_t head_wait_since;                     /* consumer only: 0 = not waiting */
+
+/* Consumer only: positions skipped unpublished, whose slot the consumer must
+ * release if their producer publishes late. A skip beyond the table's size
+ * is not remembered; its slot waits for sl_ring_reclaim() (see above). */
+#define STALLED_MAX 64
+static uint64_t stalled[STALLED_MAX];
+static unsigned stalled_count;
 
 int sl_ring_init(void)
 {
@@ -80,6 +99,7 @@ int sl_ring_reset_in_child(void)
     atomic_store(&tail, 0);
     head = 0;
     head_wait_since = 0;
+    stalled_count = 0;
     atomic_thread_fence(memory_order_release);
     return 0;
 }
@@ -101,9 +121,9 @@ static void backoff(unsigned *round)
     }
 }
 
-int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
+/* Fills the slot of reservation `pos` once it is free and publishes it. */
+static inline int publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
 {
-    uint64_t pos = atomic_fetch_add_explicit(&tail, 1, memory_order_relaxed);
     struct slot *s = &slots[pos & RING_MASK];
     if (SL_LIKELY(atomic_load_explicit(&s->seq, memory_order_acquire) == pos))
         goto claimed;
@@ -117,7 +137,7 @@ int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_
         uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
         if (seq == pos)
             goto claimed;
-        if (seq > pos)   /* the consumer skipped our reservation */
+        if (seq > pos)   /* cannot happen: a slot is released one lap at a time */
             goto give_up;
         if (round >= 64) {
             uint64_t now = sl_now_ns(CLOCK_MONOTONIC);
@@ -140,54 +160,99 @@ claimed:
     s->size = size;
     s->stack_id = stack_id;
     s->kind = kind;
-    uint64_t expect = pos;
-    if (!atomic_compare_exchange_strong_explicit(&s->seq, &expect, pos + 1,
-                                                 memory_order_release, memory_order_relaxed))
-        return 0;   /* the consumer gave up on us meanwhile; it counted the loss */
+    atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
     return 1;
+}
+
+int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
+{
+    return publish(atomic_fetch_add_explicit(&tail, 1, memory_order_relaxed), kind, address, size, stack_id);
+}
+
+uint64_t sl_ring_reserve(void) { return atomic_fetch_add_explicit(&tail, 1, memory_order_relaxed); }
+
+int sl_ring_publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
+{
+    return publish(pos, kind, address, size, stack_id);
+}
+
+/* Consumer: release the slots of skipped positions whose producer has
+ * published since (the event was already counted lost when skipped). */
+static void release_late(void)
+{
+    unsigned kept = 0;
+    for (unsigned i = 0; i < stalled_count; i++) {
+        uint64_t pos = stalled[i];
+        struct slot *s = &slots[pos & RING_MASK];
+        if (atomic_load_explicit(&s->seq, memory_order_acquire) == pos + 1)
+            atomic_store_explicit(&s->seq, pos + RING_CAP, memory_order_release);
+        else
+            stalled[kept++] = pos;
+    }
+    stalled_count = kept;
 }
 
 int sl_ring_pop(struct sl_event *ev, uint64_t stall_ns)
 {
+    if (SL_UNLIKELY(stalled_count))
+        release_late();
 again:;
     /* Look at the slot first: reading `tail` on every pop would pull the
      * producers' hottest cache line over to this core each time. */
     struct slot *s = &slots[head & RING_MASK];
-    for (;;) {
-        uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-        if (seq == head + 1) {
-            ev->address = s->address;
-            ev->size = s->size;
-            ev->stack_id = s->stack_id;
-            ev->kind = s->kind;
-            atomic_store_explicit(&s->seq, head + RING_CAP, memory_order_release);
-            head++;
-            head_wait_since = 0;
-            return 1;
-        }
-        if (head == atomic_load_explicit(&tail, memory_order_acquire)) {
-            head_wait_since = 0;
-            return 0;   /* empty */
-        }
-        /* Reserved (head < tail) but not completed yet. */
-        uint64_t now = sl_now_ns(CLOCK_MONOTONIC);
-        if (!head_wait_since) {
-            head_wait_since = now;
-            return 0;
-        }
-        if (now - head_wait_since < stall_ns)
-            return 0;
-        if (seq != head)
-            return 0;   /* cannot happen; be conservative */
-        /* Skip it. A CAS, so a producer finishing right now wins instead. */
-        uint64_t expect = seq;
-        if (atomic_compare_exchange_strong_explicit(&s->seq, &expect, head + RING_CAP,
-                                                    memory_order_acq_rel, memory_order_relaxed)) {
-            sl_count_lost(1);
-            head++;
-            head_wait_since = 0;
-            goto again;
-        }
-        /* seq changed under us: look again. */
+    uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+    if (seq == head + 1) {
+        ev->address = s->address;
+        ev->size = s->size;
+        ev->stack_id = s->stack_id;
+        ev->kind = s->kind;
+        atomic_store_explicit(&s->seq, head + RING_CAP, memory_order_release);
+        head++;
+        head_wait_since = 0;
+        return 1;
     }
+    if (head == atomic_load_explicit(&tail, memory_order_acquire)) {
+        head_wait_since = 0;
+        return 0;   /* empty */
+    }
+    /* Reserved (head < tail) but not published yet. */
+    uint64_t now = sl_now_ns(CLOCK_MONOTONIC);
+    if (!head_wait_since) {
+        head_wait_since = now;
+        return 0;
+    }
+    if (now - head_wait_since < stall_ns)
+        return 0;
+    /* Skip it without touching the slot: its producer may still publish. */
+    if (stalled_count < STALLED_MAX)
+        stalled[stalled_count++] = head;
+    sl_count_lost(1);
+    head++;
+    head_wait_since = 0;
+    goto again;
+}
+
+int sl_ring_reclaim(uint64_t stall_ns)
+{
+    if (!slots)
+        return 0;
+    struct sl_event ev;
+    unsigned round = 0;
+    uint64_t t0 = sl_now_ns(CLOCK_MONOTONIC);
+    while (head != atomic_load_explicit(&tail, memory_order_acquire)) {
+        if (sl_ring_pop(&ev, stall_ns))
+            continue;
+        if (sl_now_ns(CLOCK_MONOTONIC) - t0 > 4 * stall_ns + 1000000000ull)
+            return ETIMEDOUT;   /* producers still pushing: tracing is not off */
+        backoff(&round);
+    }
+    /* Every slot free for the position of the coming lap that maps to it. */
+    for (uint64_t i = 0; i < RING_CAP; i++) {
+        uint64_t pos = head + ((i - head) & RING_MASK);
+        atomic_store_explicit(&slots[i].seq, pos, memory_order_relaxed);
+    }
+    stalled_count = 0;
+    head_wait_since = 0;
+    atomic_thread_fence(memory_order_release);
+    return 0;
 }

@@ -19,11 +19,30 @@
 
 #include "agent.h"
 
+/* Hidden like everything here, and said so: the hooks' fast path then loads
+ * these globals directly instead of through the GOT. */
+#pragma GCC visibility push(hidden)
+
 /* Mean bytes between samples; 0: exact mode, every allocation recorded.
- * Written only while tracing is off (session start). */
+ * Written only while tracing is off (session start). The fast paths below
+ * read the epoch and the summary at any time, tracing or not: those two are
+ * atomic (relaxed loads: the same single move). */
 extern uint64_t sl_sample_mean;
-/* Bytes this thread may still allocate before its next sample (0: no gap drawn yet). */
-extern __thread uint64_t sl_sample_left __attribute__((tls_model("initial-exec")));
+/* The configuration a countdown belongs to: a new value each time sampled
+ * mode is configured, so that a thread's countdown left over from an earlier
+ * session (another rate, or exact mode now) is never trusted; in exact mode
+ * SL_SAMPLE_EXACT_EPOCH, which no countdown carries, so the fast path gives
+ * up at the first compare. Written with sl_sample_mean. */
+#define SL_SAMPLE_EXACT_EPOCH UINT32_MAX
+extern _Atomic uint32_t sl_sample_epoch;
+
+/* One thread's countdown: one TLS block, so the hooks' fast path finds both
+ * fields from one TLS offset. */
+struct sl_sample_countdown {
+    uint64_t left;    /* bytes this thread may still allocate before its next sample */
+    uint32_t epoch;   /* the sl_sample_epoch `left` was drawn under (0: none yet, never an epoch) */
+};
+extern __thread struct sl_sample_countdown sl_sample_countdown __attribute__((tls_model("initial-exec")));
 
 /* Maps the sampled-address set on first use and sets the mean (0 = exact).
  * Not for the hook path. 0 or errno; on error the mode is left unchanged. */
@@ -37,13 +56,39 @@ int sl_sample_free_slow(void *p);
  * read. Entries follow the address (16-byte granules, wrapping every 1 MiB),
  * not a hash: neighbouring blocks share cache lines of the summary as they
  * share the heap's, and a free rarely misses the cache (a hashed 64 KiB
- * table missed L1 on most frees). */
+ * table missed L1 on most frees). NULL in exact mode. */
 #define SL_SAMPLE_FILTER_BITS 16
-extern _Atomic uint8_t *sl_sample_filter;
+extern _Atomic(_Atomic uint8_t *) sl_sample_filter;
 
-static inline _Atomic uint8_t *sl_sample_filter_of(const void *p)
+static inline _Atomic uint8_t *sl_sample_filter_of(_Atomic uint8_t *filter, const void *p)
 {
-    return &sl_sample_filter[((uintptr_t)p >> 4) & ((1u << SL_SAMPLE_FILTER_BITS) - 1)];
+    return &filter[((uintptr_t)p >> 4) & ((1u << SL_SAMPLE_FILTER_BITS) - 1)];
+}
+
+/* The hooks' fast path for an allocation, before anything else is looked
+ * at (sampled mode): true when `size` bytes are certainly not sampled, the
+ * countdown already charged, so there is nothing to record. Safe with the
+ * real allocator unresolved, tracing off or the guard set: a countdown of
+ * the current epoch was drawn by sl_emit_alloc, which runs only once the
+ * real allocator is known, and a block left unrecorded is what those states
+ * want anyway. False in exact mode. */
+static inline int sl_sample_skip_alloc(size_t size)
+{
+    struct sl_sample_countdown *c = &sl_sample_countdown;
+    if (SL_LIKELY(c->epoch == atomic_load_explicit(&sl_sample_epoch, memory_order_relaxed)) && SL_LIKELY(size < c->left)) {
+        c->left -= size;
+        return 1;
+    }
+    return 0;
+}
+
+/* The hooks' fast path for a free (sampled mode): true when p is certainly
+ * not a sampled block, so its free is not recorded. Not for bootstrap memory,
+ * which the hooks rule out first. False in exact mode. */
+static inline int sl_sample_skip_free(const void *p)
+{
+    _Atomic uint8_t *filter = atomic_load_explicit(&sl_sample_filter, memory_order_relaxed);
+    return SL_LIKELY(filter != NULL) && atomic_load_explicit(sl_sample_filter_of(filter, p), memory_order_relaxed) == 0;
 }
 
 /* Whether the allocation of `size` bytes at p is to be recorded. */
@@ -51,10 +96,8 @@ static inline int sl_sample_alloc(void *p, size_t size)
 {
     if (SL_LIKELY(sl_sample_mean == 0))
         return 1;
-    if (SL_LIKELY(size < sl_sample_left)) {
-        sl_sample_left -= size;
+    if (sl_sample_skip_alloc(size))
         return 0;
-    }
     return sl_sample_alloc_slow(p, size);
 }
 
@@ -63,9 +106,11 @@ static inline int sl_sample_free(void *p)
 {
     if (SL_LIKELY(sl_sample_mean == 0))
         return 1;
-    if (SL_LIKELY(atomic_load_explicit(sl_sample_filter_of(p), memory_order_relaxed) == 0))
+    if (sl_sample_skip_free(p))
         return 0;
     return sl_sample_free_slow(p);
 }
+
+#pragma GCC visibility pop
 
 #endif

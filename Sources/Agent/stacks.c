@@ -140,20 +140,30 @@ full:
     return 0;
 }
 
-uint32_t sl_stack_intern_hinted(const uint64_t *ips, uint32_t depth, _Atomic uint32_t *hint)
+uint32_t sl_stack_intern_hinted(const uint64_t *ips, uint32_t depth, struct sl_stack_hint hint)
 {
-    if (hint) {
+    if (hint.slot) {
         /* Any id ever stored here was a published entry (or 0): reading it
-         * is safe, and the comparison decides. */
-        uint32_t cand = atomic_load_explicit(hint, memory_order_acquire);
+         * is safe. With the capture's own tag the memo vouches that ips are
+         * the path this id was interned from; otherwise it is a candidate
+         * the comparison decides. */
+        uint64_t w = atomic_load_explicit(hint.slot, memory_order_acquire);
+        uint32_t cand = (uint32_t)w;
         if (cand && depth) {
             const struct sl_stack_entry *e = sl_stack_get(cand);
-            if (e->depth == depth && memcmp(e->ips, ips, depth * sizeof(uint64_t)) == 0)
-                return cand;
+            if (e->depth == depth) {
+                if ((uint32_t)(w >> 32) == hint.tag && !(hint.tag & 1))
+                    return cand;
+                if (memcmp(e->ips, ips, depth * sizeof(uint64_t)) == 0) {
+                    if (!(hint.tag & 1))   /* vouched for from now on */
+                        atomic_store_explicit(hint.slot, (uint64_t)hint.tag << 32 | cand, memory_order_release);
+                    return cand;
+                }
+            }
         }
     }
     uint32_t id = sl_stack_intern(ips, depth);
-    if (hint && id)
-        atomic_store_explicit(hint, id, memory_order_release);
+    if (hint.slot && id)
+        atomic_store_explicit(hint.slot, (uint64_t)hint.tag << 32 | id, memory_order_release);
     return id;
 }

@@ -113,18 +113,15 @@ uintptr_t sl_agent_base(void)
     return agent_base;
 }
 
-uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, _Atomic uint32_t **id_hint)
+uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, struct sl_stack_hint *id_hint)
 {
-    *id_hint = NULL;
-    int mode = sl_fast_unwind_mode();
-    if (SL_LIKELY(mode != SL_FU_OFF)) {
-        uint32_t n;
-        if (SL_LIKELY(sl_fast_unwind(ips, max, 8, &n, id_hint) == 0) || mode == SL_FU_FAST_ONLY) {
-            if (n)
-                ips[0] -= 1;   /* as below */
-            return n;
-        }
+    uint32_t fast;
+    if (SL_LIKELY(sl_fast_unwind(ips, max, 8, &fast, id_hint) == 0)) {
+        if (fast)
+            ips[0] -= 1;   /* as below */
+        return fast;
     }
+    *id_hint = (struct sl_stack_hint){NULL, 1};
     /* ips has max + 8 slots: room for the agent's and libunwind's own frames,
      * which are dropped below (one buffer: hooks run on the host's stack). */
     void **buf = (void **)ips;

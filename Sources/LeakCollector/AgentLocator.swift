@@ -1,15 +1,22 @@
 import Foundation
 import LeakProc
 
-/// Finds libswiftleak-agent.so: `$SWIFTLEAK_AGENT`, else next to the
-/// swiftleak executable, else `../lib/swiftleak/` relative to it.
+/// Finds libswiftleak-agent.so (and swiftleak's other companion files):
+/// `$SWIFTLEAK_AGENT`, else next to the swiftleak executable, else
+/// `../lib/swiftleak/` relative to it.
 public enum AgentLocator {
     public static let fileName = "libswiftleak-agent.so"
 
     public static func locate() throws -> String {
-        if let explicit = ProcessInfo.processInfo.environment["SWIFTLEAK_AGENT"], !explicit.isEmpty {
+        try companion(fileName, overriddenBy: "SWIFTLEAK_AGENT")
+    }
+
+    /// A file installed with swiftleak: `$variable` when set, else next to
+    /// the swiftleak executable, else `../lib/swiftleak/` relative to it.
+    public static func companion(_ name: String, overriddenBy variable: String) throws -> String {
+        if let explicit = ProcessInfo.processInfo.environment[variable], !explicit.isEmpty {
             guard FileManager.default.isReadableFile(atPath: explicit) else {
-                throw CollectorError("SWIFTLEAK_AGENT=\(explicit) does not exist; unset it or point it at libswiftleak-agent.so")
+                throw CollectorError("\(variable)=\(explicit) does not exist; unset it or point it at \(name)")
             }
             return absolute(explicit)
         }
@@ -17,13 +24,13 @@ public enum AgentLocator {
         let resolved = ProcFiles.readLink("/proc/self/exe").map(URL.init(fileURLWithPath:)) ?? executable
         let directory = resolved.deletingLastPathComponent()
         let candidates = [
-            directory.appendingPathComponent(fileName).path,
-            directory.appendingPathComponent("../lib/swiftleak/\(fileName)").standardized.path,
+            directory.appendingPathComponent(name).path,
+            directory.appendingPathComponent("../lib/swiftleak/\(name)").standardized.path,
         ]
         for candidate in candidates where FileManager.default.isReadableFile(atPath: candidate) {
             return candidate
         }
-        throw CollectorError("cannot find \(fileName) next to \(directory.path); run Scripts/build or set SWIFTLEAK_AGENT")
+        throw CollectorError("cannot find \(name) next to \(directory.path); run Scripts/build or set \(variable)")
     }
 
     private static func absolute(_ path: String) -> String {

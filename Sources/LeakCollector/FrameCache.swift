@@ -23,6 +23,15 @@ final class FrameCache: @unchecked Sendable {
     private var generation = 0
     private var symbolizerStale = false
     private var closed = false
+    /// How long the symbolizer keeps its modules' files and debug data open
+    /// after its last new address, at first. Most stacks show up early, and
+    /// that data (libc's debug file alone: 17 MB) would otherwise be most of
+    /// the collector's memory for the rest of the session. Opening libc's
+    /// again costs about 65 ms of CPU, so each time new addresses come after
+    /// a release the delay doubles, up to `longestReleaseDelay`: a program
+    /// that keeps finding new stacks pays a few reopenings, not one per stack.
+    static let firstReleaseDelay = 0.25
+    static let longestReleaseDelay = 60.0
 
     init(pid: Int32) {
         self.pid = pid
@@ -86,17 +95,34 @@ final class FrameCache: @unchecked Sendable {
     }
 
     private func run() {
+        /// When the symbolizer's open module data is to be released; nil while it holds none.
+        var releaseAt: Date?
+        var releaseDelay = Self.firstReleaseDelay
+        var released = false
         while true {
             condition.lock()
+            var idle = false
             while queue.isEmpty && !closed && !symbolizerStale && !(wantsSymbolizer && symbolizer == nil && !symbolizerFailed) {
-                condition.wait()
+                if let releaseAt {
+                    idle = !condition.wait(until: releaseAt)
+                    if idle { break }
+                } else {
+                    condition.wait()
+                }
             }
             if closed {
                 condition.unlock()
                 return
             }
+            if idle && queue.isEmpty && !symbolizerStale {
+                condition.unlock()
+                releaseAt = nil
+                released = symbolizer?.releaseModuleData() ?? false
+                continue
+            }
             if symbolizerStale {
                 // Only this thread uses the symbolizer: drop it here.
+                releaseAt = nil
                 symbolizerStale = false
                 symbolizer = nil
                 symbolizerFailed = false
@@ -131,6 +157,11 @@ final class FrameCache: @unchecked Sendable {
                 for (ip, frames) in resolved where frames[0].module == nil {
                     resolved[ip] = symbolize(ip)
                 }
+            }
+            if !resolved.isEmpty {
+                if released { releaseDelay = min(releaseDelay * 2, Self.longestReleaseDelay) }
+                released = false
+                releaseAt = Date(timeIntervalSinceNow: releaseDelay)
             }
 
             condition.lock()

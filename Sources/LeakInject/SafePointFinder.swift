@@ -13,11 +13,18 @@ enum SyscallTable {
     /// dlopen may need) and rt_sigtimedwait (it returns EINTR to the
     /// program, and a thread waiting for signals is often one that must
     /// not miss them). The epoll waits are `interruptible` below.
+    ///
+    /// rt_sigsuspend (a daemon's master waiting for SIGCHLD or SIGHUP, like
+    /// nginx's) is `pause` with a temporary mask: the kernel restores the
+    /// thread's own mask before our code runs and the re-issued call installs
+    /// the temporary one again, so a signal that arrives meanwhile stays
+    /// pending (the program blocks it outside the call) and is delivered as
+    /// the call re-enters: none is lost.
     static let restartable: [Int64: String] = [
         0: "read", 17: "pread64", 19: "readv", 45: "recvfrom", 47: "recvmsg",
         43: "accept", 288: "accept4", 7: "poll", 271: "ppoll", 23: "select",
         270: "pselect6", 35: "nanosleep", 230: "clock_nanosleep", 61: "wait4",
-        247: "waitid", 34: "pause",
+        247: "waitid", 34: "pause", 130: "rt_sigsuspend",
     ]
 
     /// The waits every event loop sits in when idle. The kernel never
@@ -44,7 +51,7 @@ enum SyscallTable {
     /// say what the threads were doing.
     static let others: [Int64: String] = [
         202: "futex",
-        128: "rt_sigtimedwait", 130: "rt_sigsuspend", 24: "sched_yield", 1: "write",
+        128: "rt_sigtimedwait", 24: "sched_yield", 1: "write",
         44: "sendto", 46: "sendmsg", 42: "connect", 72: "fcntl", 16: "ioctl",
     ]
 

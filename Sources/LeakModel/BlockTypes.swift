@@ -11,6 +11,12 @@ public struct BlockTypeCount: Hashable, Sendable {
         self.blocks = blocks
         self.bytes = bytes
     }
+
+    /// Counts `other`'s blocks too (groups sum their sites' types).
+    mutating func add(_ other: BlockTypeCount) {
+        blocks &+= other.blocks
+        bytes &+= other.bytes
+    }
 }
 
 /// What `--group-by type` calls the blocks whose memory named no type.

@@ -18,19 +18,23 @@ public struct StatisticDiff: Hashable, Sendable {
     /// The oldest live block of the group in the new snapshot, in seconds;
     /// nil when unknown or the group is gone.
     public var oldestAgeSeconds: Double?
+    /// The group's blocks by type in the new snapshot, as `Statistic.types`.
+    public var types: [BlockTypeCount]?
 
     public init(traceback: [Frame], size: UInt64, sizeDiff: Int64, count: UInt64, countDiff: Int64, oldestAgeSeconds: Double? = nil) {
         self.init(frames: TracebackFrames(traceback), size: size, sizeDiff: sizeDiff, count: count, countDiff: countDiff,
                   oldestAgeSeconds: oldestAgeSeconds)
     }
 
-    public init(frames: TracebackFrames, size: UInt64, sizeDiff: Int64, count: UInt64, countDiff: Int64, oldestAgeSeconds: Double? = nil) {
+    public init(frames: TracebackFrames, size: UInt64, sizeDiff: Int64, count: UInt64, countDiff: Int64, oldestAgeSeconds: Double? = nil,
+                types: [BlockTypeCount]? = nil) {
         self.frames = frames
         self.size = size
         self.sizeDiff = sizeDiff
         self.count = count
         self.countDiff = countDiff
         self.oldestAgeSeconds = oldestAgeSeconds
+        self.types = types
     }
 }
 
@@ -47,19 +51,19 @@ public enum Comparison {
         func frames(_ entry: Groups.Entry) -> TracebackFrames { TracebackFrames(table: shared.table, indices: entry.frames) }
         var diffs: [(key: GroupIdentity, diff: StatisticDiff)] = []
         diffs.reserveCapacity(newGroups.entries.count + oldGroups.entries.count)
-        for entry in newGroups.entries {
+        for (index, entry) in newGroups.entries.enumerated() {
             let before = oldGroups.entry(for: entry.identity)
             diffs.append((entry.identity, StatisticDiff(
                 frames: frames(entry), size: entry.size,
                 sizeDiff: difference(entry.size, before?.size ?? 0),
                 count: entry.count,
                 countDiff: difference(entry.count, before?.count ?? 0),
-                oldestAgeSeconds: entry.oldest)))
+                oldestAgeSeconds: entry.oldest, types: newGroups.types(ofEntry: index))))
         }
         for entry in oldGroups.entries where newGroups.entry(for: entry.identity) == nil {
             diffs.append((entry.identity, StatisticDiff(
                 frames: frames(entry), size: 0, sizeDiff: difference(0, entry.size),
-                count: 0, countDiff: difference(0, entry.count))))
+                count: 0, countDiff: difference(0, entry.count), types: newGroups.countsTypes ? [] : nil)))
         }
         // Positions are sorted on plain numbers: moving or copying a diff
         // retains and releases its arrays.

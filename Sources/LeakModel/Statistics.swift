@@ -15,16 +15,22 @@ public struct Statistic: Hashable, Sendable {
     /// The oldest live block among the group's sites, in seconds; nil when
     /// the snapshot has no ages.
     public var oldestAgeSeconds: Double?
+    /// The group's blocks by type name, most bytes first, from the types the
+    /// snapshot counted per site (section 13); what they leave of `count`
+    /// and `size` is of no named type. nil when the snapshot counted none,
+    /// when grouping by type, or with an age threshold.
+    public var types: [BlockTypeCount]?
 
-    public init(traceback: [Frame], size: UInt64, count: UInt64, oldestAgeSeconds: Double? = nil) {
-        self.init(frames: TracebackFrames(traceback), size: size, count: count, oldestAgeSeconds: oldestAgeSeconds)
+    public init(traceback: [Frame], size: UInt64, count: UInt64, oldestAgeSeconds: Double? = nil, types: [BlockTypeCount]? = nil) {
+        self.init(frames: TracebackFrames(traceback), size: size, count: count, oldestAgeSeconds: oldestAgeSeconds, types: types)
     }
 
-    public init(frames: TracebackFrames, size: UInt64, count: UInt64, oldestAgeSeconds: Double? = nil) {
+    public init(frames: TracebackFrames, size: UInt64, count: UInt64, oldestAgeSeconds: Double? = nil, types: [BlockTypeCount]? = nil) {
         self.frames = frames
         self.size = size
         self.count = count
         self.oldestAgeSeconds = oldestAgeSeconds
+        self.types = types
     }
 }
 
@@ -48,7 +54,7 @@ public enum Statistics {
         return order.map {
             let entry = entries[$0]
             return Statistic(frames: TracebackFrames(table: shared.table, indices: entry.frames), size: entry.size,
-                             count: entry.count, oldestAgeSeconds: entry.oldest)
+                             count: entry.count, oldestAgeSeconds: entry.oldest, types: groups.types(ofEntry: $0))
         }
     }
 }

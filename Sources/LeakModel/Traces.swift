@@ -68,10 +68,16 @@ struct Groups {
     private(set) var entries: [Entry] = []
     private var stackEntries: [[Int32]: Int] = [:]
     private var keyEntries: [GroupKey: Int] = [:]
+    /// Per entry, its blocks by the type names its sites counted (section
+    /// 13); nil when types are not counted for this grouping: the snapshot
+    /// has none, the groups are types, or an age threshold applies (a
+    /// site's types split all its live blocks, not its old ones).
+    private var typeTotals: [[String: BlockTypeCount]]?
 
     /// Groups `snapshot`, whose frames `reader.table` holds as `frameMap` says.
     init(_ snapshot: Snapshot, frameMap: [Int32], groupBy: GroupBy, reader: TraceReader) {
         let table = reader.table
+        if snapshot.hasBlockTypes && groupBy != .type && reader.options.olderThanSeconds == nil { typeTotals = [] }
         // Per table frame: its entry, -1 until first seen (a frame's key never changes).
         var frameEntries = [Int32](repeating: -1, count: groupBy == .traceback ? 0 : table.frames.count)
         // Per entry: the last trace that counted it (cumulative counts each group once per trace).
@@ -83,6 +89,7 @@ struct Groups {
             let key = GroupKey(table.frames[Int(frame)], groupBy: groupBy)!
             let index = keyEntries[key] ?? {
                 entries.append(Entry(identity: .frame(key), frames: [frame], size: 0, count: 0, oldest: nil))
+                typeTotals?.append([:])
                 countedIn.append(-1)
                 keyEntries[key] = entries.count - 1
                 return entries.count - 1
@@ -98,19 +105,21 @@ struct Groups {
                 // an age threshold (the CLI refuses that).
                 var blocks = count, bytes = size
                 for type in types ?? [] {
-                    add(entry(for: reader.typeFrames[type.name] ?? reader.unknown), type.bytes, type.blocks, oldest)
+                    add(entry(for: reader.typeFrames[type.name] ?? reader.unknown), type.bytes, type.blocks, oldest, nil)
                     blocks -= min(blocks, type.blocks)
                     bytes -= min(bytes, type.bytes)
                 }
                 if blocks > 0 || bytes > 0 {
-                    add(entry(for: reader.typeFrames[unknownTypeName] ?? reader.unknown), bytes, blocks, oldest)
+                    add(entry(for: reader.typeFrames[unknownTypeName] ?? reader.unknown), bytes, blocks, oldest, nil)
                 }
             } else if groupBy == .traceback {
                 if let index = stackEntries[stack] {
-                    add(index, size, count, oldest)
+                    add(index, size, count, oldest, types)
                 } else {
                     stackEntries[stack] = entries.count
-                    entries.append(Entry(identity: .stack(stack), frames: stack, size: size, count: count, oldest: oldest))
+                    entries.append(Entry(identity: .stack(stack), frames: stack, size: 0, count: 0, oldest: nil))
+                    typeTotals?.append([:])
+                    add(entries.count - 1, size, count, oldest, types)
                 }
             } else if reader.options.cumulative {
                 // Each group once per trace, even when recursion repeats a frame.
@@ -118,11 +127,11 @@ struct Groups {
                     let index = entry(for: frame)
                     if countedIn[index] != traceNumber {
                         countedIn[index] = traceNumber
-                        add(index, size, count, oldest)
+                        add(index, size, count, oldest, types)
                     }
                 }
             } else {
-                add(entry(for: keyFrame(stack, groupBy: groupBy, reader: reader)), size, count, oldest)
+                add(entry(for: keyFrame(stack, groupBy: groupBy, reader: reader)), size, count, oldest, types)
             }
         }
     }
@@ -137,10 +146,22 @@ struct Groups {
         }
     }
 
-    private mutating func add(_ index: Int, _ size: UInt64, _ count: UInt64, _ oldest: Double?) {
+    private mutating func add(_ index: Int, _ size: UInt64, _ count: UInt64, _ oldest: Double?, _ types: [BlockTypeCount]?) {
         entries[index].size &+= size
         entries[index].count &+= count
         entries[index].oldest = Groups.older(entries[index].oldest, oldest)
+        guard typeTotals != nil, let types else { return }
+        for type in types {
+            typeTotals![index][type.name, default: BlockTypeCount(name: type.name, blocks: 0, bytes: 0)].add(type)
+        }
+    }
+
+    var countsTypes: Bool { typeTotals != nil }
+
+    /// The blocks of entry `index` by type, most bytes first (then by name);
+    /// nil when types are not counted for this grouping.
+    func types(ofEntry index: Int) -> [BlockTypeCount]? {
+        typeTotals.map { $0[index].values.sorted { $0.bytes != $1.bytes ? $0.bytes > $1.bytes : $0.name < $1.name } }
     }
 
     func entry(for identity: GroupIdentity) -> Entry? {

@@ -32,7 +32,7 @@ extension JSONReport {
                     ("direct_count", .uint(stat.directCount)),
                     ("indirect_size", .uint(stat.indirectSize)),
                     ("indirect_count", .uint(stat.indirectCount)),
-                ] + typesMember(types, stat.traceback, count: stat.count, size: stat.size)
+                ] + typesMember(types.map { $0[stat.traceback] ?? [] }, count: stat.count, size: stat.size)
                   + [("traceback", traceback(stat.traceback))])
             })),
             ("cycles", .array(cycles.map { cycle in

@@ -12,19 +12,16 @@ public enum JSONReport {
     }
 
     /// `top`, written to `out` one statistic at a time. When the snapshot
-    /// counted types, each stat has "types" (`siteTypes`); `options` must be
-    /// the ones `stats` were computed with.
+    /// counted types, each stat has "types" (`Statistic.types`).
     public static func writeTop<Output: TextOutputStream>(snapshot: Snapshot, stats: [Statistic], groupBy: GroupBy,
-                                                          limit: Int? = nil, options: AnalysisOptions = AnalysisOptions(),
-                                                          to out: inout Output) {
+                                                          limit: Int? = nil, to out: inout Output) {
         let shown = stats.prefix(max(limit ?? stats.count, 0))
-        let types = siteTypes(snapshot, groupBy: groupBy, options: options)
         writeStats(header: [
             ("snapshot", metadata(snapshot.metadata, sampling: snapshot.sampling)),
             ("group_by", .string(groupBy.rawValue)),
         ], shown.lazy.map { stat in
             ([("size", .uint(stat.size)), ("count", .uint(stat.count))] + age(stat.oldestAgeSeconds)
-                + typesMember(types, stat.traceback, count: stat.count, size: stat.size), stat.frames)
+                + typesMember(stat.types, count: stat.count, size: stat.size), stat.frames)
         }, to: &out)
     }
 
@@ -38,10 +35,8 @@ public enum JSONReport {
 
     /// `diff`, written to `out` one statistic at a time; "types" are the new snapshot's, as in `writeTop`.
     public static func writeDiff<Output: TextOutputStream>(old: Snapshot, new: Snapshot, diffs: [StatisticDiff], groupBy: GroupBy,
-                                                           limit: Int? = nil, options: AnalysisOptions = AnalysisOptions(),
-                                                           to out: inout Output) {
+                                                           limit: Int? = nil, to out: inout Output) {
         let shown = diffs.prefix(max(limit ?? diffs.count, 0))
-        let types = siteTypes(new, groupBy: groupBy, options: options)
         writeStats(header: [
             ("snapshot", metadata(new.metadata, sampling: new.sampling)),
             ("old_snapshot", metadata(old.metadata, sampling: old.sampling)),
@@ -52,7 +47,7 @@ public enum JSONReport {
                 ("size_diff", .int(d.sizeDiff)),
                 ("count", .uint(d.count)),
                 ("count_diff", .int(d.countDiff)),
-            ] + age(d.oldestAgeSeconds) + typesMember(types, d.traceback, count: d.count, size: d.size), d.frames)
+            ] + age(d.oldestAgeSeconds) + typesMember(d.types, count: d.count, size: d.size), d.frames)
         }, to: &out)
     }
 

@@ -108,26 +108,12 @@ final class AttachedTarget: SessionFrontEnd, @unchecked Sendable {
         switch request {
         case .status:
             return .ok("attached to \(pid)")
-        case let .snapshot(resetPeak):
-            guard let path = snapshots.write(final: false, label: "snapshot") else {
-                return .error("the snapshot could not be written (see the attach session's messages)")
-            }
-            if resetPeak { session.resetPeak() }
-            return .ok(path)
-        case .collect:
-            do {
-                let count = try session.collectGarbage()
-                return .ok("\(count)")
-            } catch {
-                return .error("\(error)")
-            }
-        case .types:
-            return snapshots.writeWithTypes()
         case .detach:
             guard let path = detach() else { return .error("detached, but the final snapshot could not be written") }
             return .ok(path)
-        case .scan:
-            return snapshots.writeScan(pid: pid)
+        default:
+            return SessionRequests(pid: pid, session: session, snapshots: snapshots).answer(request)
+                ?? .error("unexpected request \(request.line)")
         }
     }
 

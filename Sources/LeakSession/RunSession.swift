@@ -68,10 +68,30 @@ public struct RunSession {
             return children.adopt(stream)
         }
         defer { agents.stop() }
-        report(.note("tracing \(command[0]) (pid \(pid)); `kill -USR1 \(getpid())` writes a snapshot to \(store.directory)/"))
+        let snapshots = SnapshotWriter(session: session, report: report)
+        // `swiftleak snapshot PID` (and types, leaks, retainers) reach a run
+        // as they reach an attach; a detach is an attach's alone.
+        let requests = SessionRequests(pid: pid, session: session, snapshots: snapshots)
+        let server: ControlServer?
+        do {
+            server = try ControlServer(path: RuntimeDirectory.controlSocket(forTarget: pid, in: runtime)) { [program = command[0]] request in
+                switch request {
+                case .status:
+                    return .ok("running \(pid) under `swiftleak run`")
+                case .detach:
+                    return .error("pid \(pid) (\(program)) was started by `swiftleak run`, which traces it until it exits; end the run with Ctrl-C or `kill -TERM \(getpid())`")
+                default:
+                    return requests.answer(request) ?? .error("unexpected request \(request.line)")
+                }
+            }
+        } catch {
+            server = nil
+            report(.warning("\(error); only `kill -USR1 \(getpid())` takes snapshots of this run"))
+        }
+        defer { server?.remove() }
+        report(.note("tracing \(command[0]) (pid \(pid)); `swiftleak snapshot \(pid)` or `kill -USR1 \(getpid())` writes a snapshot to \(store.directory)/"))
         if let warning = store.warning { report(.warning(warning)) }
 
-        let snapshots = SnapshotWriter(session: session, report: report)
         var target = LaunchedTarget(pid: pid, program: command[0], session: session, snapshots: snapshots,
                                     gates: GateWatch(gate: gate, warmup: warmup), agents: agents, children: children)
         var loop = SessionLoop(periodic: periodic, snapshots: snapshots)

@@ -76,16 +76,43 @@ public final class Symbolizer: @unchecked Sendable {
         }
     }
 
+    /// Closes every module's files and frees what was read from them (libc's
+    /// debug file alone decompresses to ~10 MB), keeping the module list and
+    /// every frame already resolved; the next new address opens its module
+    /// again. For a session that saw no new address for a while: its stacks
+    /// are known, and the memory is the largest part of the collector's.
+    /// Does nothing (false) when the process's maps cannot be read: modules
+    /// could not be listed again, and those open now still resolve.
+    @discardableResult
+    public func releaseModuleData() -> Bool {
+        var released = false
+        for attempt in 1...3 where !released {
+            released = (try? report(retryable: attempt < 3, droppingModules: true)) ?? false
+        }
+        // libdw's many small allocations sit in this thread's malloc arena,
+        // which keeps freed pages until asked.
+        returnFreedHeapPages()
+        return released
+    }
+
     /// One reading of the module list; false when the thread it went
     /// through began to exit meanwhile while another still runs.
-    private func report(retryable: Bool) throws -> Bool {
+    /// `droppingModules` frees every module first, so all are listed anew
+    /// with nothing opened.
+    private func report(retryable: Bool, droppingModules: Bool = false) throws -> Bool {
         let (maps, thread) = try ProcessMaps.read(pid: pid)
         lock.lock()
         defer { lock.unlock() }
-        if maps == reportedMaps { return true }
+        if maps == reportedMaps && !droppingModules { return true }
 
         locator.maps = maps
         locator.refreshRoot(thread)
+        if droppingModules {
+            // Modules not reported between begin and end are freed.
+            dwfl_report_begin(dwfl)
+            resolver.modulesChanged()
+            _ = dwfl_report_end(dwfl, nil, nil)
+        }
         // Modules reported again with the same name and range keep their
         // opened ELF and DWARF; the others are dropped by dwfl_report_end.
         dwfl_report_begin(dwfl)

@@ -40,7 +40,7 @@ struct Diff: ParsableCommand {
         var out = StandardOutput()
         switch analysis.format {
         case .json:
-            JSONReport.writeDiff(old: before, new: after, diffs: diffs, groupBy: analysis.groupBy, limit: limit, options: analysis.options, to: &out)
+            JSONReport.writeDiff(old: before, new: after, diffs: diffs, groupBy: analysis.groupBy, limit: limit, to: &out)
             out.write("\n")
         case .text:
             TextReport.writeDiff(old: before, new: after, diffs: diffs, groupBy: analysis.groupBy, limit: limit,

@@ -35,7 +35,7 @@ struct Top: ParsableCommand {
         var out = StandardOutput()
         switch analysis.format {
         case .json:
-            JSONReport.writeTop(snapshot: loaded, stats: stats, groupBy: analysis.groupBy, limit: limit, options: analysis.options, to: &out)
+            JSONReport.writeTop(snapshot: loaded, stats: stats, groupBy: analysis.groupBy, limit: limit, to: &out)
             out.write("\n")
         case .text:
             TextReport.writeTop(snapshot: loaded, stats: stats, groupBy: analysis.groupBy, limit: limit, useColor: analysis.useColor, to: &out)

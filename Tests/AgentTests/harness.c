@@ -37,6 +37,7 @@ static const struct test tests[] = {
     {"eh_frame_refusals", t_eh_frame_refusals},
     {"eh_frame_pcrel", t_eh_frame_pcrel},
     {"eh_frame_hdr", t_eh_frame_hdr},
+    {"ring", t_ring},
     {"needed", t_needed},
     {"passthrough", t_passthrough},
     {"basic", t_basic},

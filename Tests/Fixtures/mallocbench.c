@@ -5,7 +5,9 @@
  *
  * Usage: mallocbench [OPS] [DEPTH] [THREADS] [SITES] [SIZES] [WHERE] [wait]
  *   OPS     pairs per thread (default 2000000)
- *   DEPTH   frames below the allocation (default 21)
+ *   DEPTH   frames below the allocation (default 21); LO-HI: the pairs are
+ *           made at each depth from LO to HI in turn, one stack per depth
+ *           through the same functions (a path cache cannot keep just one)
  *   THREADS allocating threads (default 1)
  *   SITES   distinct malloc call sites used in turn, 1-8 (default 1)
  *   SIZES   "cycle" (16, 48, ... 4096, the default) or "random" (16..4096)
@@ -36,6 +38,7 @@
 
 static long ops = 2000000;
 static int depth = 21;
+static int paths = 1;   /* DEPTH given as LO-HI: HI - LO + 1 depths in turn */
 static int sites = 1;
 static int random_sizes;
 static _Atomic long long thread_cpu_ns;
@@ -52,23 +55,48 @@ static long long cpu_now(void)
     return t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-__attribute__((noinline)) static void churn(void) {
-    void *window[WINDOW] = {0};
-    unsigned size = 16, seed = 12345;
-    long long cpu0 = cpu_now();
-    for (long i = 0; i < ops; i++) {
-        unsigned slot = (unsigned)i % WINDOW;
-        free(window[slot]);
-        window[slot] = site_fns[(unsigned)i % (unsigned)sites](size);
-        *(volatile char *)window[slot] = 1;
-        if (random_sizes) {
-            seed = seed * 1103515245u + 12345u;
-            size = 16 + (seed >> 16) % 4081;
-        } else {
-            size = size >= 4096 ? 16 : size * 2 + 16;
-        }
+/* One thread's churn: a window of live blocks and the next size. */
+struct churn {
+    void *window[WINDOW];
+    unsigned size, seed;
+};
+
+/* Pair i: free the block allocated WINDOW pairs ago, allocate its successor. */
+static inline void step(struct churn *c, long i)
+{
+    unsigned slot = (unsigned)i % WINDOW;
+    free(c->window[slot]);
+    c->window[slot] = site_fns[(unsigned)i % (unsigned)sites](c->size);
+    *(volatile char *)c->window[slot] = 1;
+    if (random_sizes) {
+        c->seed = c->seed * 1103515245u + 12345u;
+        c->size = 16 + (c->seed >> 16) % 4081;
+    } else {
+        c->size = c->size >= 4096 ? 16 : c->size * 2 + 16;
     }
-    for (unsigned slot = 0; slot < WINDOW; slot++) free(window[slot]);
+}
+
+/* Pair i made `extra` frames deeper than the loop: each depth is a path of its own. */
+__attribute__((noinline)) static void step_deeper(struct churn *c, long i, int extra)
+{
+    if (extra <= 0)
+        step(c, i);
+    else
+        step_deeper(c, i, extra - 1);
+    __asm__ volatile("" ::: "memory");  /* keep the call from becoming a tail call */
+}
+
+__attribute__((noinline)) static void churn(void) {
+    struct churn c = {{0}, 16, 12345};
+    long long cpu0 = cpu_now();
+    if (paths == 1) {
+        for (long i = 0; i < ops; i++)
+            step(&c, i);
+    } else {
+        for (long i = 0; i < ops; i++)
+            step_deeper(&c, i, (int)(i % paths));
+    }
+    for (unsigned slot = 0; slot < WINDOW; slot++) free(c.window[slot]);
     thread_cpu_ns += cpu_now() - cpu0;
 }
 
@@ -132,7 +160,16 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "hold") == 0)
         return hold_main(argc > 2 ? atol(argv[2]) : 0);
     if (argc > 1) ops = atol(argv[1]);
-    if (argc > 2) depth = atoi(argv[2]);
+    if (argc > 2) {
+        char *end;
+        depth = (int)strtol(argv[2], &end, 10);
+        if (*end == '-') {
+            long hi = strtol(end + 1, &end, 10);
+            paths = hi >= depth && hi - depth < 64 ? (int)(hi - depth + 1) : 0;
+        }
+        if (*end)
+            depth = 0;   /* not a number: the usage below */
+    }
     int threads = argc > 3 ? atoi(argv[3]) : 1;
     if (argc > 4) sites = atoi(argv[4]);
     const char *sizes = argc > 5 ? argv[5] : "cycle";
@@ -140,10 +177,10 @@ int main(int argc, char **argv) {
     random_sizes = strcmp(sizes, "random") == 0;
     int on_main = strcmp(where, "main") == 0;
     int wait_first = argc > 7 && strcmp(argv[7], "wait") == 0;
-    if ((argc > 7 && !wait_first) || threads < 1 || threads > 64 || ops < 1 || depth < 4 || sites < 1 || sites > MAX_SITES ||
+    if ((argc > 7 && !wait_first) || threads < 1 || threads > 64 || ops < 1 || depth < 4 || paths < 1 || sites < 1 || sites > MAX_SITES ||
         (!random_sizes && strcmp(sizes, "cycle") != 0) || (!on_main && strcmp(where, "pthread") != 0) ||
         (on_main && threads != 1)) {
-        fprintf(stderr, "usage: mallocbench [OPS>0] [DEPTH>=4] [THREADS 1-64] [SITES 1-8] [cycle|random] [pthread|main (1 thread)] [wait]\n");
+        fprintf(stderr, "usage: mallocbench [OPS>0] [DEPTH>=4 or LO-HI] [THREADS 1-64] [SITES 1-8] [cycle|random] [pthread|main (1 thread)] [wait]\n");
         return 2;
     }
     if (wait_first)

@@ -223,6 +223,9 @@ final class ExportTests: XCTestCase {
             guard Date() < deadline else { return XCTFail("\(wanted) pushes expected within 30 s; got \(stub.requests); \(attach.stderr)") }
             usleep(20_000)
         }
+        // The HTTP client (FoundationNetworking, curl, TLS) lives in swiftleak-post, never in the tracing process.
+        let maps = try String(contentsOfFile: "/proc/\(attach.pid)/maps", encoding: .utf8)
+        XCTAssertFalse(maps.contains("FoundationNetworking") || maps.contains("libcurl"), "the tracing process mapped the HTTP client")
         _ = try AttachedSession.request("detach", pid: target.pid, file: #filePath, line: #line)
         XCTAssertEqual(try attach.wait(timeout: 30), 0, attach.stderr)
         let query = try XCTUnwrap(URLComponents(string: stub.requests[wanted - 1])?.queryItems)
@@ -230,6 +233,16 @@ final class ExportTests: XCTestCase {
         // Attached after 30 units: only the 25 units since are traced.
         let rows = try Pprof.top(["-sample_index=inuse_objects", stub.directory + "/body-\(wanted)"])
         XCTAssertEqual(rows.first { $0.name == "make_session_record" }?.flat, 25, "\(rows)")
+    }
+
+    func testAMissingPosterIsOneLineAndAnExitCode() throws {
+        let snapshot = try leakySnapshot(units: 10)
+        let missing = try TestEnvironment.temporaryDirectory() + "/no-such-poster"
+        let push = try runCommand("/usr/bin/env", ["SWIFTLEAK_POST=\(missing)", TestEnvironment.binary, "push", snapshot,
+                                                   "--to", "http://127.0.0.1:9", "--service", "checkout"])
+        XCTAssertEqual(push.status, 1, push.stderr)
+        XCTAssertEqual(push.stderr.split(separator: "\n").count, 1, push.stderr)
+        XCTAssertTrue(push.stderr.contains("SWIFTLEAK_POST=\(missing) does not exist"), push.stderr)
     }
 
     func testAttachWithPushTracesOnWhenTheServerIsGone() throws {

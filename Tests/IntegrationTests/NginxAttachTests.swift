@@ -6,7 +6,9 @@ import XCTest
 /// own prefix, config and pid file: a root master and one worker running as
 /// www-data. swiftleak attaches, as root, to the idle worker (parked in
 /// epoll_wait), and the worker's own allocation sites show up under a
-/// bounded load. Only the test's own pids are ever signalled.
+/// bounded load. The root master, idle in rt_sigsuspend, is attached too and
+/// keeps handling its signals (reload, quit) while traced and after.
+/// Only the test's own pids are ever signalled.
 final class NginxAttachTests: XCTestCase {
     private let nginx = "/usr/sbin/nginx"
     private let body = "hello from swiftleak's test\n"
@@ -26,6 +28,7 @@ final class NginxAttachTests: XCTestCase {
         let master: ChildProcess
         let worker: Int32
         let http: LoopbackHTTP
+        let prefix: String
     }
 
     private func startServer() throws -> Server {
@@ -68,7 +71,7 @@ final class NginxAttachTests: XCTestCase {
         }
         let worker = try XCTUnwrap(ProcessTree.descendant(of: master.pid, named: "nginx"), "nginx's worker")
         addTeardownBlock { kill(worker, SIGKILL) }
-        return Server(master: master, worker: worker, http: http)
+        return Server(master: master, worker: worker, http: http, prefix: prefix)
     }
 
     /// "attached to PID (nginx) in N ms": N.
@@ -146,5 +149,60 @@ final class NginxAttachTests: XCTestCase {
         server.master.signal(SIGQUIT)
         XCTAssertEqual(try server.master.wait(timeout: 30), 0, server.master.stderr)
         print("nginx worker attach: \(firstMilliseconds) ms, \(secondMilliseconds) ms")
+    }
+
+    /// `nginx -s reload` against the test's own server: the master re-reads
+    /// its config on SIGHUP and replaces `old` by a new worker, returned once
+    /// it answers (a deadline, no sleep).
+    private func reload(_ server: Server, replacing old: Int32) throws -> Int32 {
+        let signaller = try ChildProcess(nginx, ["-p", server.prefix + "/", "-c", server.prefix + "/nginx.conf", "-s", "reload"])
+        XCTAssertEqual(try signaller.wait(timeout: 30), 0, signaller.stderr)
+        let deadline = Date(timeIntervalSinceNow: 20)
+        while true {
+            if let worker = ProcessTree.descendant(of: server.master.pid, named: "nginx"), worker != old,
+               kill(old, 0) != 0 || ProcessTree.status(old, "State").first == "Z" {
+                addTeardownBlock { kill(worker, SIGKILL) }
+                if server.http.getOnce(expecting: body) { return worker }
+            }
+            guard Date() < deadline else {
+                XCTFail("nginx did not replace worker \(old) within 20 s of a reload: \((try? String(contentsOfFile: server.prefix + "/error.log", encoding: .utf8)) ?? "")")
+                throw CancellationError()
+            }
+            usleep(20_000)
+        }
+    }
+
+    func testNginxRootMasterInSigsuspendThroughReloads() throws {
+        let server = try startServer()
+        XCTAssertEqual(ProcessTree.uid(server.master.pid), 0)
+        // The master's only thread waits for signals in rt_sigsuspend (130).
+        let deadline = Date(timeIntervalSinceNow: 20)
+        while ServerThreads.states(server.master.pid).map(\.call) != ["130"] {
+            guard Date() < deadline else { return XCTFail("nginx's master never sat in rt_sigsuspend") }
+            usleep(10_000)
+        }
+        let session = try AttachedSession(server.master, pid: server.master.pid)
+        let idle = try session.snapshot()
+
+        // A reload while attached: the master handles SIGHUP, parses its
+        // config again in its own pools and starts a new worker.
+        let second = try reload(server, replacing: server.worker)
+        let reloaded = try session.snapshot()
+        let growth = try SwiftLeakCLI.diff(idle, reloaded, groupBy: "function")
+        let inNginx = growth.filter {
+            (SwiftLeakCLI.int($0["count_diff"]) ?? 0) > 0 && SwiftLeakCLI.frame0($0)["module"] as? String == nginx
+        }
+        XCTAssertFalse(inNginx.isEmpty, "the reload's allocations in nginx itself: \(growth)")
+
+        // Detach: untraced, and it still reloads, answers and quits cleanly.
+        _ = try session.detach()
+        XCTAssertEqual(TargetProc.tracerPID(server.master.pid), 0)
+        TargetProc.waitUntilAgentIdle(server.master.pid)
+        _ = try reload(server, replacing: second)
+        var after = 0
+        for _ in 0..<20 where server.http.getOnce(expecting: body) { after += 1 }
+        XCTAssertEqual(after, 20, "nginx answers every request after the detach")
+        server.master.signal(SIGQUIT)
+        XCTAssertEqual(try server.master.wait(timeout: 30), 0, server.master.stderr)
     }
 }

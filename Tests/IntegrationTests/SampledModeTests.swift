@@ -30,10 +30,7 @@ final class SampledModeTests: XCTestCase {
 
     func testAttachEstimatesTheKnownLeakWithinTwentyPercent() throws {
         let target = try startTarget(TestEnvironment.fixture("sampled_leak"), ["interactive"])
-        let output = try TestEnvironment.temporaryDirectory()
-        let attach = try ChildProcess(TestEnvironment.binary, ["attach", "\(target.pid)", "--sample-bytes", "64KiB", "--output", output])
-        addTeardownBlock { if attach.process.isRunning { attach.signal(SIGKILL) } }
-        try attach.waitForLine(containing: "attached to \(target.pid)", onStderr: true, timeout: 30)
+        let attach = try attachSampled(target, rate: "64KiB")
         target.send("leak")
         let line = try target.waitForLine(containing: "leaked ", timeout: 30)
         let truth = try groundTruth(line)
@@ -60,6 +57,43 @@ final class SampledModeTests: XCTestCase {
         XCTAssertNil(snapshot["estimated"], "\(snapshot)")
         let text = try runCommand(TestEnvironment.binary, ["top", final])
         XCTAssertFalse(text.stdout.contains("estimated"), text.stdout)
+    }
+
+    /// A thread's countdown outlives its session: after a sampled attach
+    /// (1 GiB apart, so each thread's countdown would swallow the whole next
+    /// leak), an exact attach to the same process must still record every
+    /// block. The main thread allocates in both sessions.
+    func testExactAttachAfterASampledOneRecordsEveryBlock() throws {
+        let target = try startTarget(TestEnvironment.fixture("sampled_leak"), ["interactive"])
+        let sampled = try attachSampled(target, rate: "1GiB")
+        target.send("leak")
+        _ = try target.waitForLine(containing: "leaked ", timeout: 30)
+        _ = try AttachedSession.request("detach", pid: target.pid, file: #filePath, line: #line)
+        XCTAssertEqual(try sampled.wait(timeout: 30), 0, sampled.stderr)
+        TargetProc.waitUntilAgentIdle(target.pid)
+
+        let exact = try AttachedSession(target)
+        addTeardownBlock { exact.kill9() }
+        let previous = target.stdout.split(separator: "\n").count
+        target.send("leak")
+        let truth = try groundTruth(try target.waitForLine(containing: "leaked ", after: previous, timeout: 30))
+        let top = try SwiftLeakCLI.json(["top", try exact.snapshot(), "--group-by", "function"])
+        XCTAssertNil((top["snapshot"] as? [String: Any])?["estimated"], "\(top["snapshot"] ?? "")")
+        let leak = try XCTUnwrap(SwiftLeakCLI.stat(SwiftLeakCLI.stats(top), function: "leak_block"))
+        XCTAssertEqual(SwiftLeakCLI.int(leak["size"]), truth.bytes)
+        XCTAssertEqual(SwiftLeakCLI.int(leak["count"]), truth.blocks)
+        _ = try exact.detach()
+        target.send("quit")
+        XCTAssertEqual(try target.wait(), 0, target.stderr)
+    }
+
+    /// `swiftleak attach PID --sample-bytes RATE`, started and attached (killed at teardown if still running).
+    private func attachSampled(_ target: ChildProcess, rate: String) throws -> ChildProcess {
+        let output = try TestEnvironment.temporaryDirectory()
+        let attach = try ChildProcess(TestEnvironment.binary, ["attach", "\(target.pid)", "--sample-bytes", rate, "--output", output])
+        addTeardownBlock { if attach.process.isRunning { attach.signal(SIGKILL) } }
+        try attach.waitForLine(containing: "attached to \(target.pid)", onStderr: true, timeout: 30)
+        return attach
     }
 
     /// "leaked BYTES bytes in BLOCKS blocks"

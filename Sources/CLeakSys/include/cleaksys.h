@@ -107,4 +107,9 @@ int sl_signal_guard_end(struct sl_signal_guard *guard);
  * be read back. */
 long sl_ptrace_seccomp_get_filter(pid_t tid, unsigned long index, void *buf);
 
+/* MARK: heap */
+
+/* No Swift module covers malloc.h: malloc_trim is imported through here. */
+#include <malloc.h>
+
 #endif
