@@ -233,7 +233,7 @@ static uint32_t flags_at;
 static uint64_t flags_mask;
 
 static struct py_memo *memo;
-static _Atomic uint32_t *hints;
+static _Atomic uint64_t *hints;   /* as struct sl_stack_hint's slots: (tag << 32) | stack id */
 
 /* Before tracing. Without the tables every chain is read in full. */
 static void memo_setup(const struct sl_py_layout *l)
@@ -374,7 +374,7 @@ static void memo_write(struct py_memo *m, const struct chain_rec *rec, uintptr_t
  * ips[at] (sl_fast_unwind_stop_at), so the whole chain replaces it, in
  * place. Returns the new depth. */
 static uint32_t merge_tail(const struct sl_py_layout *l, uint64_t *ips, uint32_t at, uint32_t max,
-                           _Atomic uint32_t **id_hint)
+                           struct sl_stack_hint *id_hint)
 {
     uintptr_t top = current_frame(l);
     if (!plausible(top))
@@ -409,11 +409,12 @@ static uint32_t merge_tail(const struct sl_py_layout *l, uint64_t *ips, uint32_t
     if (!hints)
         return at + n;
     /* The stack id depends on the native frames above the chain too. */
-    uint64_t key = (uintptr_t)*id_hint;
+    uint64_t key = (uintptr_t)id_hint->slot;
     for (uint32_t j = 0; j < at; j++)
         key = ((key << 5) | (key >> 59)) ^ ips[j];   /* a short chain: two cheap steps a frame */
     key = mix(key, sig);
-    *id_hint = &hints[(key ^ (key >> 32)) & (PY_HINT_SLOTS - 1)];
+    /* An odd tag: no memo vouches for this stack, so the candidate is compared. */
+    *id_hint = (struct sl_stack_hint){&hints[(key ^ (key >> 32)) & (PY_HINT_SLOTS - 1)], 1};
     return at + n;
 }
 
@@ -445,7 +446,7 @@ static uint32_t merge_each(const struct sl_py_layout *l, uint64_t *ips, uint32_t
     return n;
 }
 
-uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, _Atomic uint32_t **id_hint)
+uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, struct sl_stack_hint *id_hint)
 {
     const struct sl_py_layout *published = atomic_load_explicit(&layout, memory_order_acquire);
     if (!published)
@@ -455,7 +456,7 @@ uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, _Atomic ui
         max = SL_MAX_FRAMES;
     const uintptr_t lo = eval_lo, span = eval_hi - eval_lo;
     uint32_t at = 0;
-    if (*id_hint && depth && ips[depth - 1] - lo <= span)
+    if (id_hint->slot && depth && ips[depth - 1] - lo <= span)
         at = depth - 1;   /* the fast walk (it gave a hint) ends at the first eval frame */
     else
         while (at < depth && ips[at] - lo > span)

@@ -21,6 +21,6 @@ void sl_python_init(void);
  * the new depth. When Python frames were added, *id_hint becomes the place
  * to look for the merged stack's id (for sl_stack_intern_hinted). Hook-path
  * safe: no allocation, no lock, no syscall. */
-uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, _Atomic uint32_t **id_hint);
+uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, struct sl_stack_hint *id_hint);
 
 #endif
