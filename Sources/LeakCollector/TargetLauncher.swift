@@ -1,4 +1,5 @@
 import Glibc
+import LeakProc
 
 /// Starts the program `swiftleak run` traces, with the agent preloaded.
 public enum TargetLauncher {
@@ -29,18 +30,6 @@ public enum TargetLauncher {
         if followForks { environment.append("SWIFTLEAK_FOLLOW_FORKS=1") }
         if sampleBytes > 0 { environment.append("SWIFTLEAK_SAMPLE_BYTES=\(sampleBytes)") }
 
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGUSR1, SIGINT, SIGTERM, SIGHUP, SIGCHLD] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
         var pid: pid_t = 0
         let argv = command.map { strdup($0) } + [nil]
         let envp = environment.map { strdup($0) } + [nil]
@@ -48,7 +37,9 @@ public enum TargetLauncher {
             argv.forEach { free($0) }
             envp.forEach { free($0) }
         }
-        let result = posix_spawnp(&pid, command[0], nil, &attributes, argv, envp)
+        let result = SpawnSignals.withCleanAttributes { attributes in
+            posix_spawnp(&pid, command[0], nil, &attributes, argv, envp)
+        }
         guard result == 0 else {
             if result == ENOENT {
                 throw CollectorError("command not found: \(command[0]); check the name or PATH")

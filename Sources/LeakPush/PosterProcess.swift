@@ -56,28 +56,20 @@ enum PosterProcess {
         try writeAll(fd: fd, bytes[...])
     }
 
-    /// The poster with default signal dispositions and an empty mask (we
-    /// block and ignore some), stdin from /dev/null, stderr to `stderrPath`.
+    /// The poster with a clean signal state (`SpawnSignals`), stdin from
+    /// /dev/null, stderr to `stderrPath`.
     private static func spawn(_ path: String, _ arguments: [String], stderrPath: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        let result = SpawnSignals.withCleanAttributes { attributes in
+            posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        }
         guard result == 0 else { throw Failure(description: "cannot start \(path): \(Errno(result))") }
         return pid
     }
