@@ -68,6 +68,14 @@ static uint64_t head_wait_since;                     /* consumer only: 0 = not w
 static uint64_t stalled[STALLED_MAX];
 static unsigned stalled_count;
 
+/* Every slot free for the position at or after `from` that maps to it:
+ * the ring empty, its next lap starting at `from`. */
+static void free_every_slot(struct slot *s, uint64_t from)
+{
+    for (uint64_t i = 0; i < RING_CAP; i++)
+        atomic_store_explicit(&s[i].seq, from + ((i - from) & RING_MASK), memory_order_relaxed);
+}
+
 int sl_ring_init(void)
 {
     if (slots)
@@ -76,10 +84,8 @@ int sl_ring_init(void)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
         return errno ? errno : ENOMEM;
-    struct slot *s = m;
-    for (uint64_t i = 0; i < RING_CAP; i++)
-        atomic_store_explicit(&s[i].seq, i, memory_order_relaxed);
-    slots = s;
+    free_every_slot(m, 0);
+    slots = m;
     atomic_thread_fence(memory_order_release);
     return 0;
 }
@@ -94,8 +100,7 @@ int sl_ring_reset_in_child(void)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
     if (m == MAP_FAILED)
         return errno ? errno : ENOMEM;
-    for (uint64_t i = 0; i < RING_CAP; i++)
-        atomic_store_explicit(&slots[i].seq, i, memory_order_relaxed);
+    free_every_slot(slots, 0);
     atomic_store(&tail, 0);
     head = 0;
     head_wait_since = 0;
@@ -120,6 +125,8 @@ static void backoff(unsigned *round)
         nanosleep(&ts, NULL);  /* EINTR just means we look again sooner */
     }
 }
+
+static inline uint64_t reserve(void) { return atomic_fetch_add_explicit(&tail, 1, memory_order_relaxed); }
 
 /* Fills the slot of reservation `pos` once it is free and publishes it. */
 static inline int publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
@@ -166,10 +173,10 @@ claimed:
 
 int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
 {
-    return publish(atomic_fetch_add_explicit(&tail, 1, memory_order_relaxed), kind, address, size, stack_id);
+    return publish(reserve(), kind, address, size, stack_id);
 }
 
-uint64_t sl_ring_reserve(void) { return atomic_fetch_add_explicit(&tail, 1, memory_order_relaxed); }
+uint64_t sl_ring_reserve(void) { return reserve(); }
 
 int sl_ring_publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
 {
@@ -246,11 +253,7 @@ int sl_ring_reclaim(uint64_t stall_ns)
             return ETIMEDOUT;   /* producers still pushing: tracing is not off */
         backoff(&round);
     }
-    /* Every slot free for the position of the coming lap that maps to it. */
-    for (uint64_t i = 0; i < RING_CAP; i++) {
-        uint64_t pos = head + ((i - head) & RING_MASK);
-        atomic_store_explicit(&slots[i].seq, pos, memory_order_relaxed);
-    }
+    free_every_slot(slots, head);
     stalled_count = 0;
     head_wait_since = 0;
     atomic_thread_fence(memory_order_release);
