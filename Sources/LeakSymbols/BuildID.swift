@@ -19,7 +19,18 @@ public enum BuildID {
         var bytes: UnsafeRawPointer?
         let length = dwelf_elf_gnu_build_id(elf, &bytes)
         guard length > 0, let bytes else { return nil }
-        let id = UnsafeRawBufferPointer(start: bytes, count: length)
-        return id.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        return hex(UnsafeRawBufferPointer(start: bytes, count: length))
+    }
+
+    /// The separate debug file the distribution installs for a module with
+    /// this build ID, under libdwfl's default debug directory.
+    static func debugFilePath(_ id: UnsafeRawBufferPointer) -> String? {
+        guard id.count > 1 else { return nil }
+        let text = hex(id)
+        return "/usr/lib/debug/.build-id/\(text.prefix(2))/\(text.dropFirst(2)).debug"
+    }
+
+    static func hex(_ id: UnsafeRawBufferPointer) -> String {
+        id.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 }
