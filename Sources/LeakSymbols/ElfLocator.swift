@@ -117,9 +117,16 @@ let inflatingFindDebuginfo: @convention(c) (
     var vaddr: GElf_Addr = 0
     if !asksForAltFile, let module, let context = userdata?.pointee {
         let length = dwfl_module_build_id(module, &bits, &vaddr)
-        if length > 0, let bits, let path = BuildID.debugFilePath(UnsafeRawBufferPointer(start: bits, count: Int(length))) {
+        let id = UnsafeRawBufferPointer(start: bits, count: Int(max(length, 0)))
+        if length > 0, let path = BuildID.debugFilePath(id) {
             let locator = Unmanaged<ElfLocator>.fromOpaque(context).takeUnretainedValue()
             if let fd = locator.debugCopies.inflatedCopy(ofFileAt: path) {
+                // As the standard search does: a file under another build ID
+                // (a stale link) is not this module's.
+                guard BuildID.matches(fd: fd, id) else {
+                    close(fd)
+                    return dwfl_standard_find_debuginfo(module, userdata, name, base, fileName, debuglink, crc, debugName)
+                }
                 // libdwfl frees it; it names the module's debug file.
                 debugName?.pointee = strdup(path)
                 return fd

@@ -92,6 +92,23 @@ final class InflatedDebugFilesTests: XCTestCase {
         XCTAssertNil(copies.inflatedCopy(ofFileAt: work + "/no-such.debug"))
     }
 
+    /// The check that keeps a stale build-ID link from naming another file.
+    func testBuildIDMatchesOnlyTheFilesOwnID() throws {
+        let fd = open(fixture, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        let text = try XCTUnwrap(BuildID.read(module: fixture, pid: getpid()))
+        var id = stride(from: 0, to: text.count, by: 2).map { offset -> UInt8 in
+            let start = text.index(text.startIndex, offsetBy: offset)
+            return UInt8(text[start..<text.index(start, offsetBy: 2)], radix: 16)!
+        }
+        id.withUnsafeBytes { XCTAssertTrue(BuildID.matches(fd: fd, $0)) }
+        id[0] ^= 1
+        id.withUnsafeBytes { XCTAssertFalse(BuildID.matches(fd: fd, $0)) }
+        id.removeLast()
+        id.withUnsafeBytes { XCTAssertFalse(BuildID.matches(fd: fd, $0)) }
+    }
+
     /// For every row, the unit libdw's own aranges lookup gives.
     func testArangesTableNamesTheUnitsLibdwFinds() throws {
         let fd = open(fixture, O_RDONLY)
