@@ -16,9 +16,11 @@ import Glibc
 /// symbolizer reads the few units that hold its addresses. Reading the
 /// inflated copy instead, libdw maps the sections from a file: only the
 /// pages it touches are resident, and they are the kernel's page cache,
-/// which it can drop and read again, not memory of ours. Inflating costs
-/// once per debug file (libc's: ~40 ms); reopening after
-/// `Symbolizer.releaseModuleData` reuses the copy.
+/// which it can drop and read again, not memory of ours. Inflating is
+/// done once per debug file (the zlib work libdw did, plus writing the
+/// copy); reopening after `Symbolizer.releaseModuleData` reuses it. The
+/// copy holds the original bytes and the inflated sections (14 MB for
+/// libc) until the symbolizer ends; unlinked, it leaves nothing behind.
 ///
 /// Only 64-bit little-endian files (this machine's) are copied; any other,
 /// or any failure, leaves the original for libdw to inflate as before.
@@ -42,8 +44,10 @@ final class InflatedDebugFiles {
         for fd in copies.values where fd >= 0 { close(fd) }
     }
 
+    /// $TMPDIR, else /var/tmp: on disk where /tmp is a tmpfs (Debian 13,
+    /// Fedora), whose pages would be memory again, if not ours.
     static var temporaryDirectory: String {
-        guard let value = getenv("TMPDIR"), value.pointee != 0 else { return "/tmp" }
+        guard let value = getenv("TMPDIR"), value.pointee != 0 else { return "/var/tmp" }
         return String(cString: value)
     }
 
