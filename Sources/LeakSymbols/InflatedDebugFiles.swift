@@ -79,12 +79,19 @@ final class InflatedDebugFiles {
         guard var header = Self.read(Elf64_Ehdr.self, from: original, at: 0),
               header.e_ident.4 == UInt8(ELFCLASS64), header.e_ident.5 == UInt8(ELFDATA2LSB),
               Int(header.e_shentsize) == MemoryLayout<Elf64_Shdr>.size, header.e_shnum > 0,
-              Int(header.e_shoff) < size
+              header.e_shoff < UInt64(size)
         else { return nil }
         var sections = [Elf64_Shdr](repeating: Elf64_Shdr(), count: Int(header.e_shnum))
         let tableSize = sections.count * MemoryLayout<Elf64_Shdr>.size
         guard sections.withUnsafeMutableBytes({ Self.readFully(original, into: $0, at: Int(header.e_shoff)) }) == tableSize
         else { return nil }
+        // Every compressed section within the file, or no copy (a damaged
+        // file is libdw's to refuse).
+        let compressedInFile = sections.allSatisfy {
+            $0.sh_flags & UInt64(SHF_COMPRESSED) == 0 || $0.sh_type == SHT_NOBITS
+                || ($0.sh_offset <= UInt64(size) && $0.sh_size <= UInt64(size) - $0.sh_offset)
+        }
+        guard compressedInFile else { return nil }
         let compressed = sections.indices.filter {
             sections[$0].sh_flags & UInt64(SHF_COMPRESSED) != 0 && sections[$0].sh_type != SHT_NOBITS
         }
@@ -115,16 +122,19 @@ final class InflatedDebugFiles {
     /// Inflates one SHF_COMPRESSED section to the end of `copy`; returns its
     /// header as an uncompressed section there.
     private static func appendInflated(section: Elf64_Shdr, from original: Int32, to copy: Int32, at end: inout Int) -> Elf64_Shdr? {
+        // Sizes a damaged header could make absurd: at most 4 GiB inflated,
+        // aligned to at most a page.
         guard let chdr = read(Elf64_Chdr.self, from: original, at: Int(section.sh_offset)),
-              chdr.ch_type == UInt32(ELFCOMPRESS_ZLIB),
+              chdr.ch_type == UInt32(ELFCOMPRESS_ZLIB), chdr.ch_size <= 1 << 32, chdr.ch_addralign <= 4096,
               section.sh_size >= UInt64(MemoryLayout<Elf64_Chdr>.size)
         else { return nil }
+        let inflatedSize = Int(chdr.ch_size)
         let start = pad(copy, from: end, alignment: max(Int(chdr.ch_addralign), 1))
         guard start >= 0, inflate(from: original, at: Int(section.sh_offset) + MemoryLayout<Elf64_Chdr>.size,
                                   count: Int(section.sh_size) - MemoryLayout<Elf64_Chdr>.size,
-                                  to: copy, at: start, expected: Int(chdr.ch_size))
+                                  to: copy, at: start, expected: inflatedSize)
         else { return nil }
-        end = start + Int(chdr.ch_size)
+        end = start + inflatedSize
         var placed = section
         placed.sh_offset = UInt64(start)
         placed.sh_size = chdr.ch_size

@@ -86,6 +86,29 @@ final class InflatedDebugFilesTests: XCTestCase {
         XCTAssertEqual(first.st_ino, second.st_ino)
     }
 
+    func testDamagedFileHasNoCopy() throws {
+        let compressed = work + "/compressed.debug"
+        try run(["objcopy", "--only-keep-debug", "--compress-debug-sections=zlib", fixture, compressed])
+        let copies = InflatedDebugFiles(directory: work)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: compressed))
+        let shoff = Int(whole.withUnsafeBytes { $0.load(fromByteOffset: 0x28, as: UInt64.self) })
+        // Everything between the ELF header and the section headers zeroed:
+        // no compression header says zlib.
+        var zeroed = whole.prefix(64) + Data(count: shoff - 64)
+        zeroed.append(whole[shoff...])
+        try zeroed.write(to: URL(fileURLWithPath: work + "/zeroed.debug"))
+        XCTAssertNil(copies.inflatedCopy(ofFileAt: work + "/zeroed.debug"))
+        // A compressed section reaching past the end of the file.
+        var long = whole
+        let count = (whole.count - shoff) / 64
+        let index = try XCTUnwrap((0..<count).first { index in
+            whole.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: shoff + index * 64 + 8, as: UInt64.self) } & UInt64(SHF_COMPRESSED) != 0
+        })
+        long.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(1) << 62, toByteOffset: shoff + index * 64 + 32, as: UInt64.self) }
+        try long.write(to: URL(fileURLWithPath: work + "/long.debug"))
+        XCTAssertNil(copies.inflatedCopy(ofFileAt: work + "/long.debug"))
+    }
+
     func testUncompressedOrMissingFileHasNoCopy() {
         let copies = InflatedDebugFiles(directory: work)
         XCTAssertNil(copies.inflatedCopy(ofFileAt: fixture))
