@@ -21,9 +21,6 @@ final class ElfLocator {
     var thread: ProcDirectory
     /// "/proc/PID/root" when the target's root directory is not ours.
     var foreignRoot: String?
-    /// Debug files are found by libdwfl's standard search; this locator,
-    /// being every module's userdata, hands libdw their inflated copies.
-    let debugCopies = InflatedDebugFiles()
 
     init(pid: Int32) {
         self.pid = pid
@@ -99,39 +96,4 @@ func attachLocator(_ locator: ElfLocator, to dwfl: OpaquePointer) {
         if let userdata, userdata.pointee == nil { userdata.pointee = arg }
         return Int32(DWARF_CB_OK)
     }, context, 0)
-}
-
-/// The `find_debuginfo` callback given to libdwfl: a module's debug file
-/// found by its build ID is read through its inflated copy (see
-/// `InflatedDebugFiles`); anything else is libdwfl's standard search.
-/// (That search cannot be asked first: it opens the file it finds and
-/// keeps that handle, so a copy would never be read.)
-let inflatingFindDebuginfo: @convention(c) (
-    OpaquePointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafePointer<CChar>?, Dwarf_Addr,
-    UnsafePointer<CChar>?, UnsafePointer<CChar>?, GElf_Word, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-) -> Int32 = { module, userdata, name, base, fileName, debuglink, crc, debugName in
-    // libdwfl asks for a dwz alt file with the alt name and CRC 0; that
-    // file is not the module's build ID's.
-    let asksForAltFile = debuglink != nil && crc == 0
-    var bits: UnsafePointer<UInt8>?
-    var vaddr: GElf_Addr = 0
-    if !asksForAltFile, let module, let context = userdata?.pointee {
-        let length = dwfl_module_build_id(module, &bits, &vaddr)
-        let id = UnsafeRawBufferPointer(start: bits, count: Int(max(length, 0)))
-        if length > 0, let path = BuildID.debugFilePath(id) {
-            let locator = Unmanaged<ElfLocator>.fromOpaque(context).takeUnretainedValue()
-            if let fd = locator.debugCopies.inflatedCopy(ofFileAt: path) {
-                // As the standard search does: a file under another build ID
-                // (a stale link) is not this module's.
-                guard BuildID.matches(fd: fd, id) else {
-                    close(fd)
-                    return dwfl_standard_find_debuginfo(module, userdata, name, base, fileName, debuglink, crc, debugName)
-                }
-                // libdwfl frees it; it names the module's debug file.
-                debugName?.pointee = strdup(path)
-                return fd
-            }
-        }
-    }
-    return dwfl_standard_find_debuginfo(module, userdata, name, base, fileName, debuglink, crc, debugName)
 }

@@ -1,6 +1,7 @@
 import CElfutils
 import CLeakSys
 import CZlib
+import Foundation
 import LeakProc
 #if canImport(Glibc)
 import Glibc
@@ -8,7 +9,8 @@ import Glibc
 
 /// Copies of separate debug files with their compressed DWARF sections
 /// stored inflated, each in an unlinked temporary file, one per debug file
-/// for the symbolizer's lifetime.
+/// for the process's lifetime: every symbolizer (one per traced process,
+/// several with --follow-forks) reads the same copy.
 ///
 /// Debian compresses its debug files (SHF_COMPRESSED, zlib), and libdw
 /// (0.188) inflates every DWARF section it knows into memory of its own as
@@ -20,11 +22,13 @@ import Glibc
 /// done once per debug file (the zlib work libdw did, plus writing the
 /// copy); reopening after `Symbolizer.releaseModuleData` reuses it. The
 /// copy holds the original bytes and the inflated sections (14 MB for
-/// libc) until the symbolizer ends; unlinked, it leaves nothing behind.
+/// libc) until swiftleak exits; unlinked, it leaves nothing behind.
 ///
 /// Only 64-bit little-endian files (this machine's) are copied; any other,
 /// or any failure, leaves the original for libdw to inflate as before.
-final class InflatedDebugFiles {
+final class InflatedDebugFiles: @unchecked Sendable {
+    static let shared = InflatedDebugFiles()
+
     private struct Identity: Hashable {
         var device: UInt64
         var inode: UInt64
@@ -34,6 +38,8 @@ final class InflatedDebugFiles {
 
     /// Each original's copy (or -1: nothing to inflate), kept open.
     private var copies: [Identity: Int32] = [:]
+    /// Symbolizers run on their sessions' threads.
+    private let lock = NSLock()
     private let directory: String
 
     init(directory: String = InflatedDebugFiles.temporaryDirectory) {
@@ -62,11 +68,13 @@ final class InflatedDebugFiles {
         guard fstat(original, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
         let identity = Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
                                 size: Int64(info.st_size), modified: info.st_mtim.tv_sec)
+        lock.lock()
         let copy = copies[identity] ?? {
             let made = makeCopy(of: original, size: Int(info.st_size)) ?? -1
             copies[identity] = made
             return made
         }()
+        lock.unlock()
         guard copy >= 0 else { return nil }
         // libdwfl closes what it is given; the copy stays open here.
         let duplicate = fcntl(copy, F_DUPFD_CLOEXEC, 0)
@@ -233,4 +241,34 @@ final class InflatedDebugFiles {
         }
         return true
     }
+}
+
+/// The `find_debuginfo` callback given to libdwfl: a module's debug file
+/// found by its build ID is read through its inflated copy (see
+/// `InflatedDebugFiles`); anything else is libdwfl's standard search.
+/// (That search cannot be asked first: it opens the file it finds and
+/// keeps that handle, so a copy would never be read.)
+let inflatingFindDebuginfo: @convention(c) (
+    OpaquePointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafePointer<CChar>?, Dwarf_Addr,
+    UnsafePointer<CChar>?, UnsafePointer<CChar>?, GElf_Word, UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 = { module, userdata, name, base, fileName, debuglink, crc, debugName in
+    // libdwfl asks for a dwz alt file with the alt name and CRC 0; that
+    // file is not the module's build ID's.
+    let asksForAltFile = debuglink != nil && crc == 0
+    var bits: UnsafePointer<UInt8>?
+    var vaddr: GElf_Addr = 0
+    let length = module.map { dwfl_module_build_id($0, &bits, &vaddr) } ?? 0
+    let id = UnsafeRawBufferPointer(start: bits, count: Int(max(length, 0)))
+    if !asksForAltFile, length > 0, let path = BuildID.debugFilePath(id),
+       let fd = InflatedDebugFiles.shared.inflatedCopy(ofFileAt: path) {
+        // As the standard search does: a file under another build ID (a
+        // stale link) is not this module's.
+        if BuildID.matches(fd: fd, id) {
+            // libdwfl frees it; it names the module's debug file.
+            debugName?.pointee = strdup(path)
+            return fd
+        }
+        close(fd)
+    }
+    return dwfl_standard_find_debuginfo(module, userdata, name, base, fileName, debuglink, crc, debugName)
 }
