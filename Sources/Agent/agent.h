@@ -191,12 +191,23 @@ int sl_stacks_reset_in_child(void);
 
 /* ---- unwinding (unwind.c) -------------------------------------------- */
 
+/* Where a hook's caller stands once the hook returns: its ip (the return
+ * address), sp and rbp. The agent is built with frame pointers, so a hook's
+ * own frame holds all three ([rbp] the caller's rbp, [rbp + 8] the return
+ * address, rbp + 16 the caller's sp): a capture that starts there has no
+ * agent frame to skip. SL_CALLER() only in the hook itself. */
+struct sl_caller {
+    uintptr_t ip, sp, bp;
+};
+#define SL_CALLER()                                                                      \
+    ((struct sl_caller){(uintptr_t)__builtin_return_address(0),                         \
+                        (uintptr_t)__builtin_frame_address(0) + 16,                     \
+                        *(const uintptr_t *)__builtin_frame_address(0)})
+
 int sl_unwind_init(void);          /* 0 or errno; dlopen libunwind.so.8 RTLD_LOCAL */
 int sl_unwind_ready(void);
-/* Fill ips[0..max) with the stack of the hook's caller; returns the depth.
- * ips must have room for max + 8 entries (scratch for the dropped frames).
- * *id_hint: where to look for this path's stack id (sl_stack_intern_hinted). */
-uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, struct sl_stack_hint *id_hint);
+/* sl_unwind_capture through libunwind (whatever the fast walker declines). */
+uint32_t sl_unwind_capture_slow(uint64_t *ips, uint32_t max, struct sl_stack_hint *id_hint);
 /* The span of the agent's own code (set once by sl_unwind_init). */
 extern uintptr_t sl_agent_lo, sl_agent_hi;
 /* Whether an address lies in the agent's own code. Inline: the fast
@@ -226,15 +237,35 @@ void sl_fast_unwind_set_mode(int mode);
  * stack; in fast-only mode 0 with the frames found before that point). On
  * 0, *id_hint is this path's memo slot for sl_stack_intern_hinted.
  * Hook-path safe. */
-int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, struct sl_stack_hint *id_hint);
+int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, const struct sl_caller *from, uint32_t *depth,
+                   struct sl_stack_hint *id_hint);
 /* End every walk after the first frame whose ip is in [lo, lo + span)
  * (CPython's eval loop, see python_frames.c); span 0: walk to the end.
  * Before tracing starts only. */
 void sl_fast_unwind_stop_at(uintptr_t lo, uintptr_t span);
 
+/* Fill ips[0..max) with the stack of the hook's caller, from `from` (NULL:
+ * from here, skipping the agent's frames); returns the depth. ips must have
+ * room for max + 8 entries (scratch for the dropped frames). *id_hint:
+ * where to look for this path's stack id (sl_stack_intern_hinted). Inline,
+ * so a capture costs no frame of its own. */
+static inline uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, const struct sl_caller *from,
+                                         struct sl_stack_hint *id_hint)
+{
+    uint32_t fast;
+    if (SL_LIKELY(sl_fast_unwind(ips, max, 8, from, &fast, id_hint) == 0)) {
+        if (fast)
+            ips[0] -= 1;   /* frame 0 symbolizes as its call site (see sl_unwind_capture_slow) */
+        return fast;
+    }
+    return sl_unwind_capture_slow(ips, max, id_hint);
+}
+
 /* ---- hook helpers (hooks.c) ------------------------------------------ */
 
 void sl_emit_alloc(void *p, size_t size);
+/* The same, for a hook: the stack of the caller SL_CALLER() gave. */
+void sl_emit_alloc_at(void *p, size_t size, const struct sl_caller *from);
 void sl_emit_free(void *p);
 
 /* ---- transport (transport.c) ----------------------------------------- */

@@ -295,6 +295,7 @@ struct fu_rbp_check {
 /* flags */
 #define FU_MEMO_STOP 1u   /* the walk ended at the stop frame: the Python merge rewrites it */
 #define FU_MEMO_BP0 2u    /* an rbp-based frame's rbp is the one at the first frame: bp0 - sp0 == bp0_want */
+#define FU_MEMO_RA_ONLY 4u   /* no frame's first lane is checked: the whole-path check compares return addresses only */
 
 struct fu_memo {
     _Atomic uint64_t seq;   /* odd while being written */
@@ -367,6 +368,11 @@ static uint64_t memo_write(struct fu_memo *m, uint32_t gen, uint32_t max, struct
             src_frame = i;
         }
     }
+    uint64_t lanes = 0;
+    for (uint32_t i = 0; i < w.n; i++)
+        lanes |= lane_on[i];
+    if (!lanes)
+        w.flags |= FU_MEMO_RA_ONLY;
     wr32(&m->gen, gen);
     wr32(&m->n, w.n);
     wr32(&m->whole, w.whole);
@@ -405,9 +411,11 @@ static inline void copy_words32(uint32_t *dst, const uint32_t *src, uint32_t n)
  * the last CFA within the stack keeps every read in [sp0 - 8, top), and the
  * loads need no branch. The caller checks the sequence number once more for
  * the values compared. Out of line, so its loops keep to registers. */
-static __attribute__((noinline)) int memo_whole_matches(const struct fu_memo *m, uint64_t s1, uint32_t n, uint32_t nrbp,
-                                                         uint32_t flags, uintptr_t sp0, uintptr_t bp0, uintptr_t span,
-                                                         uint64_t *ips)
+/* No SLP vectorizing: it pairs the stores of ips through xmm registers, two
+ * more instructions a frame for nothing. */
+static __attribute__((noinline, optimize("no-tree-slp-vectorize"))) int memo_whole_matches(const struct fu_memo *m, uint64_t s1, uint32_t n, uint32_t nrbp,
+                                                                                         uint32_t flags, uintptr_t sp0, uintptr_t bp0, uintptr_t span,
+                                                                                         uint64_t *ips)
 {
     uint32_t at[FU_MEMO_FRAMES];
     uint32_t rbp[2 * FU_MEMO_RBP_CHECKS];
@@ -416,22 +424,46 @@ static __attribute__((noinline)) int memo_whole_matches(const struct fu_memo *m,
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&m->seq, memory_order_relaxed) != s1 || at[0] < 8 || at[n - 1] > span)
         return 0;
-    const __m128i sub = _mm_set_epi64x(0, (int64_t)sp0);
-    __m128i bad = _mm_setzero_si128();
-    const unsigned char *base = (const unsigned char *)sp0 - 16;
-    for (uint32_t i = 0; i < n; i++) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(base + at[i]));
-        /* the stack's own return address: no copy of the memo's, and no read of it torn */
-        _mm_storeh_pd((double *)&ips[i + 1], _mm_castsi128_pd(v));
-        v = _mm_xor_si128(_mm_sub_epi64(v, sub), m->chk[i].want);
-        bad = _mm_or_si128(bad, _mm_and_si128(v, m->chk[i].mask));
-    }
     uint64_t worse = 0;
+    if (flags & FU_MEMO_RA_ONLY) {
+        /* Code without frame pointers: 8 bytes a frame, four frames a turn. */
+        const unsigned char *ra = (const unsigned char *)sp0 - 8;
+        const uint32_t *a = at, *end = at + n;
+        const struct fu_frame_check *c = m->chk;
+        uint64_t *o = ips + 1;
+        for (; a + 4 <= end; a += 4, c += 4, o += 4) {
+            uint64_t v0 = *(const uint64_t *)(ra + a[0]), v1 = *(const uint64_t *)(ra + a[1]);
+            uint64_t v2 = *(const uint64_t *)(ra + a[2]), v3 = *(const uint64_t *)(ra + a[3]);
+            o[0] = v0;
+            o[1] = v1;
+            o[2] = v2;
+            o[3] = v3;
+            worse |= (v0 ^ (uint64_t)c[0].want[1]) | (v1 ^ (uint64_t)c[1].want[1]) | (v2 ^ (uint64_t)c[2].want[1]) |
+                     (v3 ^ (uint64_t)c[3].want[1]);
+        }
+        for (; a < end; a++, c++, o++) {
+            uint64_t v = *(const uint64_t *)(ra + a[0]);
+            *o = v;
+            worse |= v ^ (uint64_t)c->want[1];
+        }
+    } else {
+        const __m128i sub = _mm_set_epi64x(0, (int64_t)sp0);
+        __m128i bad = _mm_setzero_si128();
+        const unsigned char *base = (const unsigned char *)sp0 - 16;
+        for (uint32_t i = 0; i < n; i++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(base + at[i]));
+            /* the stack's own return address: no copy of the memo's, and no read of it torn */
+            _mm_storeh_pd((double *)&ips[i + 1], _mm_castsi128_pd(v));
+            v = _mm_xor_si128(_mm_sub_epi64(v, sub), m->chk[i].want);
+            bad = _mm_or_si128(bad, _mm_and_si128(v, m->chk[i].mask));
+        }
+        worse = _mm_movemask_epi8(_mm_cmpeq_epi8(bad, _mm_setzero_si128())) != 0xffff;
+    }
     for (uint32_t c = 0; c < nrbp; c++)
         worse |= (*(const uint64_t *)(sp0 + rbp[2 * c]) - sp0) ^ (uint64_t)(int64_t)(int32_t)rbp[2 * c + 1];
     if (flags & FU_MEMO_BP0)
         worse |= (bp0 - sp0) ^ (uint64_t)(int64_t)(int32_t)rd32(&m->bp0_want);
-    return !worse && _mm_movemask_epi8(_mm_cmpeq_epi8(bad, _mm_setzero_si128())) == 0xffff;
+    return !worse;
 }
 
 /* ---- the agent's own frames ------------------------------------------------
@@ -587,14 +619,24 @@ static inline struct sl_stack_hint hint_for(struct fu_memo *m, uint64_t s, uint3
     return (struct sl_stack_hint){&m->stack_id, vouched ? (uint32_t)s : 1u};
 }
 
-/* The walk of sl_fast_unwind, inlined there: it starts in the frame of
- * whoever calls sl_fu_regs. */
-static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth,
+/* The walk of sl_fast_unwind, inlined there: it starts at `from` when
+ * given, else in the frame of whoever calls sl_fu_regs. */
+static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t max, uint32_t skip_max,
+                                                      const struct sl_caller *from, uint32_t *depth,
                                                       struct sl_stack_hint *id_hint)
 {
-    struct fu_regs r;
-    sl_fu_regs(&r);
-    uintptr_t sp = r.sp, ip = r.ip, bp = r.bp;
+    uintptr_t sp, ip, bp;
+    if (from) {
+        sp = from->sp;
+        ip = from->ip;
+        bp = from->bp;
+    } else {
+        struct fu_regs r;
+        sl_fu_regs(&r);
+        sp = r.sp;
+        ip = r.ip;
+        bp = r.bp;
+    }
     uint64_t w;
 
     /* Top of this stack. A pthread's descriptor (fs base) sits right above
@@ -615,8 +657,9 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
     uint32_t gen = atomic_load_explicit(&generation, memory_order_acquire);
     /* The agent's own frames (hook, emit, capture, this): skipped, not kept;
      * by their frame-pointer chain, else by a remembered path, else walked
-     * by the rules and remembered. */
-    if (!agent_skip_by_frame_pointers(top, skip_max, &ip, &sp, &bp) &&
+     * by the rules and remembered. A hook's caller (`from`) is past them,
+     * unless that caller is the agent itself (a bootstrap realloc). */
+    if ((!from || sl_in_agent(ip)) && !agent_skip_by_frame_pointers(top, skip_max, &ip, &sp, &bp) &&
         !agent_skip_remembered(top, &ip, &sp, &bp)) {
         struct fu_memo_frame arec[FU_AGENT_FRAMES];
         const uintptr_t sp_c = sp;
@@ -658,11 +701,14 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
      * whose rule (the leaf's) is hot; the depth costs nothing, and tells
      * apart most paths that share both. Not where walks end at a stop (the
      * Python eval loop): there the depth varies with the Python frames
-     * above, and the native path below the stop does not. */
+     * above, and the native path below the stop does not. Without a stop
+     * the depth alone tells the paths of one leaf apart well enough, and
+     * the ways of a set hold the rest: the step (some 50 instructions a
+     * capture under callgrind) is taken only where there is a stop. */
     uint64_t key = ip0 * 0x9e3779b97f4a7c15ull + (stop.span ? 0 : span * 0xc2b2ae3d27d4eb4full);
     {
         uintptr_t ip1 = ip0, sp1 = sp0, bp1 = bp0;
-        if (!is_stop(stop, ip0) && step(&ip1, &sp1, &bp1, top, gen, &w) > 0)
+        if (stop.span && !is_stop(stop, ip0) && step(&ip1, &sp1, &bp1, top, gen, &w) > 0)
             key += ip1 * 0x165667b19e3779f9ull;
     }
     struct fu_memo *set = &memo[(uint32_t)(key >> 40) % (FU_MEMO_SLOTS / FU_MEMO_WAYS) * FU_MEMO_WAYS];
@@ -803,14 +849,15 @@ done:;
     return 0;
 }
 
-int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, struct sl_stack_hint *id_hint)
+int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, const struct sl_caller *from, uint32_t *depth,
+                   struct sl_stack_hint *id_hint)
 {
     *depth = 0;
     *id_hint = (struct sl_stack_hint){NULL, 1};
     int mode = atomic_load_explicit(&fu_on, memory_order_relaxed);
     if (SL_UNLIKELY(mode == SL_FU_OFF))
         return -1;
-    int r = walk(ips, max, skip_max, depth, id_hint);
+    int r = walk(ips, max, skip_max, from, depth, id_hint);
     return r == 0 || mode == SL_FU_FAST_ONLY ? 0 : -1;   /* fast-only: keep the frames found */
 }
 

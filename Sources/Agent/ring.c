@@ -128,46 +128,54 @@ static void backoff(unsigned *round)
 
 static inline uint64_t reserve(void) { return atomic_fetch_add_explicit(&tail, 1, memory_order_relaxed); }
 
-/* Fills the slot of reservation `pos` once it is free and publishes it. */
-static inline int publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
+static inline void fill_and_publish(struct slot *s, uint64_t pos, uint32_t kind, uint64_t address, uint64_t size,
+                                    uint32_t stack_id)
 {
-    struct slot *s = &slots[pos & RING_MASK];
-    if (SL_LIKELY(atomic_load_explicit(&s->seq, memory_order_acquire) == pos))
-        goto claimed;
+    s->address = address;
+    s->size = size;
+    s->stack_id = stack_id;
+    s->kind = kind;
+    atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
+}
 
-    /* Ring full (or the slot was skipped): wait, but never forever. */
+/* Ring full (or the slot was skipped): wait for the slot, but never
+ * forever. Out of line and cold, so the push that finds its slot free
+ * saves no registers and keeps no stack frame. */
+static __attribute__((noinline, cold)) int publish_when_free(struct slot *s, uint64_t pos, uint32_t kind,
+                                                             uint64_t address, uint64_t size, uint32_t stack_id)
+{
     unsigned round = 0;
     uint64_t t0 = 0;
     for (;;) {
         if (!atomic_load_explicit(&sl_sess.tracing, memory_order_relaxed))
-            goto give_up;
+            return 0;   /* the consumer skips the reservation after its own timeout and counts it */
         uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-        if (seq == pos)
-            goto claimed;
+        if (seq == pos) {
+            fill_and_publish(s, pos, kind, address, size, stack_id);
+            return 1;
+        }
         if (seq > pos)   /* cannot happen: a slot is released one lap at a time */
-            goto give_up;
+            return 0;
         if (round >= 64) {
             uint64_t now = sl_now_ns(CLOCK_MONOTONIC);
             if (!t0)
                 t0 = now;
             else if (now - t0 > PRODUCER_GIVE_UP_NS) {
                 sl_fail(SL_STATUS_RING_STALLED, 0);
-                goto give_up;
+                return 0;
             }
         }
         backoff(&round);
     }
+}
 
-give_up:
-    /* The consumer skips the reservation after its own timeout and counts it. */
-    return 0;
-
-claimed:
-    s->address = address;
-    s->size = size;
-    s->stack_id = stack_id;
-    s->kind = kind;
-    atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
+/* Fills the slot of reservation `pos` once it is free and publishes it. */
+static inline int publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
+{
+    struct slot *s = &slots[pos & RING_MASK];
+    if (SL_UNLIKELY(atomic_load_explicit(&s->seq, memory_order_acquire) != pos))
+        return publish_when_free(s, pos, kind, address, size, stack_id);
+    fill_and_publish(s, pos, kind, address, size, stack_id);
     return 1;
 }
 
