@@ -181,11 +181,30 @@ struct sl_stack_hint {
     _Atomic uint64_t *slot;
     uint32_t tag;
 };
+/* The arena the entries live in: stack_id = offset / 8. */
+extern unsigned char *sl_stack_arena;
+static inline struct sl_stack_entry *sl_stack_get(uint32_t stack_id)
+{
+    return (struct sl_stack_entry *)(sl_stack_arena + (uint64_t)stack_id * 8);
+}
+/* sl_stack_intern_hinted past its vouched-for case: the id in `hint`
+ * compared frame by frame, else interned; the result remembered there. */
+uint32_t sl_stack_intern_compared(const uint64_t *ips, uint32_t depth, struct sl_stack_hint hint);
 /* The same, trying first the id in `hint`: taken as is when the slot's tag
  * is the hint's (the memo vouches for every frame), else compared frame by
- * frame; the result is remembered there. */
-uint32_t sl_stack_intern_hinted(const uint64_t *ips, uint32_t depth, struct sl_stack_hint hint);
-struct sl_stack_entry *sl_stack_get(uint32_t stack_id);
+ * frame; the result is remembered there. Any id ever stored in a slot was a
+ * published entry (or 0): reading it is safe. Inline: the vouched-for case
+ * is the common one and a handful of instructions. */
+static inline uint32_t sl_stack_intern_hinted(const uint64_t *ips, uint32_t depth, struct sl_stack_hint hint)
+{
+    if (SL_LIKELY(hint.slot != NULL) && !(hint.tag & 1)) {
+        uint64_t w = atomic_load_explicit(hint.slot, memory_order_acquire);
+        uint32_t cand = (uint32_t)w;
+        if (SL_LIKELY((uint32_t)(w >> 32) == hint.tag && cand && depth && sl_stack_get(cand)->depth == depth))
+            return cand;
+    }
+    return sl_stack_intern_compared(ips, depth, hint);
+}
 /* fork child only (one thread, tracing off): empty tables. 0 or errno. */
 int sl_stacks_reset_in_child(void);
 

@@ -450,12 +450,23 @@ static __attribute__((noinline, optimize("no-tree-slp-vectorize"))) int memo_who
         const __m128i sub = _mm_set_epi64x(0, (int64_t)sp0);
         __m128i bad = _mm_setzero_si128();
         const unsigned char *base = (const unsigned char *)sp0 - 16;
-        for (uint32_t i = 0; i < n; i++) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(base + at[i]));
-            /* the stack's own return address: no copy of the memo's, and no read of it torn */
-            _mm_storeh_pd((double *)&ips[i + 1], _mm_castsi128_pd(v));
-            v = _mm_xor_si128(_mm_sub_epi64(v, sub), m->chk[i].want);
-            bad = _mm_or_si128(bad, _mm_and_si128(v, m->chk[i].mask));
+        const uint32_t *a = at, *end = at + n;
+        const struct fu_frame_check *c = m->chk;
+        uint64_t *o = ips + 1;
+        /* the stack's own return addresses go to ips: no copy of the memo's, and no read of them torn */
+        for (; a + 2 <= end; a += 2, c += 2, o += 2) {
+            __m128i v0 = _mm_loadu_si128((const __m128i *)(base + a[0]));
+            __m128i v1 = _mm_loadu_si128((const __m128i *)(base + a[1]));
+            _mm_storeh_pd((double *)&o[0], _mm_castsi128_pd(v0));
+            _mm_storeh_pd((double *)&o[1], _mm_castsi128_pd(v1));
+            v0 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v0, sub), c[0].want), c[0].mask);
+            v1 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v1, sub), c[1].want), c[1].mask);
+            bad = _mm_or_si128(bad, _mm_or_si128(v0, v1));
+        }
+        if (a < end) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(base + a[0]));
+            _mm_storeh_pd((double *)&o[0], _mm_castsi128_pd(v));
+            bad = _mm_or_si128(bad, _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v, sub), c->want), c->mask));
         }
         worse = _mm_movemask_epi8(_mm_cmpeq_epi8(bad, _mm_setzero_si128())) != 0xffff;
     }
