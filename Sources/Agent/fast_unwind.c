@@ -312,6 +312,7 @@ struct fu_memo {
     _Atomic uint64_t stack_id;
     uint64_t ip0;
     struct fu_frame_check chk[FU_MEMO_FRAMES];   /* chk[i]'s return address: ips[i + 1] */
+    uint64_t ra[FU_MEMO_FRAMES];   /* the same return addresses in a row, for the check without rbp lanes */
     uint32_t rel[FU_MEMO_FRAMES];   /* CFA - sp0 */
     uint32_t how[FU_MEMO_FRAMES];
     struct fu_rbp_check rbp[FU_MEMO_RBP_CHECKS];
@@ -386,6 +387,7 @@ static uint64_t memo_write(struct fu_memo *m, uint32_t gen, uint32_t max, struct
         uint64_t *c = (uint64_t *)&m->chk[i];
         wr64(&c[0], lane[i]);
         wr64(&c[1], w.ips[i + 1]);
+        wr64(&m->ra[i], w.ips[i + 1]);
         wr64(&c[2], lane_on[i]);
         wr64(&c[3], ~0ull);
         wr32(&m->rel[i], w.rel[i]);
@@ -426,25 +428,25 @@ static __attribute__((noinline, optimize("no-tree-slp-vectorize"))) int memo_who
         return 0;
     uint64_t worse = 0;
     if (flags & FU_MEMO_RA_ONLY) {
-        /* Code without frame pointers: 8 bytes a frame, four frames a turn. */
-        const unsigned char *ra = (const unsigned char *)sp0 - 8;
-        const uint32_t *a = at, *end = at + n;
-        const struct fu_frame_check *c = m->chk;
+        /* Code without frame pointers: 8 bytes a frame, four frames a turn,
+         * one index for the offsets, the stack's words, ips and the memo's. */
+        const unsigned char *st = (const unsigned char *)sp0 - 8;
+        const uint64_t *want = m->ra;
         uint64_t *o = ips + 1;
-        for (; a + 4 <= end; a += 4, c += 4, o += 4) {
-            uint64_t v0 = *(const uint64_t *)(ra + a[0]), v1 = *(const uint64_t *)(ra + a[1]);
-            uint64_t v2 = *(const uint64_t *)(ra + a[2]), v3 = *(const uint64_t *)(ra + a[3]);
-            o[0] = v0;
-            o[1] = v1;
-            o[2] = v2;
-            o[3] = v3;
-            worse |= (v0 ^ (uint64_t)c[0].want[1]) | (v1 ^ (uint64_t)c[1].want[1]) | (v2 ^ (uint64_t)c[2].want[1]) |
-                     (v3 ^ (uint64_t)c[3].want[1]);
+        uint32_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            uint64_t v0 = *(const uint64_t *)(st + at[i]), v1 = *(const uint64_t *)(st + at[i + 1]);
+            uint64_t v2 = *(const uint64_t *)(st + at[i + 2]), v3 = *(const uint64_t *)(st + at[i + 3]);
+            o[i] = v0;
+            o[i + 1] = v1;
+            o[i + 2] = v2;
+            o[i + 3] = v3;
+            worse |= (v0 ^ want[i]) | (v1 ^ want[i + 1]) | (v2 ^ want[i + 2]) | (v3 ^ want[i + 3]);
         }
-        for (; a < end; a++, c++, o++) {
-            uint64_t v = *(const uint64_t *)(ra + a[0]);
-            *o = v;
-            worse |= v ^ (uint64_t)c->want[1];
+        for (; i < n; i++) {
+            uint64_t v = *(const uint64_t *)(st + at[i]);
+            o[i] = v;
+            worse |= v ^ want[i];
         }
     } else {
         const __m128i sub = _mm_set_epi64x(0, (int64_t)sp0);
@@ -454,16 +456,22 @@ static __attribute__((noinline, optimize("no-tree-slp-vectorize"))) int memo_who
         const struct fu_frame_check *c = m->chk;
         uint64_t *o = ips + 1;
         /* the stack's own return addresses go to ips: no copy of the memo's, and no read of them torn */
-        for (; a + 2 <= end; a += 2, c += 2, o += 2) {
+        for (; a + 4 <= end; a += 4, c += 4, o += 4) {
             __m128i v0 = _mm_loadu_si128((const __m128i *)(base + a[0]));
             __m128i v1 = _mm_loadu_si128((const __m128i *)(base + a[1]));
+            __m128i v2 = _mm_loadu_si128((const __m128i *)(base + a[2]));
+            __m128i v3 = _mm_loadu_si128((const __m128i *)(base + a[3]));
             _mm_storeh_pd((double *)&o[0], _mm_castsi128_pd(v0));
             _mm_storeh_pd((double *)&o[1], _mm_castsi128_pd(v1));
+            _mm_storeh_pd((double *)&o[2], _mm_castsi128_pd(v2));
+            _mm_storeh_pd((double *)&o[3], _mm_castsi128_pd(v3));
             v0 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v0, sub), c[0].want), c[0].mask);
             v1 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v1, sub), c[1].want), c[1].mask);
-            bad = _mm_or_si128(bad, _mm_or_si128(v0, v1));
+            v2 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v2, sub), c[2].want), c[2].mask);
+            v3 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v3, sub), c[3].want), c[3].mask);
+            bad = _mm_or_si128(bad, _mm_or_si128(_mm_or_si128(v0, v1), _mm_or_si128(v2, v3)));
         }
-        if (a < end) {
+        for (; a < end; a++, c++, o++) {
             __m128i v = _mm_loadu_si128((const __m128i *)(base + a[0]));
             _mm_storeh_pd((double *)&o[0], _mm_castsi128_pd(v));
             bad = _mm_or_si128(bad, _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v, sub), c->want), c->mask));
@@ -478,9 +486,11 @@ static __attribute__((noinline, optimize("no-tree-slp-vectorize"))) int memo_who
 }
 
 /* ---- the agent's own frames ------------------------------------------------
- * Between the capture point and the hook's caller lie the same few agent
- * frames every time (this function, sl_unwind_capture, sl_emit_alloc, a
- * hook): a handful of paths, about one per hook. Each is remembered once,
+ * A capture that does not start at the hook's caller (sl_emit_alloc
+ * without a `from`: the Python allocator's wrappers; a hook called by the
+ * agent itself) has between its capture point and the hook's caller the
+ * same few agent frames every time (this function, sl_emit_alloc_at, a
+ * wrapper): a handful of paths, about one per wrapper. Each is remembered once,
  * like a path memo, as (ip, CFA - sp at capture, how) per frame, and
  * replayed with the same checks: skipping them costs a few independent
  * loads instead of a rule lookup per frame. A slot is written once and never
