@@ -398,11 +398,14 @@ static uint64_t memo_write(struct fu_memo *m, uint32_t gen, uint32_t max, struct
 }
 
 /* Copies the first n 32-bit words of src (an array of FU_MEMO_FRAMES) in
- * groups of four, without a call or a branch per word. */
+ * groups of eight, without a call or a branch per word. */
 static inline void copy_words32(uint32_t *dst, const uint32_t *src, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i += 4)
-        _mm_storeu_si128((__m128i *)(dst + i), _mm_loadu_si128((const __m128i *)(src + i)));
+    for (uint32_t i = 0; i < n; i += 8) {
+        __m128i lo = _mm_loadu_si128((const __m128i *)(src + i)), hi = _mm_loadu_si128((const __m128i *)(src + i + 4));
+        _mm_storeu_si128((__m128i *)(dst + i), lo);
+        _mm_storeu_si128((__m128i *)(dst + i + 4), hi);
+    }
 }
 
 /* Whether m's whole path (n frames, nrbp rbp checks, read once by the
