@@ -8,7 +8,8 @@
  * Ordering rule (see ring.c): a free is recorded BEFORE the real free runs,
  * an allocation AFTER the real allocator returned.
  *
- * Hot path: one TLS load, one relaxed atomic load, then (tracing) unwind,
+ * Hot path: one TLS load, one relaxed atomic load, then (tracing) unwind
+ * from the caller's registers, read off the hook's own frame (SL_CALLER),
  * intern, one ring push. No syscalls, no locks, no allocation.
  */
 #include "agent.h"
