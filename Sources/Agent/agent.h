@@ -139,13 +139,56 @@ struct sl_event {
 };
 
 int sl_ring_init(void);
+
+/* The producer side is inline here, so an event costs the hook no call;
+ * the slot states and everything else are ring.c's. */
+#define SL_RING_CAP (1ull << 16)
+#define SL_RING_MASK (SL_RING_CAP - 1)
+struct sl_ring_slot {
+    _Atomic uint64_t seq;
+    uint64_t address;
+    uint64_t size;
+    uint32_t stack_id;
+    uint32_t kind;
+};
+extern struct sl_ring_slot *sl_ring_slots;
+extern _Atomic uint64_t sl_ring_tail_pos;   /* the next position to reserve */
+/* The slot of reservation pos was not free yet: wait (bounded). 1 published, 0 dropped. */
+int sl_ring_publish_when_free(struct sl_ring_slot *s, uint64_t pos, uint32_t kind, uint64_t address, uint64_t size,
+                              uint32_t stack_id);
+
+static inline void sl_ring_fill(struct sl_ring_slot *s, uint64_t pos, uint32_t kind, uint64_t address, uint64_t size,
+                                uint32_t stack_id)
+{
+    s->address = address;
+    s->size = size;
+    s->stack_id = stack_id;
+    s->kind = kind;
+    atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
+}
+
+/* sl_ring_push in its two steps, for the ring's own tests too: a
+ * reservation and, as late as a preempted producer would, its publication. */
+static inline uint64_t sl_ring_reserve(void)
+{
+    return atomic_fetch_add_explicit(&sl_ring_tail_pos, 1, memory_order_relaxed);
+}
+
+static inline int sl_ring_publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
+{
+    struct sl_ring_slot *s = &sl_ring_slots[pos & SL_RING_MASK];
+    if (SL_UNLIKELY(atomic_load_explicit(&s->seq, memory_order_acquire) != pos))
+        return sl_ring_publish_when_free(s, pos, kind, address, size, stack_id);
+    sl_ring_fill(s, pos, kind, address, size, stack_id);
+    return 1;
+}
+
 /* Producer side: never blocks forever, never takes a lock. Returns 0 if the
  * event was dropped (counted as lost). */
-int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id);
-/* sl_ring_push in its two steps, for the ring's own tests: a reservation
- * and, as late as a preempted producer would, its publication. */
-uint64_t sl_ring_reserve(void);
-int sl_ring_publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id);
+static inline int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
+{
+    return sl_ring_publish(sl_ring_reserve(), kind, address, size, stack_id);
+}
 /* Consumer side (agent thread only). Pop the next event if it is ready:
  * returns 1 with *ev filled, 0 if nothing is ready now. Slots reserved and
  * never completed are skipped (counted lost) after `stall_ns`. */
