@@ -151,7 +151,9 @@ struct sl_ring_slot {
     uint32_t stack_id;
     uint32_t kind;
 };
-extern struct sl_ring_slot *sl_ring_slots;
+/* Its symbol stays `slots`: LeakScan (AgentFootprint.swift) finds the ring's
+ * mapping through it and leaves it out of a reachability scan. */
+extern struct sl_ring_slot *sl_ring_slots __asm__("slots");
 extern _Atomic uint64_t sl_ring_tail_pos;   /* the next position to reserve */
 /* The slot of reservation pos was not free yet: wait (bounded). 1 published, 0 dropped. */
 int sl_ring_publish_when_free(struct sl_ring_slot *s, uint64_t pos, uint32_t kind, uint64_t address, uint64_t size,
