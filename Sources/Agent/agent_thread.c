@@ -36,9 +36,11 @@ static void flush(int fd)
     wlen = 0;
 }
 
-static void *reserve(int fd, size_t n)
+/* Inline: it runs for every event, and the flush it rarely needs is the
+ * only call in it. */
+static inline void *reserve(int fd, size_t n)
 {
-    if (WBUF_BYTES - wlen < n)
+    if (SL_UNLIKELY(WBUF_BYTES - wlen < n))
         flush(fd);
     void *p = wbuf + wlen;
     wlen += n;
@@ -53,26 +55,41 @@ static void put_record(int fd, uint16_t type, const void *payload, uint32_t size
     memcpy(p + sizeof h, payload, size);
 }
 
-static void put_event(int fd, const struct sl_event *ev)
+/* An ALLOC or FREE frame, header and payload, in one fixed-size copy. */
+struct wire_free {
+    struct sl_frame_header h;
+    struct sl_rec_free f;
+};
+struct wire_alloc {
+    struct sl_frame_header h;
+    struct sl_rec_alloc a;
+};
+_Static_assert(sizeof(struct wire_free) == 16 && sizeof(struct wire_alloc) == 32, "frames are header then payload, unpadded");
+
+static void put_stack(int fd, uint32_t stack_id, struct sl_stack_entry *e)
+{
+    uint32_t size = sizeof(struct sl_rec_stack) + e->depth * sizeof(uint64_t);
+    unsigned char *p = reserve(fd, sizeof(struct sl_frame_header) + size);
+    struct sl_frame_header h = {size, SL_REC_STACK, 0};
+    struct sl_rec_stack s = {stack_id, e->depth};
+    memcpy(p, &h, sizeof h);
+    memcpy(p + sizeof h, &s, sizeof s);
+    memcpy(p + sizeof h + sizeof s, e->ips, e->depth * sizeof(uint64_t));
+    e->sent = generation;
+}
+
+static inline void put_event(int fd, const struct sl_event *ev)
 {
     if (ev->kind == SL_EV_FREE) {
-        struct sl_rec_free f = {ev->address};
-        put_record(fd, SL_REC_FREE, &f, sizeof f);
+        struct wire_free w = {{sizeof w.f, SL_REC_FREE, 0}, {ev->address}};
+        memcpy(reserve(fd, sizeof w), &w, sizeof w);
         return;
     }
     struct sl_stack_entry *e = sl_stack_get(ev->stack_id);
-    if (e->sent != generation) {
-        uint32_t size = sizeof(struct sl_rec_stack) + e->depth * sizeof(uint64_t);
-        unsigned char *p = reserve(fd, sizeof(struct sl_frame_header) + size);
-        struct sl_frame_header h = {size, SL_REC_STACK, 0};
-        struct sl_rec_stack s = {ev->stack_id, e->depth};
-        memcpy(p, &h, sizeof h);
-        memcpy(p + sizeof h, &s, sizeof s);
-        memcpy(p + sizeof h + sizeof s, e->ips, e->depth * sizeof(uint64_t));
-        e->sent = generation;
-    }
-    struct sl_rec_alloc a = {ev->address, ev->size, ev->stack_id, 0};
-    put_record(fd, SL_REC_ALLOC, &a, sizeof a);
+    if (SL_UNLIKELY(e->sent != generation))
+        put_stack(fd, ev->stack_id, e);
+    struct wire_alloc w = {{sizeof w.a, SL_REC_ALLOC, 0}, {ev->address, ev->size, ev->stack_id, 0}};
+    memcpy(reserve(fd, sizeof w), &w, sizeof w);
 }
 
 /* What is ready right now, bounded so that commands and failures are looked

@@ -91,7 +91,8 @@ public final class Aggregator {
         stacks.append(StackTotals(stackID: stackID, ips: ips))
     }
 
-    private func recordAllocation(address: UInt64, size: UInt64, stackID: UInt32) {
+    /// `apply(.alloc(...))` without the event (the reader's fast path, `EventDecoder.feed(_:allocation:free:other:)`).
+    public func recordAllocation(address: UInt64, size: UInt64, stackID: UInt32) {
         counters.allocations += 1
         guard address != 0 else { return }
         let index: UInt32
@@ -111,10 +112,7 @@ public final class Aggregator {
             counters.replacedBlocks += 1
             release(replaced)
         }
-        stacks[Int(index)].liveBytes += size
-        stacks[Int(index)].liveBlocks += 1
-        stacks[Int(index)].allocatedBytes &+= size
-        stacks[Int(index)].allocatedBlocks &+= 1
+        Self.count(allocationOf: size, in: &stacks[Int(index)])
         counters.currentBytes += size
         counters.currentBlocks += 1
         if counters.currentBytes > counters.peakBytes {
@@ -139,7 +137,8 @@ public final class Aggregator {
         counters.estimatedPeakBytes = max(counters.estimatedPeakBytes, counters.estimatedBytes)
     }
 
-    private func recordFree(address: UInt64) {
+    /// `apply(.free(...))` without the event.
+    public func recordFree(address: UInt64) {
         guard address != 0 else { return }
         guard let block = live.remove(address) else {
             counters.unknownFrees += 1
@@ -150,13 +149,28 @@ public final class Aggregator {
     }
 
     private func release(_ block: LiveBlock) {
-        stacks[Int(block.stackIndex)].liveBytes -= block.size
-        stacks[Int(block.stackIndex)].liveBlocks -= 1
+        Self.count(releaseOf: block.size, in: &stacks[Int(block.stackIndex)])
         counters.currentBytes -= block.size
         counters.currentBlocks -= 1
         if let weigh {
             let w = weigh(block.size)
             addWeight((-w.blocks, -w.bytes), stack: Int(block.stackIndex), allocated: false)
         }
+    }
+
+    // One access to the stack's element for all its counters: each
+    // `stacks[i].field` write checks the array's uniqueness and bounds anew.
+    @inline(__always)
+    private static func count(allocationOf size: UInt64, in totals: inout StackTotals) {
+        totals.liveBytes += size
+        totals.liveBlocks += 1
+        totals.allocatedBytes &+= size
+        totals.allocatedBlocks &+= 1
+    }
+
+    @inline(__always)
+    private static func count(releaseOf size: UInt64, in totals: inout StackTotals) {
+        totals.liveBytes -= size
+        totals.liveBlocks -= 1
     }
 }

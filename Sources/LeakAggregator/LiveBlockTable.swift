@@ -142,6 +142,7 @@ struct LiveBlockSegment {
         to >= from ? to - from : to + capacity - from
     }
 
+    @inline(__always)
     private func block(at slot: Int) -> LiveBlock {
         let packed = sizeAndBirth[slot]
         let small = UInt32(truncatingIfNeeded: packed)
@@ -149,6 +150,7 @@ struct LiveBlockSegment {
         return LiveBlock(size: size, stackIndex: stackIndexes[slot], birth: UInt32(truncatingIfNeeded: packed >> 32))
     }
 
+    @inline(__always)
     private mutating func store(_ block: LiveBlock, at slot: Int, address: UInt64) {
         let small: UInt32
         if block.size >= UInt64(UInt32.max) {

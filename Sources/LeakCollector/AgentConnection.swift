@@ -209,7 +209,9 @@ final class AgentConnection: @unchecked Sendable {
             do {
                 condition.lock()
                 aggregator.now = clockNow
-                try decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) { event in
+                try decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]),
+                                 allocation: aggregator.recordAllocation(address:size:stackID:),
+                                 free: aggregator.recordFree(address:)) { event in
                     switch event {
                     case let .stack(_, ips):
                         newStacks.append(ips)

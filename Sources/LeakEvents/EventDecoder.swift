@@ -18,11 +18,25 @@ public struct EventDecoder {
         _ chunk: UnsafeRawBufferPointer,
         _ handle: (AgentEvent) throws -> Void
     ) throws {
+        try feed(chunk, allocation: { try handle(.alloc(address: $0, size: $1, stack: $2)) },
+                 free: { try handle(.free(address: $0)) }, other: handle)
+    }
+
+    /// The same, with allocations and frees (nearly every record) handed
+    /// over as their fields, read straight from the bytes: an `AgentEvent`
+    /// per record, copied and switched on twice, cost the reader more than
+    /// the live table's work.
+    public mutating func feed(
+        _ chunk: UnsafeRawBufferPointer,
+        allocation: (_ address: UInt64, _ size: UInt64, _ stack: UInt32) throws -> Void,
+        free: (_ address: UInt64) throws -> Void,
+        other handle: (AgentEvent) throws -> Void
+    ) throws {
         if pendingStart == pending.count {
             pending.removeAll(keepingCapacity: true)
             pendingStart = 0
             // Fast path: decode straight from the chunk, copy only the tail.
-            let used = try decode(chunk, handle)
+            let used = try decode(chunk, allocation, free, handle)
             if used < chunk.count {
                 pending.append(contentsOf: chunk[used...])
             }
@@ -31,7 +45,7 @@ public struct EventDecoder {
         pending.append(contentsOf: chunk)
         let start = pendingStart
         let used = try pending.withUnsafeBytes { all in
-            try decode(UnsafeRawBufferPointer(rebasing: all[start...]), handle)
+            try decode(UnsafeRawBufferPointer(rebasing: all[start...]), allocation, free, handle)
         }
         pendingStart += used
         if pendingStart > 1 << 16 && pendingStart * 2 > pending.count {
@@ -51,6 +65,8 @@ public struct EventDecoder {
     /// Returns how many bytes of `bytes` were consumed.
     private mutating func decode(
         _ bytes: UnsafeRawBufferPointer,
+        _ allocation: (UInt64, UInt64, UInt32) throws -> Void,
+        _ free: (UInt64) throws -> Void,
         _ handle: (AgentEvent) throws -> Void
     ) throws -> Int {
         var offset = 0
@@ -60,6 +76,7 @@ public struct EventDecoder {
             offset = size
         }
         let headerSize = ProtocolConstants.frameHeaderSize
+        let (allocType, freeType) = (ProtocolConstants.recordAlloc, ProtocolConstants.recordFree)
         while bytes.count - offset >= headerSize {
             let size = bytes.loadUnaligned(fromByteOffset: offset + wireOffset(\sl_frame_header.size), as: UInt32.self).littleEndian
             let type = bytes.loadUnaligned(fromByteOffset: offset + wireOffset(\sl_frame_header.type), as: UInt16.self).littleEndian
@@ -68,8 +85,15 @@ public struct EventDecoder {
             }
             let end = offset + headerSize + Int(size)
             guard end <= bytes.count else { break }
-            let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + headerSize)..<end])
-            if let event = try Self.decodeRecord(type: type, payload: payload) {
+            let at = offset + headerSize
+            if type == allocType && Int(size) >= wireEnd(\sl_rec_alloc.stack_id) {
+                try allocation(
+                    bytes.loadUnaligned(fromByteOffset: at + wireOffset(\sl_rec_alloc.address), as: UInt64.self).littleEndian,
+                    bytes.loadUnaligned(fromByteOffset: at + wireOffset(\sl_rec_alloc.size), as: UInt64.self).littleEndian,
+                    bytes.loadUnaligned(fromByteOffset: at + wireOffset(\sl_rec_alloc.stack_id), as: UInt32.self).littleEndian)
+            } else if type == freeType && Int(size) >= wireEnd(\sl_rec_free.address) {
+                try free(bytes.loadUnaligned(fromByteOffset: at + wireOffset(\sl_rec_free.address), as: UInt64.self).littleEndian)
+            } else if let event = try Self.decodeRecord(type: type, payload: UnsafeRawBufferPointer(rebasing: bytes[at..<end])) {
                 try handle(event)
             }
             offset = end

@@ -47,6 +47,44 @@ final class EventDecoderTests: XCTestCase {
         }
     }
 
+    /// The reader's fast path: allocations and frees through their own
+    /// callbacks, in stream order with everything else, at any split point.
+    func testFieldCallbacksSeeTheSameStreamInOrder() throws {
+        let stream = sampleStream()
+        for chunkSize in [1, 5, 13, 41, stream.count] {
+            var decoder = EventDecoder()
+            var seen: [String] = []
+            var offset = 0
+            while offset < stream.count {
+                let end = min(offset + chunkSize, stream.count)
+                try Array(stream[offset..<end]).withUnsafeBytes { chunk in
+                    try decoder.feed(chunk, allocation: { seen.append("alloc \($0) \($1) \($2)") },
+                                     free: { seen.append("free \($0)") }, other: { seen.append("other \($0)") })
+                }
+                offset = end
+            }
+            XCTAssertEqual(seen, [
+                "other stack(id: 8, ips: [4198400, 4202496, 4206592])",
+                "alloc 4096 48 8",
+                "free 4096",
+                "other sync(token: 5, lostEvents: 0)",
+            ], "chunk size \(chunkSize)")
+        }
+    }
+
+    func testShortAllocationIsAnErrorOnTheFastPathToo() {
+        var s = StreamBuilder()
+        s.hello()
+        s.frame(type: 1, payload: [UInt8](repeating: 0, count: 16))
+        var decoder = EventDecoder()
+        XCTAssertThrowsError(try s.bytes.withUnsafeBytes { chunk in
+            try decoder.feed(chunk, allocation: { _, _, _ in XCTFail("a 16-byte allocation record (no stack id) was decoded") },
+                             free: { _ in }, other: { _ in })
+        }) { error in
+            XCTAssertEqual(error as? EventStreamError, .shortRecord(type: 1, size: 16))
+        }
+    }
+
     func testBadMagicIsAnError() {
         var s = StreamBuilder()
         s.hello(magic: "HTTP/1.1")
