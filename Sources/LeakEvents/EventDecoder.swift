@@ -42,16 +42,46 @@ public struct EventDecoder {
             }
             return
         }
-        pending.append(contentsOf: chunk)
-        let start = pendingStart
-        let used = try pending.withUnsafeBytes { all in
-            try decode(UnsafeRawBufferPointer(rebasing: all[start...]), allocation, free, handle)
+        // A record began in an earlier chunk: complete it (and whatever else
+        // the buffer needs to make progress) from this chunk's head, then
+        // decode the rest of the chunk in place. Copying each whole chunk
+        // behind a tail cost the reader a memcpy of every byte, since most
+        // socket reads end inside a record.
+        var taken = 0
+        while pendingStart < pending.count && taken < chunk.count {
+            let need = Self.bytesToProgress(pending, from: pendingStart, hasHello: hello != nil)
+            let take = min(need, chunk.count - taken)
+            pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[taken..<(taken + take)]))
+            taken += take
+            let start = pendingStart
+            let used = try pending.withUnsafeBytes { all in
+                try decode(UnsafeRawBufferPointer(rebasing: all[start...]), allocation, free, handle)
+            }
+            pendingStart += used
         }
-        pendingStart += used
-        if pendingStart > 1 << 16 && pendingStart * 2 > pending.count {
-            pending.removeFirst(pendingStart)
-            pendingStart = 0
+        if pendingStart == pending.count {
+            try feed(UnsafeRawBufferPointer(rebasing: chunk[taken...]), allocation: allocation, free: free, other: handle)
         }
+    }
+
+    /// Bytes to add to the undecoded `pending[from...]` for the decoder to
+    /// take its next step: the rest of the frame header, of the frame, or
+    /// of the hello.
+    private static func bytesToProgress(_ pending: [UInt8], from start: Int, hasHello: Bool) -> Int {
+        let have = pending.count - start
+        func u32(_ at: Int) -> Int {
+            pending.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: start + at, as: UInt32.self).littleEndian) }
+        }
+        if !hasHello {
+            let sizeEnd = wireEnd(\sl_hello.hello_size)
+            if have < sizeEnd { return sizeEnd - have }
+            return max(1, min(u32(wireOffset(\sl_hello.hello_size)), 4096) - have)
+        }
+        let headerSize = ProtocolConstants.frameHeaderSize
+        if have < headerSize { return headerSize - have }
+        // An oversized frame is the decoder's to reject: one more byte lets it.
+        let size = min(u32(wireOffset(\sl_frame_header.size)), Int(ProtocolConstants.maxFramePayload) + 1)
+        return max(1, headerSize + size - have)
     }
 
     /// Convenience for tests and small inputs.

@@ -115,6 +115,42 @@ final class EventDecoderTests: XCTestCase {
         }
     }
 
+    /// A tail carried over between chunks is completed from the next
+    /// chunk's head: an oversized frame arriving a byte at a time is still
+    /// refused, and a long stream cut anywhere decodes whole.
+    func testTailsCarriedOverBetweenChunks() throws {
+        var big = StreamBuilder()
+        big.hello()
+        big.bytes += StreamBuilder.le(UInt32.max) + StreamBuilder.le(UInt16(1)) + StreamBuilder.le(UInt16(0))
+        var bytewise = EventDecoder()
+        XCTAssertThrowsError(try big.bytes.forEach { byte in try bytewise.feed([byte]) { _ in } }) { error in
+            XCTAssertEqual(error as? EventStreamError, .frameTooLarge(type: 1, size: UInt32.max))
+        }
+
+        var s = StreamBuilder()
+        s.hello()
+        s.stack(3, [0x401000])
+        var expected: [AgentEvent] = [.stack(id: 3, ips: [0x401000])]
+        for index in 0..<500 {
+            s.alloc(0x1000 + UInt64(index) * 16, size: UInt64(index), stack: 3)
+            s.free(0x1000 + UInt64(index) * 16)
+            expected += [.alloc(address: 0x1000 + UInt64(index) * 16, size: UInt64(index), stack: 3), .free(address: 0x1000 + UInt64(index) * 16)]
+        }
+        for chunkSize in [5, 31, 1000, 4099] {
+            var decoder = EventDecoder()
+            var events: [AgentEvent] = []
+            var offset = 0
+            while offset < s.bytes.count {
+                let end = min(offset + chunkSize, s.bytes.count)
+                try decoder.feed(Array(s.bytes[offset..<end])) { events.append($0) }
+                XCTAssertLessThan(decoder.bufferedByteCount, max(32, ProtocolConstants.helloSize), "only a part of the hello or of one record is kept (chunk size \(chunkSize))")
+                offset = end
+            }
+            XCTAssertEqual(events, expected, "chunk size \(chunkSize)")
+            XCTAssertEqual(decoder.bufferedByteCount, 0)
+        }
+    }
+
     func testShortKnownRecordIsAnError() {
         var s = StreamBuilder()
         s.hello()
