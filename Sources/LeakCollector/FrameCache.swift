@@ -95,6 +95,12 @@ final class FrameCache: @unchecked Sendable {
     }
 
     private func run() {
+        // Background work: on a busy machine the traced program, and the
+        // event reader that keeps its ring from filling, go first (opening
+        // libc's debug data alone costs some 65 ms of CPU, most of it while
+        // the first stacks arrive). Linux keeps nice per thread: `who` 0 is
+        // this thread only. Failing to lower it changes nothing that matters.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
         /// When the symbolizer's open module data is to be released; nil while it holds none.
         var releaseAt: Date?
         var releaseDelay = Self.firstReleaseDelay
