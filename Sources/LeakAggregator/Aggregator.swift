@@ -148,6 +148,7 @@ public final class Aggregator {
         release(block)
     }
 
+    @inline(__always)
     private func release(_ block: LiveBlock) {
         Self.count(releaseOf: block.size, in: &stacks[Int(block.stackIndex)])
         counters.currentBytes -= block.size

@@ -173,6 +173,7 @@ struct LiveBlockSegment {
         }
     }
 
+    @inline(__always)
     mutating func insert(_ address: UInt64, hash: UInt64, _ block: LiveBlock) -> LiveBlock? {
         if (count + 1) * 5 > capacity * 4 {
             rehash(to: capacity + max(16, capacity / 4))
@@ -196,6 +197,7 @@ struct LiveBlockSegment {
         }
     }
 
+    @inline(__always)
     mutating func remove(_ address: UInt64, hash: UInt64) -> LiveBlock? {
         var slot = home(hash)
         while true {
@@ -234,6 +236,7 @@ struct LiveBlockSegment {
         }
     }
 
+    @inline(never)
     private mutating func rehash(to size: Int) {
         let (oldKeys, oldPacked, oldStacks, oldCapacity) = (keys, sizeAndBirth, stackIndexes, capacity)
         (keys, sizeAndBirth, stackIndexes) = Self.buffers(size)
