@@ -34,6 +34,7 @@
  */
 #include "agent.h"
 #include "python_alloc.h"
+#include "python_frames.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -94,6 +95,15 @@ static inline int tracing(void)
     return !sl_guard && atomic_load_explicit(&sl_sess.tracing, memory_order_relaxed);
 }
 
+/* The wrappers run with the GIL (the domains' contract), so the capture
+ * may take the thread state CPython calls current (python_frames.h). */
+static inline void emit_alloc(void *p, size_t size)
+{
+    sl_python_capture_begin();
+    sl_emit_alloc(p, size);
+    sl_python_capture_end();
+}
+
 static void *wrap_malloc(void *ctx, size_t size)
 {
     const struct py_allocator *in = ctx;
@@ -105,7 +115,7 @@ static void *wrap_malloc(void *ctx, size_t size)
     sl_guard = 1;
     void *p = in->malloc(in->ctx, size);
     if (p)
-        sl_emit_alloc(p, size);
+        emit_alloc(p, size);
     sl_guard = 0;
     return p;
 }
@@ -118,7 +128,7 @@ static void *wrap_calloc(void *ctx, size_t nelem, size_t elsize)
     sl_guard = 1;
     void *p = in->calloc(in->ctx, nelem, elsize);
     if (p)
-        sl_emit_alloc(p, nelem * elsize);   /* no overflow: it succeeded */
+        emit_alloc(p, nelem * elsize);   /* no overflow: it succeeded */
     sl_guard = 0;
     return p;
 }
@@ -135,9 +145,9 @@ static void *wrap_realloc(void *ctx, void *old, size_t size)
         sl_emit_free(old);
     void *p = in->realloc(in->ctx, old, size);
     if (p)
-        sl_emit_alloc(p, size);
+        emit_alloc(p, size);
     else if (old)
-        sl_emit_alloc(old, size);   /* failed: old lives on (its old size is not known) */
+        emit_alloc(old, size);   /* failed: old lives on (its old size is not known) */
     sl_guard = 0;
     return p;
 }
@@ -497,6 +507,7 @@ void sl_python_alloc_stop(void)
 
 void sl_python_alloc_forget_in_child(void)
 {
+    sl_python_forget_stack_ids();   /* the child's stack table starts empty */
     forget_state();
     atomic_store(&helper_alive, 0);
     helper_joinable = 0;
