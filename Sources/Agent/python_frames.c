@@ -225,12 +225,13 @@ void sl_python_capture_begin(void)
  * under a chain of frames it saw a moment ago. Reading a chain from scratch
  * costs per frame a check of the code object's type, its first traceable
  * offset and the encoding; checking that the chain is the one seen before
- * costs four loads from the frame itself. So the last chain seen under each
- * (top frame, instruction) is remembered with what it produced, and the
- * next capture from that pair only compares each frame's address, code
- * object, instruction pointer and owner with the memo's, every frame down
- * to the end of the chain: any difference (another caller, another line
- * below) and the chain is read as before. Nothing shorter can vouch for the
+ * costs three loads from the frame itself. So the last chain seen under
+ * each (top frame, instruction) is remembered with what it produced, and
+ * the next capture from that pair only compares each frame's address
+ * (its successor's `previous`), code object and instruction pointer (and
+ * its owner, where that decides what it shows: chain_rec) with the memo's,
+ * every frame down to the end of the chain: any difference (another
+ * caller, another line below) and the chain is read as before. Nothing shorter can vouch for the
  * frames below the top: CPython pops and pushes them at the same addresses
  * with no counter a reader could watch.
  *
@@ -258,6 +259,7 @@ struct py_memo {
     _Atomic uint64_t seq;   /* odd while being written */
     uint32_t n;             /* frames in the chain */
     uint32_t out_n;         /* entries it produced */
+    uint32_t flagged;       /* some frame's flags decide what it produced (chain_rec) */
     uint64_t end;           /* the chain's last `previous` (0 at its root) */
     uint64_t sig;           /* a hash of out, for the stack-id hint */
     struct py_memo_frame f[PY_MEMO_FRAMES];
@@ -268,6 +270,13 @@ struct py_memo {
 struct chain_rec {
     uint32_t n;
     int fits;
+    /* What a frame produces depends on its owner and (3.11) is_entry only
+     * when it is not a code object's frame past its set-up (the incomplete
+     * test, where the eval calls split): a chain without such a frame is
+     * vouched for by address, code object and instruction alone. A shim
+     * frame's owner follows from its code object (3.12: the interpreter's
+     * trampoline code, 3.13: None, used by no other frame). */
+    int flagged;
     struct py_memo_frame f[PY_MEMO_FRAMES];
 };
 
@@ -370,6 +379,8 @@ static uint32_t one_eval_call(const struct sl_py_layout *l, uintptr_t *cursor, u
             intptr_t lasti = ((intptr_t)load_ptr(f, l->frame_instr) - (intptr_t)start) / 2;
             int32_t first;
             __builtin_memcpy(&first, (const void *)(code + l->code_firsttraceable), sizeof first);
+            if (rec && lasti < first)
+                rec->flagged = 1;
             /* A frame still being set up has no line yet (CPython's own
              * tracebacks skip it too). */
             int incomplete = owner != SL_PY_OWNED_BY_GENERATOR && lasti < first;
@@ -378,6 +389,8 @@ static uint32_t one_eval_call(const struct sl_py_layout *l, uintptr_t *cursor, u
                 uint64_t enc = (uint64_t)(lasti + 1 < 0 ? 0 : lasti + 1 > cap ? cap : lasti + 1);
                 out[n++] = SL_PY_FRAME_TAG | (enc << SL_PY_FRAME_LASTI_SHIFT) | (uint64_t)code;
             }
+        } else if (rec) {
+            rec->flagged = 1;
         }
         f = next;
         if (entry)
@@ -396,8 +409,8 @@ static inline struct py_memo *memo_slot(uintptr_t top, uintptr_t instr)
 /* Whether m holds the chain from top as it is now, with at most room
  * entries: how many it has, or 0; *seq gets the sequence number it was
  * compared at (memo_copy's). */
-static uint32_t memo_matches(const struct sl_py_layout *l, struct py_memo *m, uintptr_t top, uint32_t room,
-                             uint64_t *seq)
+static inline __attribute__((always_inline)) uint32_t memo_matches(const struct sl_py_layout *l, struct py_memo *m,
+                                                                   uintptr_t top, uint32_t room, uint64_t *seq)
 {
     uint64_t s1 = atomic_load_explicit(&m->seq, memory_order_acquire);
     *seq = s1;
@@ -416,15 +429,26 @@ static uint32_t memo_matches(const struct sl_py_layout *l, struct py_memo *m, ui
      * frame's or 0 (never written): so f matching one is safe to read,
      * once 0 is ruled out. */
     uintptr_t f = top;
-    const struct py_memo_frame *mf = m->f;
-    for (uint32_t j = 0; j < n; j++, mf++) {
-        if (!f || f != rd64(&mf->addr))
-            return 0;
-        uint64_t diff = (load_ptr(f, code_at) ^ rd64(&mf->code)) | (load_ptr(f, instr_at) ^ rd64(&mf->instr)) |
-                        (frame_flags(f, fl_at, fl_mask) ^ rd64(&mf->flags));
-        if (diff)
-            return 0;
-        f = load_ptr(f, prev_at);
+    const struct py_memo_frame *mf = m->f, *mend = m->f + n;
+    if (rd32(&m->flagged)) {
+        for (; mf != mend; mf++) {
+            if (!f || f != rd64(&mf->addr))
+                return 0;
+            uint64_t diff = (load_ptr(f, code_at) ^ rd64(&mf->code)) | (load_ptr(f, instr_at) ^ rd64(&mf->instr)) |
+                            (frame_flags(f, fl_at, fl_mask) ^ rd64(&mf->flags));
+            if (diff)
+                return 0;
+            f = load_ptr(f, prev_at);
+        }
+    } else {
+        /* The usual chain (chain_rec's flagged): three fields a frame. */
+        for (; mf != mend; mf++) {
+            if (!f || f != rd64(&mf->addr))
+                return 0;
+            if ((load_ptr(f, code_at) ^ rd64(&mf->code)) | (load_ptr(f, instr_at) ^ rd64(&mf->instr)))
+                return 0;
+            f = load_ptr(f, prev_at);
+        }
     }
     if (f != rd64(&m->end))
         return 0;
@@ -452,6 +476,7 @@ static void memo_write(struct py_memo *m, const struct chain_rec *rec, uintptr_t
     atomic_thread_fence(memory_order_release);
     wr32(&m->n, rec->n);
     wr32(&m->out_n, out_n);
+    wr32(&m->flagged, (uint32_t)rec->flagged);
     wr64(&m->end, end);
     wr64(&m->sig, sig);
     for (uint32_t j = 0; j < rec->n; j++) {
@@ -472,8 +497,8 @@ static inline struct py_id *id_slot(const struct sl_stack_hint *path, const stru
 }
 
 /* The remembered id of (path, chain at chain_seq), or 0. */
-static uint32_t id_lookup(const struct py_id *r, const struct sl_stack_hint *path, const struct py_memo *chain,
-                          uint64_t chain_seq)
+static inline __attribute__((always_inline)) uint32_t id_lookup(const struct py_id *r, const struct sl_stack_hint *path,
+                                                                const struct py_memo *chain, uint64_t chain_seq)
 {
     uint64_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
     if (s1 & 1)
@@ -508,9 +533,10 @@ void sl_python_forget_stack_ids(void)
 
 /* The common case: the native walk stopped at the innermost eval loop,
  * ips[at] (sl_fast_unwind_stop_at), so the whole chain replaces it, in
- * place. Returns the new depth. */
-static uint32_t merge_tail(const struct sl_py_layout *l, uint64_t *ips, uint32_t at, uint32_t max,
-                           struct sl_stack_hint *id_hint)
+ * place. Returns the new depth. Out of line: merge_tail, small enough to
+ * be cheap to enter, answers almost every capture without it. */
+static __attribute__((noinline)) uint32_t merge_tail_full(const struct sl_py_layout *l, uint64_t *ips, uint32_t at,
+                                                          uint32_t max, struct sl_stack_hint *id_hint)
 {
     uintptr_t top = sl_py_capture.top, site = sl_py_capture.site;   /* from the allocator wrappers */
     if (!top) {
@@ -547,6 +573,7 @@ static uint32_t merge_tail(const struct sl_py_layout *l, uint64_t *ips, uint32_t
         struct chain_rec rec;
         rec.n = 0;
         rec.fits = 1;
+        rec.flagged = 0;
         struct chain_rec *r = m ? &rec : NULL;
         uintptr_t cursor = top;
         uint32_t budget = SL_PY_MAX_FRAMES;
@@ -587,6 +614,30 @@ static uint32_t merge_tail(const struct sl_py_layout *l, uint64_t *ips, uint32_t
     return at + n;
 }
 
+/* merge_tail_full's answer when the wrappers' capture found the top frame,
+ * the memo vouches for the chain and the merged stack's id is remembered
+ * (a request loop's steady state): the id alone, with no copy of the
+ * chain. Otherwise merge_tail_full, which compares the chain again (a
+ * mismatch is mostly seen at its first frame). */
+static inline uint32_t merge_tail(const struct sl_py_layout *l, uint64_t *ips, uint32_t at, uint32_t max,
+                                  struct sl_stack_hint *id_hint)
+{
+    uintptr_t top = sl_py_capture.top;
+    if (top && memo && ids && id_hint->tag != 1 && !sl_async_may_merge()) {
+        struct py_memo *m = memo_slot(top, sl_py_capture.site);
+        uint64_t chain_seq;
+        uint32_t n = memo_matches(l, m, top, max - at, &chain_seq);
+        uint32_t id = n ? id_lookup(id_slot(id_hint, m), id_hint, m, chain_seq) : 0;
+        if (id) {
+            /* As merge_tail_full's: ips past at are not read. */
+            atomic_store_explicit(&vouched_id, (uint64_t)PY_VOUCHED_TAG << 32 | id, memory_order_relaxed);
+            *id_hint = (struct sl_stack_hint){&vouched_id, PY_VOUCHED_TAG};
+            return at + n;
+        }
+    }
+    return merge_tail_full(l, ips, at, max, id_hint);
+}
+
 /* Any other stack (libunwind's, which goes on past the eval loops): each
  * native _PyEval_EvalFrameDefault frame is replaced where it stands. */
 static uint32_t merge_each(const struct sl_py_layout *l, uint64_t *ips, uint32_t depth, uint32_t max)
@@ -617,19 +668,18 @@ static uint32_t merge_each(const struct sl_py_layout *l, uint64_t *ips, uint32_t
 
 uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, struct sl_stack_hint *id_hint)
 {
-    const struct sl_py_layout *published = atomic_load_explicit(&layout, memory_order_acquire);
-    if (!published)
+    const struct sl_py_layout *l = atomic_load_explicit(&layout, memory_order_acquire);
+    if (!l)
         return depth;
-    const struct sl_py_layout row = *published, *l = &row;
     if (max > SL_MAX_FRAMES)
         max = SL_MAX_FRAMES;
     const uintptr_t lo = eval_lo, span = eval_hi - eval_lo;
+    /* The fast walk (it gave a hint) ends at the first eval frame. */
+    if (id_hint->slot && depth && depth <= max && ips[depth - 1] - lo <= span)
+        return merge_tail(l, ips, depth - 1, max, id_hint);
     uint32_t at = 0;
-    if (id_hint->slot && depth && ips[depth - 1] - lo <= span)
-        at = depth - 1;   /* the fast walk (it gave a hint) ends at the first eval frame */
-    else
-        while (at < depth && ips[at] - lo > span)
-            at++;
+    while (at < depth && ips[at] - lo > span)
+        at++;
     if (at == depth)
         return depth;   /* no eval frame: the stack is unchanged */
     if (at + 1 == depth && depth <= max)
