@@ -55,6 +55,9 @@ static const struct sl_py_layout layouts[] = {
 static void memo_setup(const struct sl_py_layout *l);
 
 static const struct sl_py_layout *_Atomic layout;   /* set once; then read-only */
+static uint32_t layout_row;   /* 1 + its index in layouts[] (read after layout) */
+/* The same once captures may start (held_tstate found too); 0: none. */
+static _Atomic uint32_t capture_row;
 static void *(*get_tstate)(void);
 /* The thread state CPython calls current, unchecked: the GIL holder's
  * (3.11) or the calling thread's while it holds the GIL (3.12+). Only
@@ -150,7 +153,10 @@ void sl_python_init(void)
      * cost of a Python request loop) and say nothing the Python frames
      * (sl_python_merge reads every one from the chain) don't. */
     sl_fast_unwind_stop_at(eval_lo, eval_hi - eval_lo + 1);
+    layout_row = (uint32_t)(found - layouts) + 1;
     atomic_store_explicit(&layout, found, memory_order_release);
+    if (held_tstate)
+        atomic_store_explicit(&capture_row, (uint32_t)(found - layouts) + 1, memory_order_release);
 }
 
 /* ts if it is the calling thread's own state, else 0: another thread's
@@ -180,11 +186,10 @@ static uintptr_t current_frame(const struct sl_py_layout *l)
  * anchor only picks a memo set, so going without costs a rule step. */
 #define SL_PY_ANCHOR_FRAMES 16u
 
-void sl_python_capture_begin(void)
+/* l is one row of layouts[], a constant: every offset below is folded
+ * into its load (sl_python_capture_begin). */
+static inline __attribute__((always_inline)) void capture_with(const struct sl_py_layout *l)
 {
-    const struct sl_py_layout *l = atomic_load_explicit(&layout, memory_order_acquire);
-    if (!l || !held_tstate)
-        return;
     uintptr_t ts = own_tstate(l, (uintptr_t)held_tstate());
     if (!ts)
         return;
@@ -219,6 +224,18 @@ void sl_python_capture_begin(void)
         f = load_ptr(f, l->frame_previous);
     }
 }
+
+
+void sl_python_capture_begin(void)
+{
+    switch (atomic_load_explicit(&capture_row, memory_order_acquire)) {
+    case 1: capture_with(&layouts[0]); break;
+    case 2: capture_with(&layouts[1]); break;
+    case 3: capture_with(&layouts[2]); break;
+    default: break;
+    }
+}
+_Static_assert(sizeof(layouts) / sizeof(layouts[0]) == 3, "sl_python_capture_begin has a case for each row");
 
 /* ---- the chain memo ---------------------------------------------------------
  * A Python request loop allocates dozens of objects per request, almost all
@@ -400,7 +417,7 @@ static uint32_t one_eval_call(const struct sl_py_layout *l, uintptr_t *cursor, u
     return n;
 }
 
-static inline struct py_memo *memo_slot(uintptr_t top, uintptr_t instr)
+static inline __attribute__((always_inline)) struct py_memo *memo_slot(uintptr_t top, uintptr_t instr)
 {
     uint64_t h = mix(top, instr);
     return &memo[(h ^ (h >> 32)) & (PY_MEMO_SLOTS - 1)];
@@ -490,7 +507,7 @@ static void memo_write(struct py_memo *m, const struct chain_rec *rec, uintptr_t
     atomic_store_explicit(&m->seq, s + 2, memory_order_release);
 }
 
-static inline struct py_id *id_slot(const struct sl_stack_hint *path, const struct py_memo *chain)
+static inline __attribute__((always_inline)) struct py_id *id_slot(const struct sl_stack_hint *path, const struct py_memo *chain)
 {
     uint64_t h = mix((uintptr_t)path->slot, (uintptr_t)chain);
     return &ids[(h ^ (h >> 32)) & (PY_ID_SLOTS - 1)];
@@ -619,7 +636,7 @@ static __attribute__((noinline)) uint32_t merge_tail_full(const struct sl_py_lay
  * (a request loop's steady state): the id alone, with no copy of the
  * chain. Otherwise merge_tail_full, which compares the chain again (a
  * mismatch is mostly seen at its first frame). */
-static inline uint32_t merge_tail(const struct sl_py_layout *l, uint64_t *ips, uint32_t at, uint32_t max,
+static inline __attribute__((always_inline)) uint32_t merge_tail(const struct sl_py_layout *l, uint64_t *ips, uint32_t at, uint32_t max,
                                   struct sl_stack_hint *id_hint)
 {
     uintptr_t top = sl_py_capture.top;
@@ -675,8 +692,15 @@ uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, struct sl_
         max = SL_MAX_FRAMES;
     const uintptr_t lo = eval_lo, span = eval_hi - eval_lo;
     /* The fast walk (it gave a hint) ends at the first eval frame. */
-    if (id_hint->slot && depth && depth <= max && ips[depth - 1] - lo <= span)
-        return merge_tail(l, ips, depth - 1, max, id_hint);
+    if (id_hint->slot && depth && depth <= max && ips[depth - 1] - lo <= span) {
+        /* A constant row: merge_tail's offsets folded into its loads. */
+        switch (layout_row) {
+        case 1: return merge_tail(&layouts[0], ips, depth - 1, max, id_hint);
+        case 2: return merge_tail(&layouts[1], ips, depth - 1, max, id_hint);
+        case 3: return merge_tail(&layouts[2], ips, depth - 1, max, id_hint);
+        default: return merge_tail(l, ips, depth - 1, max, id_hint);
+        }
+    }
     uint32_t at = 0;
     while (at < depth && ips[at] - lo > span)
         at++;
