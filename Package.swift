@@ -39,7 +39,7 @@ let package = Package(
         // errno text, wait statuses; shared by the injector, the symbolizer
         // and the collector.
         .target(name: "LeakProc", dependencies: ["CLeakSys"]),
-        .target(name: "LeakSymbols", dependencies: ["CElfutils", "LeakModel", "LeakProc"]),
+        .target(name: "LeakSymbols", dependencies: ["CElfutils", "CLeakSys", "CZlib", "LeakModel", "LeakProc"]),
         .target(name: "LeakReport", dependencies: ["LeakModel"]),
         // Python frames: code objects read from a live CPython target, line tables decoded.
         .target(name: "LeakPython", dependencies: ["CLeakSys", "LeakModel", "LeakProc"]),

@@ -139,13 +139,58 @@ struct sl_event {
 };
 
 int sl_ring_init(void);
+
+/* The producer side is inline here, so an event costs the hook no call;
+ * the slot states and everything else are ring.c's. */
+#define SL_RING_CAP (1ull << 16)
+#define SL_RING_MASK (SL_RING_CAP - 1)
+struct sl_ring_slot {
+    _Atomic uint64_t seq;
+    uint64_t address;
+    uint64_t size;
+    uint32_t stack_id;
+    uint32_t kind;
+};
+/* Its symbol stays `slots`: LeakScan (AgentFootprint.swift) finds the ring's
+ * mapping through it and leaves it out of a reachability scan. */
+extern struct sl_ring_slot *sl_ring_slots __asm__("slots");
+extern _Atomic uint64_t sl_ring_tail_pos;   /* the next position to reserve */
+/* The slot of reservation pos was not free yet: wait (bounded). 1 published, 0 dropped. */
+int sl_ring_publish_when_free(struct sl_ring_slot *s, uint64_t pos, uint32_t kind, uint64_t address, uint64_t size,
+                              uint32_t stack_id);
+
+static inline void sl_ring_fill(struct sl_ring_slot *s, uint64_t pos, uint32_t kind, uint64_t address, uint64_t size,
+                                uint32_t stack_id)
+{
+    s->address = address;
+    s->size = size;
+    s->stack_id = stack_id;
+    s->kind = kind;
+    atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
+}
+
+/* sl_ring_push in its two steps, for the ring's own tests too: a
+ * reservation and, as late as a preempted producer would, its publication. */
+static inline uint64_t sl_ring_reserve(void)
+{
+    return atomic_fetch_add_explicit(&sl_ring_tail_pos, 1, memory_order_relaxed);
+}
+
+static inline int sl_ring_publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
+{
+    struct sl_ring_slot *s = &sl_ring_slots[pos & SL_RING_MASK];
+    if (SL_UNLIKELY(atomic_load_explicit(&s->seq, memory_order_acquire) != pos))
+        return sl_ring_publish_when_free(s, pos, kind, address, size, stack_id);
+    sl_ring_fill(s, pos, kind, address, size, stack_id);
+    return 1;
+}
+
 /* Producer side: never blocks forever, never takes a lock. Returns 0 if the
  * event was dropped (counted as lost). */
-int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id);
-/* sl_ring_push in its two steps, for the ring's own tests: a reservation
- * and, as late as a preempted producer would, its publication. */
-uint64_t sl_ring_reserve(void);
-int sl_ring_publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id);
+static inline int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
+{
+    return sl_ring_publish(sl_ring_reserve(), kind, address, size, stack_id);
+}
 /* Consumer side (agent thread only). Pop the next event if it is ready:
  * returns 1 with *ev filled, 0 if nothing is ready now. Slots reserved and
  * never completed are skipped (counted lost) after `stall_ns`. */
@@ -181,22 +226,52 @@ struct sl_stack_hint {
     _Atomic uint64_t *slot;
     uint32_t tag;
 };
+/* The arena the entries live in: stack_id = offset / 8. */
+extern unsigned char *sl_stack_arena;
+static inline struct sl_stack_entry *sl_stack_get(uint32_t stack_id)
+{
+    return (struct sl_stack_entry *)(sl_stack_arena + (uint64_t)stack_id * 8);
+}
+/* sl_stack_intern_hinted past its vouched-for case: the id in `hint`
+ * compared frame by frame, else interned; the result remembered there. */
+uint32_t sl_stack_intern_compared(const uint64_t *ips, uint32_t depth, struct sl_stack_hint hint);
 /* The same, trying first the id in `hint`: taken as is when the slot's tag
  * is the hint's (the memo vouches for every frame), else compared frame by
- * frame; the result is remembered there. */
-uint32_t sl_stack_intern_hinted(const uint64_t *ips, uint32_t depth, struct sl_stack_hint hint);
-struct sl_stack_entry *sl_stack_get(uint32_t stack_id);
+ * frame; the result is remembered there. Any id ever stored in a slot was a
+ * published entry (or 0): reading it is safe. Inline: the vouched-for case
+ * is the common one and a handful of instructions. */
+static inline uint32_t sl_stack_intern_hinted(const uint64_t *ips, uint32_t depth, struct sl_stack_hint hint)
+{
+    if (SL_LIKELY(hint.slot != NULL) && !(hint.tag & 1)) {
+        uint64_t w = atomic_load_explicit(hint.slot, memory_order_acquire);
+        uint32_t cand = (uint32_t)w;
+        if (SL_LIKELY((uint32_t)(w >> 32) == hint.tag && cand && depth && sl_stack_get(cand)->depth == depth))
+            return cand;
+    }
+    return sl_stack_intern_compared(ips, depth, hint);
+}
 /* fork child only (one thread, tracing off): empty tables. 0 or errno. */
 int sl_stacks_reset_in_child(void);
 
 /* ---- unwinding (unwind.c) -------------------------------------------- */
 
+/* Where a hook's caller stands once the hook returns: its ip (the return
+ * address), sp and rbp. The agent is built with frame pointers, so a hook's
+ * own frame holds all three ([rbp] the caller's rbp, [rbp + 8] the return
+ * address, rbp + 16 the caller's sp): a capture that starts there has no
+ * agent frame to skip. SL_CALLER() only in the hook itself. */
+struct sl_caller {
+    uintptr_t ip, sp, bp;
+};
+#define SL_CALLER()                                                                      \
+    ((struct sl_caller){(uintptr_t)__builtin_return_address(0),                         \
+                        (uintptr_t)__builtin_frame_address(0) + 16,                     \
+                        *(const uintptr_t *)__builtin_frame_address(0)})
+
 int sl_unwind_init(void);          /* 0 or errno; dlopen libunwind.so.8 RTLD_LOCAL */
 int sl_unwind_ready(void);
-/* Fill ips[0..max) with the stack of the hook's caller; returns the depth.
- * ips must have room for max + 8 entries (scratch for the dropped frames).
- * *id_hint: where to look for this path's stack id (sl_stack_intern_hinted). */
-uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, struct sl_stack_hint *id_hint);
+/* sl_unwind_capture through libunwind (whatever the fast walker declines). */
+uint32_t sl_unwind_capture_slow(uint64_t *ips, uint32_t max, struct sl_stack_hint *id_hint);
 /* The span of the agent's own code (set once by sl_unwind_init). */
 extern uintptr_t sl_agent_lo, sl_agent_hi;
 /* Whether an address lies in the agent's own code. Inline: the fast
@@ -226,15 +301,35 @@ void sl_fast_unwind_set_mode(int mode);
  * stack; in fast-only mode 0 with the frames found before that point). On
  * 0, *id_hint is this path's memo slot for sl_stack_intern_hinted.
  * Hook-path safe. */
-int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, struct sl_stack_hint *id_hint);
+int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, const struct sl_caller *from, uint32_t *depth,
+                   struct sl_stack_hint *id_hint);
 /* End every walk after the first frame whose ip is in [lo, lo + span)
  * (CPython's eval loop, see python_frames.c); span 0: walk to the end.
  * Before tracing starts only. */
 void sl_fast_unwind_stop_at(uintptr_t lo, uintptr_t span);
 
+/* Fill ips[0..max) with the stack of the hook's caller, from `from` (NULL:
+ * from here, skipping the agent's frames); returns the depth. ips must have
+ * room for max + 8 entries (scratch for the dropped frames). *id_hint:
+ * where to look for this path's stack id (sl_stack_intern_hinted). Inline,
+ * so a capture costs no frame of its own. */
+static inline uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, const struct sl_caller *from,
+                                         struct sl_stack_hint *id_hint)
+{
+    uint32_t fast;
+    if (SL_LIKELY(sl_fast_unwind(ips, max, 8, from, &fast, id_hint) == 0)) {
+        if (fast)
+            ips[0] -= 1;   /* frame 0 symbolizes as its call site (see sl_unwind_capture_slow) */
+        return fast;
+    }
+    return sl_unwind_capture_slow(ips, max, id_hint);
+}
+
 /* ---- hook helpers (hooks.c) ------------------------------------------ */
 
 void sl_emit_alloc(void *p, size_t size);
+/* The same, for a hook: the stack of the caller SL_CALLER() gave. */
+void sl_emit_alloc_at(void *p, size_t size, const struct sl_caller *from);
 void sl_emit_free(void *p);
 
 /* ---- transport (transport.c) ----------------------------------------- */

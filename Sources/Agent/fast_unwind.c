@@ -296,6 +296,7 @@ struct fu_rbp_check {
 /* flags */
 #define FU_MEMO_STOP 1u   /* the walk ended at the stop frame: the Python merge rewrites it */
 #define FU_MEMO_BP0 2u    /* an rbp-based frame's rbp is the one at the first frame: bp0 - sp0 == bp0_want */
+#define FU_MEMO_RA_ONLY 4u   /* no frame's first lane is checked: the whole-path check compares return addresses only */
 
 struct fu_memo {
     _Atomic uint64_t seq;   /* odd while being written */
@@ -312,6 +313,7 @@ struct fu_memo {
     _Atomic uint64_t stack_id;
     uint64_t ip0;
     struct fu_frame_check chk[FU_MEMO_FRAMES];   /* chk[i]'s return address: ips[i + 1] */
+    uint64_t ra[FU_MEMO_FRAMES];   /* the same return addresses in a row, for the check without rbp lanes */
     uint32_t rel[FU_MEMO_FRAMES];   /* CFA - sp0 */
     uint32_t how[FU_MEMO_FRAMES];
     struct fu_rbp_check rbp[FU_MEMO_RBP_CHECKS];
@@ -368,6 +370,11 @@ static uint64_t memo_write(struct fu_memo *m, uint32_t gen, uint32_t max, struct
             src_frame = i;
         }
     }
+    uint64_t lanes = 0;
+    for (uint32_t i = 0; i < w.n; i++)
+        lanes |= lane_on[i];
+    if (!lanes)
+        w.flags |= FU_MEMO_RA_ONLY;
     wr32(&m->gen, gen);
     wr32(&m->n, w.n);
     wr32(&m->whole, w.whole);
@@ -381,6 +388,7 @@ static uint64_t memo_write(struct fu_memo *m, uint32_t gen, uint32_t max, struct
         uint64_t *c = (uint64_t *)&m->chk[i];
         wr64(&c[0], lane[i]);
         wr64(&c[1], w.ips[i + 1]);
+        wr64(&m->ra[i], w.ips[i + 1]);
         wr64(&c[2], lane_on[i]);
         wr64(&c[3], ~0ull);
         wr32(&m->rel[i], w.rel[i]);
@@ -391,11 +399,14 @@ static uint64_t memo_write(struct fu_memo *m, uint32_t gen, uint32_t max, struct
 }
 
 /* Copies the first n 32-bit words of src (an array of FU_MEMO_FRAMES) in
- * groups of four, without a call or a branch per word. */
+ * groups of eight, without a call or a branch per word. */
 static inline void copy_words32(uint32_t *dst, const uint32_t *src, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i += 4)
-        _mm_storeu_si128((__m128i *)(dst + i), _mm_loadu_si128((const __m128i *)(src + i)));
+    for (uint32_t i = 0; i < n; i += 8) {
+        __m128i lo = _mm_loadu_si128((const __m128i *)(src + i)), hi = _mm_loadu_si128((const __m128i *)(src + i + 4));
+        _mm_storeu_si128((__m128i *)(dst + i), lo);
+        _mm_storeu_si128((__m128i *)(dst + i + 4), hi);
+    }
 }
 
 /* Whether m's whole path (n frames, nrbp rbp checks, read once by the
@@ -406,9 +417,11 @@ static inline void copy_words32(uint32_t *dst, const uint32_t *src, uint32_t n)
  * the last CFA within the stack keeps every read in [sp0 - 8, top), and the
  * loads need no branch. The caller checks the sequence number once more for
  * the values compared. Out of line, so its loops keep to registers. */
-static __attribute__((noinline)) int memo_whole_matches(const struct fu_memo *m, uint64_t s1, uint32_t n, uint32_t nrbp,
-                                                         uint32_t flags, uintptr_t sp0, uintptr_t bp0, uintptr_t span,
-                                                         uint64_t *ips)
+/* No SLP vectorizing: it pairs the stores of ips through xmm registers, two
+ * more instructions a frame for nothing. */
+static __attribute__((noinline, optimize("no-tree-slp-vectorize"))) int memo_whole_matches(const struct fu_memo *m, uint64_t s1, uint32_t n, uint32_t nrbp,
+                                                                                         uint32_t flags, uintptr_t sp0, uintptr_t bp0, uintptr_t span,
+                                                                                         uint64_t *ips)
 {
     uint32_t at[FU_MEMO_FRAMES];
     uint32_t rbp[2 * FU_MEMO_RBP_CHECKS];
@@ -417,28 +430,71 @@ static __attribute__((noinline)) int memo_whole_matches(const struct fu_memo *m,
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&m->seq, memory_order_relaxed) != s1 || at[0] < 8 || at[n - 1] > span)
         return 0;
-    const __m128i sub = _mm_set_epi64x(0, (int64_t)sp0);
-    __m128i bad = _mm_setzero_si128();
-    const unsigned char *base = (const unsigned char *)sp0 - 16;
-    for (uint32_t i = 0; i < n; i++) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(base + at[i]));
-        /* the stack's own return address: no copy of the memo's, and no read of it torn */
-        _mm_storeh_pd((double *)&ips[i + 1], _mm_castsi128_pd(v));
-        v = _mm_xor_si128(_mm_sub_epi64(v, sub), m->chk[i].want);
-        bad = _mm_or_si128(bad, _mm_and_si128(v, m->chk[i].mask));
-    }
     uint64_t worse = 0;
+    if (flags & FU_MEMO_RA_ONLY) {
+        /* Code without frame pointers: 8 bytes a frame, four frames a turn,
+         * one index for the offsets, the stack's words, ips and the memo's. */
+        const unsigned char *st = (const unsigned char *)sp0 - 8;
+        const uint64_t *want = m->ra;
+        uint64_t *o = ips + 1;
+        uint32_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            uint64_t v0 = *(const uint64_t *)(st + at[i]), v1 = *(const uint64_t *)(st + at[i + 1]);
+            uint64_t v2 = *(const uint64_t *)(st + at[i + 2]), v3 = *(const uint64_t *)(st + at[i + 3]);
+            o[i] = v0;
+            o[i + 1] = v1;
+            o[i + 2] = v2;
+            o[i + 3] = v3;
+            worse |= (v0 ^ want[i]) | (v1 ^ want[i + 1]) | (v2 ^ want[i + 2]) | (v3 ^ want[i + 3]);
+        }
+        for (; i < n; i++) {
+            uint64_t v = *(const uint64_t *)(st + at[i]);
+            o[i] = v;
+            worse |= v ^ want[i];
+        }
+    } else {
+        const __m128i sub = _mm_set_epi64x(0, (int64_t)sp0);
+        __m128i bad = _mm_setzero_si128();
+        const unsigned char *base = (const unsigned char *)sp0 - 16;
+        const uint32_t *a = at, *end = at + n;
+        const struct fu_frame_check *c = m->chk;
+        uint64_t *o = ips + 1;
+        /* the stack's own return addresses go to ips: no copy of the memo's, and no read of them torn */
+        for (; a + 4 <= end; a += 4, c += 4, o += 4) {
+            __m128i v0 = _mm_loadu_si128((const __m128i *)(base + a[0]));
+            __m128i v1 = _mm_loadu_si128((const __m128i *)(base + a[1]));
+            __m128i v2 = _mm_loadu_si128((const __m128i *)(base + a[2]));
+            __m128i v3 = _mm_loadu_si128((const __m128i *)(base + a[3]));
+            _mm_storeh_pd((double *)&o[0], _mm_castsi128_pd(v0));
+            _mm_storeh_pd((double *)&o[1], _mm_castsi128_pd(v1));
+            _mm_storeh_pd((double *)&o[2], _mm_castsi128_pd(v2));
+            _mm_storeh_pd((double *)&o[3], _mm_castsi128_pd(v3));
+            v0 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v0, sub), c[0].want), c[0].mask);
+            v1 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v1, sub), c[1].want), c[1].mask);
+            v2 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v2, sub), c[2].want), c[2].mask);
+            v3 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v3, sub), c[3].want), c[3].mask);
+            bad = _mm_or_si128(bad, _mm_or_si128(_mm_or_si128(v0, v1), _mm_or_si128(v2, v3)));
+        }
+        for (; a < end; a++, c++, o++) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(base + a[0]));
+            _mm_storeh_pd((double *)&o[0], _mm_castsi128_pd(v));
+            bad = _mm_or_si128(bad, _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v, sub), c->want), c->mask));
+        }
+        worse = _mm_movemask_epi8(_mm_cmpeq_epi8(bad, _mm_setzero_si128())) != 0xffff;
+    }
     for (uint32_t c = 0; c < nrbp; c++)
         worse |= (*(const uint64_t *)(sp0 + rbp[2 * c]) - sp0) ^ (uint64_t)(int64_t)(int32_t)rbp[2 * c + 1];
     if (flags & FU_MEMO_BP0)
         worse |= (bp0 - sp0) ^ (uint64_t)(int64_t)(int32_t)rd32(&m->bp0_want);
-    return !worse && _mm_movemask_epi8(_mm_cmpeq_epi8(bad, _mm_setzero_si128())) == 0xffff;
+    return !worse;
 }
 
 /* ---- the agent's own frames ------------------------------------------------
- * Between the capture point and the hook's caller lie the same few agent
- * frames every time (this function, sl_unwind_capture, sl_emit_alloc, a
- * hook): a handful of paths, about one per hook. Each is remembered once,
+ * A capture that does not start at the hook's caller (sl_emit_alloc
+ * without a `from`: the Python allocator's wrappers; a hook called by the
+ * agent itself) has between its capture point and the hook's caller the
+ * same few agent frames every time (this function, sl_emit_alloc_at, a
+ * wrapper): a handful of paths, about one per wrapper. Each is remembered once,
  * like a path memo, as (ip, CFA - sp at capture, how) per frame, and
  * replayed with the same checks: skipping them costs a few independent
  * loads instead of a rule lookup per frame. A slot is written once and never
@@ -591,14 +647,24 @@ static inline struct sl_stack_hint hint_for(struct fu_memo *m, uint64_t s, uint3
     return (struct sl_stack_hint){&m->stack_id, vouched ? (uint32_t)s : stop_tag};
 }
 
-/* The walk of sl_fast_unwind, inlined there: it starts in the frame of
- * whoever calls sl_fu_regs. */
-static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth,
+/* The walk of sl_fast_unwind, inlined there: it starts at `from` when
+ * given, else in the frame of whoever calls sl_fu_regs. */
+static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t max, uint32_t skip_max,
+                                                      const struct sl_caller *from, uint32_t *depth,
                                                       struct sl_stack_hint *id_hint)
 {
-    struct fu_regs r;
-    sl_fu_regs(&r);
-    uintptr_t sp = r.sp, ip = r.ip, bp = r.bp;
+    uintptr_t sp, ip, bp;
+    if (from) {
+        sp = from->sp;
+        ip = from->ip;
+        bp = from->bp;
+    } else {
+        struct fu_regs r;
+        sl_fu_regs(&r);
+        sp = r.sp;
+        ip = r.ip;
+        bp = r.bp;
+    }
     uint64_t w;
 
     /* Top of this stack. A pthread's descriptor (fs base) sits right above
@@ -619,8 +685,9 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
     uint32_t gen = atomic_load_explicit(&generation, memory_order_acquire);
     /* The agent's own frames (hook, emit, capture, this): skipped, not kept;
      * by their frame-pointer chain, else by a remembered path, else walked
-     * by the rules and remembered. */
-    if (!agent_skip_by_frame_pointers(top, skip_max, &ip, &sp, &bp) &&
+     * by the rules and remembered. A hook's caller (`from`) is past them,
+     * unless that caller is the agent itself (a bootstrap realloc). */
+    if ((!from || sl_in_agent(ip)) && !agent_skip_by_frame_pointers(top, skip_max, &ip, &sp, &bp) &&
         !agent_skip_remembered(top, &ip, &sp, &bp)) {
         struct fu_memo_frame arec[FU_AGENT_FRAMES];
         const uintptr_t sp_c = sp;
@@ -662,7 +729,10 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
      * whose rule (the leaf's) is hot; the depth costs nothing, and tells
      * apart most paths that share both. Not where walks end at a stop (the
      * Python eval loop): there the depth varies with the Python frames
-     * above, and the native path below the stop does not. */
+     * above, and the native path below the stop does not. Without a stop
+     * the depth alone tells the paths of one leaf apart well enough, and
+     * the ways of a set hold the rest: the step (some 50 instructions a
+     * capture under callgrind) is taken only where there is a stop. */
     uint64_t key = ip0 * 0x9e3779b97f4a7c15ull + (stop.span ? 0 : span * 0xc2b2ae3d27d4eb4full);
     /* pyfast: a capture from CPython's allocator wrappers knows a local of
      * the eval frame the walk stops at (python_frames.h): its distance
@@ -674,7 +744,7 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
         key += anchor_rel * 0x165667b19e3779f9ull + sl_py_capture.site * 0xc2b2ae3d27d4eb4full;
     } else {
         uintptr_t ip1 = ip0, sp1 = sp0, bp1 = bp0;
-        if (!is_stop(stop, ip0) && step(&ip1, &sp1, &bp1, top, gen, &w) > 0)
+        if (stop.span && !is_stop(stop, ip0) && step(&ip1, &sp1, &bp1, top, gen, &w) > 0)
             key += ip1 * 0x165667b19e3779f9ull;
     }
     struct fu_memo *set = &memo[(uint32_t)(key >> 40) % (FU_MEMO_SLOTS / FU_MEMO_WAYS) * FU_MEMO_WAYS];
@@ -815,14 +885,15 @@ done:;
     return 0;
 }
 
-int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, uint32_t *depth, struct sl_stack_hint *id_hint)
+int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, const struct sl_caller *from, uint32_t *depth,
+                   struct sl_stack_hint *id_hint)
 {
     *depth = 0;
     *id_hint = (struct sl_stack_hint){NULL, 1};
     int mode = atomic_load_explicit(&fu_on, memory_order_relaxed);
     if (SL_UNLIKELY(mode == SL_FU_OFF))
         return -1;
-    int r = walk(ips, max, skip_max, depth, id_hint);
+    int r = walk(ips, max, skip_max, from, depth, id_hint);
     return r == 0 || mode == SL_FU_FAST_ONLY ? 0 : -1;   /* fast-only: keep the frames found */
 }
 

@@ -8,7 +8,8 @@
  * Ordering rule (see ring.c): a free is recorded BEFORE the real free runs,
  * an allocation AFTER the real allocator returned.
  *
- * Hot path: one TLS load, one relaxed atomic load, then (tracing) unwind,
+ * Hot path: one TLS load, one relaxed atomic load, then (tracing) unwind
+ * from the caller's registers, read off the hook's own frame (SL_CALLER),
  * intern, one ring push. No syscalls, no locks, no allocation.
  */
 #include "agent.h"
@@ -192,7 +193,7 @@ static inline int tracing(void)
     return !sl_guard && atomic_load_explicit(&sl_sess.tracing, memory_order_relaxed);
 }
 
-__attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
+__attribute__((noinline)) void sl_emit_alloc_at(void *p, size_t size, const struct sl_caller *from)
 {
     if (!sl_sample_alloc(p, size))
         return;   /* sampled mode (sampling.h): an unsampled block costs no unwind, no event */
@@ -201,7 +202,7 @@ __attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
 #ifdef SL_BENCH_NO_UNWIND   /* measurement only: the cost of everything but unwinding */
     uint32_t depth = 1; ips[0] = (uint64_t)__builtin_return_address(0);
 #else
-    uint32_t depth = sl_unwind_capture(ips, sl_sess.frames, &id_hint);
+    uint32_t depth = sl_unwind_capture(ips, sl_sess.frames, from, &id_hint);
     depth = sl_python_merge(ips, depth, sl_sess.frames, &id_hint);   /* may swap in its own stack-id hint */
     depth = sl_async_merge(ips, depth, sl_sess.frames);   /* Swift async callers (async_frames.c) */
 #endif
@@ -214,12 +215,17 @@ __attribute__((noinline)) void sl_emit_alloc(void *p, size_t size)
     (void)sl_ring_push(SL_EV_ALLOC, (uint64_t)(uintptr_t)p, size, id);
 }
 
-void sl_emit_free(void *p)
+void sl_emit_alloc(void *p, size_t size) { sl_emit_alloc_at(p, size, NULL); }
+
+/* Inline in the hooks: a traced free is the checks, this and the push. */
+static inline void emit_free(void *p)
 {
     if (!sl_sample_free(p))
         return;   /* sampled mode: p was not sampled */
     (void)sl_ring_push(SL_EV_FREE, (uint64_t)(uintptr_t)p, 0, 0);
 }
+
+void sl_emit_free(void *p) { emit_free(p); }
 
 /* ---- the entry points ------------------------------------------------- */
 
@@ -237,9 +243,10 @@ static void *sl_malloc(size_t n)
     if (SL_LIKELY(!tracing()))
         return sl_real.malloc(n);
     sl_guard = 1;
+    struct sl_caller from = SL_CALLER();
     void *p = sl_real.malloc(n);
     if (p)
-        sl_emit_alloc(p, n);
+        sl_emit_alloc_at(p, n, &from);
     sl_guard = 0;
     return p;
 }
@@ -261,7 +268,7 @@ static void sl_free(void *p)
         return;
     }
     sl_guard = 1;
-    sl_emit_free(p);
+    emit_free(p);
     sl_real.free(p);
     sl_guard = 0;
 }
@@ -279,24 +286,26 @@ static void *sl_calloc(size_t n, size_t size)
     if (SL_LIKELY(!tracing()))
         return sl_real.calloc(n, size);
     sl_guard = 1;
+    struct sl_caller from = SL_CALLER();
     void *p = sl_real.calloc(n, size);
     if (p)
-        sl_emit_alloc(p, n * size);
+        sl_emit_alloc_at(p, n * size, &from);
     sl_guard = 0;
     return p;
 }
 
 /* Shared by realloc and reallocarray once the byte count is known. */
-static void *realloc_traced(void *old, size_t bytes, void *(*call)(void *, size_t, size_t), size_t a, size_t b)
+static void *realloc_traced(void *old, size_t bytes, void *(*call)(void *, size_t, size_t), size_t a, size_t b,
+                            const struct sl_caller *from)
 {
     sl_guard = 1;
     if (old)
-        sl_emit_free(old);
+        emit_free(old);
     void *p = call(old, a, b);
     if (p)
-        sl_emit_alloc(p, bytes);
+        sl_emit_alloc_at(p, bytes, from);
     else if (old && bytes)
-        sl_emit_alloc(old, malloc_usable_size(old));   /* failed: old is still alive */
+        sl_emit_alloc_at(old, malloc_usable_size(old), from);   /* failed: old is still alive */
     sl_guard = 0;
     return p;
 }
@@ -338,7 +347,8 @@ static void *sl_realloc(void *old, size_t n)
     /* Sampled mode: neither the old block nor the new one sampled. */
     if (SL_LIKELY(sl_sample_skip_free(old)) && SL_LIKELY(sl_sample_skip_alloc(n)))
         return sl_real.realloc(old, n);
-    return realloc_traced(old, n, call_realloc, n, 0);
+    struct sl_caller from = SL_CALLER();
+    return realloc_traced(old, n, call_realloc, n, 0, &from);
 }
 
 static void *sl_reallocarray(void *old, size_t n, size_t size)
@@ -354,7 +364,8 @@ static void *sl_reallocarray(void *old, size_t n, size_t size)
     /* Overflow: the real one fails without touching old; record nothing. */
     if (SL_LIKELY(!tracing()) || __builtin_mul_overflow(n, size, &bytes))
         return sl_real.reallocarray(old, n, size);
-    return realloc_traced(old, bytes, call_reallocarray, n, size);
+    struct sl_caller from = SL_CALLER();
+    return realloc_traced(old, bytes, call_reallocarray, n, size, &from);
 }
 
 static int sl_posix_memalign(void **out, size_t align, size_t n)
@@ -364,9 +375,10 @@ static int sl_posix_memalign(void **out, size_t align, size_t n)
     if (SL_LIKELY(!tracing()))
         return sl_real.posix_memalign(out, align, n);
     sl_guard = 1;
+    struct sl_caller from = SL_CALLER();
     int r = sl_real.posix_memalign(out, align, n);
     if (r == 0 && *out)
-        sl_emit_alloc(*out, n);
+        sl_emit_alloc_at(*out, n, &from);
     sl_guard = 0;
     return r;
 }
@@ -380,9 +392,10 @@ static int sl_posix_memalign(void **out, size_t align, size_t n)
         if (SL_LIKELY(!tracing()))                          \
             return sl_real.name args;                       \
         sl_guard = 1;                                       \
+        struct sl_caller from = SL_CALLER();                \
         void *p = sl_real.name args;                        \
         if (p)                                              \
-            sl_emit_alloc(p, size_expr);                    \
+            sl_emit_alloc_at(p, size_expr, &from);          \
         sl_guard = 0;                                       \
         return p;                                           \
     }

@@ -16,8 +16,9 @@
  *   seq == pos            free for the producer that reserved `pos`
  *   seq == pos + 1        ready for the consumer
  *   seq == pos + CAP      consumed, free for the next lap
- * A producer reserves with one atomic add on `tail`, writes the payload and
- * publishes with a plain release store: one read-modify-write per event
+ * A producer reserves with one atomic add on `tail` (sl_ring_tail_pos),
+ * writes the payload and publishes with a plain release store (inline in
+ * the hooks, agent.h): one read-modify-write per event
  * (a second one, a CAS to publish, cost 8 ns more per event). Only the
  * producer writes a slot between its reservation and publication; only the
  * consumer releases it.
@@ -41,23 +42,12 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#define RING_ORDER 16u
-#define RING_CAP (1ull << RING_ORDER)
-#define RING_MASK (RING_CAP - 1)
 #define PRODUCER_GIVE_UP_NS 2000000000ull
 
-struct slot {
-    _Atomic uint64_t seq;
-    uint64_t address;
-    uint64_t size;
-    uint32_t stack_id;
-    uint32_t kind;
-};
+_Static_assert(sizeof(struct sl_ring_slot) == 32, "ring slots are 32 bytes");
 
-_Static_assert(sizeof(struct slot) == 32, "ring slots are 32 bytes");
-
-static struct slot *slots;
-static _Atomic uint64_t tail __attribute__((aligned(64)));
+struct sl_ring_slot *sl_ring_slots;
+_Atomic uint64_t sl_ring_tail_pos __attribute__((aligned(64)));
 static uint64_t head __attribute__((aligned(64)));   /* consumer only */
 static uint64_t head_wait_since;                     /* consumer only: 0 = not waiting */
 
@@ -70,38 +60,38 @@ static unsigned stalled_count;
 
 /* Every slot free for the position at or after `from` that maps to it:
  * the ring empty, its next lap starting at `from`. */
-static void free_every_slot(struct slot *s, uint64_t from)
+static void free_every_slot(struct sl_ring_slot *s, uint64_t from)
 {
-    for (uint64_t i = 0; i < RING_CAP; i++)
-        atomic_store_explicit(&s[i].seq, from + ((i - from) & RING_MASK), memory_order_relaxed);
+    for (uint64_t i = 0; i < SL_RING_CAP; i++)
+        atomic_store_explicit(&s[i].seq, from + ((i - from) & SL_RING_MASK), memory_order_relaxed);
 }
 
 int sl_ring_init(void)
 {
-    if (slots)
+    if (sl_ring_slots)
         return 0;
-    void *m = mmap(NULL, RING_CAP * sizeof(struct slot), PROT_READ | PROT_WRITE,
+    void *m = mmap(NULL, SL_RING_CAP * sizeof(struct sl_ring_slot), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
         return errno ? errno : ENOMEM;
     free_every_slot(m, 0);
-    slots = m;
+    sl_ring_slots = m;
     atomic_thread_fence(memory_order_release);
     return 0;
 }
 
 int sl_ring_reset_in_child(void)
 {
-    if (!slots)
+    if (!sl_ring_slots)
         return sl_ring_init();
     /* A fresh mapping at the same place: the parent's slots (some reserved
      * by threads that do not exist here) are dropped without being copied. */
-    void *m = mmap(slots, RING_CAP * sizeof(struct slot), PROT_READ | PROT_WRITE,
+    void *m = mmap(sl_ring_slots, SL_RING_CAP * sizeof(struct sl_ring_slot), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
     if (m == MAP_FAILED)
         return errno ? errno : ENOMEM;
-    free_every_slot(slots, 0);
-    atomic_store(&tail, 0);
+    free_every_slot(sl_ring_slots, 0);
+    atomic_store(&sl_ring_tail_pos, 0);
     head = 0;
     head_wait_since = 0;
     stalled_count = 0;
@@ -109,7 +99,7 @@ int sl_ring_reset_in_child(void)
     return 0;
 }
 
-uint64_t sl_ring_tail(void) { return atomic_load_explicit(&tail, memory_order_acquire); }
+uint64_t sl_ring_tail(void) { return atomic_load_explicit(&sl_ring_tail_pos, memory_order_acquire); }
 uint64_t sl_ring_head(void) { return head; }
 
 /* Escalating wait: spin, then yield, then sleep 50 us. No locks, no allocation. */
@@ -126,61 +116,35 @@ static void backoff(unsigned *round)
     }
 }
 
-static inline uint64_t reserve(void) { return atomic_fetch_add_explicit(&tail, 1, memory_order_relaxed); }
-
-/* Fills the slot of reservation `pos` once it is free and publishes it. */
-static inline int publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
+/* Ring full (or the slot was skipped): wait for the slot, but never
+ * forever. Out of line and cold, so the push that finds its slot free
+ * (inline, agent.h) saves no registers and keeps no stack frame. */
+__attribute__((noinline, cold)) int sl_ring_publish_when_free(struct sl_ring_slot *s, uint64_t pos, uint32_t kind,
+                                                              uint64_t address, uint64_t size, uint32_t stack_id)
 {
-    struct slot *s = &slots[pos & RING_MASK];
-    if (SL_LIKELY(atomic_load_explicit(&s->seq, memory_order_acquire) == pos))
-        goto claimed;
-
-    /* Ring full (or the slot was skipped): wait, but never forever. */
     unsigned round = 0;
     uint64_t t0 = 0;
     for (;;) {
         if (!atomic_load_explicit(&sl_sess.tracing, memory_order_relaxed))
-            goto give_up;
+            return 0;   /* the consumer skips the reservation after its own timeout and counts it */
         uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-        if (seq == pos)
-            goto claimed;
+        if (seq == pos) {
+            sl_ring_fill(s, pos, kind, address, size, stack_id);
+            return 1;
+        }
         if (seq > pos)   /* cannot happen: a slot is released one lap at a time */
-            goto give_up;
+            return 0;
         if (round >= 64) {
             uint64_t now = sl_now_ns(CLOCK_MONOTONIC);
             if (!t0)
                 t0 = now;
             else if (now - t0 > PRODUCER_GIVE_UP_NS) {
                 sl_fail(SL_STATUS_RING_STALLED, 0);
-                goto give_up;
+                return 0;
             }
         }
         backoff(&round);
     }
-
-give_up:
-    /* The consumer skips the reservation after its own timeout and counts it. */
-    return 0;
-
-claimed:
-    s->address = address;
-    s->size = size;
-    s->stack_id = stack_id;
-    s->kind = kind;
-    atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
-    return 1;
-}
-
-int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
-{
-    return publish(reserve(), kind, address, size, stack_id);
-}
-
-uint64_t sl_ring_reserve(void) { return reserve(); }
-
-int sl_ring_publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)
-{
-    return publish(pos, kind, address, size, stack_id);
 }
 
 /* Consumer: release the slots of skipped positions whose producer has
@@ -190,9 +154,9 @@ static void release_late(void)
     unsigned kept = 0;
     for (unsigned i = 0; i < stalled_count; i++) {
         uint64_t pos = stalled[i];
-        struct slot *s = &slots[pos & RING_MASK];
+        struct sl_ring_slot *s = &sl_ring_slots[pos & SL_RING_MASK];
         if (atomic_load_explicit(&s->seq, memory_order_acquire) == pos + 1)
-            atomic_store_explicit(&s->seq, pos + RING_CAP, memory_order_release);
+            atomic_store_explicit(&s->seq, pos + SL_RING_CAP, memory_order_release);
         else
             stalled[kept++] = pos;
     }
@@ -206,19 +170,19 @@ int sl_ring_pop(struct sl_event *ev, uint64_t stall_ns)
 again:;
     /* Look at the slot first: reading `tail` on every pop would pull the
      * producers' hottest cache line over to this core each time. */
-    struct slot *s = &slots[head & RING_MASK];
+    struct sl_ring_slot *s = &sl_ring_slots[head & SL_RING_MASK];
     uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
     if (seq == head + 1) {
         ev->address = s->address;
         ev->size = s->size;
         ev->stack_id = s->stack_id;
         ev->kind = s->kind;
-        atomic_store_explicit(&s->seq, head + RING_CAP, memory_order_release);
+        atomic_store_explicit(&s->seq, head + SL_RING_CAP, memory_order_release);
         head++;
         head_wait_since = 0;
         return 1;
     }
-    if (head == atomic_load_explicit(&tail, memory_order_acquire)) {
+    if (head == atomic_load_explicit(&sl_ring_tail_pos, memory_order_acquire)) {
         head_wait_since = 0;
         return 0;   /* empty */
     }
@@ -241,19 +205,19 @@ again:;
 
 int sl_ring_reclaim(uint64_t stall_ns)
 {
-    if (!slots)
+    if (!sl_ring_slots)
         return 0;
     struct sl_event ev;
     unsigned round = 0;
     uint64_t t0 = sl_now_ns(CLOCK_MONOTONIC);
-    while (head != atomic_load_explicit(&tail, memory_order_acquire)) {
+    while (head != atomic_load_explicit(&sl_ring_tail_pos, memory_order_acquire)) {
         if (sl_ring_pop(&ev, stall_ns))
             continue;
         if (sl_now_ns(CLOCK_MONOTONIC) - t0 > 4 * stall_ns + 1000000000ull)
             return ETIMEDOUT;   /* producers still pushing: tracing is not off */
         backoff(&round);
     }
-    free_every_slot(slots, head);
+    free_every_slot(sl_ring_slots, head);
     stalled_count = 0;
     head_wait_since = 0;
     atomic_thread_fence(memory_order_release);

@@ -20,7 +20,7 @@
 #define ARENA_BYTES (1ull << 30)    /* virtual only (MAP_NORESERVE) */
 
 static _Atomic uint32_t *table;
-static unsigned char *arena;
+unsigned char *sl_stack_arena;
 static _Atomic uint64_t arena_top;
 static _Atomic uint32_t table_fill;
 
@@ -39,7 +39,7 @@ int sl_stacks_init(void)
         munmap(t, TABLE_SIZE * sizeof(uint32_t));
         return e;
     }
-    arena = a;
+    sl_stack_arena = a;
     atomic_store(&arena_top, 8);    /* offset 0 means "empty" in the table */
     table = t;
     return 0;
@@ -52,7 +52,7 @@ int sl_stacks_reset_in_child(void)
     /* Fresh zero pages in place of the parent's (shared copy-on-write). */
     if (mmap((void *)table, TABLE_SIZE * sizeof(uint32_t), PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED ||
-        mmap(arena, ARENA_BYTES, PROT_READ | PROT_WRITE,
+        mmap(sl_stack_arena, ARENA_BYTES, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
         return errno ? errno : ENOMEM;
     atomic_store(&arena_top, 8);
@@ -88,11 +88,6 @@ static inline uint64_t hash_ips(const uint64_t *ips, uint32_t depth)
     return h ? h : 1;
 }
 
-struct sl_stack_entry *sl_stack_get(uint32_t stack_id)
-{
-    return (struct sl_stack_entry *)(arena + (uint64_t)stack_id * 8);
-}
-
 static inline int same(const struct sl_stack_entry *e, uint64_t h, const uint64_t *ips, uint32_t depth)
 {
     return e->hash == h && e->depth == depth && memcmp(e->ips, ips, depth * sizeof(uint64_t)) == 0;
@@ -118,7 +113,7 @@ uint32_t sl_stack_intern(const uint64_t *ips, uint32_t depth)
             uint64_t off = atomic_fetch_add_explicit(&arena_top, bytes, memory_order_relaxed);
             if (off + bytes > ARENA_BYTES || off / 8 > UINT32_MAX)
                 goto full;
-            struct sl_stack_entry *e = (struct sl_stack_entry *)(arena + off);
+            struct sl_stack_entry *e = (struct sl_stack_entry *)(sl_stack_arena + off);
             e->hash = h;
             e->depth = depth;
             e->sent = 0;
@@ -140,20 +135,16 @@ full:
     return 0;
 }
 
-uint32_t sl_stack_intern_hinted(const uint64_t *ips, uint32_t depth, struct sl_stack_hint hint)
+uint32_t sl_stack_intern_compared(const uint64_t *ips, uint32_t depth, struct sl_stack_hint hint)
 {
     if (hint.slot) {
-        /* Any id ever stored here was a published entry (or 0): reading it
-         * is safe. With the capture's own tag the memo vouches that ips are
-         * the path this id was interned from; otherwise it is a candidate
+        /* The candidate sl_stack_intern_hinted did not take as vouched for:
          * the comparison decides. */
         uint64_t w = atomic_load_explicit(hint.slot, memory_order_acquire);
         uint32_t cand = (uint32_t)w;
         if (cand && depth) {
             const struct sl_stack_entry *e = sl_stack_get(cand);
             if (e->depth == depth) {
-                if ((uint32_t)(w >> 32) == hint.tag && !(hint.tag & 1))
-                    return cand;
                 if (memcmp(e->ips, ips, depth * sizeof(uint64_t)) == 0) {
                     if (!(hint.tag & 1))   /* vouched for from now on */
                         atomic_store_explicit(hint.slot, (uint64_t)hint.tag << 32 | cand, memory_order_release);

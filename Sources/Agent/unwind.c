@@ -113,14 +113,8 @@ uintptr_t sl_agent_base(void)
     return agent_base;
 }
 
-uint32_t sl_unwind_capture(uint64_t *ips, uint32_t max, struct sl_stack_hint *id_hint)
+uint32_t sl_unwind_capture_slow(uint64_t *ips, uint32_t max, struct sl_stack_hint *id_hint)
 {
-    uint32_t fast;
-    if (SL_LIKELY(sl_fast_unwind(ips, max, 8, &fast, id_hint) == 0)) {
-        if (fast)
-            ips[0] -= 1;   /* as below */
-        return fast;
-    }
     *id_hint = (struct sl_stack_hint){NULL, 1};
     /* ips has max + 8 slots: room for the agent's and libunwind's own frames,
      * which are dropped below (one buffer: hooks run on the host's stack). */

@@ -4,6 +4,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -207,4 +208,16 @@ int sl_signal_guard_end(struct sl_signal_guard *guard) {
 
 long sl_ptrace_seccomp_get_filter(pid_t tid, unsigned long index, void *buf) {
     return ptrace(PTRACE_SECCOMP_GET_FILTER, tid, (void *)index, buf);
+}
+
+int sl_open_unlinked(const char *dir) {
+    return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
+ssize_t sl_copy_file_range(int in, long long *in_offset, int out, long long *out_offset, size_t len) {
+    loff_t in_off = *in_offset, out_off = *out_offset;
+    ssize_t copied = copy_file_range(in, &in_off, out, &out_off, len, 0);
+    *in_offset = in_off;
+    *out_offset = out_off;
+    return copied;
 }

@@ -42,7 +42,7 @@ public final class Symbolizer: @unchecked Sendable {
         callbacks = .allocate(capacity: 1)
         callbacks.initialize(to: Dwfl_Callbacks(
             find_elf: locatingFindElf,
-            find_debuginfo: dwfl_standard_find_debuginfo,
+            find_debuginfo: inflatingFindDebuginfo,
             section_address: nil,
             debuginfo_path: debuginfoPath
         ))

@@ -9,6 +9,12 @@ import CElfutils
 /// finds no function that swiftc nests in a module or type DIE. So unit
 /// ranges are read once per module, and a unit's functions at its first
 /// lookup. Like `SymbolIndex`, an index must not outlive its module's DWARF.
+///
+/// A module with .debug_aranges (GCC's output: libc, most C libraries)
+/// finds its units there (`ArangesTable`), so only the units that hold
+/// looked-up addresses are read whole, and the ranges of every unit (each
+/// unit's first DIE, all over .debug_info) are never read for it.
+/// Addresses the aranges miss still get the scan of every unit.
 final class UnitIndex {
     private struct Entry {
         var low: Dwarf_Addr
@@ -20,7 +26,10 @@ final class UnitIndex {
     private let dwarf: OpaquePointer?
     /// The module's load bias: DWARF addresses are `runtime - bias`.
     let bias: Dwarf_Addr
-    private let units: [Entry]
+    /// Every unit's ranges, read at the first address the aranges miss.
+    private lazy var units: [Entry] = dwarf.map(Self.readUnits) ?? []
+    /// The module's .debug_aranges; nil without any.
+    private let aranges: ArangesTable?
     /// Per unit DIE offset, its functions' ranges; filled lazily.
     private var functions: [Dwarf_Off: [Entry]] = [:]
 
@@ -29,25 +38,70 @@ final class UnitIndex {
         let dwarf = dwfl_module_getdwarf(module, &bias)
         self.dwarf = dwarf
         self.bias = bias
+        aranges = dwarf.flatMap(ArangesTable.init)
+    }
+
+    private static func readUnits(dwarf: OpaquePointer) -> [Entry] {
         var units: [Entry] = []
         var offset: Dwarf_Off = 0, next: Dwarf_Off = 0
         var headerSize = 0
-        while let dwarf, dwarf_nextcu(dwarf, offset, &next, &headerSize, nil, nil, nil) == 0 {
+        while dwarf_nextcu(dwarf, offset, &next, &headerSize, nil, nil, nil) == 0 {
             defer { offset = next }
             var unit = Dwarf_Die()
             let dieOffset = offset + Dwarf_Off(headerSize)
             guard dwarf_offdie(dwarf, dieOffset, &unit) != nil else { continue }
-            Self.appendRanges(of: &unit, offset: dieOffset, to: &units)
+            appendRanges(of: &unit, offset: dieOffset, to: &units)
         }
         units.sort { $0.low < $1.low }
-        self.units = units
+        DwarfFilePages.release(dwarf: dwarf)
+        return units
+    }
+
+    /// The unit .debug_aranges gives for the address, if any.
+    private func arangesUnit(containing address: Dwarf_Addr, dwarf: OpaquePointer) -> Dwarf_Die? {
+        guard let header = aranges?.unit(containing: address) else { return nil }
+        readUnitHeaders(before: header, dwarf: dwarf)
+        var next: Dwarf_Off = 0
+        var headerSize = 0
+        var unit = Dwarf_Die()
+        guard dwarf_nextcu(dwarf, header, &next, &headerSize, nil, nil, nil) == 0,
+              dwarf_offdie(dwarf, header + Dwarf_Off(headerSize), &unit) != nil else { return nil }
+        return unit
+    }
+
+    /// How far into .debug_info libdw has read unit headers.
+    private var headersReadUpTo: Dwarf_Off = 0
+    private static let headerChunk: Dwarf_Off = 512 * 1024
+
+    /// libdw (0.188) finds a unit by reading every unit header before it,
+    /// the first time one past them is asked for; for a unit near the end of
+    /// libc's .debug_info that touches nearly all of it. Done here half a
+    /// MB at a time, each part's pages given back before the next, so they
+    /// are never all resident at once.
+    private func readUnitHeaders(before header: Dwarf_Off, dwarf: OpaquePointer) {
+        guard header > headersReadUpTo + Self.headerChunk else { return }
+        var offset = headersReadUpTo, next: Dwarf_Off = 0, chunkStart = headersReadUpTo
+        var headerSize = 0
+        var unit = Dwarf_Die()
+        while offset < header, dwarf_nextcu(dwarf, offset, &next, &headerSize, nil, nil, nil) == 0 {
+            if offset - chunkStart >= Self.headerChunk {
+                // Makes libdw read (and keep) every unit header up to here.
+                _ = dwarf_offdie(dwarf, offset + Dwarf_Off(headerSize), &unit)
+                DwarfFilePages.release(dwarf: dwarf)
+                chunkStart = offset
+            }
+            offset = next
+        }
+        headersReadUpTo = max(headersReadUpTo, offset)
     }
 
     /// The unit and the function (subprogram DIE) whose ranges hold
     /// `address` (a DWARF address, bias removed); the function is nil when
     /// only the unit covers it.
     func lookup(_ address: Dwarf_Addr) -> (unit: Dwarf_Die, function: Dwarf_Die?)? {
-        guard let dwarf, var unit = Self.die(in: units, containing: address, dwarf: dwarf) else { return nil }
+        guard let dwarf,
+              var unit = arangesUnit(containing: address, dwarf: dwarf) ?? Self.die(in: units, containing: address, dwarf: dwarf)
+        else { return nil }
         let unitOffset = dwarf_dieoffset(&unit)
         let entries = functions[unitOffset] ?? {
             var entries: [Entry] = []

@@ -32,7 +32,7 @@ uint64_t sl_now_ns(int clock)
     return fake_ns;
 }
 
-#define CAP 65536u   /* ring.c's RING_CAP */
+#define CAP SL_RING_CAP
 #define STALL 1000000ull
 
 static void fresh(void)

@@ -109,6 +109,12 @@ long sl_ptrace_seccomp_get_filter(pid_t tid, unsigned long index, void *buf);
 
 /* MARK: heap */
 
+/* MARK: files (O_TMPFILE is a macro Swift cannot import; copy_file_range needs _GNU_SOURCE) */
+
+/* open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600): an unlinked file in dir. */
+int sl_open_unlinked(const char *dir);
+ssize_t sl_copy_file_range(int in, long long *in_offset, int out, long long *out_offset, size_t len);
+
 /* No Swift module covers malloc.h: malloc_trim is imported through here. */
 #include <malloc.h>
 
