@@ -27,6 +27,7 @@
 
 #include "async_frames.h"
 #include "eh_frame.h"
+#include "python_frames.h"   /* pyfast: sl_py_capture, the memo key's anchor */
 #include "unwind_modules.h"
 
 #include <emmintrin.h>
@@ -640,7 +641,10 @@ static inline struct fu_memo *victim_of(struct fu_memo *set, uint32_t gen)
 static inline struct sl_stack_hint hint_for(struct fu_memo *m, uint64_t s, uint32_t whole, uint32_t flags)
 {
     int vouched = s && whole && !(flags & FU_MEMO_STOP) && !sl_async_may_merge();
-    return (struct sl_stack_hint){&m->stack_id, vouched ? (uint32_t)s : 1u};
+    /* pyfast: a whole path to the stop keeps s in an odd tag (never trusted
+     * here), for the Python merge's memo of merged stack ids. */
+    uint32_t stop_tag = s && whole && (flags & FU_MEMO_STOP) ? (uint32_t)s | 1u : 1u;
+    return (struct sl_stack_hint){&m->stack_id, vouched ? (uint32_t)s : stop_tag};
 }
 
 /* The walk of sl_fast_unwind, inlined there: it starts at `from` when
@@ -730,7 +734,15 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
      * the ways of a set hold the rest: the step (some 50 instructions a
      * capture under callgrind) is taken only where there is a stop. */
     uint64_t key = ip0 * 0x9e3779b97f4a7c15ull + (stop.span ? 0 : span * 0xc2b2ae3d27d4eb4full);
-    {
+    /* pyfast: a capture from CPython's allocator wrappers knows a local of
+     * the eval frame the walk stops at (python_frames.h): its distance
+     * from sp0 pins the path below the stop as the depth does elsewhere,
+     * and the Python instruction that runs tells apart most paths of one
+     * depth, with no rule step; the whole-path check still vouches. */
+    uintptr_t anchor_rel = sl_py_capture.anchor - sp0;
+    if (stop.span && anchor_rel < span) {
+        key += anchor_rel * 0x165667b19e3779f9ull + sl_py_capture.site * 0xc2b2ae3d27d4eb4full;
+    } else {
         uintptr_t ip1 = ip0, sp1 = sp0, bp1 = bp0;
         if (stop.span && !is_stop(stop, ip0) && step(&ip1, &sp1, &bp1, top, gen, &w) > 0)
             key += ip1 * 0x165667b19e3779f9ull;

@@ -34,6 +34,7 @@
  */
 #include "agent.h"
 #include "python_alloc.h"
+#include "python_frames.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -94,6 +95,17 @@ static inline int tracing(void)
     return !sl_guard && atomic_load_explicit(&sl_sess.tracing, memory_order_relaxed);
 }
 
+/* The wrappers run with the GIL (the domains' contract), so the capture
+ * may take the thread state CPython calls current (python_frames.h). The
+ * walk starts at the wrapper's caller (SL_CALLER, taken in the wrapper
+ * itself), as it does for the malloc hooks: no agent frame to skip. */
+static inline void emit_alloc(void *p, size_t size, const struct sl_caller *from)
+{
+    sl_python_capture_begin();
+    sl_emit_alloc_at(p, size, from);
+    sl_python_capture_end();
+}
+
 static void *wrap_malloc(void *ctx, size_t size)
 {
     const struct py_allocator *in = ctx;
@@ -103,9 +115,10 @@ static void *wrap_malloc(void *ctx, size_t size)
         return in->malloc(in->ctx, size);
     }
     sl_guard = 1;
+    struct sl_caller from = SL_CALLER();
     void *p = in->malloc(in->ctx, size);
     if (p)
-        sl_emit_alloc(p, size);
+        emit_alloc(p, size, &from);
     sl_guard = 0;
     return p;
 }
@@ -116,9 +129,10 @@ static void *wrap_calloc(void *ctx, size_t nelem, size_t elsize)
     if (SL_LIKELY(!tracing()))
         return in->calloc(in->ctx, nelem, elsize);
     sl_guard = 1;
+    struct sl_caller from = SL_CALLER();
     void *p = in->calloc(in->ctx, nelem, elsize);
     if (p)
-        sl_emit_alloc(p, nelem * elsize);   /* no overflow: it succeeded */
+        emit_alloc(p, nelem * elsize, &from);   /* no overflow: it succeeded */
     sl_guard = 0;
     return p;
 }
@@ -129,15 +143,16 @@ static void *wrap_realloc(void *ctx, void *old, size_t size)
     if (SL_LIKELY(!tracing()))
         return in->realloc(in->ctx, old, size);
     sl_guard = 1;
+    struct sl_caller from = SL_CALLER();
     /* Before the real call: a block pymalloc hands to libc's realloc may
      * be reused by another (GIL-free) thread's malloc at once. */
     if (old)
         sl_emit_free(old);
     void *p = in->realloc(in->ctx, old, size);
     if (p)
-        sl_emit_alloc(p, size);
+        emit_alloc(p, size, &from);
     else if (old)
-        sl_emit_alloc(old, size);   /* failed: old lives on (its old size is not known) */
+        emit_alloc(old, size, &from);   /* failed: old lives on (its old size is not known) */
     sl_guard = 0;
     return p;
 }
@@ -497,6 +512,7 @@ void sl_python_alloc_stop(void)
 
 void sl_python_alloc_forget_in_child(void)
 {
+    sl_python_forget_stack_ids();   /* the child's stack table starts empty */
     forget_state();
     atomic_store(&helper_alive, 0);
     helper_joinable = 0;

@@ -12,6 +12,7 @@
  */
 #include "agent.h"
 #include "python_frames.h"
+#include "async_frames.h"
 #include "unwind_modules.h"
 
 #include <dlfcn.h>
@@ -54,7 +55,16 @@ static const struct sl_py_layout layouts[] = {
 static void memo_setup(const struct sl_py_layout *l);
 
 static const struct sl_py_layout *_Atomic layout;   /* set once; then read-only */
+static uint32_t layout_row;   /* 1 + its index in layouts[] (read after layout) */
+/* The same once captures may start (held_tstate found too); 0: none. */
+static _Atomic uint32_t capture_row;
 static void *(*get_tstate)(void);
+/* The thread state CPython calls current, unchecked: the GIL holder's
+ * (3.11) or the calling thread's while it holds the GIL (3.12+). Only
+ * asked with the GIL held (sl_python_capture_begin). */
+static void *(*held_tstate)(void);
+
+__thread struct sl_py_capture sl_py_capture __attribute__((tls_model("initial-exec")));
 static uintptr_t code_type, eval_lo, eval_hi;
 
 static inline int plausible(uintptr_t p)
@@ -136,21 +146,34 @@ void sl_python_init(void)
     eval_lo = (uintptr_t)eval;
     eval_hi = eval_lo + sym->st_size;
     get_tstate = (void *(*)(void))getter;
+    void *held = dlsym(RTLD_DEFAULT, "PyThreadState_GetUnchecked");   /* 3.13; 3.11, 3.12 below */
+    held_tstate = (void *(*)(void))(held ? held : dlsym(RTLD_DEFAULT, "_PyThreadState_UncheckedGet"));
     /* The native walk ends at the innermost eval loop: the interpreter's
      * frames under it cost a walk per allocation (perf: the largest single
      * cost of a Python request loop) and say nothing the Python frames
      * (sl_python_merge reads every one from the chain) don't. */
     sl_fast_unwind_stop_at(eval_lo, eval_hi - eval_lo + 1);
+    layout_row = (uint32_t)(found - layouts) + 1;
     atomic_store_explicit(&layout, found, memory_order_release);
+    if (held_tstate)
+        atomic_store_explicit(&capture_row, (uint32_t)(found - layouts) + 1, memory_order_release);
+}
+
+/* ts if it is the calling thread's own state, else 0: another thread's
+ * state would have frames that move under us. */
+static inline uintptr_t own_tstate(const struct sl_py_layout *l, uintptr_t ts)
+{
+    /* fs base: what pthread_self() returns, without the call. */
+    if (!plausible(ts) || load_ptr(ts, l->tstate_thread_id) != (uintptr_t)__builtin_thread_pointer())
+        return 0;
+    return ts;
 }
 
 /* The calling thread's innermost interpreter frame, or 0. */
 static uintptr_t current_frame(const struct sl_py_layout *l)
 {
-    uintptr_t ts = (uintptr_t)get_tstate();
-    /* Another thread's state would have frames that move under us. */
-    /* fs base: what pthread_self() returns, without the call. */
-    if (!plausible(ts) || load_ptr(ts, l->tstate_thread_id) != (uintptr_t)__builtin_thread_pointer())
+    uintptr_t ts = sl_py_capture.tstate;   /* checked by sl_python_capture_begin */
+    if (!ts && !(ts = own_tstate(l, (uintptr_t)get_tstate())))
         return 0;
     if (!l->tstate_cframe)
         return load_ptr(ts, l->tstate_current);
@@ -159,17 +182,73 @@ static uintptr_t current_frame(const struct sl_py_layout *l)
 }
 
 
+/* 3.13's entry frames further down than this are not looked for: the
+ * anchor only picks a memo set, so going without costs a rule step. */
+#define SL_PY_ANCHOR_FRAMES 16u
+
+/* l is one row of layouts[], a constant: every offset below is folded
+ * into its load (sl_python_capture_begin). */
+static inline __attribute__((always_inline)) void capture_with(const struct sl_py_layout *l)
+{
+    uintptr_t ts = own_tstate(l, (uintptr_t)held_tstate());
+    if (!ts)
+        return;
+    sl_py_capture.tstate = ts;
+    /* The eval loop points tstate->cframe at a _PyCFrame local of its own
+     * while it runs (3.11, 3.12: ceval.c, `tstate->cframe = &cframe`); 3.13
+     * pushes an entry frame that is a local of its own (`entry_frame`,
+     * owner FRAME_OWNED_BY_CSTACK) under the Python frames it runs. No eval
+     * loop running: the root _PyCFrame inside the thread state, or no entry
+     * frame, neither on the stack, which fast_unwind.c checks. */
+    uintptr_t f;
+    if (l->tstate_cframe) {
+        uintptr_t cf = load_ptr(ts, l->tstate_cframe);
+        sl_py_capture.anchor = cf;
+        f = plausible(cf) ? load_ptr(cf, l->cframe_current) : 0;
+        if (plausible(f)) {
+            sl_py_capture.top = f;
+            sl_py_capture.site = load_ptr(f, l->frame_instr);
+        }
+        return;
+    }
+    f = load_ptr(ts, l->tstate_current);
+    if (plausible(f)) {
+        sl_py_capture.top = f;
+        sl_py_capture.site = load_ptr(f, l->frame_instr);
+    }
+    for (uint32_t i = 0; i < SL_PY_ANCHOR_FRAMES && plausible(f); i++) {
+        if (load_byte(f, l->frame_owner) == (unsigned char)l->owner_cstack) {
+            sl_py_capture.anchor = f;
+            return;
+        }
+        f = load_ptr(f, l->frame_previous);
+    }
+}
+
+
+void sl_python_capture_begin(void)
+{
+    switch (atomic_load_explicit(&capture_row, memory_order_acquire)) {
+    case 1: capture_with(&layouts[0]); break;
+    case 2: capture_with(&layouts[1]); break;
+    case 3: capture_with(&layouts[2]); break;
+    default: break;
+    }
+}
+_Static_assert(sizeof(layouts) / sizeof(layouts[0]) == 3, "sl_python_capture_begin has a case for each row");
+
 /* ---- the chain memo ---------------------------------------------------------
  * A Python request loop allocates dozens of objects per request, almost all
  * under a chain of frames it saw a moment ago. Reading a chain from scratch
  * costs per frame a check of the code object's type, its first traceable
  * offset and the encoding; checking that the chain is the one seen before
- * costs four loads from the frame itself. So the last chain seen under each
- * (top frame, instruction) is remembered with what it produced, and the
- * next capture from that pair only compares each frame's address, code
- * object, instruction pointer and owner with the memo's, every frame down
- * to the end of the chain: any difference (another caller, another line
- * below) and the chain is read as before. Nothing shorter can vouch for the
+ * costs three loads from the frame itself. So the last chain seen under
+ * each (top frame, instruction) is remembered with what it produced, and
+ * the next capture from that pair only compares each frame's address
+ * (its successor's `previous`), code object and instruction pointer (and
+ * its owner, where that decides what it shows: chain_rec) with the memo's,
+ * every frame down to the end of the chain: any difference (another
+ * caller, another line below) and the chain is read as before. Nothing shorter can vouch for the
  * frames below the top: CPython pops and pushes them at the same addresses
  * with no counter a reader could watch.
  *
@@ -197,6 +276,7 @@ struct py_memo {
     _Atomic uint64_t seq;   /* odd while being written */
     uint32_t n;             /* frames in the chain */
     uint32_t out_n;         /* entries it produced */
+    uint32_t flagged;       /* some frame's flags decide what it produced (chain_rec) */
     uint64_t end;           /* the chain's last `previous` (0 at its root) */
     uint64_t sig;           /* a hash of out, for the stack-id hint */
     struct py_memo_frame f[PY_MEMO_FRAMES];
@@ -207,6 +287,13 @@ struct py_memo {
 struct chain_rec {
     uint32_t n;
     int fits;
+    /* What a frame produces depends on its owner and (3.11) is_entry only
+     * when it is not a code object's frame past its set-up (the incomplete
+     * test, where the eval calls split): a chain without such a frame is
+     * vouched for by address, code object and instruction alone. A shim
+     * frame's owner follows from its code object (3.12: the interpreter's
+     * trampoline code, 3.13: None, used by no other frame). */
+    int flagged;
     struct py_memo_frame f[PY_MEMO_FRAMES];
 };
 
@@ -235,6 +322,29 @@ static uint64_t flags_mask;
 static struct py_memo *memo;
 static _Atomic uint64_t *hints;   /* as struct sl_stack_hint's slots: (tag << 32) | stack id */
 
+/* ---- merged stack ids --------------------------------------------------
+ * A stack merged from a native path the path memo vouched for whole
+ * (fast_unwind.c's slot and sequence number, in the odd tag of its hint)
+ * and a chain this memo vouched for (slot and sequence number) is the same
+ * stack each time all four are: a slot's contents change only with its
+ * number. So its stack id is remembered under the four, and a capture that
+ * finds them goes to the ring with that id: no hash of the native frames,
+ * no candidate compared. Written under a sequence number as the memo. */
+#define PY_ID_SLOTS 4096u
+
+struct py_id {
+    _Atomic uint64_t seq;   /* odd while being written */
+    uint64_t path, path_tag, chain, chain_seq;
+    uint64_t id;
+};
+
+static struct py_id *ids;
+
+/* The id handed to stacks.c as vouched for (sl_stack_intern_hinted takes a
+ * slot whose tag is the hint's as is): this thread's own slot, tag 2. */
+static __thread _Atomic uint64_t vouched_id __attribute__((tls_model("initial-exec")));
+#define PY_VOUCHED_TAG 2u
+
 /* Before tracing. Without the tables every chain is read in full. */
 static void memo_setup(const struct sl_py_layout *l)
 {
@@ -242,6 +352,8 @@ static void memo_setup(const struct sl_py_layout *l)
         memo = sl_map_zero(PY_MEMO_SLOTS * sizeof(struct py_memo));
     if (!hints)
         hints = sl_map_zero(PY_HINT_SLOTS * sizeof(*hints));
+    if (!ids)
+        ids = sl_map_zero(PY_ID_SLOTS * sizeof(*ids));
     int pair = l->frame_is_entry >= 0 && l->frame_owner == (uint32_t)l->frame_is_entry + 1;
     flags_at = pair ? (uint32_t)l->frame_is_entry : l->frame_owner;
     flags_mask = pair ? 0xffff : 0xff;
@@ -284,6 +396,8 @@ static uint32_t one_eval_call(const struct sl_py_layout *l, uintptr_t *cursor, u
             intptr_t lasti = ((intptr_t)load_ptr(f, l->frame_instr) - (intptr_t)start) / 2;
             int32_t first;
             __builtin_memcpy(&first, (const void *)(code + l->code_firsttraceable), sizeof first);
+            if (rec && lasti < first)
+                rec->flagged = 1;
             /* A frame still being set up has no line yet (CPython's own
              * tracebacks skip it too). */
             int incomplete = owner != SL_PY_OWNED_BY_GENERATOR && lasti < first;
@@ -292,6 +406,8 @@ static uint32_t one_eval_call(const struct sl_py_layout *l, uintptr_t *cursor, u
                 uint64_t enc = (uint64_t)(lasti + 1 < 0 ? 0 : lasti + 1 > cap ? cap : lasti + 1);
                 out[n++] = SL_PY_FRAME_TAG | (enc << SL_PY_FRAME_LASTI_SHIFT) | (uint64_t)code;
             }
+        } else if (rec) {
+            rec->flagged = 1;
         }
         f = next;
         if (entry)
@@ -301,19 +417,20 @@ static uint32_t one_eval_call(const struct sl_py_layout *l, uintptr_t *cursor, u
     return n;
 }
 
-static inline struct py_memo *memo_slot(uintptr_t top, uintptr_t instr)
+static inline __attribute__((always_inline)) struct py_memo *memo_slot(uintptr_t top, uintptr_t instr)
 {
     uint64_t h = mix(top, instr);
     return &memo[(h ^ (h >> 32)) & (PY_MEMO_SLOTS - 1)];
 }
 
-/* The memo's entries into out (room of them), if m holds the chain from
- * top as it is now. Returns how many, or 0 (out is scratch then); *sig gets
- * the memo's hash of them. */
-static uint32_t memo_replay(const struct sl_py_layout *l, struct py_memo *m, uintptr_t top, uint64_t *out,
-                            uint32_t room, uint64_t *sig)
+/* Whether m holds the chain from top as it is now, with at most room
+ * entries: how many it has, or 0; *seq gets the sequence number it was
+ * compared at (memo_copy's). */
+static inline __attribute__((always_inline)) uint32_t memo_matches(const struct sl_py_layout *l, struct py_memo *m,
+                                                                   uintptr_t top, uint32_t room, uint64_t *seq)
 {
     uint64_t s1 = atomic_load_explicit(&m->seq, memory_order_acquire);
+    *seq = s1;
     if (s1 & 1)
         return 0;
     uint32_t n = rd32(&m->n), out_n = rd32(&m->out_n);
@@ -329,23 +446,42 @@ static uint32_t memo_replay(const struct sl_py_layout *l, struct py_memo *m, uin
      * frame's or 0 (never written): so f matching one is safe to read,
      * once 0 is ruled out. */
     uintptr_t f = top;
-    const struct py_memo_frame *mf = m->f;
-    for (uint32_t j = 0; j < n; j++, mf++) {
-        if (!f || f != rd64(&mf->addr))
-            return 0;
-        uint64_t diff = (load_ptr(f, code_at) ^ rd64(&mf->code)) | (load_ptr(f, instr_at) ^ rd64(&mf->instr)) |
-                        (frame_flags(f, fl_at, fl_mask) ^ rd64(&mf->flags));
-        if (diff)
-            return 0;
-        f = load_ptr(f, prev_at);
+    const struct py_memo_frame *mf = m->f, *mend = m->f + n;
+    if (rd32(&m->flagged)) {
+        for (; mf != mend; mf++) {
+            if (!f || f != rd64(&mf->addr))
+                return 0;
+            uint64_t diff = (load_ptr(f, code_at) ^ rd64(&mf->code)) | (load_ptr(f, instr_at) ^ rd64(&mf->instr)) |
+                            (frame_flags(f, fl_at, fl_mask) ^ rd64(&mf->flags));
+            if (diff)
+                return 0;
+            f = load_ptr(f, prev_at);
+        }
+    } else {
+        /* The usual chain (chain_rec's flagged): three fields a frame. */
+        for (; mf != mend; mf++) {
+            if (!f || f != rd64(&mf->addr))
+                return 0;
+            if ((load_ptr(f, code_at) ^ rd64(&mf->code)) | (load_ptr(f, instr_at) ^ rd64(&mf->instr)))
+                return 0;
+            f = load_ptr(f, prev_at);
+        }
     }
     if (f != rd64(&m->end))
         return 0;
-    /* A copy torn by a writer is thrown away below, as it is read. */
-    __builtin_memcpy(out, m->out, out_n * sizeof(uint64_t));
-    *sig = rd64(&m->sig);
     atomic_thread_fence(memory_order_acquire);
     return atomic_load_explicit(&m->seq, memory_order_relaxed) == s1 ? out_n : 0;
+}
+
+/* The n entries m held at sequence number s1 into out, and their hash into
+ * *sig; 0 if m was rewritten since (out is scratch then), else n. */
+static uint32_t memo_copy(struct py_memo *m, uint64_t s1, uint64_t *out, uint32_t n, uint64_t *sig)
+{
+    /* A copy torn by a writer is thrown away below, as it is read. */
+    __builtin_memcpy(out, m->out, n * sizeof(uint64_t));
+    *sig = rd64(&m->sig);
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&m->seq, memory_order_relaxed) == s1 ? n : 0;
 }
 
 static void memo_write(struct py_memo *m, const struct chain_rec *rec, uintptr_t end, const uint64_t *out,
@@ -357,6 +493,7 @@ static void memo_write(struct py_memo *m, const struct chain_rec *rec, uintptr_t
     atomic_thread_fence(memory_order_release);
     wr32(&m->n, rec->n);
     wr32(&m->out_n, out_n);
+    wr32(&m->flagged, (uint32_t)rec->flagged);
     wr64(&m->end, end);
     wr64(&m->sig, sig);
     for (uint32_t j = 0; j < rec->n; j++) {
@@ -370,24 +507,90 @@ static void memo_write(struct py_memo *m, const struct chain_rec *rec, uintptr_t
     atomic_store_explicit(&m->seq, s + 2, memory_order_release);
 }
 
+static inline __attribute__((always_inline)) struct py_id *id_slot(const struct sl_stack_hint *path, const struct py_memo *chain)
+{
+    uint64_t h = mix((uintptr_t)path->slot, (uintptr_t)chain);
+    return &ids[(h ^ (h >> 32)) & (PY_ID_SLOTS - 1)];
+}
+
+/* The remembered id of (path, chain at chain_seq), or 0. */
+static inline __attribute__((always_inline)) uint32_t id_lookup(const struct py_id *r, const struct sl_stack_hint *path,
+                                                                const struct py_memo *chain, uint64_t chain_seq)
+{
+    uint64_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
+    if (s1 & 1)
+        return 0;
+    uint64_t diff = (rd64(&r->path) ^ (uintptr_t)path->slot) | (rd64(&r->path_tag) ^ path->tag) |
+                    (rd64(&r->chain) ^ (uintptr_t)chain) | (rd64(&r->chain_seq) ^ chain_seq);
+    uint32_t id = (uint32_t)rd64(&r->id);
+    atomic_thread_fence(memory_order_acquire);
+    return !diff && atomic_load_explicit(&r->seq, memory_order_relaxed) == s1 ? id : 0;
+}
+
+static void id_write(struct py_id *r, const struct sl_stack_hint *path, const struct py_memo *chain,
+                     uint64_t chain_seq, uint32_t id)
+{
+    uint64_t s = atomic_load_explicit(&r->seq, memory_order_relaxed);
+    if ((s & 1) || !atomic_compare_exchange_strong(&r->seq, &s, s + 1))
+        return;   /* someone else is writing it */
+    atomic_thread_fence(memory_order_release);
+    wr64(&r->path, (uintptr_t)path->slot);
+    wr64(&r->path_tag, path->tag);
+    wr64(&r->chain, (uintptr_t)chain);
+    wr64(&r->chain_seq, chain_seq);
+    wr64(&r->id, id);
+    atomic_store_explicit(&r->seq, s + 2, memory_order_release);
+}
+
+void sl_python_forget_stack_ids(void)
+{
+    if (ids)
+        memset(ids, 0, PY_ID_SLOTS * sizeof(*ids));
+}
+
 /* The common case: the native walk stopped at the innermost eval loop,
  * ips[at] (sl_fast_unwind_stop_at), so the whole chain replaces it, in
- * place. Returns the new depth. */
-static uint32_t merge_tail(const struct sl_py_layout *l, uint64_t *ips, uint32_t at, uint32_t max,
-                           struct sl_stack_hint *id_hint)
+ * place. Returns the new depth. Out of line: merge_tail, small enough to
+ * be cheap to enter, answers almost every capture without it. */
+static __attribute__((noinline)) uint32_t merge_tail_full(const struct sl_py_layout *l, uint64_t *ips, uint32_t at,
+                                                          uint32_t max, struct sl_stack_hint *id_hint)
 {
-    uintptr_t top = current_frame(l);
-    if (!plausible(top))
-        return at + 1;   /* no Python frames: the native frame stays */
-    uint64_t *out = ips + at, native = ips[at], sig = 0;
+    uintptr_t top = sl_py_capture.top, site = sl_py_capture.site;   /* from the allocator wrappers */
+    if (!top) {
+        top = current_frame(l);
+        if (!plausible(top))
+            return at + 1;   /* no Python frames: the native frame stays */
+        site = load_ptr(top, l->frame_instr);
+    }
+    uint64_t *out = ips + at, native = ips[at], sig = 0, chain_seq = 0;
     uint32_t room = max - at;
-    struct py_memo *m = memo ? memo_slot(top, load_ptr(top, l->frame_instr)) : NULL;
-    uint32_t n = m ? memo_replay(l, m, top, out, room, &sig) : 0;
+    struct py_memo *m = memo ? memo_slot(top, site) : NULL;
+    uint32_t n = m ? memo_matches(l, m, top, room, &chain_seq) : 0;
+    /* The native path is vouched for (an odd tag other than 1, see
+     * fast_unwind.c's hint_for) and so is the chain (n): the merged stack
+     * may have a remembered id. Not when the Swift async merge may still
+     * rewrite the stack. */
+    const struct sl_stack_hint path = *id_hint;
+    struct py_id *idr = n && ids && path.tag != 1 && !sl_async_may_merge() ? id_slot(&path, m) : NULL;
+    if (idr) {
+        uint32_t id = id_lookup(idr, &path, m, chain_seq);
+        if (id) {
+            /* ips past at are not filled: stacks.c takes a vouched id
+             * without reading them (the id's entry has this depth). */
+            atomic_store_explicit(&vouched_id, (uint64_t)PY_VOUCHED_TAG << 32 | id, memory_order_relaxed);
+            *id_hint = (struct sl_stack_hint){&vouched_id, PY_VOUCHED_TAG};
+            return at + n;
+        }
+    }
+    if (n)
+        n = memo_copy(m, chain_seq, out, n, &sig);
     if (!n) {
+        idr = NULL;
         out[0] = native;
         struct chain_rec rec;
         rec.n = 0;
         rec.fits = 1;
+        rec.flagged = 0;
         struct chain_rec *r = m ? &rec : NULL;
         uintptr_t cursor = top;
         uint32_t budget = SL_PY_MAX_FRAMES;
@@ -415,7 +618,41 @@ static uint32_t merge_tail(const struct sl_py_layout *l, uint64_t *ips, uint32_t
     key = mix(key, sig);
     /* An odd tag: no memo vouches for this stack, so the candidate is compared. */
     *id_hint = (struct sl_stack_hint){&hints[(key ^ (key >> 32)) & (PY_HINT_SLOTS - 1)], 1};
+    if (!idr)
+        return at + n;
+    /* Interned here, to be remembered; stacks.c then takes it as is. A
+     * full table (0) is left to stacks.c, which counts the loss. */
+    uint32_t id = sl_stack_intern_hinted(ips, at + n, *id_hint);
+    if (id) {
+        id_write(idr, &path, m, chain_seq, id);
+        atomic_store_explicit(&vouched_id, (uint64_t)PY_VOUCHED_TAG << 32 | id, memory_order_relaxed);
+        *id_hint = (struct sl_stack_hint){&vouched_id, PY_VOUCHED_TAG};
+    }
     return at + n;
+}
+
+/* merge_tail_full's answer when the wrappers' capture found the top frame,
+ * the memo vouches for the chain and the merged stack's id is remembered
+ * (a request loop's steady state): the id alone, with no copy of the
+ * chain. Otherwise merge_tail_full, which compares the chain again (a
+ * mismatch is mostly seen at its first frame). */
+static inline __attribute__((always_inline)) uint32_t merge_tail(const struct sl_py_layout *l, uint64_t *ips, uint32_t at, uint32_t max,
+                                  struct sl_stack_hint *id_hint)
+{
+    uintptr_t top = sl_py_capture.top;
+    if (top && memo && ids && id_hint->tag != 1 && !sl_async_may_merge()) {
+        struct py_memo *m = memo_slot(top, sl_py_capture.site);
+        uint64_t chain_seq;
+        uint32_t n = memo_matches(l, m, top, max - at, &chain_seq);
+        uint32_t id = n ? id_lookup(id_slot(id_hint, m), id_hint, m, chain_seq) : 0;
+        if (id) {
+            /* As merge_tail_full's: ips past at are not read. */
+            atomic_store_explicit(&vouched_id, (uint64_t)PY_VOUCHED_TAG << 32 | id, memory_order_relaxed);
+            *id_hint = (struct sl_stack_hint){&vouched_id, PY_VOUCHED_TAG};
+            return at + n;
+        }
+    }
+    return merge_tail_full(l, ips, at, max, id_hint);
 }
 
 /* Any other stack (libunwind's, which goes on past the eval loops): each
@@ -448,19 +685,25 @@ static uint32_t merge_each(const struct sl_py_layout *l, uint64_t *ips, uint32_t
 
 uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, struct sl_stack_hint *id_hint)
 {
-    const struct sl_py_layout *published = atomic_load_explicit(&layout, memory_order_acquire);
-    if (!published)
+    const struct sl_py_layout *l = atomic_load_explicit(&layout, memory_order_acquire);
+    if (!l)
         return depth;
-    const struct sl_py_layout row = *published, *l = &row;
     if (max > SL_MAX_FRAMES)
         max = SL_MAX_FRAMES;
     const uintptr_t lo = eval_lo, span = eval_hi - eval_lo;
+    /* The fast walk (it gave a hint) ends at the first eval frame. */
+    if (id_hint->slot && depth && depth <= max && ips[depth - 1] - lo <= span) {
+        /* A constant row: merge_tail's offsets folded into its loads. */
+        switch (layout_row) {
+        case 1: return merge_tail(&layouts[0], ips, depth - 1, max, id_hint);
+        case 2: return merge_tail(&layouts[1], ips, depth - 1, max, id_hint);
+        case 3: return merge_tail(&layouts[2], ips, depth - 1, max, id_hint);
+        default: return merge_tail(l, ips, depth - 1, max, id_hint);
+        }
+    }
     uint32_t at = 0;
-    if (id_hint->slot && depth && ips[depth - 1] - lo <= span)
-        at = depth - 1;   /* the fast walk (it gave a hint) ends at the first eval frame */
-    else
-        while (at < depth && ips[at] - lo > span)
-            at++;
+    while (at < depth && ips[at] - lo > span)
+        at++;
     if (at == depth)
         return depth;   /* no eval frame: the stack is unchanged */
     if (at + 1 == depth && depth <= max)

@@ -23,4 +23,37 @@ void sl_python_init(void);
  * safe: no allocation, no lock, no syscall. */
 uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, struct sl_stack_hint *id_hint);
 
+/* What a capture from CPython's allocator domains (python_alloc.c's
+ * wrappers, which run with the GIL) knows before it walks: the thread's
+ * own state, without PyGILState_GetThisThreadState's TSS lookup, and the
+ * anchor, the address of a local of the innermost _PyEval_EvalFrameDefault
+ * C frame (3.11, 3.12: the _PyCFrame tstate->cframe points at; 3.13 the
+ * entry frame, owner FRAME_OWNED_BY_CSTACK, of the current chain). The
+ * anchor's distance from the walk's first frame pins the native path down
+ * to that eval frame, so fast_unwind.c keys its path memo by it (and by
+ * the instruction the top Python frame runs, site). All 0
+ * outside such a capture (malloc's hooks: the GIL may be released there). */
+struct sl_py_capture {
+    uintptr_t tstate, anchor;
+    uintptr_t top;    /* the innermost Python frame (0: none) */
+    uintptr_t site;   /* its instruction: a native path mostly follows from it */
+};
+extern __thread struct sl_py_capture sl_py_capture __attribute__((tls_model("initial-exec")));
+
+/* Fills sl_py_capture for this thread (hook path: plain loads, one call
+ * into CPython that reads a global or a thread-local). */
+void sl_python_capture_begin(void);
+
+/* Fork child (one thread): forget the stack ids memoised by sl_python_merge,
+ * which the child's empty stack table no longer holds. */
+void sl_python_forget_stack_ids(void);
+
+static inline void sl_python_capture_end(void)
+{
+    sl_py_capture.tstate = 0;
+    sl_py_capture.anchor = 0;
+    sl_py_capture.top = 0;
+    sl_py_capture.site = 0;
+}
+
 #endif
