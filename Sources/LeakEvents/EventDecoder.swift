@@ -116,12 +116,15 @@ public struct EventDecoder {
             let end = offset + headerSize + Int(size)
             guard end <= bytes.count else { break }
             let at = offset + headerSize
-            if type == allocType && Int(size) >= wireEnd(\sl_rec_alloc.stack_id) {
+            // ALLOC and FREE are read here only (decodeRecord never sees them).
+            if type == allocType {
+                try Self.need(wireEnd(\sl_rec_alloc.stack_id), type: type, size: size)
                 try allocation(
                     bytes.loadUnaligned(fromByteOffset: at + wireOffset(\sl_rec_alloc.address), as: UInt64.self).littleEndian,
                     bytes.loadUnaligned(fromByteOffset: at + wireOffset(\sl_rec_alloc.size), as: UInt64.self).littleEndian,
                     bytes.loadUnaligned(fromByteOffset: at + wireOffset(\sl_rec_alloc.stack_id), as: UInt32.self).littleEndian)
-            } else if type == freeType && Int(size) >= wireEnd(\sl_rec_free.address) {
+            } else if type == freeType {
+                try Self.need(wireEnd(\sl_rec_free.address), type: type, size: size)
                 try free(bytes.loadUnaligned(fromByteOffset: at + wireOffset(\sl_rec_free.address), as: UInt64.self).littleEndian)
             } else if let event = try Self.decodeRecord(type: type, payload: UnsafeRawBufferPointer(rebasing: bytes[at..<end])) {
                 try handle(event)
@@ -169,24 +172,19 @@ public struct EventDecoder {
         return (hello, Int(size))
     }
 
+    /// A record of `type` whose payload (`size` bytes) is shorter than its layout needs is a broken stream.
+    @inline(__always)
+    private static func need(_ needed: Int, type: UInt16, size: UInt32) throws {
+        if Int(size) < needed { throw EventStreamError.shortRecord(type: type, size: size) }
+    }
+
+    /// Every record but ALLOC and FREE, which `decode` reads itself.
     private static func decodeRecord(type: UInt16, payload: UnsafeRawBufferPointer) throws -> AgentEvent? {
-        func need(_ size: Int) throws {
-            if payload.count < size { throw EventStreamError.shortRecord(type: type, size: UInt32(payload.count)) }
-        }
+        func need(_ size: Int) throws { try Self.need(size, type: type, size: UInt32(payload.count)) }
         func u64(_ offset: Int) -> UInt64 { payload.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian }
         func u32(_ offset: Int) -> UInt32 { payload.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian }
 
         switch type {
-        case ProtocolConstants.recordAlloc:
-            try need(wireEnd(\sl_rec_alloc.stack_id))
-            return .alloc(
-                address: u64(wireOffset(\sl_rec_alloc.address)),
-                size: u64(wireOffset(\sl_rec_alloc.size)),
-                stack: u32(wireOffset(\sl_rec_alloc.stack_id))
-            )
-        case ProtocolConstants.recordFree:
-            try need(wireEnd(\sl_rec_free.address))
-            return .free(address: u64(wireOffset(\sl_rec_free.address)))
         case ProtocolConstants.recordStack:
             let ipsStart = MemoryLayout<sl_rec_stack>.size
             try need(ipsStart)
