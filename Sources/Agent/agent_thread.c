@@ -5,10 +5,13 @@
  * good, so nothing it does is ever traced.
  */
 #include "agent.h"
+#include "pair_window.h"
 #include "python_alloc.h"
 #include "rw_mappings.h"
+#include "sampling.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -27,8 +30,11 @@ static unsigned char *wbuf;
 static size_t wlen;
 static int write_failed;
 static uint32_t generation;   /* stack entries with sent == generation are on this stream */
+static int out_fd;            /* the stream, for the window's output */
+static struct sl_window window;
+static int use_window;        /* exact mode, unless SL_ENV_PAIRS is "off" */
 
-static void flush(int fd)
+static void send_buffer(int fd)
 {
     /* After a failed write everything is dropped: the stream is over. */
     if (wlen && !write_failed && sl_send_all(fd, wbuf, wlen) != 0)
@@ -36,19 +42,29 @@ static void flush(int fd)
     wlen = 0;
 }
 
-/* Inline: it runs for every event, and the flush it rarely needs is the
- * only call in it. */
+/* Inline: it runs for every event, and the send it rarely needs is the
+ * only call in it. What the window holds comes after the buffer anyway. */
 static inline void *reserve(int fd, size_t n)
 {
     if (SL_UNLIKELY(WBUF_BYTES - wlen < n))
-        flush(fd);
+        send_buffer(fd);
     void *p = wbuf + wlen;
     wlen += n;
     return p;
 }
 
+/* Everything so far, the window's allocations and pair counts included. */
+static void flush(int fd)
+{
+    if (use_window)
+        sl_window_settle(&window);
+    send_buffer(fd);
+}
+
 static void put_record(int fd, uint16_t type, const void *payload, uint32_t size)
 {
+    if (use_window)
+        sl_window_settle(&window);   /* every record here is ordered after the events before it */
     unsigned char *p = reserve(fd, sizeof(struct sl_frame_header) + size);
     struct sl_frame_header h = {size, type, 0};
     memcpy(p, &h, sizeof h);
@@ -78,18 +94,64 @@ static void put_stack(int fd, uint32_t stack_id, struct sl_stack_entry *e)
     e->sent = generation;
 }
 
+static inline void put_free(int fd, uint64_t address)
+{
+    struct wire_free w = {{sizeof w.f, SL_REC_FREE, 0}, {address}};
+    memcpy(reserve(fd, sizeof w), &w, sizeof w);
+}
+
+static inline void put_alloc(int fd, uint64_t address, uint64_t size, uint32_t stack_id)
+{
+    struct wire_alloc w = {{sizeof w.a, SL_REC_ALLOC, 0}, {address, size, stack_id, 0}};
+    memcpy(reserve(fd, sizeof w), &w, sizeof w);
+}
+
+void sl_window_out_alloc(uint64_t address, uint64_t size, uint32_t stack_id)
+{
+    put_alloc(out_fd, address, size, stack_id);
+}
+
+void sl_window_out_free(uint64_t address)
+{
+    put_free(out_fd, address);
+}
+
+void sl_window_out_peak(uint64_t bytes, uint64_t blocks)
+{
+    struct sl_rec_peak p = {bytes, blocks};
+    struct sl_frame_header h = {sizeof p, SL_REC_PEAK, 0};
+    unsigned char *o = reserve(out_fd, sizeof h + sizeof p);
+    memcpy(o, &h, sizeof h);
+    memcpy(o + sizeof h, &p, sizeof p);
+}
+
+void sl_window_out_pairs(uint32_t stack_id, uint64_t size, uint64_t count)
+{
+    struct sl_rec_pairs p = {stack_id, 0, size, count};
+    struct sl_frame_header h = {sizeof p, SL_REC_PAIRS, 0};
+    unsigned char *o = reserve(out_fd, sizeof h + sizeof p);
+    memcpy(o, &h, sizeof h);
+    memcpy(o + sizeof h, &p, sizeof p);
+}
+
 static inline void put_event(int fd, const struct sl_event *ev)
 {
     if (ev->kind == SL_EV_FREE) {
-        struct wire_free w = {{sizeof w.f, SL_REC_FREE, 0}, {ev->address}};
-        memcpy(reserve(fd, sizeof w), &w, sizeof w);
+        if (use_window)
+            sl_window_free(&window, ev->address);
+        else
+            put_free(fd, ev->address);
         return;
     }
+    /* The stack goes out at once, ahead of what the window holds: it
+     * changes no total, and whatever refers to it comes later. */
     struct sl_stack_entry *e = sl_stack_get(ev->stack_id);
     if (SL_UNLIKELY(e->sent != generation))
         put_stack(fd, ev->stack_id, e);
-    struct wire_alloc w = {{sizeof w.a, SL_REC_ALLOC, 0}, {ev->address, ev->size, ev->stack_id, 0}};
-    memcpy(reserve(fd, sizeof w), &w, sizeof w);
+    if (use_window)
+        sl_window_alloc(&window, ev->address, ev->size, ev->stack_id);
+    else
+        put_alloc(fd, ev->address, ev->size, ev->stack_id);
 }
 
 /* What is ready right now, bounded so that commands and failures are looked
@@ -247,6 +309,8 @@ static void *agent_main(void *arg)
     write_failed = 0;
     wlen = 0;
     generation++;
+    out_fd = fd;
+    sl_window_reset(&window);
 
     int peer_gone = 0;
     unsigned busy = 0;
@@ -275,6 +339,9 @@ static void *agent_main(void *arg)
             }
         }
         busy = drain_ready(fd);
+        /* A batch ends here: pairs split by it go out as two records. */
+        if (use_window)
+            sl_window_settle(&window);
         python_news(fd);
         uint64_t want = atomic_load(&sl_sess.flush_request);
         if (want > atomic_load(&sl_sess.flushed_upto)) {
@@ -287,7 +354,7 @@ static void *agent_main(void *arg)
             atomic_store(&sl_sess.flushed_upto, want);
         }
         if (!busy || wlen > WBUF_BYTES / 2)
-            flush(fd);
+            send_buffer(fd);
         if (write_failed) {
             peer_gone = 1;
             break;
@@ -316,6 +383,10 @@ int sl_thread_start(void)
     if (e)
         return e;
     atomic_store(&sl_sess.lost, 0);   /* what the reclaim skipped was the last session's */
+    /* Sampled blocks are few, and their estimates need each block's peak
+     * weighed: the window is for exact mode. */
+    const char *pairs = getenv(SL_ENV_PAIRS);
+    use_window = sl_sample_mean == 0 && !(pairs && strcmp(pairs, "off") == 0);
 
     if (!wbuf) {
         void *m = mmap(NULL, WBUF_BYTES, PROT_READ | PROT_WRITE,

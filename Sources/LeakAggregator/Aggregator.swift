@@ -42,6 +42,11 @@ public final class Aggregator {
             recordFree(address: address)
         case let .stack(id, ips):
             intern(stackID: id, ips: ips)
+        case let .pairs(stack, size, count):
+            recordPairs(stackID: stack, size: size, count: count)
+        case let .peak(bytes, blocks):
+            counters.peakBytes = max(counters.peakBytes, counters.currentBytes &+ bytes)
+            counters.peakBlocks = max(counters.peakBlocks, counters.currentBlocks &+ blocks)
         case let .sync(_, lost):
             counters.lostEvents = max(counters.lostEvents, lost)
         case let .status(status):
@@ -91,22 +96,40 @@ public final class Aggregator {
         stacks.append(StackTotals(stackID: stackID, ips: ips))
     }
 
+    /// The index of `stackID` in `stacks`, interning an empty stack for an id
+    /// the agent never described (its blocks are kept, unattributed).
+    @inline(__always)
+    private func stackIndex(_ stackID: UInt32) -> UInt32 {
+        if stackID == lastStackID { return lastStackIndex }
+        if let known = stackIndexByID.find(stackID) {
+            lastStackID = stackID
+            lastStackIndex = known
+            return known
+        }
+        intern(stackID: stackID, ips: [])
+        return UInt32(stacks.count - 1)
+    }
+
+    /// Blocks allocated and freed again before the agent sent them: they
+    /// count as allocated and freed, never as live.
+    private func recordPairs(stackID: UInt32, size: UInt64, count: UInt64) {
+        counters.allocations &+= count
+        counters.frees &+= count
+        let index = Int(stackIndex(stackID))
+        stacks[index].allocatedBlocks &+= count
+        stacks[index].allocatedBytes &+= size &* count
+        if let weigh {
+            let w = weigh(size)
+            stacks[index].estimated.allocatedBlocks += w.blocks * Double(count)
+            stacks[index].estimated.allocatedBytes += w.bytes * Double(count)
+        }
+    }
+
     /// `apply(.alloc(...))` without the event (the reader's fast path, `EventDecoder.feed(_:allocation:free:other:)`).
     public func recordAllocation(address: UInt64, size: UInt64, stackID: UInt32) {
         counters.allocations += 1
         guard address != 0 else { return }
-        let index: UInt32
-        if stackID == lastStackID {
-            index = lastStackIndex
-        } else if let known = stackIndexByID.find(stackID) {
-            index = known
-            lastStackID = stackID
-            lastStackIndex = known
-        } else {
-            // A stack the agent never described; keep the block, attributed to an empty stack.
-            intern(stackID: stackID, ips: [])
-            index = UInt32(stacks.count - 1)
-        }
+        let index = stackIndex(stackID)
         let block = LiveBlock(size: size, stackIndex: index, birth: now)
         if let replaced = live.insert(address, block) {
             counters.replacedBlocks += 1

@@ -4,6 +4,12 @@ public enum AgentEvent: Equatable, Sendable {
     case alloc(address: UInt64, size: UInt64, stack: UInt32)
     /// A block was released.
     case free(address: UInt64)
+    /// `count` blocks of `size` bytes from `stack` were allocated and freed
+    /// again before either reached the stream (the agent's pair window).
+    case pairs(stack: UInt32, size: UInt64, count: UInt64)
+    /// At this point the live totals reached the current ones plus these
+    /// (blocks that `pairs` counts were live then).
+    case peak(bytes: UInt64, blocks: UInt64)
     /// A call stack the agent interned; later allocations refer to it by `id`.
     case stack(id: UInt32, ips: [UInt64])
     /// Everything that happened before the matching sync command is above this record.

@@ -198,6 +198,13 @@ public struct EventDecoder {
             ips.reserveCapacity(depth)
             for index in 0..<depth { ips.append(u64(ipsStart + ipSize * index)) }
             return .stack(id: u32(wireOffset(\sl_rec_stack.stack_id)), ips: ips)
+        case ProtocolConstants.recordPairs:
+            try need(wireEnd(\sl_rec_pairs.count))
+            return .pairs(stack: u32(wireOffset(\sl_rec_pairs.stack_id)), size: u64(wireOffset(\sl_rec_pairs.size)),
+                          count: u64(wireOffset(\sl_rec_pairs.count)))
+        case ProtocolConstants.recordPeak:
+            try need(wireEnd(\sl_rec_peak.blocks))
+            return .peak(bytes: u64(wireOffset(\sl_rec_peak.bytes)), blocks: u64(wireOffset(\sl_rec_peak.blocks)))
         case ProtocolConstants.recordSync:
             try need(wireEnd(\sl_rec_sync.lost_events))
             return .sync(token: u64(wireOffset(\sl_rec_sync.token)), lostEvents: u64(wireOffset(\sl_rec_sync.lost_events)))

@@ -24,6 +24,8 @@ public enum ProtocolConstants {
     static let recordPython = UInt16(SL_REC_PYTHON.rawValue)
     static let recordCollected = UInt16(SL_REC_COLLECTED.rawValue)
     static let commandCollect = UInt16(SL_CMD_COLLECT.rawValue)
+    static let recordPairs = UInt16(SL_REC_PAIRS.rawValue)
+    static let recordPeak = UInt16(SL_REC_PEAK.rawValue)
 }
 
 /// A Swift async caller's entry in a stack (SL_ASYNC_FRAME_TAG in

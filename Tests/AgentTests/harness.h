@@ -177,6 +177,7 @@ void t_eh_frame_pcrel(void);
 void t_eh_frame_hdr(void);
 /* t_ring.c: the event ring on its own, with a hand-moved clock. */
 void t_ring(void);
+void t_window(void);
 /* bench_report.c: not a pass/fail test. */
 void bench(void);
 

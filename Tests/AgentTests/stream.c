@@ -87,6 +87,14 @@ struct stackrec *find_stack(struct stream *s, uint32_t id)
     return v && *v ? &s->stacks[*v - 1] : NULL;
 }
 
+/* A pair count refers to a stack sent before it, as an allocation does. */
+static int pr_stack_known(struct stream *s, const unsigned char *payload)
+{
+    uint32_t id;
+    memcpy(&id, payload + offsetof(struct sl_rec_pairs, stack_id), sizeof id);
+    return find_stack(s, id) != NULL;
+}
+
 static void decode(struct stream *s)
 {
     size_t off = 0;
@@ -151,6 +159,25 @@ static void decode(struct stream *s)
             if (*v)
                 s->error = 1;   /* a stack id sent twice on one stream */
             *v = s->nstacks;
+            break;
+        }
+        case SL_REC_PAIRS: {
+            struct sl_rec_pairs pr;
+            if (h.size < sizeof pr || !pr_stack_known(s, p)) { s->error = 1; break; }
+            memcpy(&pr, p, sizeof pr);
+            r.stack = pr.stack_id;
+            r.size = pr.size;
+            r.extra = pr.count;
+            add_rec(s, r);
+            break;
+        }
+        case SL_REC_PEAK: {
+            struct sl_rec_peak pk;
+            if (h.size < sizeof pk) { s->error = 1; break; }
+            memcpy(&pk, p, sizeof pk);
+            r.size = pk.bytes;
+            r.extra = pk.blocks;
+            add_rec(s, r);
             break;
         }
         case SL_REC_SYNC: {

@@ -97,7 +97,9 @@ void t_threads(void)
 {
     struct run r;
     uint64_t t0 = now_ms();
+    setenv(SL_ENV_PAIRS, "on", 1);   /* as swiftleak runs it: pairs folded */
     run_fixture(&r, "threads", NULL);
+    setenv(SL_ENV_PAIRS, "off", 1);
     CHECK(wait_output(&r, "R\n", 60000), "threads fixture never finished");
     uint64_t t1 = now_ms();
     struct stream *s = first_stream(&r);
@@ -111,10 +113,14 @@ void t_threads(void)
         CHECK(s->recs[at].extra == 0, "lost events: %llu", (unsigned long long)s->recs[at].extra);
     run_finish_ok(&r, 20000);
     check_hello(s, r.pid, SL_MODE_PRELOAD, 64);
-    long allocs = 0;
-    for (size_t i = 0; i < s->nrecs; i++)
+    long allocs = 0, folded = 0;
+    for (size_t i = 0; i < s->nrecs; i++) {
         allocs += s->recs[i].type == SL_REC_ALLOC && s->recs[i].size == 777;
-    CHECK(allocs == 400000, "allocations of 777 bytes: %ld", allocs);
+        if (s->recs[i].type == SL_REC_PAIRS && s->recs[i].size == 777)
+            folded += (long)s->recs[i].extra;
+    }
+    CHECK(allocs + folded == 400000, "allocations of 777 bytes: %ld sent, %ld folded", allocs, folded);
+    CHECK(folded > 0, "the pair window folded no pair of 4 x 100k");
     long unknown = 0, live = 0;
     long bad = replay(s, &unknown, &live);
     CHECK(bad == 0, "%ld allocations of an address that was still live (ordering)", bad);
@@ -134,8 +140,8 @@ void t_threads(void)
     for (size_t i = 0; i < lv.cap; i++)
         live777 += lv.keys[i] && lv.vals[i] == 1;
     CHECK(live777 == 0, "%ld blocks of 777 bytes without their free", live777);
-    printf("    threads: 4 x 100k malloc/free traced in %llu ms, %zu records, %.1f MB on the wire, %zu stacks\n",
-           (unsigned long long)(t1 - t0), s->nrecs, s->bytes / 1e6, s->nstacks);
+    printf("    threads: 4 x 100k malloc/free traced in %llu ms, %zu records, %.1f MB on the wire, %zu stacks, %ld pairs folded\n",
+           (unsigned long long)(t1 - t0), s->nrecs, s->bytes / 1e6, s->nstacks, folded);
 }
 
 void t_sync(void)

@@ -27,6 +27,36 @@ final class AggregatorTests: XCTestCase {
         XCTAssertEqual(aggregator.counters.peakBytes, 57)
     }
 
+    /// What the agent's pair window sends instead of ALLOC and FREE leaves
+    /// every figure as the two records would have: here a 1000-byte block
+    /// lived across the 50-byte allocation and vanished before either was sent.
+    func testPairsAndPeakRecordsAddUpAsTheirAllocationsAndFreesWould() {
+        let aggregator = Aggregator()
+        aggregator.apply(.stack(id: 1, ips: [0x10]))
+        aggregator.apply(.alloc(address: 0xA0, size: 100, stack: 1))
+        aggregator.apply(.alloc(address: 0xB0, size: 50, stack: 1))
+        aggregator.apply(.peak(bytes: 1000, blocks: 1))
+        aggregator.apply(.pairs(stack: 1, size: 1000, count: 1))
+        aggregator.apply(.pairs(stack: 1, size: 8, count: 5))
+        aggregator.apply(.pairs(stack: 2, size: 8, count: 1))   // a stack never described: kept, unattributed
+
+        XCTAssertEqual(aggregator.counters.currentBytes, 150)
+        XCTAssertEqual(aggregator.counters.currentBlocks, 2)
+        XCTAssertEqual(aggregator.counters.peakBytes, 1150)
+        XCTAssertEqual(aggregator.counters.peakBlocks, 3)
+        XCTAssertEqual(aggregator.counters.allocations, 9)
+        XCTAssertEqual(aggregator.counters.frees, 7)
+        let byID = Dictionary(uniqueKeysWithValues: aggregator.stacks.map { ($0.stackID, $0) })
+        XCTAssertEqual(byID[1]?.allocatedBlocks, 8)
+        XCTAssertEqual(byID[1]?.allocatedBytes, 1190)
+        XCTAssertEqual(byID[1]?.liveBytes, 150)
+        XCTAssertEqual(byID[2]?.allocatedBlocks, 1)
+        XCTAssertEqual(byID[2]?.liveBlocks, 0)
+
+        aggregator.apply(.peak(bytes: 10, blocks: 0))   // below the peak: no change
+        XCTAssertEqual(aggregator.counters.peakBytes, 1150)
+    }
+
     func testUnknownFreesAreCountedAndIgnored() {
         let aggregator = Aggregator()
         aggregator.apply(.free(address: 0xDEAD))

@@ -41,6 +41,14 @@ struct StreamBuilder {
         frame(type: UInt16(SL_REC_STACK.rawValue), payload: wireBytes(header) + ips.flatMap { wireBytes($0) })
     }
 
+    mutating func pairs(stack: UInt32, size: UInt64, count: UInt64) {
+        frame(type: UInt16(SL_REC_PAIRS.rawValue), payload: wireBytes(sl_rec_pairs(stack_id: stack, reserved: 0, size: size, count: count)))
+    }
+
+    mutating func peak(bytes: UInt64, blocks: UInt64) {
+        frame(type: UInt16(SL_REC_PEAK.rawValue), payload: wireBytes(sl_rec_peak(bytes: bytes, blocks: blocks)))
+    }
+
     mutating func sync(_ token: UInt64, lost: UInt64 = 0) {
         frame(type: UInt16(SL_REC_SYNC.rawValue), payload: wireBytes(sl_rec_sync(token: token, lost_events: lost)))
     }

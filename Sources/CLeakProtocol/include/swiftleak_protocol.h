@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #define SL_HELLO_MAGIC "SWLKEVT1"      /* 8 bytes, no terminator on the wire */
-#define SL_PROTOCOL_VERSION 1u
+#define SL_PROTOCOL_VERSION 2u
 #define SL_FRAME_MAX_PAYLOAD (1u << 20)
 #define SL_MAX_FRAMES 256u            /* deepest stack the agent will send */
 
@@ -66,6 +66,8 @@ enum sl_record_type {
     SL_REC_EXITING = 6,     /* struct sl_rec_exiting: the process is exiting, all is sent */
     SL_REC_PYTHON = 7,      /* struct sl_rec_python: what became of CPython's object allocators */
     SL_REC_COLLECTED = 8,   /* struct sl_rec_collected: answer to SL_CMD_COLLECT */
+    SL_REC_PAIRS = 9,       /* struct sl_rec_pairs: blocks allocated and freed again, counted, not sent */
+    SL_REC_PEAK = 10,       /* struct sl_rec_peak: what those blocks added to the live totals here */
 };
 
 /* A block came into existence. `stack_id` was sent in an SL_REC_STACK first. */
@@ -79,6 +81,31 @@ struct sl_rec_alloc {
 /* A block was released (free, or the old block of a realloc). */
 struct sl_rec_free {
     uint64_t address;
+};
+
+/* Most blocks die young. The agent holds the newest allocations back for
+ * a moment (its pair window, Sources/Agent/pair_window.h); one whose free
+ * arrives first never goes on the wire as ALLOC and FREE. Instead, `count`
+ * such blocks of `size` bytes from `stack_id` are counted here, once per
+ * batch: they were allocated and freed (allocation and free counters,
+ * the stack's allocated blocks and bytes), and were never live at a
+ * snapshot. A record's place in the stream does not matter, only that it
+ * comes before the next SL_REC_SYNC, SL_REC_STATUS or SL_REC_EXITING. */
+struct sl_rec_pairs {
+    uint32_t stack_id;
+    uint32_t reserved;
+    uint64_t size;
+    uint64_t count;
+};
+
+/* While those blocks lived, the live totals were higher than the records
+ * around them say: at this point of the stream, the live bytes reached the
+ * reader's current bytes plus `bytes`, and the live blocks its current
+ * blocks plus `blocks` (each maximum on its own). A reader keeping a peak
+ * takes both into it; nothing else changes. */
+struct sl_rec_peak {
+    uint64_t bytes;
+    uint64_t blocks;
 };
 
 /* A call stack, interned by the agent: sent once, referenced by id after.
@@ -196,6 +223,7 @@ struct sl_cmd_sync {
 #define SL_ENV_PYTHON "SWIFTLEAK_PYTHON"     /* "off": no Python frames in a CPython target's stacks */
 #define SL_ENV_FOLLOW_FORKS "SWIFTLEAK_FOLLOW_FORKS"   /* "1": a fork child starts a session of its own */
 #define SL_ENV_ASYNC "SWIFTLEAK_ASYNC"     /* "off": no Swift async callers in the stacks (measures the walk) */
+#define SL_ENV_PAIRS "SWIFTLEAK_PAIRS"   /* "off": every allocation and free as its own record (tests of the hooks' order) */
 #define SL_ENV_SAMPLE_BYTES "SWIFTLEAK_SAMPLE_BYTES"   /* mean bytes between samples, 1..SL_MAX_SAMPLE_BYTES; unset: exact */
 #define SL_MAX_SAMPLE_BYTES 0xffffffffu               /* the hello carries it in 32 bits */
 
@@ -233,6 +261,9 @@ SL_WIRE_LAYOUT(sizeof(struct sl_rec_python) == 8);
 SL_WIRE_LAYOUT(offsetof(struct sl_rec_collected, state) == 16);
 SL_WIRE_LAYOUT(sizeof(struct sl_rec_collected) == 24);
 SL_WIRE_LAYOUT(sizeof(struct sl_cmd_collect) == 8);
+SL_WIRE_LAYOUT(offsetof(struct sl_rec_pairs, size) == 8);
+SL_WIRE_LAYOUT(sizeof(struct sl_rec_pairs) == 24);
+SL_WIRE_LAYOUT(sizeof(struct sl_rec_peak) == 16);
 #undef SL_WIRE_LAYOUT
 
 #endif /* SWIFTLEAK_PROTOCOL_H */

@@ -1,0 +1,133 @@
+/*
+ * pair_window.h: the consumer's window of allocations not yet sent.
+ *
+ * Most blocks die young, and a block allocated and freed again costs the
+ * reader two records and two table operations for nothing it will ever
+ * show as live. The consumer therefore holds the newest allocations back
+ * (at most SL_WINDOW_CAP, and never past the end of a batch). When a free
+ * finds its allocation still held, neither goes on the wire: the pair is
+ * counted per (stack, size) and sent as one SL_REC_PAIRS record a batch.
+ *
+ * What the reader computes stays exactly what the raw records would have
+ * made it, including the peak, which is the one figure a vanished pair
+ * could lower: each gap between two records that do reach the stream
+ * carries the most the vanished blocks added to the live totals anywhere
+ * in it ("gap excess"), sent as an SL_REC_PEAK record in that gap. Removing
+ * a held allocation X (freed now) merges the gaps on either side of it,
+ * max(before, after + X), and adds X to every later gap, where X was live.
+ *
+ * Order is kept: a free that finds nothing held first sends everything
+ * held (it may free a block allocated before them, or before tracing), and
+ * so does every other ordered record. Tested against a replay of the raw
+ * events in Tests/AgentTests/t_window.c.
+ *
+ * One limit: a free the hooks missed. The reader repairs one when the
+ * address is allocated again (the old block is replaced, and counted so);
+ * if that re-allocation vanishes here with its own free, the old block
+ * stays live in the reader until the address is next sent. Both held at
+ * once, they are sent as they came.
+ *
+ * One consumer thread owns a window; nothing here is shared or locked.
+ */
+#ifndef SWIFTLEAK_PAIR_WINDOW_H
+#define SWIFTLEAK_PAIR_WINDOW_H
+
+#include <stdint.h>
+
+#define SL_WINDOW_CAP 16u    /* held allocations; a power of two */
+#define SL_PAIRS_CAP 256u    /* (stack, size) counters a batch; a power of two */
+
+struct sl_held_alloc {
+    uint64_t address;
+    uint64_t size;
+    uint64_t gap_bytes;      /* excess of the gap just before this allocation */
+    uint32_t gap_blocks;
+    uint32_t stack_id;
+};
+
+struct sl_pair_count {
+    uint64_t size;
+    uint64_t count;          /* 0: slot unused */
+    uint32_t stack_id;
+};
+
+struct sl_window {
+    struct sl_held_alloc held[SL_WINDOW_CAP];
+    unsigned first, n;                /* held[(first + k) % CAP], k < n, oldest first */
+    uint64_t gap_bytes;               /* excess of the gap after the newest record */
+    uint32_t gap_blocks;
+    unsigned last_pair;               /* the counter the previous pair went to */
+    unsigned npairs;
+    uint16_t used[SL_PAIRS_CAP];      /* the counters in use, to clear only those */
+    struct sl_pair_count pairs[SL_PAIRS_CAP];
+};
+
+/* What the window sends, in stream order; the consumer (agent_thread.c) or
+ * a test defines them. */
+void sl_window_out_alloc(uint64_t address, uint64_t size, uint32_t stack_id);
+void sl_window_out_free(uint64_t address);
+void sl_window_out_peak(uint64_t bytes, uint64_t blocks);
+void sl_window_out_pairs(uint32_t stack_id, uint64_t size, uint64_t count);
+
+void sl_window_reset(struct sl_window *w);
+/* Sends everything held, oldest first, then the last gap's excess: call
+ * before any record whose place in the order matters. */
+void sl_window_commit(struct sl_window *w);
+/* sl_window_commit, then the pair counts: before SYNC, STATUS, EXITING and
+ * whenever the buffer goes out. */
+void sl_window_settle(struct sl_window *w);
+
+void sl_window_free_slow(struct sl_window *w, uint64_t address);
+void sl_window_commit_oldest(struct sl_window *w);
+void sl_window_count_pair_slow(struct sl_window *w, uint32_t stack_id, uint64_t size);
+
+static inline struct sl_held_alloc *sl_window_at(struct sl_window *w, unsigned k)
+{
+    return &w->held[(w->first + k) & (SL_WINDOW_CAP - 1)];
+}
+
+/* Consecutive pairs nearly always share their stack and size. */
+static inline void sl_window_count_pair(struct sl_window *w, uint32_t stack_id, uint64_t size)
+{
+    struct sl_pair_count *c = &w->pairs[w->last_pair];
+    if (__builtin_expect(c->count && c->stack_id == stack_id && c->size == size, 1)) {
+        c->count++;
+        return;
+    }
+    sl_window_count_pair_slow(w, stack_id, size);
+}
+
+static inline void sl_window_alloc(struct sl_window *w, uint64_t address, uint64_t size, uint32_t stack_id)
+{
+    if (__builtin_expect(w->n == SL_WINDOW_CAP, 0))
+        sl_window_commit_oldest(w);
+    struct sl_held_alloc *h = sl_window_at(w, w->n++);
+    h->address = address;
+    h->size = size;
+    h->gap_bytes = w->gap_bytes;
+    h->gap_blocks = w->gap_blocks;
+    h->stack_id = stack_id;
+    w->gap_bytes = 0;
+    w->gap_blocks = 0;
+}
+
+/* The common case inline: the free of the newest held allocation, the only
+ * one held with that address. */
+static inline void sl_window_free(struct sl_window *w, uint64_t address)
+{
+    if (w->n == 1 && address) {
+        struct sl_held_alloc *h = sl_window_at(w, 0);
+        if (h->address == address) {
+            uint64_t b = w->gap_bytes + h->size;
+            uint32_t k = w->gap_blocks + 1;
+            w->gap_bytes = b > h->gap_bytes ? b : h->gap_bytes;
+            w->gap_blocks = k > h->gap_blocks ? k : h->gap_blocks;
+            w->n = 0;
+            sl_window_count_pair(w, h->stack_id, h->size);
+            return;
+        }
+    }
+    sl_window_free_slow(w, address);
+}
+
+#endif
