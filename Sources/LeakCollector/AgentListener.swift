@@ -27,6 +27,7 @@ public final class AgentListener: @unchecked Sendable {
 
     private let fd: Int32
     private let route: (AgentStream) -> Bool
+    private let refused: ((_ pid: Int32, _ why: String) -> Void)?
     /// Held while one connection is accepted, identified and routed, so
     /// `drain` returns only once every connection made so far is routed.
     private let acceptLock = NSLock()
@@ -34,9 +35,13 @@ public final class AgentListener: @unchecked Sendable {
     private var stopped = false
 
     /// Takes ownership of `listener` (a listening socket) and starts accepting.
-    public init(listener: EventListener, route: @escaping (AgentStream) -> Bool) {
+    /// `refused` hears of an agent whose hello this swiftleak cannot take
+    /// (another build's protocol): that process stays untraced, and says why.
+    public init(listener: EventListener, refused: ((_ pid: Int32, _ why: String) -> Void)? = nil,
+                route: @escaping (AgentStream) -> Bool) {
         fd = listener.takeDescriptor()
         self.route = route
+        self.refused = refused
         // Non-blocking, so that `drain` and the accept thread never wait in
         // accept for a connection the other one took. A pre-fork server's
         // workers connect all at once: a longer queue keeps them from waiting.
@@ -78,7 +83,15 @@ public final class AgentListener: @unchecked Sendable {
         let peer = retryingInterrupted { accept(fd, nil, nil) }
         guard peer >= 0 else { return errno == ECONNABORTED }
         _ = fcntl(peer, F_SETFD, FD_CLOEXEC)
-        guard let stream = Self.identify(peer) else {
+        let stream: AgentStream
+        switch Self.identify(peer) {
+        case let .agent(identified):
+            stream = identified
+        case let .refused(pid, why):
+            close(peer)
+            refused?(pid, why)
+            return true
+        case .unknown:
             close(peer)
             return true
         }
@@ -86,9 +99,17 @@ public final class AgentListener: @unchecked Sendable {
         return true
     }
 
+    private enum Identification {
+        case agent(AgentStream)
+        /// An agent, by its hello, that this swiftleak cannot read.
+        case refused(pid: Int32, why: String)
+        /// Not an agent, or gone before its hello.
+        case unknown
+    }
+
     /// Reads exactly the hello (nothing after it) and asks the kernel who connected.
-    static func identify(_ peer: Int32) -> AgentStream? {
-        guard let peerPID = UnixSocket.peerProcess(peer) else { return nil }
+    private static func identify(_ peer: Int32) -> Identification {
+        guard let peerPID = UnixSocket.peerProcess(peer) else { return .unknown }
         let commandLine = ProcessFacts.commandLine(of: peerPID)
         let deadline = Date(timeIntervalSinceNow: helloTimeout)
         // The smallest hello first, then byte by byte while the decoder still
@@ -97,12 +118,19 @@ public final class AgentListener: @unchecked Sendable {
         var chunk = ProtocolConstants.helloSize
         while decoder.hello == nil {
             guard decoder.bufferedByteCount < 4096,
-                  let bytes = readExactly(peer, count: chunk, deadline: deadline),
-                  (try? decoder.feed(bytes) { _ in }) != nil else { return nil }
+                  let bytes = readExactly(peer, count: chunk, deadline: deadline) else { return .unknown }
+            do {
+                try decoder.feed(bytes) { _ in }
+            } catch let error as EventStreamError {
+                if case .unsupportedVersion = error { return .refused(pid: peerPID, why: error.description) }
+                return .unknown
+            } catch {
+                return .unknown
+            }
             chunk = 1
         }
-        guard let hello = decoder.hello else { return nil }
-        return AgentStream(fd: peer, peerPID: peerPID, hello: hello, commandLine: commandLine, decoder: decoder)
+        guard let hello = decoder.hello else { return .unknown }
+        return .agent(AgentStream(fd: peer, peerPID: peerPID, hello: hello, commandLine: commandLine, decoder: decoder))
     }
 
     private static func readExactly(_ fd: Int32, count: Int, deadline: Date) -> [UInt8]? {

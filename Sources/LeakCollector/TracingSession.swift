@@ -31,6 +31,11 @@ public final class TracingSession: @unchecked Sendable {
     private var current: AgentConnection
     private var command: [String]
     private var listener: AgentListener?
+    /// Why the agent's connection was refused, if it was (another build's protocol).
+    public var refusal: String? { imageLock.withLock { refusalValue } }
+    /// This session's process connected with an agent that was refused.
+    public func noteRefusal(_ why: String) { imageLock.withLock { refusalValue = why } }
+    private var refusalValue: String?
     /// Called (on the accepting thread) after an exec, with the new image's command line.
     public var onExec: (([String]) -> Void)?
 
@@ -39,7 +44,9 @@ public final class TracingSession: @unchecked Sendable {
     /// - Parameter listener: the socket the agent will connect to.
     public convenience init(pid: Int32, mode: SnapshotMetadata.Mode, frames: UInt32, command: [String], store: SnapshotStore, listener: EventListener) {
         self.init(pid: pid, mode: mode, frames: frames, command: command, store: store)
-        self.listener = AgentListener(listener: listener) { [weak self] stream in
+        self.listener = AgentListener(listener: listener, refused: { [weak self] _, why in
+            self?.noteRefusal(why)
+        }) { [weak self] stream in
             guard let self, stream.peerPID == pid else { return false }
             adopt(stream)
             return true

@@ -60,6 +60,9 @@ public struct AttachSession {
         }
         guard session.waitForAgent(timeout: 5) else {
             session.cancel()
+            if let why = session.refusal {
+                throw CollectorError("the agent in pid \(pid) was refused: \(why); its hooks stay off")
+            }
             throw CollectorError("the agent was loaded into pid \(pid) but did not connect to \(placement.targetPath); its hooks stay off")
         }
         let snapshots = SnapshotWriter(session: session, report: report)

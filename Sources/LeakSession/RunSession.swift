@@ -60,7 +60,10 @@ public struct RunSession {
             report(.note("pid \(pid) exec'd \(TracingEndNotes.text(command)); tracing goes on in the new image"))
         }
         let children = FollowedChildren(root: pid, output: store.directory, frames: frames, enabled: followForks, report: report)
-        let agents = AgentListener(listener: listener) { stream in
+        let agents = AgentListener(listener: listener, refused: { agentPID, why in
+            report(.warning("pid \(agentPID) is not traced: \(why)"))
+            if agentPID == pid { session.noteRefusal(why) }
+        }) { stream in
             if stream.peerPID == pid {
                 session.adopt(stream)
                 return true
@@ -166,6 +169,7 @@ struct LaunchedTarget: SessionFrontEnd {
         // The agent's last events are still in the socket when the process is reaped.
         if !session.waitForAgent(timeout: 1) {
             session.cancel()
+            if session.refusal != nil { return status }   // said when it connected
             snapshots.report(.warning("\(program) never loaded the agent (statically linked, setuid, or it cleared LD_PRELOAD); nothing was traced"))
             return status
         }
