@@ -139,8 +139,9 @@ final class ChildProcess: @unchecked Sendable {
 }
 
 /// Runs a command to completion and returns (status, stdout, stderr).
-func runCommand(_ executable: String, _ arguments: [String], timeout: Double = 120) throws -> (status: Int32, stdout: String, stderr: String) {
-    let child = try ChildProcess(executable, arguments)
+func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                timeout: Double = 120) throws -> (status: Int32, stdout: String, stderr: String) {
+    let child = try ChildProcess(executable, arguments, environment: environment)
     child.closeInput()
     let status = try child.wait(timeout: timeout)
     return (status, child.stdout, child.stderr)
