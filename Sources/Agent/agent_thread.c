@@ -33,6 +33,8 @@ static uint32_t generation;   /* stack entries with sent == generation are on th
 static int out_fd;            /* the stream, for the window's output */
 static struct sl_window window;
 static int use_window;        /* exact mode, unless SL_ENV_PAIRS is "off" */
+static int window_now;        /* this round's events go through the window */
+static unsigned window_rest;  /* rounds left without it: it folded too little */
 
 static void send_buffer(int fd)
 {
@@ -56,14 +58,14 @@ static inline void *reserve(int fd, size_t n)
 /* Everything so far, the window's allocations and pair counts included. */
 static void flush(int fd)
 {
-    if (use_window)
+    if (window_now)
         sl_window_settle(&window);
     send_buffer(fd);
 }
 
 static void put_record(int fd, uint16_t type, const void *payload, uint32_t size)
 {
-    if (use_window)
+    if (window_now)
         sl_window_settle(&window);   /* every record here is ordered after the events before it */
     unsigned char *p = reserve(fd, sizeof(struct sl_frame_header) + size);
     struct sl_frame_header h = {size, type, 0};
@@ -137,7 +139,7 @@ void sl_window_out_pairs(uint32_t stack_id, uint64_t size, uint64_t count)
 static inline void put_event(int fd, const struct sl_event *ev)
 {
     if (ev->kind == SL_EV_FREE) {
-        if (use_window)
+        if (window_now)
             sl_window_free(&window, ev->address);
         else
             put_free(fd, ev->address);
@@ -148,10 +150,33 @@ static inline void put_event(int fd, const struct sl_event *ev)
     struct sl_stack_entry *e = sl_stack_get(ev->stack_id);
     if (SL_UNLIKELY(e->sent != generation))
         put_stack(fd, ev->stack_id, e);
-    if (use_window)
+    if (window_now)
         sl_window_alloc(&window, ev->address, ev->size, ev->stack_id);
     else
         put_alloc(fd, ev->address, ev->size, ev->stack_id);
+}
+
+/* Called between rounds, with the window empty. Where frees seldom find
+ * their allocation held (blocks that live long, as in a cache or a FIFO),
+ * holding each allocation costs the consumer a copy for nothing: then the
+ * window rests for some rounds, and one round in WINDOW_PROBE tries again. */
+#define WINDOW_PROBE 16u
+static void pace_window(void)
+{
+    if (!use_window)
+        return;
+    if (!window_now) {
+        if (--window_rest == 0)
+            window_now = 1;
+        return;
+    }
+    if (window.frees >= 256) {
+        if (window.folded * 8u < window.frees) {
+            window_now = 0;
+            window_rest = WINDOW_PROBE;
+        }
+        window.frees = window.folded = 0;
+    }
 }
 
 /* What is ready right now, bounded so that commands and failures are looked
@@ -311,6 +336,8 @@ static void *agent_main(void *arg)
     generation++;
     out_fd = fd;
     sl_window_reset(&window);
+    window_now = use_window;
+    window_rest = 0;
 
     int peer_gone = 0;
     unsigned busy = 0;
@@ -340,8 +367,9 @@ static void *agent_main(void *arg)
         }
         busy = drain_ready(fd);
         /* A batch ends here: pairs split by it go out as two records. */
-        if (use_window)
+        if (window_now)
             sl_window_settle(&window);
+        pace_window();
         python_news(fd);
         uint64_t want = atomic_load(&sl_sess.flush_request);
         if (want > atomic_load(&sl_sess.flushed_upto)) {

@@ -62,6 +62,7 @@ static void vanish(struct sl_window *w, unsigned k)
     for (unsigned j = k; j + 1 < w->n; j++)
         *sl_window_at(w, j) = *sl_window_at(w, j + 1);
     w->n--;
+    w->folded++;
     sl_window_count_pair(w, x.stack_id, x.size);
 }
 
@@ -101,7 +102,7 @@ void sl_window_count_pair_slow(struct sl_window *w, uint32_t stack_id, uint64_t 
 {
     if (w->npairs >= SL_PAIRS_CAP / 2)
         out_pairs(w);   /* their place in the stream does not matter */
-    unsigned i = (unsigned)(((size ^ (uint64_t)stack_id << 32) * 0x9e3779b97f4a7c15ull) >> 56) & (SL_PAIRS_CAP - 1);
+    unsigned i = sl_pair_home(stack_id, size);
     for (;;) {
         struct sl_pair_count *c = &w->pairs[i];
         if (!c->count) {
@@ -117,7 +118,6 @@ void sl_window_count_pair_slow(struct sl_window *w, uint32_t stack_id, uint64_t 
         }
         i = (i + 1) & (SL_PAIRS_CAP - 1);
     }
-    w->last_pair = i;
 }
 
 void sl_window_settle(struct sl_window *w)

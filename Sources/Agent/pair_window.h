@@ -56,7 +56,7 @@ struct sl_window {
     unsigned first, n;                /* held[(first + k) % CAP], k < n, oldest first */
     uint64_t gap_bytes;               /* excess of the gap after the newest record */
     uint32_t gap_blocks;
-    unsigned last_pair;               /* the counter the previous pair went to */
+    uint32_t frees, folded;           /* since the consumer last looked: is the window worth it? */
     unsigned npairs;
     uint16_t used[SL_PAIRS_CAP];      /* the counters in use, to clear only those */
     struct sl_pair_count pairs[SL_PAIRS_CAP];
@@ -86,10 +86,17 @@ static inline struct sl_held_alloc *sl_window_at(struct sl_window *w, unsigned k
     return &w->held[(w->first + k) & (SL_WINDOW_CAP - 1)];
 }
 
-/* Consecutive pairs nearly always share their stack and size. */
+/* The counter's home slot; the slow path probes on from it. */
+static inline unsigned sl_pair_home(uint32_t stack_id, uint64_t size)
+{
+    return (unsigned)(((size ^ (uint64_t)stack_id << 32) * 0x9e3779b97f4a7c15ull) >> 56) & (SL_PAIRS_CAP - 1);
+}
+
+/* Inline while the pair's counter sits in its home slot, as nearly all do:
+ * a program's pairs cycle through few stacks and sizes. */
 static inline void sl_window_count_pair(struct sl_window *w, uint32_t stack_id, uint64_t size)
 {
-    struct sl_pair_count *c = &w->pairs[w->last_pair];
+    struct sl_pair_count *c = &w->pairs[sl_pair_home(stack_id, size)];
     if (__builtin_expect(c->count && c->stack_id == stack_id && c->size == size, 1)) {
         c->count++;
         return;
@@ -115,6 +122,7 @@ static inline void sl_window_alloc(struct sl_window *w, uint64_t address, uint64
  * one held with that address. */
 static inline void sl_window_free(struct sl_window *w, uint64_t address)
 {
+    w->frees++;
     if (w->n == 1 && address) {
         struct sl_held_alloc *h = sl_window_at(w, 0);
         if (h->address == address) {
@@ -123,6 +131,7 @@ static inline void sl_window_free(struct sl_window *w, uint64_t address)
             w->gap_bytes = b > h->gap_bytes ? b : h->gap_bytes;
             w->gap_blocks = k > h->gap_blocks ? k : h->gap_blocks;
             w->n = 0;
+            w->folded++;
             sl_window_count_pair(w, h->stack_id, h->size);
             return;
         }

@@ -1,7 +1,9 @@
 /*
  * mallocbench: malloc+free pairs at a fixed call depth, the workload of
  * Scripts/bench. A window of 1024 live blocks makes each free release a
- * block allocated 1024 operations earlier.
+ * block allocated 1024 operations earlier (MALLOCBENCH_LIVE=N: N blocks,
+ * 1..1024; 1 frees each block right after the next one is asked for, the
+ * short lives most programs' temporaries have).
  *
  * Usage: mallocbench [OPS] [DEPTH] [THREADS] [SITES] [SIZES] [WHERE] [wait]
  *   OPS     pairs per thread (default 2000000)
@@ -41,6 +43,7 @@ static int depth = 21;
 static int paths = 1;   /* DEPTH given as LO-HI: HI - LO + 1 depths in turn */
 static int sites = 1;
 static int random_sizes;
+static unsigned live = WINDOW;   /* blocks each thread keeps live, MALLOCBENCH_LIVE */
 static _Atomic long long thread_cpu_ns;
 
 /* Distinct call sites: each one a separate function, so each has its own stack. */
@@ -64,7 +67,7 @@ struct churn {
 /* Pair i: free the block allocated WINDOW pairs ago, allocate its successor. */
 static inline void step(struct churn *c, long i)
 {
-    unsigned slot = (unsigned)i % WINDOW;
+    unsigned slot = (unsigned)i % live;
     free(c->window[slot]);
     c->window[slot] = site_fns[(unsigned)i % (unsigned)sites](c->size);
     *(volatile char *)c->window[slot] = 1;
@@ -96,7 +99,7 @@ __attribute__((noinline)) static void churn(void) {
         for (long i = 0; i < ops; i++)
             step_deeper(&c, i, (int)(i % paths));
     }
-    for (unsigned slot = 0; slot < WINDOW; slot++) free(c.window[slot]);
+    for (unsigned slot = 0; slot < live; slot++) free(c.window[slot]);
     thread_cpu_ns += cpu_now() - cpu0;
 }
 
@@ -157,6 +160,15 @@ static int hold_main(long blocks)
 }
 
 int main(int argc, char **argv) {
+    const char *keep = getenv("MALLOCBENCH_LIVE");
+    if (keep) {
+        long n = atol(keep);
+        if (n < 1 || n > WINDOW) {
+            fprintf(stderr, "mallocbench: MALLOCBENCH_LIVE must be 1..%d\n", WINDOW);
+            return 2;
+        }
+        live = (unsigned)n;
+    }
     if (argc > 1 && strcmp(argv[1], "hold") == 0)
         return hold_main(argc > 2 ? atol(argv[2]) : 0);
     if (argc > 1) ops = atol(argv[1]);
