@@ -156,7 +156,7 @@ static inline void put_event(int fd, const struct sl_event *ev)
         put_alloc(fd, ev->address, ev->size, ev->stack_id);
 }
 
-/* Called between rounds, with the window empty. Where frees seldom find
+/* Called between rounds. Where frees seldom find
  * their allocation held (blocks that live long, as in a cache or a FIFO),
  * holding each allocation costs the consumer a copy for nothing: then the
  * window rests for some rounds, and one round in WINDOW_PROBE tries again. */
@@ -172,6 +172,7 @@ static void pace_window(void)
     }
     if (window.frees >= 256) {
         if (window.folded * 8u < window.frees) {
+            sl_window_settle(&window);
             window_now = 0;
             window_rest = WINDOW_PROBE;
         }
@@ -366,8 +367,10 @@ static void *agent_main(void *arg)
             }
         }
         busy = drain_ready(fd);
-        /* A batch ends here: pairs split by it go out as two records. */
-        if (window_now)
+        /* Idle, nothing stays held back. Busy, the window keeps what it
+         * holds from round to round (at most 16 allocations): a round's end
+         * would split pairs, more of them the more threads interleave. */
+        if (window_now && !busy)
             sl_window_settle(&window);
         pace_window();
         python_news(fd);
