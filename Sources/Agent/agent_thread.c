@@ -63,14 +63,20 @@ static void flush(int fd)
     send_buffer(fd);
 }
 
-static void put_record(int fd, uint16_t type, const void *payload, uint32_t size)
+static void put_frame(int fd, uint16_t type, const void *payload, uint32_t size)
 {
-    if (window_now)
-        sl_window_settle(&window);   /* every record here is ordered after the events before it */
     unsigned char *p = reserve(fd, sizeof(struct sl_frame_header) + size);
     struct sl_frame_header h = {size, type, 0};
     memcpy(p, &h, sizeof h);
     memcpy(p + sizeof h, payload, size);
+}
+
+/* A record ordered after every event before it. */
+static void put_record(int fd, uint16_t type, const void *payload, uint32_t size)
+{
+    if (window_now)
+        sl_window_settle(&window);
+    put_frame(fd, type, payload, size);
 }
 
 /* An ALLOC or FREE frame, header and payload, in one fixed-size copy. */
@@ -121,19 +127,13 @@ void sl_window_out_free(uint64_t address)
 void sl_window_out_peak(uint64_t bytes, uint64_t blocks)
 {
     struct sl_rec_peak p = {bytes, blocks};
-    struct sl_frame_header h = {sizeof p, SL_REC_PEAK, 0};
-    unsigned char *o = reserve(out_fd, sizeof h + sizeof p);
-    memcpy(o, &h, sizeof h);
-    memcpy(o + sizeof h, &p, sizeof p);
+    put_frame(out_fd, SL_REC_PEAK, &p, sizeof p);
 }
 
 void sl_window_out_pairs(uint32_t stack_id, uint64_t size, uint64_t count)
 {
     struct sl_rec_pairs p = {stack_id, 0, size, count};
-    struct sl_frame_header h = {sizeof p, SL_REC_PAIRS, 0};
-    unsigned char *o = reserve(out_fd, sizeof h + sizeof p);
-    memcpy(o, &h, sizeof h);
-    memcpy(o + sizeof h, &p, sizeof p);
+    put_frame(out_fd, SL_REC_PAIRS, &p, sizeof p);
 }
 
 static inline void put_event(int fd, const struct sl_event *ev)
@@ -156,10 +156,10 @@ static inline void put_event(int fd, const struct sl_event *ev)
         put_alloc(fd, ev->address, ev->size, ev->stack_id);
 }
 
-/* Called between rounds. Where frees seldom find
- * their allocation held (blocks that live long, as in a cache or a FIFO),
- * holding each allocation costs the consumer a copy for nothing: then the
- * window rests for some rounds, and one round in WINDOW_PROBE tries again. */
+/* Called between rounds. Where frees seldom find their allocation held
+ * (blocks that live long, as in a cache or a FIFO), holding each allocation
+ * costs the consumer a copy for nothing: then the window rests for some
+ * rounds, and one round in WINDOW_PROBE tries again. */
 #define WINDOW_PROBE 16u
 static void pace_window(void)
 {
