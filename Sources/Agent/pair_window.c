@@ -11,6 +11,11 @@ void sl_window_reset(struct sl_window *w)
     memset(w, 0, sizeof *w);
 }
 
+static inline uint64_t max64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
 static void out_gap(uint64_t bytes, uint64_t blocks)
 {
     if (bytes || blocks)
@@ -33,11 +38,6 @@ void sl_window_commit(struct sl_window *w)
     out_gap(w->gap_bytes, w->gap_blocks);
     w->gap_bytes = 0;
     w->gap_blocks = 0;
-}
-
-static inline uint64_t max64(uint64_t a, uint64_t b)
-{
-    return a > b ? a : b;
 }
 
 /* Held allocation k is freed: it never reaches the stream. */
@@ -66,6 +66,42 @@ static void vanish(struct sl_window *w, unsigned k)
     sl_window_count_pair(w, x.stack_id, x.size);
 }
 
+/* The free of a block allocated before everything held (or before
+ * tracing) goes out at once, ahead of the held allocations it came after,
+ * so that they may still fold. The reader will see it before them, so the
+ * live totals it never sees together with them are told first: the most
+ * they reached anywhere since the last record, every held allocation live
+ * from its own place on (the prefix sums), plus each gap's excess. From
+ * the free on, the held blocks come after it for the reader, as they are
+ * live after it in fact, and the gaps start again from nothing. */
+static void free_past(struct sl_window *w, uint64_t address)
+{
+    uint64_t bytes = 0, blocks = 0, held_bytes = 0, held_blocks = 0;
+    for (unsigned k = 0; k < w->n; k++) {
+        struct sl_held_alloc *h = sl_window_at(w, k);
+        bytes = max64(bytes, held_bytes + h->gap_bytes);
+        blocks = max64(blocks, held_blocks + h->gap_blocks);
+        if (h->address) {   /* a failed allocation is no live block */
+            held_bytes += h->size;
+            held_blocks++;
+        }
+        h->gap_bytes = 0;
+        h->gap_blocks = 0;
+    }
+    bytes = max64(bytes, held_bytes + w->gap_bytes);
+    blocks = max64(blocks, held_blocks + w->gap_blocks);
+    w->gap_bytes = 0;
+    w->gap_blocks = 0;
+    out_gap(bytes, blocks);
+    sl_window_out_free(address);
+}
+
+void sl_window_alloc_again(struct sl_window *w, uint64_t address, uint64_t size, uint32_t stack_id)
+{
+    sl_window_commit(w);
+    sl_window_out_alloc(address, size, stack_id);
+}
+
 void sl_window_free_slow(struct sl_window *w, uint64_t address)
 {
     if (address) {
@@ -73,19 +109,11 @@ void sl_window_free_slow(struct sl_window *w, uint64_t address)
         while (k > 0 && sl_window_at(w, k - 1)->address != address)
             k--;
         if (k > 0) {
-            /* Two held at one address means a free was missed between
-             * them: the reader must see both, as it would have. */
-            unsigned older = k - 1;
-            while (older > 0 && sl_window_at(w, older - 1)->address != address)
-                older--;
-            if (older == 0) {
-                vanish(w, k - 1);
-                return;
-            }
+            vanish(w, k - 1);
+            return;
         }
     }
-    sl_window_commit(w);
-    sl_window_out_free(address);
+    free_past(w, address);
 }
 
 static void out_pairs(struct sl_window *w)

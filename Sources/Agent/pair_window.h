@@ -16,16 +16,20 @@
  * a held allocation X (freed now) merges the gaps on either side of it,
  * max(before, after + X), and adds X to every later gap, where X was live.
  *
- * Order is kept: a free that finds nothing held first sends everything
- * held (it may free a block allocated before them, or before tracing), and
- * so does every other ordered record. Tested against a replay of the raw
- * events in Tests/AgentTests/t_window.c.
+ * A free that finds nothing held (of a block sent earlier, or allocated
+ * before tracing) goes out at once, ahead of the held allocations that came
+ * before it, preceded by the most the live totals reached since the last
+ * record with those allocations counted: the reader sees the same peak,
+ * and the held allocations may still fold. Every other ordered record
+ * (SYNC, STATUS, EXITING...) first sends everything held. Tested against a
+ * replay of the raw events in Tests/AgentTests/t_window.c.
  *
- * One limit: a free the hooks missed. The reader repairs one when the
- * address is allocated again (the old block is replaced, and counted so);
- * if that re-allocation vanishes here with its own free, the old block
- * stays live in the reader until the address is next sent. Both held at
- * once, they are sent as they came.
+ * A free the hooks missed shows as an allocation at an address still
+ * held: everything held and the new allocation go out at once, and the
+ * reader replaces the old block as it would have. One limit remains: once
+ * the old block was sent, a re-allocation that vanishes here with its own
+ * free leaves the old block live in the reader until the address is next
+ * sent.
  *
  * One consumer thread owns a window; nothing here is shared or locked.
  */
@@ -78,6 +82,7 @@ void sl_window_commit(struct sl_window *w);
 void sl_window_settle(struct sl_window *w);
 
 void sl_window_free_slow(struct sl_window *w, uint64_t address);
+void sl_window_alloc_again(struct sl_window *w, uint64_t address, uint64_t size, uint32_t stack_id);
 void sl_window_commit_oldest(struct sl_window *w);
 void sl_window_count_pair_slow(struct sl_window *w, uint32_t stack_id, uint64_t size);
 
@@ -106,6 +111,12 @@ static inline void sl_window_count_pair(struct sl_window *w, uint32_t stack_id, 
 
 static inline void sl_window_alloc(struct sl_window *w, uint64_t address, uint64_t size, uint32_t stack_id)
 {
+    for (unsigned k = 0; k < w->n; k++) {
+        if (__builtin_expect(sl_window_at(w, k)->address == address && address, 0)) {
+            sl_window_alloc_again(w, address, size, stack_id);
+            return;
+        }
+    }
     if (__builtin_expect(w->n == SL_WINDOW_CAP, 0))
         sl_window_commit_oldest(w);
     struct sl_held_alloc *h = sl_window_at(w, w->n++);
