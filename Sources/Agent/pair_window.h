@@ -4,33 +4,32 @@
  * Most blocks die young, and a block allocated and freed again costs the
  * reader two records and two table operations for nothing it will ever
  * show as live. The consumer therefore holds the newest allocations back
- * (at most SL_WINDOW_CAP, and never past the end of a batch). When a free
- * finds its allocation still held, neither goes on the wire: the pair is
- * counted per (stack, size) and sent as one SL_REC_PAIRS record a batch.
+ * (at most SL_WINDOW_CAP). When a free finds its allocation still held,
+ * neither goes on the wire: the pair is counted per (stack, size) and sent
+ * as one SL_REC_PAIRS record a batch.
  *
  * What the reader computes stays exactly what the raw records would have
- * made it, including the peak, which is the one figure a vanished pair
- * could lower: each gap between two records that do reach the stream
- * carries the most the vanished blocks added to the live totals anywhere
- * in it ("gap excess"), sent as an SL_REC_PEAK record in that gap. Removing
- * a held allocation X (freed now) merges the gaps on either side of it,
- * max(before, after + X), and adds X to every later gap, where X was live.
+ * made it, including the peak, the one figure a vanished pair could lower.
+ * The blocks held are exactly the live blocks the reader does not know of,
+ * so at every moment the true live total is the reader's current plus what
+ * is held. The window keeps the most that was held since the reader's
+ * current last moved under it ("held_max"), and tells it, as an SL_REC_PEAK
+ * record, before the reader's current moves: before a free goes out ahead
+ * of held allocations (a free of a block sent earlier, or allocated before
+ * tracing, may still let them fold), and before everything held goes out
+ * (when the window is settled for an ordered record: SYNC, STATUS, EXITING,
+ * or at idle) if the allocations themselves will not show it. An allocation
+ * that goes out alone (the window full) moves the reader's current up by
+ * exactly what leaves the held total, so the maximum is only shifted.
  *
- * A free that finds nothing held (of a block sent earlier, or allocated
- * before tracing) goes out at once, ahead of the held allocations that came
- * before it, preceded by the most the live totals reached since the last
- * record with those allocations counted: the reader sees the same peak,
- * and the held allocations may still fold. Every other ordered record
- * (SYNC, STATUS, EXITING...) first sends everything held. Tested against a
- * replay of the raw events in Tests/AgentTests/t_window.c.
+ * A free the hooks missed shows as an allocation at an address still held:
+ * everything held and the new allocation go out at once, and the reader
+ * replaces the old block as it would have. One limit remains: once the old
+ * block was sent, a re-allocation that vanishes here with its own free
+ * leaves the old block live in the reader until the address is next sent.
+ * Failed allocations (address 0) go out at once too.
  *
- * A free the hooks missed shows as an allocation at an address still
- * held: everything held and the new allocation go out at once, and the
- * reader replaces the old block as it would have. One limit remains: once
- * the old block was sent, a re-allocation that vanishes here with its own
- * free leaves the old block live in the reader until the address is next
- * sent.
- *
+ * Tested against a replay of the raw events in Tests/AgentTests/t_window.c.
  * One consumer thread owns a window; nothing here is shared or locked.
  */
 #ifndef SWIFTLEAK_PAIR_WINDOW_H
@@ -38,16 +37,8 @@
 
 #include <stdint.h>
 
-#define SL_WINDOW_CAP 16u    /* held allocations; a power of two */
+#define SL_WINDOW_CAP 16u    /* held allocations: their tags fill two words */
 #define SL_PAIRS_CAP 256u    /* (stack, size) counters a batch; a power of two */
-
-struct sl_held_alloc {
-    uint64_t address;
-    uint64_t size;
-    uint64_t gap_bytes;      /* excess of the gap just before this allocation */
-    uint32_t gap_blocks;
-    uint32_t stack_id;
-};
 
 struct sl_pair_count {
     uint64_t size;
@@ -56,10 +47,19 @@ struct sl_pair_count {
 };
 
 struct sl_window {
-    struct sl_held_alloc held[SL_WINDOW_CAP];
-    unsigned first, n;                /* held[(first + k) % CAP], k < n, oldest first */
-    uint64_t gap_bytes;               /* excess of the gap after the newest record */
-    uint32_t gap_blocks;
+    /* A ring of slots, oldest at `first`; `n` slots in use from there. A
+     * slot whose block vanished keeps its place (tag 0) until it reaches
+     * the front, so no free moves the others. */
+    uint64_t address[SL_WINDOW_CAP];
+    uint64_t size[SL_WINDOW_CAP];
+    uint32_t stack_id[SL_WINDOW_CAP];
+    union {
+        uint8_t byte[SL_WINDOW_CAP];   /* a hash of the address, never 0; 0: free slot */
+        uint64_t word[SL_WINDOW_CAP / 8];
+    } tag;
+    unsigned first, n;
+    uint64_t held_bytes, held_max_bytes;
+    uint32_t held_blocks, held_max_blocks;
     uint32_t frees, folded;           /* since the consumer last looked: is the window worth it? */
     unsigned npairs;
     uint16_t used[SL_PAIRS_CAP];      /* the counters in use, to clear only those */
@@ -74,24 +74,45 @@ void sl_window_out_peak(uint64_t bytes, uint64_t blocks);
 void sl_window_out_pairs(uint32_t stack_id, uint64_t size, uint64_t count);
 
 void sl_window_reset(struct sl_window *w);
-/* Sends everything held, oldest first, then the last gap's excess: call
- * before any record whose place in the order matters. */
+/* Sends everything held, oldest first (after the peak it reached, if the
+ * allocations alone would not show it): before any record whose place in
+ * the order matters. */
 void sl_window_commit(struct sl_window *w);
 /* sl_window_commit, then the pair counts: before SYNC, STATUS, EXITING and
- * whenever the buffer goes out. */
+ * whenever the consumer goes idle. */
 void sl_window_settle(struct sl_window *w);
 
-void sl_window_free_slow(struct sl_window *w, uint64_t address);
-void sl_window_alloc_again(struct sl_window *w, uint64_t address, uint64_t size, uint32_t stack_id);
-void sl_window_commit_oldest(struct sl_window *w);
+void sl_window_alloc_now(struct sl_window *w, uint64_t address, uint64_t size, uint32_t stack_id);
+void sl_window_make_room(struct sl_window *w);
+void sl_window_free_past(struct sl_window *w, uint64_t address);
 void sl_window_count_pair_slow(struct sl_window *w, uint32_t stack_id, uint64_t size);
 
-static inline struct sl_held_alloc *sl_window_at(struct sl_window *w, unsigned k)
+static inline uint8_t sl_window_tag(uint64_t address)
 {
-    return &w->held[(w->first + k) & (SL_WINDOW_CAP - 1)];
+    return (uint8_t)((address * 0x9e3779b97f4a7c15ull) >> 56) | 1u;
 }
 
-/* The counter's home slot; the slow path probes on from it. */
+/* The slot holding `address`, or -1. Tags are compared eight at a time;
+ * a zero-byte test can flag a byte next to a true match, so every flagged
+ * slot's address is compared too. No address is held twice. */
+static inline int sl_window_find(const struct sl_window *w, uint64_t address)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t pattern = sl_window_tag(address) * ones;
+    for (unsigned i = 0; i < SL_WINDOW_CAP / 8; i++) {
+        uint64_t x = w->tag.word[i] ^ pattern;
+        uint64_t hits = (x - ones) & ~x & highs;
+        while (hits) {
+            unsigned slot = i * 8 + (unsigned)__builtin_ctzll(hits) / 8;
+            if (w->address[slot] == address)
+                return (int)slot;
+            hits &= hits - 1;
+        }
+    }
+    return -1;
+}
+
+/* The pair's counter's home slot; the slow path probes on from it. */
 static inline unsigned sl_pair_home(uint32_t stack_id, uint64_t size)
 {
     return (unsigned)(((size ^ (uint64_t)stack_id << 32) * 0x9e3779b97f4a7c15ull) >> 56) & (SL_PAIRS_CAP - 1);
@@ -111,43 +132,44 @@ static inline void sl_window_count_pair(struct sl_window *w, uint32_t stack_id, 
 
 static inline void sl_window_alloc(struct sl_window *w, uint64_t address, uint64_t size, uint32_t stack_id)
 {
-    for (unsigned k = 0; k < w->n; k++) {
-        if (__builtin_expect(sl_window_at(w, k)->address == address && address, 0)) {
-            sl_window_alloc_again(w, address, size, stack_id);
-            return;
-        }
+    if (__builtin_expect(!address || (w->n && sl_window_find(w, address) >= 0), 0)) {
+        sl_window_alloc_now(w, address, size, stack_id);
+        return;
     }
     if (__builtin_expect(w->n == SL_WINDOW_CAP, 0))
-        sl_window_commit_oldest(w);
-    struct sl_held_alloc *h = sl_window_at(w, w->n++);
-    h->address = address;
-    h->size = size;
-    h->gap_bytes = w->gap_bytes;
-    h->gap_blocks = w->gap_blocks;
-    h->stack_id = stack_id;
-    w->gap_bytes = 0;
-    w->gap_blocks = 0;
+        sl_window_make_room(w);
+    unsigned slot = (w->first + w->n++) & (SL_WINDOW_CAP - 1);
+    w->address[slot] = address;
+    w->size[slot] = size;
+    w->stack_id[slot] = stack_id;
+    w->tag.byte[slot] = sl_window_tag(address);
+    w->held_bytes += size;
+    w->held_blocks++;
+    if (w->held_bytes > w->held_max_bytes)
+        w->held_max_bytes = w->held_bytes;
+    if (w->held_blocks > w->held_max_blocks)
+        w->held_max_blocks = w->held_blocks;
 }
 
-/* The common case inline: the free of the newest held allocation, the only
- * one held with that address. */
 static inline void sl_window_free(struct sl_window *w, uint64_t address)
 {
     w->frees++;
-    if (w->n == 1 && address) {
-        struct sl_held_alloc *h = sl_window_at(w, 0);
-        if (h->address == address) {
-            uint64_t b = w->gap_bytes + h->size;
-            uint32_t k = w->gap_blocks + 1;
-            w->gap_bytes = b > h->gap_bytes ? b : h->gap_bytes;
-            w->gap_blocks = k > h->gap_blocks ? k : h->gap_blocks;
-            w->n = 0;
-            w->folded++;
-            sl_window_count_pair(w, h->stack_id, h->size);
-            return;
-        }
+    /* Most often the newest is the one freed. */
+    unsigned newest = (w->first + w->n - 1) & (SL_WINDOW_CAP - 1);
+    int slot = w->n && w->address[newest] == address && w->tag.byte[newest] ? (int)newest
+               : address && w->n ? sl_window_find(w, address) : -1;
+    if (__builtin_expect(slot < 0, 0)) {
+        sl_window_free_past(w, address);
+        return;
     }
-    sl_window_free_slow(w, address);
+    /* It vanishes: the most held so far stays as it was. */
+    w->held_bytes -= w->size[slot];
+    w->held_blocks--;
+    w->tag.byte[slot] = 0;
+    w->folded++;
+    while (w->n && !w->tag.byte[(w->first + w->n - 1) & (SL_WINDOW_CAP - 1)])
+        w->n--;
+    sl_window_count_pair(w, w->stack_id[slot], w->size[slot]);
 }
 
 #endif

@@ -150,10 +150,7 @@ static uint64_t next(void)
 
 static int held(struct sl_window *w, uint64_t address)
 {
-    for (unsigned k = 0; k < w->n; k++)
-        if (sl_window_at(w, k)->address == address)
-            return 1;
-    return 0;
+    return sl_window_find(w, address) >= 0;
 }
 
 #define POOL 24
