@@ -39,12 +39,13 @@ void sl_window_commit(struct sl_window *w)
 {
     /* Sent in order, the allocations show the reader the held total it
      * ends at; a higher one reached before is told first. */
-    if (w->held_max_bytes > w->held_bytes || w->held_max_blocks > w->held_blocks)
+    if (!w->max_told && (w->held_max_bytes > w->held_bytes || w->held_max_blocks > w->held_blocks))
         sl_window_out_peak(w->held_max_bytes, w->held_max_blocks);
     while (w->n)
         send_oldest(w);
     w->held_max_bytes = 0;
     w->held_max_blocks = 0;
+    w->max_told = 1;
 }
 
 void sl_window_alloc_now(struct sl_window *w, uint64_t address, uint64_t size, uint32_t stack_id)
@@ -60,11 +61,14 @@ void sl_window_alloc_now(struct sl_window *w, uint64_t address, uint64_t size, u
  * from what is held, live after the free as before it. */
 void sl_window_free_past(struct sl_window *w, uint64_t address)
 {
-    if (w->held_max_bytes || w->held_max_blocks)
+    if (!w->max_told && (w->held_max_bytes || w->held_max_blocks))
         sl_window_out_peak(w->held_max_bytes, w->held_max_blocks);
     sl_window_out_free(address);
+    /* What is held now is no more than what was told, at a current that
+     * was no lower. */
     w->held_max_bytes = w->held_bytes;
     w->held_max_blocks = w->held_blocks;
+    w->max_told = 1;
 }
 
 static void out_pairs(struct sl_window *w)

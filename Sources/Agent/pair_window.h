@@ -18,7 +18,9 @@
  * of held allocations (a free of a block sent earlier, or allocated before
  * tracing, may still let them fold), and before everything held goes out
  * (when the window is settled for an ordered record: SYNC, STATUS, EXITING,
- * or at idle) if the allocations themselves will not show it. An allocation
+ * or at idle) if the allocations themselves will not show it; not again
+ * while it is no more than what was told (the reader's current only fell
+ * since, by the frees). An allocation
  * that goes out alone (the window full) moves the reader's current up by
  * exactly what leaves the held total, so the maximum is only shifted.
  *
@@ -60,6 +62,7 @@ struct sl_window {
     unsigned first, n;
     uint64_t held_bytes, held_max_bytes;
     uint32_t held_blocks, held_max_blocks;
+    uint32_t max_told;                /* the reader was told as much (or more) as the most held */
     uint32_t frees, folded;           /* since the consumer last looked: is the window worth it? */
     unsigned npairs;
     uint16_t used[SL_PAIRS_CAP];      /* the counters in use, to clear only those */
@@ -145,10 +148,14 @@ static inline void sl_window_alloc(struct sl_window *w, uint64_t address, uint64
     w->tag.byte[slot] = sl_window_tag(address);
     w->held_bytes += size;
     w->held_blocks++;
-    if (w->held_bytes > w->held_max_bytes)
+    if (w->held_bytes > w->held_max_bytes) {
         w->held_max_bytes = w->held_bytes;
-    if (w->held_blocks > w->held_max_blocks)
+        w->max_told = 0;
+    }
+    if (w->held_blocks > w->held_max_blocks) {
         w->held_max_blocks = w->held_blocks;
+        w->max_told = 0;
+    }
 }
 
 static inline void sl_window_free(struct sl_window *w, uint64_t address)
