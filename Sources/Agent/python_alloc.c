@@ -34,6 +34,7 @@
  */
 #include "agent.h"
 #include "python_alloc.h"
+#include "python_capture_cache.h"
 #include "python_frames.h"
 
 #include <dlfcn.h>
@@ -98,11 +99,13 @@ static inline int tracing(void)
 /* The wrappers run with the GIL (the domains' contract), so the capture
  * may take the thread state CPython calls current (python_frames.h). The
  * walk starts at the wrapper's caller (SL_CALLER, taken in the wrapper
- * itself), as it does for the malloc hooks: no agent frame to skip. */
+ * itself), as it does for the malloc hooks: no agent frame to skip. A
+ * stack seen before is mostly answered by the capture cache, with no walk. */
 static inline void emit_alloc(void *p, size_t size, const struct sl_caller *from)
 {
     sl_python_capture_begin();
-    sl_emit_alloc_at(p, size, from);
+    if (!sl_py_cache_emit(p, size, from))
+        sl_emit_alloc_at(p, size, from);
     sl_python_capture_end();
 }
 

@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "python_frames.h"
 #include "async_frames.h"
+#include "python_capture_cache.h"
 #include "unwind_modules.h"
 
 #include <dlfcn.h>
@@ -354,6 +355,7 @@ static void memo_setup(const struct sl_py_layout *l)
         hints = sl_map_zero(PY_HINT_SLOTS * sizeof(*hints));
     if (!ids)
         ids = sl_map_zero(PY_ID_SLOTS * sizeof(*ids));
+    sl_py_cache_setup(l->frame_code, l->frame_instr, l->frame_previous);
     int pair = l->frame_is_entry >= 0 && l->frame_owner == (uint32_t)l->frame_is_entry + 1;
     flags_at = pair ? (uint32_t)l->frame_is_entry : l->frame_owner;
     flags_mask = pair ? 0xffff : 0xff;
@@ -546,6 +548,29 @@ void sl_python_forget_stack_ids(void)
 {
     if (ids)
         memset(ids, 0, PY_ID_SLOTS * sizeof(*ids));
+    sl_py_cache_forget();
+}
+
+/* A capture the merged-id memo answered (sl_py_cache_emit missed it): the
+ * chain m held at chain_seq, the native path and the id, for the capture
+ * cache. Only chains compared on address, code object and instruction. */
+static __attribute__((noinline)) void remember_capture(struct py_memo *m, uint64_t chain_seq,
+                                                       const struct sl_stack_hint *path, uint32_t id)
+{
+    struct sl_py_cache_chain c;
+    uint32_t n = rd32(&m->n);
+    if (rd32(&m->flagged) || !n || n > SL_PY_CACHE_FRAMES)
+        return;
+    for (uint32_t j = 0; j < n; j++) {
+        c.f[j][0] = rd64(&m->f[j].addr);
+        c.f[j][1] = rd64(&m->f[j].code);
+        c.f[j][2] = rd64(&m->f[j].instr);
+    }
+    c.n = n;
+    c.end = rd64(&m->end);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&m->seq, memory_order_relaxed) == chain_seq)
+        sl_py_cache_remember(&c, path, id);
 }
 
 /* The common case: the native walk stopped at the innermost eval loop,
@@ -646,6 +671,7 @@ static inline __attribute__((always_inline)) uint32_t merge_tail(const struct sl
         uint32_t n = memo_matches(l, m, top, max - at, &chain_seq);
         uint32_t id = n ? id_lookup(id_slot(id_hint, m), id_hint, m, chain_seq) : 0;
         if (id) {
+            remember_capture(m, chain_seq, id_hint, id);
             /* As merge_tail_full's: ips past at are not read. */
             atomic_store_explicit(&vouched_id, (uint64_t)PY_VOUCHED_TAG << 32 | id, memory_order_relaxed);
             *id_hint = (struct sl_stack_hint){&vouched_id, PY_VOUCHED_TAG};
