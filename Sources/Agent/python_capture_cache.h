@@ -2,45 +2,188 @@
  * python_capture_cache.h: the whole stack id of a capture from CPython's
  * allocator wrappers, remembered under what the capture knows before it
  * walks (python_frames.h's sl_py_capture) and proven again, each time, by
- * comparisons alone.
+ * comparisons alone (python_capture_cache.c says which and why). The probe
+ * is inline here so that python_frames.c's capture, one body per layout
+ * row, folds a frame's field offsets into its loads.
  */
 #ifndef SWIFTLEAK_PYTHON_CAPTURE_CACHE_H
 #define SWIFTLEAK_PYTHON_CAPTURE_CACHE_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "agent.h"
+#include "async_frames.h"
+#include "python_frames.h"
+#include "sampling.h"
 
-struct sl_caller;
-struct sl_stack_hint;
+#define SL_PY_CACHE_SLOTS 8192u   /* two ways a set */
+#define SL_PY_CACHE_NATIVE 48u    /* deeper native paths go the usual way */
+#define SL_PY_CACHE_FRAMES 16u    /* and so do longer chains */
+
+/* A native frame's check: the return address at sp0 + at. */
+struct sl_py_cache_native {
+    uint64_t ra, at;
+};
+
+struct sl_py_cache_slot {
+    _Atomic uint64_t seq;   /* odd while being written */
+    uint64_t ip0, top, site, anchor_rel;   /* the key */
+    uint64_t epoch;                        /* sl_py_cache_epoch() when filled */
+    uint32_t nn, np;                       /* native and Python checks */
+    uint64_t end, id;                      /* the chain's last `previous`; the stack id */
+    struct sl_py_cache_native native[SL_PY_CACHE_NATIVE];
+    uint64_t py[SL_PY_CACHE_FRAMES][3];   /* a frame's address, code object, instruction */
+};
+
+extern struct sl_py_cache_slot *sl_py_cache_table;
+
+/* The slot this thread's last miss may fill, and the key's ip0 and sp0. */
+struct sl_py_cache_miss {
+    struct sl_py_cache_slot *slot;
+    uintptr_t ip0, sp0;
+};
+extern __thread struct sl_py_cache_miss sl_py_cache_miss __attribute__((tls_model("initial-exec")));
 
 /* A chain of Python frames as the chain memo vouched for it (python_frames.c):
  * per frame its address, code object and instruction pointer, and the last
  * frame's `previous`. Only chains whose frames' owner and is_entry decide
  * nothing (the memo's unflagged ones). */
-#define SL_PY_CACHE_FRAMES 16u
 struct sl_py_cache_chain {
     uint32_t n;
     uint64_t end;
     uint64_t f[SL_PY_CACHE_FRAMES][3];
 };
 
-/* Before tracing: the table, and where a frame keeps its code object,
- * instruction pointer and `previous` (the layout row's offsets). */
-void sl_py_cache_setup(uint32_t code_at, uint32_t instr_at, uint32_t previous_at);
-
-/* In a wrapper, between sl_python_capture_begin and _end: when the stack
- * of this allocation is the one remembered under its key (every native
- * return address on the stack where it was, every Python frame as it was),
- * pushes the ALLOC event with its id and returns 1. Else 0, having noted
- * which slot a capture that follows may fill (sl_py_cache_remember). */
-int sl_py_cache_emit(void *p, size_t size, const struct sl_caller *from);
+/* Before tracing: the table. */
+void sl_py_cache_setup(void);
 
 /* From the Python merge, when the native path (path: its hint) and the
  * chain were both vouched for and the merged stack's id is id: remember
- * them in the slot the last sl_py_cache_emit missed, if any. */
+ * them in the slot the last lookup missed, if any. */
 void sl_py_cache_remember(const struct sl_py_cache_chain *chain, const struct sl_stack_hint *path, uint32_t id);
 
 /* Fork child (one thread): forget every id (the child's stack table is new). */
 void sl_py_cache_forget(void);
+
+static inline uint64_t sl_py_cache_rd64(const void *p) { return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED); }
+static inline uint32_t sl_py_cache_rd32(const void *p) { return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED); }
+static inline uint64_t sl_py_cache_word(uintptr_t at)
+{
+    uint64_t v;
+    __builtin_memcpy(&v, (const void *)at, sizeof v);
+    return v;
+}
+
+/* What else a walk's result depends on: the rule cache's generation and
+ * the depth limit. */
+static inline uint64_t sl_py_cache_epoch(void)
+{
+    return (uint64_t)atomic_load_explicit(&sl_fu_generation, memory_order_relaxed) << 32 | sl_sess.frames;
+}
+
+/* The id slot s holds for capture c, if every check holds: 0 if not. Of
+ * the key only ip0 is compared: the chain's compare covers the top frame
+ * and its instruction, and the anchor only picks the set. span: how far
+ * above sp0 the stack goes, less a word. */
+static inline __attribute__((always_inline)) uint32_t sl_py_cache_probe(const struct sl_py_cache_slot *s,
+                                                                        const struct sl_py_capture *c, uintptr_t ip0,
+                                                                        uintptr_t sp0, uintptr_t span, uint64_t epoch,
+                                                                        uint32_t code_at, uint32_t instr_at,
+                                                                        uint32_t previous_at)
+{
+    uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
+    uint32_t nn = sl_py_cache_rd32(&s->nn), np = sl_py_cache_rd32(&s->np);
+    uint64_t diff = (sl_py_cache_rd64(&s->ip0) ^ ip0) | (sl_py_cache_rd64(&s->epoch) ^ epoch) | (s1 & 1);
+    if (diff || nn - 1 >= SL_PY_CACHE_NATIVE || np - 1 >= SL_PY_CACHE_FRAMES)
+        return 0;
+    /* Each offset is checked before its read: a slot being rewritten may
+     * hand out another stack's (the sequence number catches it after). A
+     * compare and branch a frame costs what an accumulated difference
+     * does, and a path of the other way mostly differs near its leaf. */
+    const struct sl_py_cache_native *n = s->native, *nend = s->native + nn;
+    for (; n != nend; n++) {
+        uint64_t at = sl_py_cache_rd64(&n->at);
+        if (SL_UNLIKELY(at > span) || sl_py_cache_word(sp0 + at) != sl_py_cache_rd64(&n->ra))
+            return 0;
+    }
+    /* f is this thread's live chain (top, then `previous` of frames that
+     * matched), and every address a slot held was a live frame's: f
+     * matching one is safe to read. */
+    uintptr_t f = c->top;
+    const uint64_t(*py)[3] = s->py, (*pend)[3] = s->py + np;
+    for (; py != pend; py++) {
+        if (!f || f != sl_py_cache_rd64(&(*py)[0]))
+            return 0;
+        if ((sl_py_cache_word(f + code_at) ^ sl_py_cache_rd64(&(*py)[1])) |
+            (sl_py_cache_word(f + instr_at) ^ sl_py_cache_rd64(&(*py)[2])))
+            return 0;
+        f = sl_py_cache_word(f + previous_at);
+    }
+    uint32_t id = (uint32_t)sl_py_cache_rd64(&s->id);
+    if (f != sl_py_cache_rd64(&s->end))
+        return 0;
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&s->seq, memory_order_relaxed) == s1 ? id : 0;
+}
+
+/* The top of the stack sp lies in, as the fast walk finds it (a thread's
+ * descriptor sits above its stack; the main thread's ends at
+ * __libc_stack_end), or 0. */
+static inline uintptr_t sl_py_cache_stack_top(uintptr_t sp)
+{
+    extern void *__libc_stack_end;
+    uintptr_t self = (uintptr_t)__builtin_thread_pointer(), main_top = (uintptr_t)__libc_stack_end;
+    if (sp < self && self - sp <= (256ull << 20))
+        return self;
+    if (sp < main_top && main_top - sp <= (4ull << 30))
+        return main_top;
+    return 0;
+}
+
+/* The way of set a miss under this key fills: the first, unless it holds
+ * this key and the second does not (the key then keeps both paths). */
+static inline struct sl_py_cache_slot *sl_py_cache_victim(struct sl_py_cache_slot *set, const struct sl_py_capture *c,
+                                                          uintptr_t ip0, uintptr_t anchor_rel)
+{
+    int same[2];
+    for (int w = 0; w < 2; w++)
+        same[w] = !((sl_py_cache_rd64(&set[w].ip0) ^ ip0) | (sl_py_cache_rd64(&set[w].top) ^ c->top) |
+                    (sl_py_cache_rd64(&set[w].site) ^ c->site) | (sl_py_cache_rd64(&set[w].anchor_rel) ^ anchor_rel));
+    return same[0] && !same[1] ? &set[1] : &set[0];
+}
+
+/* The stack id of capture c (top frame found) from `from`, when it is the
+ * one remembered under its key: every native return address on the stack
+ * where it was, every Python frame as it was. Else 0, having noted which
+ * slot a capture that follows may fill (sl_py_cache_remember). Not in
+ * sampled mode (sl_emit_alloc_at decides there) nor when the Swift async
+ * merge may rewrite stacks. */
+static inline __attribute__((always_inline)) uint32_t sl_py_cache_lookup(const struct sl_py_capture *c,
+                                                                         const struct sl_caller *from,
+                                                                         uint32_t code_at, uint32_t instr_at,
+                                                                         uint32_t previous_at)
+{
+    struct sl_py_cache_slot *t = sl_py_cache_table;
+    const uintptr_t sp0 = from->sp, ip0 = from->ip;
+    sl_py_cache_miss.slot = NULL;
+    /* A walk that starts in the agent has another sp0. */
+    if (!t || sl_sample_mean || sl_in_agent(ip0) || sl_async_may_merge())
+        return 0;
+    const uintptr_t anchor_rel = c->anchor - sp0, end = sl_py_cache_stack_top(sp0);
+    if (!end)
+        return 0;
+    const uintptr_t span = end - sp0 - 8;
+    /* Two ways a set: one instruction's allocation may come by two native
+     * paths in turn (a container that grows now and then). */
+    uint64_t h = (ip0 ^ c->site ^ anchor_rel << 24) * 0x9e3779b97f4a7c15ull ^ c->top * 0xc2b2ae3d27d4eb4full;
+    struct sl_py_cache_slot *set = &t[(h >> 40) & (SL_PY_CACHE_SLOTS - 2)];
+    const uint64_t epoch = sl_py_cache_epoch();
+    uint32_t id = sl_py_cache_probe(&set[0], c, ip0, sp0, span, epoch, code_at, instr_at, previous_at);
+    if (SL_LIKELY(id))
+        return id;
+    id = sl_py_cache_probe(&set[1], c, ip0, sp0, span, epoch, code_at, instr_at, previous_at);
+    if (SL_LIKELY(id))
+        return id;
+    sl_py_cache_miss = (struct sl_py_cache_miss){sl_py_cache_victim(set, c, ip0, anchor_rel), ip0, sp0};
+    return 0;
+}
 
 #endif

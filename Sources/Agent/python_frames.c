@@ -188,13 +188,14 @@ static uintptr_t current_frame(const struct sl_py_layout *l)
 #define SL_PY_ANCHOR_FRAMES 16u
 
 /* l is one row of layouts[], a constant: every offset below is folded
- * into its load (sl_python_capture_begin). */
-static inline __attribute__((always_inline)) void capture_with(const struct sl_py_layout *l)
+ * into its load (sl_python_capture). */
+static inline __attribute__((always_inline)) uint32_t capture_with(const struct sl_py_layout *l,
+                                                                   const struct sl_caller *from)
 {
     uintptr_t ts = own_tstate(l, (uintptr_t)held_tstate());
     if (!ts)
-        return;
-    sl_py_capture.tstate = ts;
+        return 0;
+    struct sl_py_capture c = {ts, 0, 0, 0};
     /* The eval loop points tstate->cframe at a _PyCFrame local of its own
      * while it runs (3.11, 3.12: ceval.c, `tstate->cframe = &cframe`); 3.13
      * pushes an entry frame that is a local of its own (`entry_frame`,
@@ -204,39 +205,42 @@ static inline __attribute__((always_inline)) void capture_with(const struct sl_p
     uintptr_t f;
     if (l->tstate_cframe) {
         uintptr_t cf = load_ptr(ts, l->tstate_cframe);
-        sl_py_capture.anchor = cf;
+        c.anchor = cf;
         f = plausible(cf) ? load_ptr(cf, l->cframe_current) : 0;
         if (plausible(f)) {
-            sl_py_capture.top = f;
-            sl_py_capture.site = load_ptr(f, l->frame_instr);
+            c.top = f;
+            c.site = load_ptr(f, l->frame_instr);
         }
-        return;
-    }
-    f = load_ptr(ts, l->tstate_current);
-    if (plausible(f)) {
-        sl_py_capture.top = f;
-        sl_py_capture.site = load_ptr(f, l->frame_instr);
-    }
-    for (uint32_t i = 0; i < SL_PY_ANCHOR_FRAMES && plausible(f); i++) {
-        if (load_byte(f, l->frame_owner) == (unsigned char)l->owner_cstack) {
-            sl_py_capture.anchor = f;
-            return;
+    } else {
+        f = load_ptr(ts, l->tstate_current);
+        if (plausible(f)) {
+            c.top = f;
+            c.site = load_ptr(f, l->frame_instr);
         }
-        f = load_ptr(f, l->frame_previous);
+        for (uint32_t i = 0; i < SL_PY_ANCHOR_FRAMES && plausible(f); i++) {
+            if (load_byte(f, l->frame_owner) == (unsigned char)l->owner_cstack) {
+                c.anchor = f;
+                break;
+            }
+            f = load_ptr(f, l->frame_previous);
+        }
     }
+    uint32_t id = c.top ? sl_py_cache_lookup(&c, from, l->frame_code, l->frame_instr, l->frame_previous) : 0;
+    if (!id)
+        sl_py_capture = c;
+    return id;
 }
 
-
-void sl_python_capture_begin(void)
+uint32_t sl_python_capture(const struct sl_caller *from)
 {
     switch (atomic_load_explicit(&capture_row, memory_order_acquire)) {
-    case 1: capture_with(&layouts[0]); break;
-    case 2: capture_with(&layouts[1]); break;
-    case 3: capture_with(&layouts[2]); break;
-    default: break;
+    case 1: return capture_with(&layouts[0], from);
+    case 2: return capture_with(&layouts[1], from);
+    case 3: return capture_with(&layouts[2], from);
+    default: return 0;
     }
 }
-_Static_assert(sizeof(layouts) / sizeof(layouts[0]) == 3, "sl_python_capture_begin has a case for each row");
+_Static_assert(sizeof(layouts) / sizeof(layouts[0]) == 3, "sl_python_capture has a case for each row");
 
 /* ---- the chain memo ---------------------------------------------------------
  * A Python request loop allocates dozens of objects per request, almost all
@@ -355,7 +359,7 @@ static void memo_setup(const struct sl_py_layout *l)
         hints = sl_map_zero(PY_HINT_SLOTS * sizeof(*hints));
     if (!ids)
         ids = sl_map_zero(PY_ID_SLOTS * sizeof(*ids));
-    sl_py_cache_setup(l->frame_code, l->frame_instr, l->frame_previous);
+    sl_py_cache_setup();
     int pair = l->frame_is_entry >= 0 && l->frame_owner == (uint32_t)l->frame_is_entry + 1;
     flags_at = pair ? (uint32_t)l->frame_is_entry : l->frame_owner;
     flags_mask = pair ? 0xffff : 0xff;
