@@ -55,12 +55,30 @@ void sl_py_cache_forget(void)
     sl_py_cache_miss.slot = NULL;
 }
 
+/* The first slot that holds another key (or none), else each of the
+ * key's in turn (per thread, so no line is shared). */
+static __thread uint32_t victim_turn __attribute__((tls_model("initial-exec")));
+
+struct sl_py_cache_slot *sl_py_cache_victim(struct sl_py_cache_slot *set, const struct sl_py_capture *c, uintptr_t ip0,
+                                            uintptr_t anchor_rel)
+{
+    for (uint32_t w = 0; w < SL_PY_CACHE_WAYS; w++) {
+        const struct sl_py_cache_slot *s = &set[w];
+        if ((sl_py_cache_rd64(&s->ip0) ^ ip0) | (sl_py_cache_rd64(&s->top) ^ c->top) |
+            (sl_py_cache_rd64(&s->site) ^ c->site) | (sl_py_cache_rd64(&s->anchor_rel) ^ anchor_rel))
+            return &set[w];
+    }
+    return &set[victim_turn++ % SL_PY_CACHE_WAYS];
+}
+
 void sl_py_cache_remember(const struct sl_py_cache_chain *chain, const struct sl_stack_hint *path, uint32_t id)
 {
     struct sl_py_cache_miss miss = sl_py_cache_miss;
     struct sl_py_cache_slot *s = miss.slot;
     sl_py_cache_miss.slot = NULL;
-    if (!s || !id || !chain->n || chain->n > SL_PY_CACHE_FRAMES)
+    /* A walk that starts in the agent has another sp0: no slot ever holds
+     * such an ip0, so lookups need not ask. */
+    if (!s || !id || !chain->n || chain->n > SL_PY_CACHE_FRAMES || sl_in_agent(miss.ip0))
         return;
     uint32_t at[SL_PY_CACHE_NATIVE], gen;
     uint64_t ra[SL_PY_CACHE_NATIVE];

@@ -14,7 +14,8 @@
 #include "python_frames.h"
 #include "sampling.h"
 
-#define SL_PY_CACHE_SLOTS 8192u   /* two ways a set */
+#define SL_PY_CACHE_SLOTS 8192u
+#define SL_PY_CACHE_WAYS 4u       /* slots a set: one key's native paths */
 #define SL_PY_CACHE_NATIVE 48u    /* deeper native paths go the usual way */
 #define SL_PY_CACHE_FRAMES 16u    /* and so do longer chains */
 
@@ -138,17 +139,9 @@ static inline uintptr_t sl_py_cache_stack_top(uintptr_t sp)
     return 0;
 }
 
-/* The way of set a miss under this key fills: the first, unless it holds
- * this key and the second does not (the key then keeps both paths). */
-static inline struct sl_py_cache_slot *sl_py_cache_victim(struct sl_py_cache_slot *set, const struct sl_py_capture *c,
-                                                          uintptr_t ip0, uintptr_t anchor_rel)
-{
-    int same[2];
-    for (int w = 0; w < 2; w++)
-        same[w] = !((sl_py_cache_rd64(&set[w].ip0) ^ ip0) | (sl_py_cache_rd64(&set[w].top) ^ c->top) |
-                    (sl_py_cache_rd64(&set[w].site) ^ c->site) | (sl_py_cache_rd64(&set[w].anchor_rel) ^ anchor_rel));
-    return same[0] && !same[1] ? &set[1] : &set[0];
-}
+/* The slot of set a miss under capture c's key fills (python_capture_cache.c). */
+struct sl_py_cache_slot *sl_py_cache_victim(struct sl_py_cache_slot *set, const struct sl_py_capture *c, uintptr_t ip0,
+                                            uintptr_t anchor_rel);
 
 /* The stack id of capture c (top frame found) from `from`, when it is the
  * one remembered under its key: every native return address on the stack
@@ -164,24 +157,22 @@ static inline __attribute__((always_inline)) uint32_t sl_py_cache_lookup(const s
     struct sl_py_cache_slot *t = sl_py_cache_table;
     const uintptr_t sp0 = from->sp, ip0 = from->ip;
     sl_py_cache_miss.slot = NULL;
-    /* A walk that starts in the agent has another sp0. */
-    if (!t || sl_sample_mean || sl_in_agent(ip0) || sl_async_may_merge())
+    if (!t || sl_sample_mean || sl_async_may_merge())
         return 0;
     const uintptr_t anchor_rel = c->anchor - sp0, end = sl_py_cache_stack_top(sp0);
     if (!end)
         return 0;
     const uintptr_t span = end - sp0 - 8;
-    /* Two ways a set: one instruction's allocation may come by two native
-     * paths in turn (a container that grows now and then). */
+    /* Ways: one instruction's allocation may come by several native paths
+     * of one depth (a C encoder's helpers for each kind of value). */
     uint64_t h = (ip0 ^ c->site ^ anchor_rel << 24) * 0x9e3779b97f4a7c15ull ^ c->top * 0xc2b2ae3d27d4eb4full;
-    struct sl_py_cache_slot *set = &t[(h >> 40) & (SL_PY_CACHE_SLOTS - 2)];
+    struct sl_py_cache_slot *set = &t[(h >> 40) & (SL_PY_CACHE_SLOTS - SL_PY_CACHE_WAYS)];
     const uint64_t epoch = sl_py_cache_epoch();
-    uint32_t id = sl_py_cache_probe(&set[0], c, ip0, sp0, span, epoch, code_at, instr_at, previous_at);
-    if (SL_LIKELY(id))
-        return id;
-    id = sl_py_cache_probe(&set[1], c, ip0, sp0, span, epoch, code_at, instr_at, previous_at);
-    if (SL_LIKELY(id))
-        return id;
+    for (uint32_t w = 0; w < SL_PY_CACHE_WAYS; w++) {
+        uint32_t id = sl_py_cache_probe(&set[w], c, ip0, sp0, span, epoch, code_at, instr_at, previous_at);
+        if (SL_LIKELY(id))
+            return id;
+    }
     sl_py_cache_miss = (struct sl_py_cache_miss){sl_py_cache_victim(set, c, ip0, anchor_rel), ip0, sp0};
     return 0;
 }
