@@ -94,18 +94,19 @@ void sl_py_cache_remember(const struct sl_py_cache_chain *chain, const struct sl
     wr64(&s->site, sl_py_capture.site);
     wr64(&s->anchor_rel, sl_py_capture.anchor - miss.sp0);
     wr64(&s->epoch, (uint64_t)gen << 32 | sl_sess.frames);   /* as sl_py_cache_epoch(), the path's generation */
-    wr32(&s->nn, nn);
-    wr32(&s->np, chain->n);
     wr64(&s->end, chain->end);
     wr64(&s->id, id);
     for (uint32_t i = 0; i < nn; i++) {
-        wr64(&s->native[i].ra, ra[i]);
-        wr64(&s->native[i].at, at[i]);
+        wr64(&s->ra[i], ra[i]);
+        wr32(&s->at[i], at[i]);
     }
     for (uint32_t i = 0; i < chain->n; i++) {
         wr64(&s->py[i][0], chain->f[i][0]);
         wr64(&s->py[i][1], chain->f[i][1]);
         wr64(&s->py[i][2], chain->f[i][2]);
     }
+    /* The counts last (release): a reader that sees them sees what they count. */
+    __atomic_store_n(&s->nn, nn, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->np, chain->n, __ATOMIC_RELEASE);
     atomic_store_explicit(&s->seq, q + 2, memory_order_release);
 }

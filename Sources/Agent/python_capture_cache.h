@@ -19,18 +19,14 @@
 #define SL_PY_CACHE_NATIVE 48u    /* deeper native paths go the usual way */
 #define SL_PY_CACHE_FRAMES 16u    /* and so do longer chains */
 
-/* A native frame's check: the return address at sp0 + at. */
-struct sl_py_cache_native {
-    uint64_t ra, at;
-};
-
 struct sl_py_cache_slot {
     _Atomic uint64_t seq;   /* odd while being written */
     uint64_t ip0, top, site, anchor_rel;   /* the key */
     uint64_t epoch;                        /* sl_py_cache_epoch() when filled */
-    uint32_t nn, np;                       /* native and Python checks */
+    uint32_t nn, np;                       /* native and Python checks, written last */
     uint64_t end, id;                      /* the chain's last `previous`; the stack id */
-    struct sl_py_cache_native native[SL_PY_CACHE_NATIVE];
+    uint64_t ra[SL_PY_CACHE_NATIVE];       /* native frame i's return address, at sp0 + at[i] */
+    uint32_t at[SL_PY_CACHE_NATIVE];
     uint64_t py[SL_PY_CACHE_FRAMES][3];   /* a frame's address, code object, instruction */
 };
 
@@ -91,27 +87,28 @@ static inline __attribute__((always_inline)) uint32_t sl_py_cache_probe(const st
                                                                         uint32_t previous_at)
 {
     uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
-    uint32_t nn = sl_py_cache_rd32(&s->nn), np = sl_py_cache_rd32(&s->np);
+    /* Acquire: a writer stores the counts after everything they count, so
+     * no frame address read below is one it has not written (never 0). */
+    uint32_t nn = __atomic_load_n(&s->nn, __ATOMIC_ACQUIRE), np = __atomic_load_n(&s->np, __ATOMIC_ACQUIRE);
     uint64_t diff = (sl_py_cache_rd64(&s->ip0) ^ ip0) | (sl_py_cache_rd64(&s->epoch) ^ epoch) | (s1 & 1);
     if (diff || nn - 1 >= SL_PY_CACHE_NATIVE || np - 1 >= SL_PY_CACHE_FRAMES)
         return 0;
     /* Each offset is checked before its read: a slot being rewritten may
      * hand out another stack's (the sequence number catches it after). A
      * compare and branch a frame costs what an accumulated difference
-     * does, and a path of the other way mostly differs near its leaf. */
-    const struct sl_py_cache_native *n = s->native, *nend = s->native + nn;
-    for (; n != nend; n++) {
-        uint64_t at = sl_py_cache_rd64(&n->at);
-        if (SL_UNLIKELY(at > span) || sl_py_cache_word(sp0 + at) != sl_py_cache_rd64(&n->ra))
+     * does, and a path of another way mostly differs near its leaf. */
+    for (uint32_t i = 0; i < nn; i++) {
+        uint32_t at = sl_py_cache_rd32(&s->at[i]);
+        if (SL_UNLIKELY(at > span) || sl_py_cache_word(sp0 + at) != sl_py_cache_rd64(&s->ra[i]))
             return 0;
     }
     /* f is this thread's live chain (top, then `previous` of frames that
      * matched), and every address a slot held was a live frame's: f
-     * matching one is safe to read. */
+     * matching one is safe to read (0 never does: see above). */
     uintptr_t f = c->top;
     const uint64_t(*py)[3] = s->py, (*pend)[3] = s->py + np;
     for (; py != pend; py++) {
-        if (!f || f != sl_py_cache_rd64(&(*py)[0]))
+        if (f != sl_py_cache_rd64(&(*py)[0]))
             return 0;
         if ((sl_py_cache_word(f + code_at) ^ sl_py_cache_rd64(&(*py)[1])) |
             (sl_py_cache_word(f + instr_at) ^ sl_py_cache_rd64(&(*py)[2])))
