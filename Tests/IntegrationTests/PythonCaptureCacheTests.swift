@@ -19,18 +19,11 @@ final class PythonCaptureCacheTests: XCTestCase {
 
     private func callersToldApart(_ python: String) throws {
         try TestEnvironment.requireBuilt()
-        let output = try TestEnvironment.temporaryDirectory()
-        let session = try ChildProcess(TestEnvironment.binary, ["run", "--output", output, "--", python, fixture])
-        addTeardownBlock { if session.process.isRunning { session.signal(SIGKILL) } }
-        try session.waitForLine(containing: "ready")
-        session.signal(SIGUSR1)
-        try session.waitForLines(containing: "snapshot written: ", count: 1, onStderr: true)
+        let session = try startRunSession(python, [fixture])
+        try snapshotRunSession(session, total: 1)
         session.send("make \(Self.strings)")
         try session.waitForLine(containing: "done make \(Self.strings)", timeout: 60)
-        session.signal(SIGUSR1)
-        let written = try session.waitForLines(containing: "snapshot written: ", count: 2, onStderr: true)
-        let paths = SwiftLeakCLI.snapshotPaths(in: written.joined(separator: "\n"))
-        XCTAssertEqual(paths.count, 2, "\(written)")
+        let paths = try snapshotRunSession(session, total: 2)
         session.send("quit")
         XCTAssertEqual(try session.wait(), 0, session.stderr)
 
