@@ -55,17 +55,17 @@ void sl_py_cache_forget(void)
     sl_py_cache_miss.slot = NULL;
 }
 
-/* The first slot that holds another key (or none), else each of the
- * key's in turn (per thread, so no line is shared). */
+/* A slot never filled or filled in another epoch, else each in turn (per
+ * thread, so no line is shared): a set keeps up to its ways' worth of
+ * stacks, whichever keys they are under. */
 static __thread uint32_t victim_turn __attribute__((tls_model("initial-exec")));
 
-struct sl_py_cache_slot *sl_py_cache_victim(struct sl_py_cache_slot *set, const struct sl_py_capture *c, uintptr_t ip0,
-                                            uintptr_t anchor_rel)
+struct sl_py_cache_slot *sl_py_cache_victim(struct sl_py_cache_slot *set)
 {
+    const uint64_t epoch = sl_py_cache_epoch();
     for (uint32_t w = 0; w < SL_PY_CACHE_WAYS; w++) {
         const struct sl_py_cache_slot *s = &set[w];
-        if ((sl_py_cache_rd64(&s->ip0) ^ ip0) | (sl_py_cache_rd64(&s->top) ^ c->top) |
-            (sl_py_cache_rd64(&s->site) ^ c->site) | (sl_py_cache_rd64(&s->anchor_rel) ^ anchor_rel))
+        if (!sl_py_cache_rd32(&s->np) || sl_py_cache_rd64(&s->epoch) != epoch)
             return &set[w];
     }
     return &set[victim_turn++ % SL_PY_CACHE_WAYS];

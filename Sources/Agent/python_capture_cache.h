@@ -86,6 +86,9 @@ static inline __attribute__((always_inline)) uint32_t sl_py_cache_probe(const st
                                                                         uint32_t code_at, uint32_t instr_at,
                                                                         uint32_t previous_at)
 {
+    /* Another caller's slot, the common miss of a way, costs a compare. */
+    if (sl_py_cache_rd64(&s->ip0) != ip0)
+        return 0;
     uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
     /* Acquire: a writer stores the counts after everything they count, so
      * no frame address read below is one it has not written (never 0). */
@@ -136,9 +139,8 @@ static inline uintptr_t sl_py_cache_stack_top(uintptr_t sp)
     return 0;
 }
 
-/* The slot of set a miss under capture c's key fills (python_capture_cache.c). */
-struct sl_py_cache_slot *sl_py_cache_victim(struct sl_py_cache_slot *set, const struct sl_py_capture *c, uintptr_t ip0,
-                                            uintptr_t anchor_rel);
+/* The slot of set a miss fills (python_capture_cache.c). */
+struct sl_py_cache_slot *sl_py_cache_victim(struct sl_py_cache_slot *set);
 
 /* The stack id of capture c (top frame found) from `from`, when it is the
  * one remembered under its key: every native return address on the stack
@@ -170,7 +172,7 @@ static inline __attribute__((always_inline)) uint32_t sl_py_cache_lookup(const s
         if (SL_LIKELY(id))
             return id;
     }
-    sl_py_cache_miss = (struct sl_py_cache_miss){sl_py_cache_victim(set, c, ip0, anchor_rel), ip0, sp0};
+    sl_py_cache_miss = (struct sl_py_cache_miss){sl_py_cache_victim(set), ip0, sp0};
     return 0;
 }
 

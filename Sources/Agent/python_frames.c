@@ -585,6 +585,9 @@ static __attribute__((noinline)) uint32_t merge_tail_full(const struct sl_py_lay
                                                           uint32_t max, struct sl_stack_hint *id_hint)
 {
     uintptr_t top = sl_py_capture.top, site = sl_py_capture.site;   /* from the allocator wrappers */
+    /* What is remembered for the capture cache: the wrappers' captures
+     * only (the slot their lookup missed, sl_py_cache_remember). */
+    const int cache_fill = top && !sl_async_may_merge();
     if (!top) {
         top = current_frame(l);
         if (!plausible(top))
@@ -604,6 +607,8 @@ static __attribute__((noinline)) uint32_t merge_tail_full(const struct sl_py_lay
     if (idr) {
         uint32_t id = id_lookup(idr, &path, m, chain_seq);
         if (id) {
+            if (cache_fill)
+                remember_capture(m, chain_seq, &path, id);
             /* ips past at are not filled: stacks.c takes a vouched id
              * without reading them (the id's entry has this depth). */
             atomic_store_explicit(&vouched_id, (uint64_t)PY_VOUCHED_TAG << 32 | id, memory_order_relaxed);
@@ -611,6 +616,10 @@ static __attribute__((noinline)) uint32_t merge_tail_full(const struct sl_py_lay
             return at + n;
         }
     }
+    /* A chain read afresh, for the capture cache (one the chain memo keeps
+     * too, compared on address, code object and instruction alone). */
+    struct sl_py_cache_chain fresh;
+    fresh.n = 0;
     if (n)
         n = memo_copy(m, chain_seq, out, n, &sig);
     if (!n) {
@@ -637,6 +646,15 @@ static __attribute__((noinline)) uint32_t merge_tail_full(const struct sl_py_lay
         for (uint32_t j = 0; j < n; j++)
             sig = mix(sig, out[j]);
         memo_write(m, &rec, cursor, out, n, sig);
+        if (cache_fill && path.tag != 1 && !rec.flagged && rec.n <= SL_PY_CACHE_FRAMES) {
+            for (uint32_t j = 0; j < rec.n; j++) {
+                fresh.f[j][0] = rec.f[j].addr;
+                fresh.f[j][1] = rec.f[j].code;
+                fresh.f[j][2] = rec.f[j].instr;
+            }
+            fresh.n = rec.n;
+            fresh.end = cursor;
+        }
     }
     if (!hints)
         return at + n;
@@ -647,13 +665,18 @@ static __attribute__((noinline)) uint32_t merge_tail_full(const struct sl_py_lay
     key = mix(key, sig);
     /* An odd tag: no memo vouches for this stack, so the candidate is compared. */
     *id_hint = (struct sl_stack_hint){&hints[(key ^ (key >> 32)) & (PY_HINT_SLOTS - 1)], 1};
-    if (!idr)
+    if (!idr && !fresh.n)
         return at + n;
     /* Interned here, to be remembered; stacks.c then takes it as is. A
      * full table (0) is left to stacks.c, which counts the loss. */
     uint32_t id = sl_stack_intern_hinted(ips, at + n, *id_hint);
     if (id) {
-        id_write(idr, &path, m, chain_seq, id);
+        if (idr)
+            id_write(idr, &path, m, chain_seq, id);
+        if (idr && cache_fill)
+            remember_capture(m, chain_seq, &path, id);
+        else if (fresh.n)
+            sl_py_cache_remember(&fresh, &path, id);
         atomic_store_explicit(&vouched_id, (uint64_t)PY_VOUCHED_TAG << 32 | id, memory_order_relaxed);
         *id_hint = (struct sl_stack_hint){&vouched_id, PY_VOUCHED_TAG};
     }
@@ -713,11 +736,11 @@ static uint32_t merge_each(const struct sl_py_layout *l, uint64_t *ips, uint32_t
     return n;
 }
 
-uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, struct sl_stack_hint *id_hint)
+/* sl_python_merge in a process with Python frames to read. Out of line, so
+ * that every other process's captures (no layout) save no registers. */
+static __attribute__((noinline)) uint32_t merge_with(const struct sl_py_layout *l, uint64_t *ips, uint32_t depth,
+                                                     uint32_t max, struct sl_stack_hint *id_hint)
 {
-    const struct sl_py_layout *l = atomic_load_explicit(&layout, memory_order_acquire);
-    if (!l)
-        return depth;
     if (max > SL_MAX_FRAMES)
         max = SL_MAX_FRAMES;
     const uintptr_t lo = eval_lo, span = eval_hi - eval_lo;
@@ -739,4 +762,10 @@ uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, struct sl_
     if (at + 1 == depth && depth <= max)
         return merge_tail(l, ips, at, max, id_hint);
     return merge_each(l, ips, depth, max);
+}
+
+uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, struct sl_stack_hint *id_hint)
+{
+    const struct sl_py_layout *l = atomic_load_explicit(&layout, memory_order_acquire);
+    return l ? merge_with(l, ips, depth, max, id_hint) : depth;
 }
