@@ -62,7 +62,7 @@ static _Atomic uint32_t capture_row;
 static void *(*get_tstate)(void);
 /* The thread state CPython calls current, unchecked: the GIL holder's
  * (3.11) or the calling thread's while it holds the GIL (3.12+). Only
- * asked with the GIL held (sl_python_capture_begin). */
+ * asked with the GIL held (sl_python_capture). */
 static void *(*held_tstate)(void);
 
 __thread struct sl_py_capture sl_py_capture __attribute__((tls_model("initial-exec")));
@@ -173,7 +173,7 @@ static inline uintptr_t own_tstate(const struct sl_py_layout *l, uintptr_t ts)
 /* The calling thread's innermost interpreter frame, or 0. */
 static uintptr_t current_frame(const struct sl_py_layout *l)
 {
-    uintptr_t ts = sl_py_capture.tstate;   /* checked by sl_python_capture_begin */
+    uintptr_t ts = sl_py_capture.tstate;   /* checked by sl_python_capture */
     if (!ts && !(ts = own_tstate(l, (uintptr_t)get_tstate())))
         return 0;
     if (!l->tstate_cframe)
@@ -555,7 +555,7 @@ void sl_python_forget_stack_ids(void)
     sl_py_cache_forget();
 }
 
-/* A capture the merged-id memo answered (sl_py_cache_emit missed it): the
+/* A capture the merged-id memo answered (the capture cache missed it): the
  * chain m held at chain_seq, the native path and the id, for the capture
  * cache. Only chains compared on address, code object and instruction. */
 static __attribute__((noinline)) void remember_capture(struct py_memo *m, uint64_t chain_seq,
