@@ -308,6 +308,17 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, const struct 
  * Before tracing starts only. */
 void sl_fast_unwind_stop_at(uintptr_t lo, uintptr_t span);
 
+/* The rule cache's generation: bumped whenever rules remembered from a
+ * walk may no longer hold (modules unloaded, the mode changed). */
+extern _Atomic uint32_t sl_fu_generation;
+/* The checks that vouch for the whole path to the stop that `path` (a hint
+ * sl_fast_unwind gave, odd tag) names, from the walk's first sp: each
+ * return address's offset (at) and value (ra), and the generation the path
+ * was walked in. Returns how many, or 0 when the path needs more than its
+ * return addresses (an rbp-based frame), has more than cap or has been
+ * rewritten since. */
+uint32_t sl_fast_unwind_path_checks(struct sl_stack_hint path, uint32_t *at, uint64_t *ra, uint32_t cap, uint32_t *gen);
+
 /* Fill ips[0..max) with the stack of the hook's caller, from `from` (NULL:
  * from here, skipping the agent's frames); returns the depth. ips must have
  * room for max + 8 entries (scratch for the dropped frames). *id_hint:

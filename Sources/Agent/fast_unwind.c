@@ -75,7 +75,7 @@ __asm__(".text\n"
 enum { FU_CFA_RSP = 0, FU_CFA_RBP = 1, FU_OUTERMOST = 2, FU_UNSUPPORTED = 3 };
 
 static _Atomic uint64_t *cache;
-static _Atomic uint32_t generation;   /* low 8 bits go into the words */
+_Atomic uint32_t sl_fu_generation;   /* low 8 bits go into the words (agent.h) */
 static _Atomic int fu_on;   /* enum sl_fu_mode */
 
 int sl_fast_unwind_mode(void) { return atomic_load_explicit(&fu_on, memory_order_relaxed); }
@@ -115,7 +115,13 @@ static inline struct fu_stop stop_now(void)
 
 static inline int is_stop(struct fu_stop stop, uintptr_t ip) { return ip - stop.lo < stop.span; }
 static _Atomic int refreshing;
-void sl_fast_unwind_set_mode(int mode) { atomic_store(&fu_on, cache && memo && sl_modules_ready() ? mode : SL_FU_OFF); }
+void sl_fast_unwind_set_mode(int mode)
+{
+    atomic_store(&fu_on, cache && memo && sl_modules_ready() ? mode : SL_FU_OFF);
+    /* What was remembered from fast walks need not be what libunwind finds. */
+    if (cache)
+        new_generation();
+}
 
 static inline uint32_t set_of(uintptr_t ip) { return (uint32_t)((ip ^ (ip >> 15)) & (FU_SETS - 1)); }
 
@@ -682,7 +688,7 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
     else
         return -1;
 
-    uint32_t gen = atomic_load_explicit(&generation, memory_order_acquire);
+    uint32_t gen = atomic_load_explicit(&sl_fu_generation, memory_order_acquire);
     /* The agent's own frames (hook, emit, capture, this): skipped, not kept;
      * by their frame-pointer chain, else by a remembered path, else walked
      * by the rules and remembered. A hook's caller (`from`) is past them,
@@ -897,6 +903,28 @@ int sl_fast_unwind(uint64_t *ips, uint32_t max, uint32_t skip_max, const struct 
     return r == 0 || mode == SL_FU_FAST_ONLY ? 0 : -1;   /* fast-only: keep the frames found */
 }
 
+uint32_t sl_fast_unwind_path_checks(struct sl_stack_hint path, uint32_t *at, uint64_t *ra, uint32_t cap, uint32_t *gen)
+{
+    /* hint_for's odd tag of a whole path to the stop: its slot's sequence
+     * number with bit 0 set. */
+    if (!path.slot || !(path.tag & 1) || path.tag == 1)
+        return 0;
+    struct fu_memo *m = (struct fu_memo *)((char *)path.slot - offsetof(struct fu_memo, stack_id));
+    uint64_t s1 = atomic_load_explicit(&m->seq, memory_order_acquire);
+    uint32_t n = rd32(&m->n), flags = rd32(&m->flags);
+    const uint32_t need = FU_MEMO_STOP | FU_MEMO_RA_ONLY;
+    if ((s1 & 1) || (uint32_t)s1 != (path.tag & ~1u) || !n || n > cap || rd32(&m->whole) != n + 1 ||
+        (flags & (need | FU_MEMO_BP0)) != need || rd32(&m->nrbp))
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        at[i] = rd32(&m->rel[i]) - 8;
+        ra[i] = rd64(&m->ra[i]);
+    }
+    *gen = rd32(&m->gen);
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&m->seq, memory_order_relaxed) == s1 ? n : 0;
+}
+
 void sl_fast_unwind_forget_stack_ids(void)
 {
     if (!memo)
@@ -911,7 +939,7 @@ void sl_fast_unwind_forget_stack_ids(void)
  * there next: a new generation misses them all. */
 static void new_generation(void)
 {
-    uint32_t g = atomic_fetch_add(&generation, 1) + 1;
+    uint32_t g = atomic_fetch_add(&sl_fu_generation, 1) + 1;
     if ((g & 0xff) == 0)
         memset((void *)cache, 0, FU_SETS * 2 * sizeof(uint64_t));
 }

@@ -15,6 +15,7 @@
 #include "agent.h"
 #include "python_frames.h"
 #include "async_frames.h"
+#include "emit_free.h"
 #include "sampling.h"
 
 #include <dlfcn.h>
@@ -217,15 +218,7 @@ __attribute__((noinline)) void sl_emit_alloc_at(void *p, size_t size, const stru
 
 void sl_emit_alloc(void *p, size_t size) { sl_emit_alloc_at(p, size, NULL); }
 
-/* Inline in the hooks: a traced free is the checks, this and the push. */
-static inline void emit_free(void *p)
-{
-    if (!sl_sample_free(p))
-        return;   /* sampled mode: p was not sampled */
-    (void)sl_ring_push(SL_EV_FREE, (uint64_t)(uintptr_t)p, 0, 0);
-}
-
-void sl_emit_free(void *p) { emit_free(p); }
+void sl_emit_free(void *p) { sl_emit_free_inline(p); }
 
 /* ---- the entry points ------------------------------------------------- */
 
@@ -268,7 +261,7 @@ static void sl_free(void *p)
         return;
     }
     sl_guard = 1;
-    emit_free(p);
+    sl_emit_free_inline(p);
     sl_real.free(p);
     sl_guard = 0;
 }
@@ -300,7 +293,7 @@ static void *realloc_traced(void *old, size_t bytes, void *(*call)(void *, size_
 {
     sl_guard = 1;
     if (old)
-        emit_free(old);
+        sl_emit_free_inline(old);
     void *p = call(old, a, b);
     if (p)
         sl_emit_alloc_at(p, bytes, from);

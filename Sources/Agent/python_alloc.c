@@ -34,6 +34,7 @@
  */
 #include "agent.h"
 #include "python_alloc.h"
+#include "emit_free.h"
 #include "python_frames.h"
 
 #include <dlfcn.h>
@@ -98,10 +99,16 @@ static inline int tracing(void)
 /* The wrappers run with the GIL (the domains' contract), so the capture
  * may take the thread state CPython calls current (python_frames.h). The
  * walk starts at the wrapper's caller (SL_CALLER, taken in the wrapper
- * itself), as it does for the malloc hooks: no agent frame to skip. */
+ * itself), as it does for the malloc hooks: no agent frame to skip. A
+ * stack seen before is mostly answered by the capture cache, with no walk. */
 static inline void emit_alloc(void *p, size_t size, const struct sl_caller *from)
 {
-    sl_python_capture_begin();
+    uint32_t id = sl_python_capture(from);
+    if (SL_LIKELY(id)) {
+        /* A dropped event is counted by the consumer when it skips the slot. */
+        (void)sl_ring_push(SL_EV_ALLOC, (uint64_t)(uintptr_t)p, size, id);
+        return;
+    }
     sl_emit_alloc_at(p, size, from);
     sl_python_capture_end();
 }
@@ -147,7 +154,7 @@ static void *wrap_realloc(void *ctx, void *old, size_t size)
     /* Before the real call: a block pymalloc hands to libc's realloc may
      * be reused by another (GIL-free) thread's malloc at once. */
     if (old)
-        sl_emit_free(old);
+        sl_emit_free_inline(old);
     void *p = in->realloc(in->ctx, old, size);
     if (p)
         emit_alloc(p, size, &from);
@@ -164,8 +171,8 @@ static void wrap_free(void *ctx, void *p)
         in->free(in->ctx, p);
         return;
     }
+    sl_emit_free_inline(p);   /* before the real free (ring.c's order) */
     sl_guard = 1;
-    sl_emit_free(p);
     in->free(in->ctx, p);
     sl_guard = 0;
 }

@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "python_frames.h"
 #include "async_frames.h"
+#include "python_capture_cache.h"
 #include "unwind_modules.h"
 
 #include <dlfcn.h>
@@ -61,7 +62,7 @@ static _Atomic uint32_t capture_row;
 static void *(*get_tstate)(void);
 /* The thread state CPython calls current, unchecked: the GIL holder's
  * (3.11) or the calling thread's while it holds the GIL (3.12+). Only
- * asked with the GIL held (sl_python_capture_begin). */
+ * asked with the GIL held (sl_python_capture). */
 static void *(*held_tstate)(void);
 
 __thread struct sl_py_capture sl_py_capture __attribute__((tls_model("initial-exec")));
@@ -172,7 +173,7 @@ static inline uintptr_t own_tstate(const struct sl_py_layout *l, uintptr_t ts)
 /* The calling thread's innermost interpreter frame, or 0. */
 static uintptr_t current_frame(const struct sl_py_layout *l)
 {
-    uintptr_t ts = sl_py_capture.tstate;   /* checked by sl_python_capture_begin */
+    uintptr_t ts = sl_py_capture.tstate;   /* checked by sl_python_capture */
     if (!ts && !(ts = own_tstate(l, (uintptr_t)get_tstate())))
         return 0;
     if (!l->tstate_cframe)
@@ -187,13 +188,14 @@ static uintptr_t current_frame(const struct sl_py_layout *l)
 #define SL_PY_ANCHOR_FRAMES 16u
 
 /* l is one row of layouts[], a constant: every offset below is folded
- * into its load (sl_python_capture_begin). */
-static inline __attribute__((always_inline)) void capture_with(const struct sl_py_layout *l)
+ * into its load (sl_python_capture). */
+static inline __attribute__((always_inline)) uint32_t capture_with(const struct sl_py_layout *l,
+                                                                   const struct sl_caller *from)
 {
     uintptr_t ts = own_tstate(l, (uintptr_t)held_tstate());
     if (!ts)
-        return;
-    sl_py_capture.tstate = ts;
+        return 0;
+    struct sl_py_capture c = {ts, 0, 0, 0};
     /* The eval loop points tstate->cframe at a _PyCFrame local of its own
      * while it runs (3.11, 3.12: ceval.c, `tstate->cframe = &cframe`); 3.13
      * pushes an entry frame that is a local of its own (`entry_frame`,
@@ -203,39 +205,42 @@ static inline __attribute__((always_inline)) void capture_with(const struct sl_p
     uintptr_t f;
     if (l->tstate_cframe) {
         uintptr_t cf = load_ptr(ts, l->tstate_cframe);
-        sl_py_capture.anchor = cf;
+        c.anchor = cf;
         f = plausible(cf) ? load_ptr(cf, l->cframe_current) : 0;
         if (plausible(f)) {
-            sl_py_capture.top = f;
-            sl_py_capture.site = load_ptr(f, l->frame_instr);
+            c.top = f;
+            c.site = load_ptr(f, l->frame_instr);
         }
-        return;
-    }
-    f = load_ptr(ts, l->tstate_current);
-    if (plausible(f)) {
-        sl_py_capture.top = f;
-        sl_py_capture.site = load_ptr(f, l->frame_instr);
-    }
-    for (uint32_t i = 0; i < SL_PY_ANCHOR_FRAMES && plausible(f); i++) {
-        if (load_byte(f, l->frame_owner) == (unsigned char)l->owner_cstack) {
-            sl_py_capture.anchor = f;
-            return;
+    } else {
+        f = load_ptr(ts, l->tstate_current);
+        if (plausible(f)) {
+            c.top = f;
+            c.site = load_ptr(f, l->frame_instr);
         }
-        f = load_ptr(f, l->frame_previous);
+        for (uint32_t i = 0; i < SL_PY_ANCHOR_FRAMES && plausible(f); i++) {
+            if (load_byte(f, l->frame_owner) == (unsigned char)l->owner_cstack) {
+                c.anchor = f;
+                break;
+            }
+            f = load_ptr(f, l->frame_previous);
+        }
     }
+    uint32_t id = c.top ? sl_py_cache_lookup(&c, from, l->frame_code, l->frame_instr, l->frame_previous) : 0;
+    if (!id)
+        sl_py_capture = c;
+    return id;
 }
 
-
-void sl_python_capture_begin(void)
+uint32_t sl_python_capture(const struct sl_caller *from)
 {
     switch (atomic_load_explicit(&capture_row, memory_order_acquire)) {
-    case 1: capture_with(&layouts[0]); break;
-    case 2: capture_with(&layouts[1]); break;
-    case 3: capture_with(&layouts[2]); break;
-    default: break;
+    case 1: return capture_with(&layouts[0], from);
+    case 2: return capture_with(&layouts[1], from);
+    case 3: return capture_with(&layouts[2], from);
+    default: return 0;
     }
 }
-_Static_assert(sizeof(layouts) / sizeof(layouts[0]) == 3, "sl_python_capture_begin has a case for each row");
+_Static_assert(sizeof(layouts) / sizeof(layouts[0]) == 3, "sl_python_capture has a case for each row");
 
 /* ---- the chain memo ---------------------------------------------------------
  * A Python request loop allocates dozens of objects per request, almost all
@@ -354,6 +359,7 @@ static void memo_setup(const struct sl_py_layout *l)
         hints = sl_map_zero(PY_HINT_SLOTS * sizeof(*hints));
     if (!ids)
         ids = sl_map_zero(PY_ID_SLOTS * sizeof(*ids));
+    sl_py_cache_setup();
     int pair = l->frame_is_entry >= 0 && l->frame_owner == (uint32_t)l->frame_is_entry + 1;
     flags_at = pair ? (uint32_t)l->frame_is_entry : l->frame_owner;
     flags_mask = pair ? 0xffff : 0xff;
@@ -546,6 +552,29 @@ void sl_python_forget_stack_ids(void)
 {
     if (ids)
         memset(ids, 0, PY_ID_SLOTS * sizeof(*ids));
+    sl_py_cache_forget();
+}
+
+/* A capture the merged-id memo answered (the capture cache missed it): the
+ * chain m held at chain_seq, the native path and the id, for the capture
+ * cache. Only chains compared on address, code object and instruction. */
+static __attribute__((noinline)) void remember_capture(struct py_memo *m, uint64_t chain_seq,
+                                                       const struct sl_stack_hint *path, uint32_t id)
+{
+    struct sl_py_cache_chain c;
+    uint32_t n = rd32(&m->n);
+    if (rd32(&m->flagged) || !n || n > SL_PY_CACHE_FRAMES)
+        return;
+    for (uint32_t j = 0; j < n; j++) {
+        c.f[j][0] = rd64(&m->f[j].addr);
+        c.f[j][1] = rd64(&m->f[j].code);
+        c.f[j][2] = rd64(&m->f[j].instr);
+    }
+    c.n = n;
+    c.end = rd64(&m->end);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&m->seq, memory_order_relaxed) == chain_seq)
+        sl_py_cache_remember(&c, path, id);
 }
 
 /* The common case: the native walk stopped at the innermost eval loop,
@@ -556,6 +585,9 @@ static __attribute__((noinline)) uint32_t merge_tail_full(const struct sl_py_lay
                                                           uint32_t max, struct sl_stack_hint *id_hint)
 {
     uintptr_t top = sl_py_capture.top, site = sl_py_capture.site;   /* from the allocator wrappers */
+    /* What is remembered for the capture cache: the wrappers' captures
+     * only (the slot their lookup missed, sl_py_cache_remember). */
+    const int cache_fill = top && !sl_async_may_merge();
     if (!top) {
         top = current_frame(l);
         if (!plausible(top))
@@ -575,6 +607,8 @@ static __attribute__((noinline)) uint32_t merge_tail_full(const struct sl_py_lay
     if (idr) {
         uint32_t id = id_lookup(idr, &path, m, chain_seq);
         if (id) {
+            if (cache_fill)
+                remember_capture(m, chain_seq, &path, id);
             /* ips past at are not filled: stacks.c takes a vouched id
              * without reading them (the id's entry has this depth). */
             atomic_store_explicit(&vouched_id, (uint64_t)PY_VOUCHED_TAG << 32 | id, memory_order_relaxed);
@@ -582,6 +616,10 @@ static __attribute__((noinline)) uint32_t merge_tail_full(const struct sl_py_lay
             return at + n;
         }
     }
+    /* A chain read afresh, for the capture cache (one the chain memo keeps
+     * too, compared on address, code object and instruction alone). */
+    struct sl_py_cache_chain fresh;
+    fresh.n = 0;
     if (n)
         n = memo_copy(m, chain_seq, out, n, &sig);
     if (!n) {
@@ -608,6 +646,15 @@ static __attribute__((noinline)) uint32_t merge_tail_full(const struct sl_py_lay
         for (uint32_t j = 0; j < n; j++)
             sig = mix(sig, out[j]);
         memo_write(m, &rec, cursor, out, n, sig);
+        if (cache_fill && path.tag != 1 && !rec.flagged && rec.n <= SL_PY_CACHE_FRAMES) {
+            for (uint32_t j = 0; j < rec.n; j++) {
+                fresh.f[j][0] = rec.f[j].addr;
+                fresh.f[j][1] = rec.f[j].code;
+                fresh.f[j][2] = rec.f[j].instr;
+            }
+            fresh.n = rec.n;
+            fresh.end = cursor;
+        }
     }
     if (!hints)
         return at + n;
@@ -618,13 +665,18 @@ static __attribute__((noinline)) uint32_t merge_tail_full(const struct sl_py_lay
     key = mix(key, sig);
     /* An odd tag: no memo vouches for this stack, so the candidate is compared. */
     *id_hint = (struct sl_stack_hint){&hints[(key ^ (key >> 32)) & (PY_HINT_SLOTS - 1)], 1};
-    if (!idr)
+    if (!idr && !fresh.n)
         return at + n;
     /* Interned here, to be remembered; stacks.c then takes it as is. A
      * full table (0) is left to stacks.c, which counts the loss. */
     uint32_t id = sl_stack_intern_hinted(ips, at + n, *id_hint);
     if (id) {
-        id_write(idr, &path, m, chain_seq, id);
+        if (idr)
+            id_write(idr, &path, m, chain_seq, id);
+        if (idr && cache_fill)
+            remember_capture(m, chain_seq, &path, id);
+        else if (fresh.n)
+            sl_py_cache_remember(&fresh, &path, id);
         atomic_store_explicit(&vouched_id, (uint64_t)PY_VOUCHED_TAG << 32 | id, memory_order_relaxed);
         *id_hint = (struct sl_stack_hint){&vouched_id, PY_VOUCHED_TAG};
     }
@@ -646,6 +698,7 @@ static inline __attribute__((always_inline)) uint32_t merge_tail(const struct sl
         uint32_t n = memo_matches(l, m, top, max - at, &chain_seq);
         uint32_t id = n ? id_lookup(id_slot(id_hint, m), id_hint, m, chain_seq) : 0;
         if (id) {
+            remember_capture(m, chain_seq, id_hint, id);
             /* As merge_tail_full's: ips past at are not read. */
             atomic_store_explicit(&vouched_id, (uint64_t)PY_VOUCHED_TAG << 32 | id, memory_order_relaxed);
             *id_hint = (struct sl_stack_hint){&vouched_id, PY_VOUCHED_TAG};
@@ -683,11 +736,11 @@ static uint32_t merge_each(const struct sl_py_layout *l, uint64_t *ips, uint32_t
     return n;
 }
 
-uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, struct sl_stack_hint *id_hint)
+/* sl_python_merge in a process with Python frames to read. Out of line, so
+ * that every other process's captures (no layout) save no registers. */
+static __attribute__((noinline)) uint32_t merge_with(const struct sl_py_layout *l, uint64_t *ips, uint32_t depth,
+                                                     uint32_t max, struct sl_stack_hint *id_hint)
 {
-    const struct sl_py_layout *l = atomic_load_explicit(&layout, memory_order_acquire);
-    if (!l)
-        return depth;
     if (max > SL_MAX_FRAMES)
         max = SL_MAX_FRAMES;
     const uintptr_t lo = eval_lo, span = eval_hi - eval_lo;
@@ -709,4 +762,10 @@ uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, struct sl_
     if (at + 1 == depth && depth <= max)
         return merge_tail(l, ips, at, max, id_hint);
     return merge_each(l, ips, depth, max);
+}
+
+uint32_t sl_python_merge(uint64_t *ips, uint32_t depth, uint32_t max, struct sl_stack_hint *id_hint)
+{
+    const struct sl_py_layout *l = atomic_load_explicit(&layout, memory_order_acquire);
+    return l ? merge_with(l, ips, depth, max, id_hint) : depth;
 }

@@ -40,12 +40,17 @@ struct sl_py_capture {
 };
 extern __thread struct sl_py_capture sl_py_capture __attribute__((tls_model("initial-exec")));
 
-/* Fills sl_py_capture for this thread (hook path: plain loads, one call
- * into CPython that reads a global or a thread-local). */
-void sl_python_capture_begin(void);
+/* For a capture from the allocator wrappers (from: the wrapper's caller):
+ * the stack id the capture cache (python_capture_cache.h) holds for it, or
+ * 0, and then sl_py_capture filled for this thread, for the walk and merge
+ * that follow (sl_python_capture_end after them). Hook path: plain loads,
+ * one call into CPython that reads a global or a thread-local. */
+struct sl_caller;
+uint32_t sl_python_capture(const struct sl_caller *from);
 
-/* Fork child (one thread): forget the stack ids memoised by sl_python_merge,
- * which the child's empty stack table no longer holds. */
+/* Fork child (one thread): forget the stack ids memoised by sl_python_merge
+ * and the capture cache, which the child's empty stack table no longer
+ * holds. */
 void sl_python_forget_stack_ids(void);
 
 static inline void sl_python_capture_end(void)

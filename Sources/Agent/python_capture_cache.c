@@ -1,0 +1,112 @@
+/*
+ * python_capture_cache.c: a Python allocation's stack id, remembered whole.
+ *
+ * A capture from the allocator wrappers goes through the path memo
+ * (fast_unwind.c: which set, which way, the whole-path check), the chain
+ * memo (python_frames.c: which slot, the chain compared) and the merged-id
+ * memo (which slot, four fields compared), some 500 instructions even when
+ * all three vouch. But what decides the stack is known before the walk:
+ * the wrapper's caller (ip0, sp0), the eval frame's anchor and the top
+ * Python frame and its instruction (sl_py_capture). So the result of a
+ * capture that all three memos vouched for is remembered under those, with
+ * exactly what vouched for it: each native return address's offset from
+ * sp0 and value (paths whose frames all find their CFA from the stack
+ * pointer, where return addresses decide the walk: the path memo's
+ * return-address-only case) and each Python frame's address, code object
+ * and instruction pointer (chains where those decide what is shown: the
+ * chain memo's unflagged case). A capture with that key compares them all,
+ * one load and compare per native frame and three per Python frame, and
+ * pushes the remembered id. Any difference and the capture goes the usual
+ * way, which then fills the slot again.
+ *
+ * Exactness: the native frames the fast walk would find are those return
+ * addresses (every CFA a fixed distance from the last: the rules of one
+ * generation of the rule cache, which the slot keeps), and the walk ends at
+ * the same eval frame; the Python frames shown follow from the compared
+ * fields (python_frames.c's chain memo says why). The depth limit and the
+ * Swift async merge are checked too. Stack reads stay inside this thread's
+ * stack; frame reads follow this thread's live chain, as the chain memo's.
+ *
+ * Slots are shared by all threads and written under a sequence number (odd
+ * while written; a writer that finds it odd skips, a reader that sees it
+ * move goes the usual way). No thread waits.
+ */
+#include "python_capture_cache.h"
+#include "unwind_modules.h"
+
+#include <string.h>
+
+struct sl_py_cache_slot *sl_py_cache_table;
+__thread struct sl_py_cache_miss sl_py_cache_miss __attribute__((tls_model("initial-exec")));
+
+static inline void wr64(void *p, uint64_t v) { __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED); }
+static inline void wr32(void *p, uint32_t v) { __atomic_store_n((uint32_t *)p, v, __ATOMIC_RELAXED); }
+
+void sl_py_cache_setup(void)
+{
+    if (!sl_py_cache_table)
+        sl_py_cache_table = sl_map_zero(SL_PY_CACHE_SLOTS * sizeof(struct sl_py_cache_slot));
+}
+
+void sl_py_cache_forget(void)
+{
+    if (sl_py_cache_table)
+        memset(sl_py_cache_table, 0, SL_PY_CACHE_SLOTS * sizeof(struct sl_py_cache_slot));
+    sl_py_cache_miss.slot = NULL;
+}
+
+/* A slot never filled or filled in another epoch, else each in turn (per
+ * thread, so no line is shared): a set keeps up to its ways' worth of
+ * stacks, whichever keys they are under. */
+static __thread uint32_t victim_turn __attribute__((tls_model("initial-exec")));
+
+struct sl_py_cache_slot *sl_py_cache_victim(struct sl_py_cache_slot *set)
+{
+    const uint64_t epoch = sl_py_cache_epoch();
+    for (uint32_t w = 0; w < SL_PY_CACHE_WAYS; w++) {
+        const struct sl_py_cache_slot *s = &set[w];
+        if (!sl_py_cache_rd32(&s->np) || sl_py_cache_rd64(&s->epoch) != epoch)
+            return &set[w];
+    }
+    return &set[victim_turn++ % SL_PY_CACHE_WAYS];
+}
+
+void sl_py_cache_remember(const struct sl_py_cache_chain *chain, const struct sl_stack_hint *path, uint32_t id)
+{
+    struct sl_py_cache_miss miss = sl_py_cache_miss;
+    struct sl_py_cache_slot *s = miss.slot;
+    sl_py_cache_miss.slot = NULL;
+    /* A walk that starts in the agent has another sp0: no slot ever holds
+     * such an ip0, so lookups need not ask. */
+    if (!s || !id || !chain->n || chain->n > SL_PY_CACHE_FRAMES || sl_in_agent(miss.ip0))
+        return;
+    uint32_t at[SL_PY_CACHE_NATIVE], gen;
+    uint64_t ra[SL_PY_CACHE_NATIVE];
+    uint32_t nn = sl_fast_unwind_path_checks(*path, at, ra, SL_PY_CACHE_NATIVE, &gen);
+    if (!nn)
+        return;
+    uint64_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
+    if ((q & 1) || !atomic_compare_exchange_strong(&s->seq, &q, q + 1))
+        return;   /* someone else is writing it: theirs is as good */
+    atomic_thread_fence(memory_order_release);
+    wr64(&s->ip0, miss.ip0);
+    wr64(&s->top, sl_py_capture.top);
+    wr64(&s->site, sl_py_capture.site);
+    wr64(&s->anchor_rel, sl_py_capture.anchor - miss.sp0);
+    wr64(&s->epoch, (uint64_t)gen << 32 | sl_sess.frames);   /* as sl_py_cache_epoch(), the path's generation */
+    wr64(&s->end, chain->end);
+    wr64(&s->id, id);
+    for (uint32_t i = 0; i < nn; i++) {
+        wr64(&s->ra[i], ra[i]);
+        wr32(&s->at[i], at[i]);
+    }
+    for (uint32_t i = 0; i < chain->n; i++) {
+        wr64(&s->py[i][0], chain->f[i][0]);
+        wr64(&s->py[i][1], chain->f[i][1]);
+        wr64(&s->py[i][2], chain->f[i][2]);
+    }
+    /* The counts last (release): a reader that sees them sees what they count. */
+    __atomic_store_n(&s->nn, nn, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->np, chain->n, __ATOMIC_RELEASE);
+    atomic_store_explicit(&s->seq, q + 2, memory_order_release);
+}
