@@ -67,7 +67,7 @@ enum sl_record_type {
     SL_REC_PYTHON = 7,      /* struct sl_rec_python: what became of CPython's object allocators */
     SL_REC_COLLECTED = 8,   /* struct sl_rec_collected: answer to SL_CMD_COLLECT */
     SL_REC_PAIRS = 9,       /* struct sl_rec_pairs: blocks allocated and freed again, counted, not sent */
-    SL_REC_PEAK = 10,       /* struct sl_rec_peak: what those blocks added to the live totals here */
+    SL_REC_PEAK = 10,       /* struct sl_rec_peak: how high the live totals went with allocations held back */
 };
 
 /* A block came into existence. `stack_id` was sent in an SL_REC_STACK first. */
@@ -98,11 +98,11 @@ struct sl_rec_pairs {
     uint64_t count;
 };
 
-/* While those blocks lived, the live totals were higher than the records
- * around them say: at this point of the stream, the live bytes reached the
- * reader's current bytes plus `bytes`, and the live blocks its current
- * blocks plus `blocks` (each maximum on its own). A reader keeping a peak
- * takes both into it; nothing else changes. */
+/* While the agent held allocations back (some of which then vanished as
+ * pairs), the live totals were higher than the records before this one
+ * say: the live bytes reached the reader's current bytes plus `bytes`, and
+ * the live blocks its current blocks plus `blocks` (each maximum on its
+ * own). A reader keeping a peak takes both into it; nothing else changes. */
 struct sl_rec_peak {
     uint64_t bytes;
     uint64_t blocks;
