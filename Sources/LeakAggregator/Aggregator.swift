@@ -10,8 +10,24 @@ import LeakEvents
 /// Not thread-safe; the collector serialises access.
 public final class Aggregator {
     public private(set) var counters = AggregatorCounters()
-    /// Interned stacks in order of arrival; `LiveBlock.stackIndex` indexes here.
-    public private(set) var stacks: [StackTotals] = []
+    /// Interned stacks in order of arrival, with their counts; `LiveBlock.stackIndex` indexes here.
+    public var stacks: [StackTotals] {
+        var result = interned
+        for index in result.indices {
+            let c = counts[index]
+            result[index].liveBytes = c.liveBytes
+            result[index].liveBlocks = c.liveBlocks
+            result[index].allocatedBlocks = c.allocatedBlocks
+            result[index].allocatedBytes = c.allocatedBytes
+        }
+        return result
+    }
+    /// How many stacks are interned (`stacks.count`, without assembling them).
+    public var stackCount: Int { interned.count }
+    /// Each stack's id, return addresses and (sampled mode) estimates; its
+    /// integer counts are in `counts`, written on every event.
+    private var interned: [StackTotals] = []
+    private let counts = StackCounters()
     private let stackIndexByID = StackIndexTable()
     private let live = LiveBlockTable()
     // One-entry cache in front of stackIndexByID: consecutive allocations
@@ -68,7 +84,7 @@ public final class Aggregator {
 
     /// Stacks that hold live memory now.
     public func liveStacks() -> [StackTotals] {
-        stacks.filter { $0.liveBlocks > 0 }
+        stacks.filter { $0.liveBlocks > 0 }   // assembled once, at a snapshot
     }
 
     /// Visits every live block (for per-site ages at snapshot time).
@@ -89,11 +105,12 @@ public final class Aggregator {
     private func intern(stackID: UInt32, ips: [UInt64]) {
         if let index = stackIndexByID.find(stackID) {
             // The agent sends each stack once; a repeat must agree.
-            stacks[Int(index)].ips = ips
+            interned[Int(index)].ips = ips
             return
         }
-        stackIndexByID.set(stackID, UInt32(stacks.count))
-        stacks.append(StackTotals(stackID: stackID, ips: ips))
+        stackIndexByID.set(stackID, UInt32(interned.count))
+        interned.append(StackTotals(stackID: stackID, ips: ips))
+        counts.append()
     }
 
     /// The index of `stackID` in `stacks`, interning an empty stack for an id
@@ -107,7 +124,7 @@ public final class Aggregator {
             return known
         }
         intern(stackID: stackID, ips: [])
-        return UInt32(stacks.count - 1)
+        return UInt32(interned.count - 1)
     }
 
     /// Blocks allocated and freed again before the agent sent them: they
@@ -116,12 +133,13 @@ public final class Aggregator {
         counters.allocations &+= count
         counters.frees &+= count
         let index = Int(stackIndex(stackID))
-        stacks[index].allocatedBlocks &+= count
-        stacks[index].allocatedBytes &+= size &* count
+        let c = counts.base + index
+        c.pointee.allocatedBlocks &+= count
+        c.pointee.allocatedBytes &+= size &* count
         if let weigh {
             let w = weigh(size)
-            stacks[index].estimated.allocatedBlocks += w.blocks * Double(count)
-            stacks[index].estimated.allocatedBytes += w.bytes * Double(count)
+            interned[index].estimated.allocatedBlocks += w.blocks * Double(count)
+            interned[index].estimated.allocatedBytes += w.bytes * Double(count)
         }
     }
 
@@ -135,7 +153,7 @@ public final class Aggregator {
             counters.replacedBlocks += 1
             release(replaced)
         }
-        Self.count(allocationOf: size, in: &stacks[Int(index)])
+        Self.count(allocationOf: size, in: counts.base + Int(index))
         counters.currentBytes += size
         counters.currentBlocks += 1
         if counters.currentBytes > counters.peakBytes {
@@ -149,11 +167,11 @@ public final class Aggregator {
 
     private func addWeight(_ w: (blocks: Double, bytes: Double), stack: Int, allocated: Bool) {
         if allocated {
-            stacks[stack].estimated.allocatedBlocks += w.blocks
-            stacks[stack].estimated.allocatedBytes += w.bytes
+            interned[stack].estimated.allocatedBlocks += w.blocks
+            interned[stack].estimated.allocatedBytes += w.bytes
         }
-        stacks[stack].estimated.liveBlocks += w.blocks
-        stacks[stack].estimated.liveBytes += w.bytes
+        interned[stack].estimated.liveBlocks += w.blocks
+        interned[stack].estimated.liveBytes += w.bytes
         counters.estimatedBlocks += w.blocks
         counters.estimatedBytes += w.bytes
         counters.estimatedPeakBlocks = max(counters.estimatedPeakBlocks, counters.estimatedBlocks)
@@ -173,7 +191,7 @@ public final class Aggregator {
 
     @inline(__always)
     private func release(_ block: LiveBlock) {
-        Self.count(releaseOf: block.size, in: &stacks[Int(block.stackIndex)])
+        Self.count(releaseOf: block.size, in: counts.base + Int(block.stackIndex))
         counters.currentBytes -= block.size
         counters.currentBlocks -= 1
         if let weigh {
@@ -182,19 +200,17 @@ public final class Aggregator {
         }
     }
 
-    // One access to the stack's element for all its counters: each
-    // `stacks[i].field` write checks the array's uniqueness and bounds anew.
     @inline(__always)
-    private static func count(allocationOf size: UInt64, in totals: inout StackTotals) {
-        totals.liveBytes += size
-        totals.liveBlocks += 1
-        totals.allocatedBytes &+= size
-        totals.allocatedBlocks &+= 1
+    private static func count(allocationOf size: UInt64, in totals: UnsafeMutablePointer<StackCounters.Counts>) {
+        totals.pointee.liveBytes += size
+        totals.pointee.liveBlocks += 1
+        totals.pointee.allocatedBytes &+= size
+        totals.pointee.allocatedBlocks &+= 1
     }
 
     @inline(__always)
-    private static func count(releaseOf size: UInt64, in totals: inout StackTotals) {
-        totals.liveBytes -= size
-        totals.liveBlocks -= 1
+    private static func count(releaseOf size: UInt64, in totals: UnsafeMutablePointer<StackCounters.Counts>) {
+        totals.pointee.liveBytes -= size
+        totals.pointee.liveBlocks -= 1
     }
 }

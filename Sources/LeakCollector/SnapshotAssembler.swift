@@ -15,7 +15,7 @@ enum SnapshotAssembler {
     /// the aggregator locked. An array, not a Dictionary: this visits every
     /// live block, millions of them at scale.
     static func ages(of aggregator: Aggregator, now: UInt32) -> [StackAges?] {
-        var result = [StackAges?](repeating: nil, count: aggregator.stacks.count)
+        var result = [StackAges?](repeating: nil, count: aggregator.stackCount)
         aggregator.forEachLiveBlock { block in
             let seconds = Double(now &- min(now, block.birth)) / 10
             let index = Int(block.stackIndex)
