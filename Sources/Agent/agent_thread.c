@@ -11,10 +11,10 @@
 #include "sampling.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>

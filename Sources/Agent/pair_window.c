@@ -15,7 +15,7 @@ void sl_window_reset(struct sl_window *w)
 /* The oldest slot goes: out as an allocation if its block still lives.
  * The reader's current rises by what leaves the held total, so the most
  * held, counted from the reader's current, falls by as much. */
-static void send_oldest(struct sl_window *w)
+void sl_window_send_oldest(struct sl_window *w)
 {
     unsigned slot = w->first;
     w->first = (w->first + 1) & (SL_WINDOW_CAP - 1);
@@ -30,11 +30,6 @@ static void send_oldest(struct sl_window *w)
     sl_window_out_alloc(w->address[slot], w->size[slot], w->stack_id[slot]);
 }
 
-void sl_window_make_room(struct sl_window *w)
-{
-    send_oldest(w);
-}
-
 void sl_window_commit(struct sl_window *w)
 {
     /* Sent in order, the allocations show the reader the held total it
@@ -42,7 +37,7 @@ void sl_window_commit(struct sl_window *w)
     if (!w->max_told && (w->held_max_bytes > w->held_bytes || w->held_max_blocks > w->held_blocks))
         sl_window_out_peak(w->held_max_bytes, w->held_max_blocks);
     while (w->n)
-        send_oldest(w);
+        sl_window_send_oldest(w);
     w->held_max_bytes = 0;
     w->held_max_blocks = 0;
     w->max_told = 1;

@@ -86,7 +86,7 @@ void sl_window_commit(struct sl_window *w);
 void sl_window_settle(struct sl_window *w);
 
 void sl_window_alloc_now(struct sl_window *w, uint64_t address, uint64_t size, uint32_t stack_id);
-void sl_window_make_room(struct sl_window *w);
+void sl_window_send_oldest(struct sl_window *w);
 void sl_window_free_past(struct sl_window *w, uint64_t address);
 void sl_window_count_pair_slow(struct sl_window *w, uint32_t stack_id, uint64_t size);
 
@@ -140,7 +140,7 @@ static inline void sl_window_alloc(struct sl_window *w, uint64_t address, uint64
         return;
     }
     if (__builtin_expect(w->n == SL_WINDOW_CAP, 0))
-        sl_window_make_room(w);
+        sl_window_send_oldest(w);   /* full: room for the new one */
     unsigned slot = (w->first + w->n++) & (SL_WINDOW_CAP - 1);
     w->address[slot] = address;
     w->size[slot] = size;
