@@ -44,8 +44,8 @@ public final class TracingSession: @unchecked Sendable {
     /// - Parameter listener: the socket the agent will connect to.
     public convenience init(pid: Int32, mode: SnapshotMetadata.Mode, frames: UInt32, command: [String], store: SnapshotStore, listener: EventListener) {
         self.init(pid: pid, mode: mode, frames: frames, command: command, store: store)
-        self.listener = AgentListener(listener: listener, refused: { [weak self] _, why in
-            self?.noteRefusal(why)
+        self.listener = AgentListener(listener: listener, refused: { [weak self] agentPID, why in
+            if agentPID == pid { self?.noteRefusal(why) }
         }) { [weak self] stream in
             guard let self, stream.peerPID == pid else { return false }
             adopt(stream)
