@@ -136,6 +136,8 @@ public final class Aggregator {
         let c = counts.base + index
         c.pointee.allocatedBlocks &+= count
         c.pointee.allocatedBytes &+= size &* count
+        c.pointee.freedBlocks &+= count
+        c.pointee.freedBytes &+= size &* count
         if let weigh {
             let w = weigh(size)
             interned[index].estimated.allocatedBlocks += w.blocks * Double(count)
@@ -143,26 +145,93 @@ public final class Aggregator {
         }
     }
 
-    /// `apply(.alloc(...))` without the event (the reader's fast path, `EventDecoder.feed(_:allocation:free:other:)`).
+    /// Applies a batch of allocations and frees in order (the reader's fast
+    /// path, `EventDecoder.feed(_:blocks:other:)`). The totals stay in
+    /// registers for the batch and every step is inlined into one loop: a
+    /// call per event, and the counters' round trips through memory, cost
+    /// more than the live table's work.
+    public func apply(_ blocks: UnsafeBufferPointer<BlockEvent>) {
+        guard weigh == nil else {
+            for event in blocks {
+                if event.isFree {
+                    recordFree(address: event.address)
+                } else {
+                    recordAllocation(address: event.address, size: event.size, stackID: event.stack)
+                }
+            }
+            return
+        }
+        var totals = counters
+        for event in blocks {
+            if event.isFree {
+                _ = free(address: event.address, into: &totals)
+            } else {
+                _ = allocate(address: event.address, size: event.size, stackID: event.stack, into: &totals)
+            }
+        }
+        counters = totals
+    }
+
+    /// `apply(.alloc(...))` without the event.
     public func recordAllocation(address: UInt64, size: UInt64, stackID: UInt32) {
-        counters.allocations += 1
-        guard address != 0 else { return }
+        guard let (index, replaced) = allocate(address: address, size: size, stackID: stackID, into: &counters),
+              let weigh else { return }
+        if let replaced { unweigh(replaced) }
+        addWeight(weigh(size), stack: Int(index), allocated: true)
+    }
+
+    /// `apply(.free(...))` without the event.
+    public func recordFree(address: UInt64) {
+        if let released = free(address: address, into: &counters), weigh != nil { unweigh(released) }
+    }
+
+    /// The one body of an allocation, counted in `totals`; returns the
+    /// block's stack index and the block it replaced, nil for address 0.
+    /// Sampled mode's weights are the caller's.
+    @inline(__always)
+    private func allocate(address: UInt64, size: UInt64, stackID: UInt32,
+                          into totals: inout AggregatorCounters) -> (stackIndex: UInt32, replaced: LiveBlock?)? {
+        totals.allocations &+= 1
+        guard address != 0 else { return nil }
         let index = stackIndex(stackID)
-        let block = LiveBlock(size: size, stackIndex: index, birth: now)
-        if let replaced = live.insert(address, block) {
-            counters.replacedBlocks += 1
-            release(replaced)
+        let replaced = live.insert(address, LiveBlock(size: size, stackIndex: index, birth: now))
+        if let replaced {
+            totals.replacedBlocks &+= 1
+            release(replaced, from: &totals)
         }
         Self.count(allocationOf: size, in: counts.base + Int(index))
-        counters.currentBytes += size
-        counters.currentBlocks += 1
-        if counters.currentBytes > counters.peakBytes {
-            counters.peakBytes = counters.currentBytes
+        totals.currentBytes &+= size
+        totals.currentBlocks &+= 1
+        totals.peakBytes = max(totals.peakBytes, totals.currentBytes)
+        totals.peakBlocks = max(totals.peakBlocks, totals.currentBlocks)
+        return (index, replaced)
+    }
+
+    /// The one body of a free, counted in `totals`; returns the block released.
+    @inline(__always)
+    private func free(address: UInt64, into totals: inout AggregatorCounters) -> LiveBlock? {
+        guard address != 0 else { return nil }
+        guard let block = live.remove(address) else {
+            totals.unknownFrees &+= 1
+            return nil
         }
-        if counters.currentBlocks > counters.peakBlocks {
-            counters.peakBlocks = counters.currentBlocks
-        }
-        if let weigh { addWeight(weigh(size), stack: Int(index), allocated: true) }
+        totals.frees &+= 1
+        release(block, from: &totals)
+        return block
+    }
+
+    @inline(__always)
+    private func release(_ block: LiveBlock, from totals: inout AggregatorCounters) {
+        Self.count(releaseOf: block.size, in: counts.base + Int(block.stackIndex))
+        totals.currentBytes &-= block.size
+        totals.currentBlocks &-= 1
+    }
+
+    /// Sampled mode: takes a released block's weight off its stack and the totals.
+    private func unweigh(_ block: LiveBlock) {
+        guard let weigh else { return }
+        let w = weigh(block.size)
+        addWeight((-w.blocks, -w.bytes), stack: Int(block.stackIndex), allocated: false)
     }
 
     private func addWeight(_ w: (blocks: Double, bytes: Double), stack: Int, allocated: Bool) {
@@ -178,39 +247,15 @@ public final class Aggregator {
         counters.estimatedPeakBytes = max(counters.estimatedPeakBytes, counters.estimatedBytes)
     }
 
-    /// `apply(.free(...))` without the event.
-    public func recordFree(address: UInt64) {
-        guard address != 0 else { return }
-        guard let block = live.remove(address) else {
-            counters.unknownFrees += 1
-            return
-        }
-        counters.frees += 1
-        release(block)
-    }
-
-    @inline(__always)
-    private func release(_ block: LiveBlock) {
-        Self.count(releaseOf: block.size, in: counts.base + Int(block.stackIndex))
-        counters.currentBytes -= block.size
-        counters.currentBlocks -= 1
-        if let weigh {
-            let w = weigh(block.size)
-            addWeight((-w.blocks, -w.bytes), stack: Int(block.stackIndex), allocated: false)
-        }
-    }
-
     @inline(__always)
     private static func count(allocationOf size: UInt64, in totals: UnsafeMutablePointer<StackCounters.Counts>) {
-        totals.pointee.liveBytes += size
-        totals.pointee.liveBlocks += 1
         totals.pointee.allocatedBytes &+= size
         totals.pointee.allocatedBlocks &+= 1
     }
 
     @inline(__always)
     private static func count(releaseOf size: UInt64, in totals: UnsafeMutablePointer<StackCounters.Counts>) {
-        totals.pointee.liveBytes -= size
-        totals.pointee.liveBlocks -= 1
+        totals.pointee.freedBytes &+= size
+        totals.pointee.freedBlocks &+= 1
     }
 }

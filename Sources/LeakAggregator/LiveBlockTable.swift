@@ -27,7 +27,12 @@ public struct LiveBlock: Equatable, Sendable {
 /// class that owns its segments' memory.
 final class LiveBlockTable {
     private let segments: UnsafeMutablePointer<LiveBlockSegment>
-    private(set) var count = 0
+
+    /// Summed over the segments when asked (rarely): a second count kept
+    /// here would cost every event a write.
+    var count: Int {
+        (0..<Self.segmentCount).reduce(0) { $0 + segments[$1].count }
+    }
 
     private static let segmentBits = 6
     private static let segmentCount = 1 << segmentBits
@@ -63,20 +68,20 @@ final class LiveBlockTable {
     }
 
     /// Inserts or replaces; returns the block that was there before, if any.
+    /// (Inlined, as `remove` is, into the aggregator's event loop: a call
+    /// per event cost more than the probe.)
     @discardableResult
+    @inline(__always)
     func insert(_ address: UInt64, _ block: LiveBlock) -> LiveBlock? {
         let (segment, rest) = Self.hash(address)
-        let old = segments[segment].insert(address, hash: rest, block)
-        if old == nil { count += 1 }
-        return old
+        return segments[segment].insert(address, hash: rest, block)
     }
 
     /// Removes and returns the block at `address`, if known.
+    @inline(__always)
     func remove(_ address: UInt64) -> LiveBlock? {
         let (segment, rest) = Self.hash(address)
-        let removed = segments[segment].remove(address, hash: rest)
-        if removed != nil { count -= 1 }
-        return removed
+        return segments[segment].remove(address, hash: rest)
     }
 
     func forEach(_ body: (UInt64, LiveBlock) -> Void) {
@@ -94,6 +99,10 @@ struct LiveBlockSegment {
     private var sizeAndBirth: UnsafeMutablePointer<UInt64>
     private var stackIndexes: UnsafeMutablePointer<UInt32>
     private var capacity: Int
+    /// The counts at which the segment grows and shrinks, kept with the
+    /// capacity so each event compares once instead of multiplying.
+    private var growAt = 0
+    private var shrinkBelow = 0
     /// Sizes of 4 GiB and more, by address: rare enough for a Dictionary.
     private var largeSizes: [UInt64: UInt64] = [:]
     private let minimumCapacity: Int
@@ -103,6 +112,14 @@ struct LiveBlockSegment {
         minimumCapacity = capacity
         self.capacity = capacity
         (keys, sizeAndBirth, stackIndexes) = Self.buffers(capacity)
+        setLimits()
+    }
+
+    /// Grow past 80% full, by a quarter; shrink under 20% full, by half,
+    /// never under the initial capacity.
+    private mutating func setLimits() {
+        growAt = capacity * 4 / 5
+        shrinkBelow = capacity > minimumCapacity ? (capacity + 4) / 5 : 0
     }
 
     func deallocateBuffers() {
@@ -123,7 +140,7 @@ struct LiveBlockSegment {
 
     @inline(__always)
     private func home(_ hash: UInt64) -> Int {
-        Int(truncatingIfNeeded: hash.multipliedFullWidth(by: UInt64(capacity)).high)
+        Int(truncatingIfNeeded: hash.multipliedFullWidth(by: UInt64(truncatingIfNeeded: capacity)).high)
     }
 
     @inline(__always)
@@ -133,13 +150,13 @@ struct LiveBlockSegment {
 
     @inline(__always)
     private func after(_ slot: Int) -> Int {
-        slot + 1 == capacity ? 0 : slot + 1
+        slot &+ 1 == capacity ? 0 : slot &+ 1
     }
 
     /// Probe distance from `from` forward to `to`, around the end.
     @inline(__always)
     private func distance(_ from: Int, _ to: Int) -> Int {
-        to >= from ? to - from : to + capacity - from
+        to >= from ? to &- from : to &+ capacity &- from
     }
 
     @inline(__always)
@@ -175,7 +192,7 @@ struct LiveBlockSegment {
 
     @inline(__always)
     mutating func insert(_ address: UInt64, hash: UInt64, _ block: LiveBlock) -> LiveBlock? {
-        if (count + 1) * 5 > capacity * 4 {
+        if count >= growAt {
             rehash(to: capacity + max(16, capacity / 4))
         }
         var slot = home(hash)
@@ -190,7 +207,7 @@ struct LiveBlockSegment {
             if key == 0 {
                 keys[slot] = address
                 store(block, at: slot, address: address)
-                count += 1
+                count &+= 1
                 return nil
             }
             slot = after(slot)
@@ -209,22 +226,25 @@ struct LiveBlockSegment {
         let removed = block(at: slot)
         if removed.size >= UInt64(UInt32.max) { largeSizes[address] = nil }
         // Backward-shift deletion: move up any later entry whose home is at or
-        // before the hole, so lookups never stop early at it.
+        // before the hole, so lookups never stop early at it. That is an
+        // entry as far from its home as `gap`, the hole's distance behind it.
         var hole = slot
         var next = after(hole)
+        var gap = 1
         while keys[next] != 0 {
-            let wanted = home(ofKey: keys[next])
-            if distance(wanted, hole) < distance(wanted, next) || wanted == hole {
+            if distance(home(ofKey: keys[next]), next) >= gap {
                 keys[hole] = keys[next]
                 sizeAndBirth[hole] = sizeAndBirth[next]
                 stackIndexes[hole] = stackIndexes[next]
                 hole = next
+                gap = 0
             }
             next = after(next)
+            gap &+= 1
         }
         keys[hole] = 0
-        count -= 1
-        if capacity > minimumCapacity && count * 5 < capacity {
+        count &-= 1
+        if count < shrinkBelow {
             rehash(to: max(minimumCapacity, capacity / 2))
         }
         return removed
@@ -241,6 +261,7 @@ struct LiveBlockSegment {
         let (oldKeys, oldPacked, oldStacks, oldCapacity) = (keys, sizeAndBirth, stackIndexes, capacity)
         (keys, sizeAndBirth, stackIndexes) = Self.buffers(size)
         capacity = size
+        setLimits()
         // Sizes in largeSizes stay where they are: keyed by address.
         for old in 0..<oldCapacity where oldKeys[old] != 0 {
             var slot = home(ofKey: oldKeys[old])

@@ -6,11 +6,16 @@
 /// strode over the stack's return addresses and estimates. Here a write is
 /// a pointer and an add. Not thread-safe; the aggregator serialises access.
 final class StackCounters {
+    /// What was allocated and freed; live is the difference, so an event
+    /// writes two counters, not four.
     struct Counts {
-        var liveBytes: UInt64 = 0
-        var liveBlocks: UInt64 = 0
         var allocatedBlocks: UInt64 = 0
         var allocatedBytes: UInt64 = 0
+        var freedBlocks: UInt64 = 0
+        var freedBytes: UInt64 = 0
+
+        var liveBlocks: UInt64 { allocatedBlocks &- freedBlocks }
+        var liveBytes: UInt64 { allocatedBytes &- freedBytes }
     }
 
     private(set) var base: UnsafeMutablePointer<Counts>

@@ -210,8 +210,7 @@ final class AgentConnection: @unchecked Sendable {
                 condition.lock()
                 aggregator.now = clockNow
                 try decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]),
-                                 allocation: aggregator.recordAllocation(address:size:stackID:),
-                                 free: aggregator.recordFree(address:)) { event in
+                                 blocks: aggregator.apply(_:)) { event in
                     switch event {
                     case let .stack(_, ips):
                         newStacks.append(ips)

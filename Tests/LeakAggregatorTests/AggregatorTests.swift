@@ -57,6 +57,48 @@ final class AggregatorTests: XCTestCase {
         XCTAssertEqual(aggregator.counters.peakBytes, 1150)
     }
 
+    /// The batch path (`apply(_: UnsafeBufferPointer<BlockEvent>)`, the
+    /// reader's) against one event at a time: frees of unknown and reused
+    /// addresses, address 0, a replaced block, sizes of 4 GiB and more, a
+    /// stack never described, and the peak reached inside a batch.
+    func testBatchesCountExactlyAsSingleEvents() {
+        var generator = SystemRandomNumberGenerator()
+        var blocks: [BlockEvent] = []
+        for step in 0..<20_000 {
+            let address = UInt64.random(in: 0...600, using: &generator) << 4
+            if Bool.random(using: &generator) {
+                blocks.append(.free(address: address))
+            } else {
+                let size = step % 97 == 0 ? (1 << 32) + UInt64(step) : UInt64.random(in: 1...5000, using: &generator)
+                blocks.append(.allocation(address: address, size: size, stack: UInt32.random(in: 1...4, using: &generator)))
+            }
+        }
+        let single = Aggregator(), batched = Aggregator()
+        for aggregator in [single, batched] {
+            aggregator.apply(.stack(id: 1, ips: [0x10]))
+            aggregator.apply(.stack(id: 2, ips: [0x20]))
+            aggregator.apply(.stack(id: 3, ips: [0x30]))
+        }
+        for block in blocks {
+            single.apply(block.isFree ? .free(address: block.address) : .alloc(address: block.address, size: block.size, stack: block.stack))
+        }
+        var start = 0
+        while start < blocks.count {
+            let end = min(blocks.count, start + Int.random(in: 1...300, using: &generator))
+            blocks[start..<end].withUnsafeBufferPointer { batched.apply($0) }
+            start = end
+        }
+        XCTAssertEqual(batched.counters, single.counters)
+        XCTAssertEqual(batched.stacks, single.stacks)
+        XCTAssertEqual(batched.liveBlockCount, single.liveBlockCount)
+        XCTAssertGreaterThan(single.counters.replacedBlocks, 0)
+        XCTAssertGreaterThan(single.counters.unknownFrees, 0)
+        var live: [UInt64: LiveBlock] = [:]
+        single.forEachLiveBlockAddress { live[$0] = $1 }
+        batched.forEachLiveBlockAddress { XCTAssertEqual(live.removeValue(forKey: $0), $1) }
+        XCTAssertTrue(live.isEmpty)
+    }
+
     func testUnknownFreesAreCountedAndIgnored() {
         let aggregator = Aggregator()
         aggregator.apply(.free(address: 0xDEAD))

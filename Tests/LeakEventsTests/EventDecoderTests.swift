@@ -51,8 +51,8 @@ final class EventDecoderTests: XCTestCase {
         }
     }
 
-    /// The reader's fast path: allocations and frees through their own
-    /// callbacks, in stream order with everything else, at any split point.
+    /// The reader's fast path: allocations and frees in batches, in stream
+    /// order with everything else, at any split point.
     func testFieldCallbacksSeeTheSameStreamInOrder() throws {
         let stream = sampleStream()
         for chunkSize in [1, 5, 13, 41, stream.count] {
@@ -62,8 +62,11 @@ final class EventDecoderTests: XCTestCase {
             while offset < stream.count {
                 let end = min(offset + chunkSize, stream.count)
                 try Array(stream[offset..<end]).withUnsafeBytes { chunk in
-                    try decoder.feed(chunk, allocation: { seen.append("alloc \($0) \($1) \($2)") },
-                                     free: { seen.append("free \($0)") }, other: { seen.append("other \($0)") })
+                    try decoder.feed(chunk, blocks: { batch in
+                        for block in batch {
+                            seen.append(block.isFree ? "free \(block.address)" : "alloc \(block.address) \(block.size) \(block.stack)")
+                        }
+                    }, other: { seen.append("other \($0)") })
                 }
                 offset = end
             }
@@ -78,14 +81,60 @@ final class EventDecoderTests: XCTestCase {
         }
     }
 
+    /// Runs longer than a batch, a batch cut by another record, and a
+    /// broken record after a run: every allocation and free comes once, in
+    /// stream order, and what preceded the broken record is delivered.
+    func testBatchesKeepStreamOrderAcrossTheirBoundaries() throws {
+        var s = StreamBuilder()
+        s.hello()
+        var expected: [String] = []
+        for index in 0..<700 {
+            let address = UInt64(0x10000 + 16 * index)
+            if index % 3 == 2 {
+                s.free(address - 16)
+                expected.append("free \(address - 16)")
+            } else {
+                s.alloc(address, size: UInt64(index), stack: UInt32(index % 5))
+                expected.append("alloc \(address) \(index) \(index % 5)")
+            }
+            if index == 300 {
+                s.sync(1)
+                expected.append("other sync(token: 1, lostEvents: 0)")
+            }
+        }
+        s.frame(type: 2, payload: [1, 2, 3])   // a FREE without its address
+        for chunkSize in [7, 1000, s.bytes.count] {
+            var decoder = EventDecoder()
+            var seen: [String] = []
+            var offset = 0
+            XCTAssertThrowsError(try {
+                while offset < s.bytes.count {
+                    let end = min(offset + chunkSize, s.bytes.count)
+                    try Array(s.bytes[offset..<end]).withUnsafeBytes { chunk in
+                        try decoder.feed(chunk, blocks: { batch in
+                            XCTAssertLessThanOrEqual(batch.count, 256)
+                            for block in batch {
+                                seen.append(block.isFree ? "free \(block.address)" : "alloc \(block.address) \(block.size) \(block.stack)")
+                            }
+                        }, other: { seen.append("other \($0)") })
+                    }
+                    offset = end
+                }
+            }(), "chunk size \(chunkSize)") { error in
+                XCTAssertEqual(error as? EventStreamError, .shortRecord(type: 2, size: 3))
+            }
+            XCTAssertEqual(seen, expected, "chunk size \(chunkSize)")
+        }
+    }
+
     func testShortAllocationIsAnErrorOnTheFastPathToo() {
         var s = StreamBuilder()
         s.hello()
         s.frame(type: 1, payload: [UInt8](repeating: 0, count: 16))
         var decoder = EventDecoder()
         XCTAssertThrowsError(try s.bytes.withUnsafeBytes { chunk in
-            try decoder.feed(chunk, allocation: { _, _, _ in XCTFail("a 16-byte allocation record (no stack id) was decoded") },
-                             free: { _ in }, other: { _ in })
+            try decoder.feed(chunk, blocks: { _ in XCTFail("a 16-byte allocation record (no stack id) was decoded") },
+                             other: { _ in })
         }) { error in
             XCTAssertEqual(error as? EventStreamError, .shortRecord(type: 1, size: 16))
         }
