@@ -6,8 +6,8 @@
  * memo (python_frames.c: which slot, the chain compared) and the merged-id
  * memo (which slot, four fields compared), some 500 instructions even when
  * all three vouch. But what decides the stack is known before the walk:
- * the wrapper's caller (ip0, sp0), the eval frame's anchor and the top
- * Python frame and its instruction (sl_py_capture). So the result of a
+ * the wrapper's caller (ip0, sp0) and the top Python frame and its
+ * instruction (sl_py_capture). So the result of a
  * capture that all three memos vouched for is remembered under those, with
  * exactly what vouched for it: each native return address's offset from
  * sp0 and value (paths whose frames all find their CFA from the stack
@@ -109,7 +109,6 @@ void sl_py_cache_remember(const struct sl_py_cache_chain *chain, const struct sl
     wr64(&s->ip0, miss.ip0);
     wr64(&s->top, sl_py_capture.top);
     wr64(&s->site, sl_py_capture.site);
-    wr64(&s->anchor_rel, sl_py_capture.anchor - miss.sp0);
     wr64(&s->epoch, (uint64_t)gen << 32 | sl_sess.frames);   /* as sl_py_cache_epoch(), the path's generation */
     wr64(&s->end, chain->end);
     wr64(&s->id, id);

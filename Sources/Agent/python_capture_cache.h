@@ -27,7 +27,7 @@ struct sl_py_cache_native {
 
 struct sl_py_cache_slot {
     _Atomic uint64_t seq;   /* odd while being written */
-    uint64_t ip0, top, site, anchor_rel;   /* the key */
+    uint64_t ip0, top, site;               /* the key */
     uint64_t epoch;                        /* sl_py_cache_epoch() when filled */
     uint32_t nn, np;                       /* native and Python checks, written last */
     uint64_t end, id;                      /* the chain's last `previous`; the stack id */
@@ -83,7 +83,7 @@ static inline uint64_t sl_py_cache_epoch(void)
 
 /* The id slot s holds for capture c, if every check holds: 0 if not. Of
  * the key only ip0 is compared: the chain's compare covers the top frame
- * and its instruction, and the anchor only picks the set. span: how far
+ * and its instruction. span: how far
  * above sp0 the stack goes, less a word. */
 static inline __attribute__((always_inline)) uint32_t sl_py_cache_probe(const struct sl_py_cache_slot *s,
                                                                         const struct sl_py_capture *c, uintptr_t ip0,
@@ -186,13 +186,16 @@ static inline __attribute__((always_inline)) uint32_t sl_py_cache_lookup(const s
     sl_py_cache_miss.slot = NULL;
     if (!t || sl_sample_mean || sl_async_may_merge())
         return 0;
-    const uintptr_t anchor_rel = c->anchor - sp0, end = sl_py_cache_thread_top(sp0);
+    const uintptr_t end = sl_py_cache_thread_top(sp0);
     if (!end)
         return 0;
     const uintptr_t span = end - sp0 - 8;
     /* Ways: one instruction's allocation may come by several native paths
-     * of one depth (a C encoder's helpers for each kind of value). */
-    uint64_t h = (ip0 ^ c->site ^ anchor_rel << 24) * 0x9e3779b97f4a7c15ull ^ c->top * 0xc2b2ae3d27d4eb4full;
+     * (a C encoder's helpers for each kind of value). sp0 spreads one
+     * instruction's paths of different depths over sets, as the anchor's
+     * distance from it would, without 3.13's walk down the chain for the
+     * anchor, which only a miss needs (python_frames.c). */
+    uint64_t h = (ip0 ^ c->site ^ sp0 << 24) * 0x9e3779b97f4a7c15ull ^ c->top * 0xc2b2ae3d27d4eb4full;
     struct sl_py_cache_slot *set = &t[(h >> 40) & (SL_PY_CACHE_SLOTS - SL_PY_CACHE_WAYS)];
     const uint64_t epoch = sl_py_cache_epoch();
     for (uint32_t w = 0; w < SL_PY_CACHE_WAYS; w++) {

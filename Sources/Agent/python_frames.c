@@ -216,18 +216,21 @@ static inline __attribute__((always_inline)) uint32_t capture_with(const struct 
             c.top = f;
             c.site = load_ptr(f, l->frame_instr);
         }
-        for (uint32_t i = 0; i < SL_PY_ANCHOR_FRAMES && plausible(f); i++) {
-            if (load_byte(f, l->frame_owner) == (unsigned char)l->owner_cstack) {
-                c.anchor = f;
-                break;
-            }
-            f = load_ptr(f, l->frame_previous);
-        }
     }
     uint32_t id = c.top ? sl_py_cache_lookup(&c, from, l->frame_code, l->frame_instr, l->frame_previous) : 0;
-    if (!id)
-        sl_py_capture = c;
-    return id;
+    if (id)
+        return id;
+    /* 3.13's anchor is a walk down the chain: only the walk that follows
+     * a miss needs it (the capture cache's set does not depend on it). */
+    for (uint32_t i = 0; !l->tstate_cframe && i < SL_PY_ANCHOR_FRAMES && plausible(f); i++) {
+        if (load_byte(f, l->frame_owner) == (unsigned char)l->owner_cstack) {
+            c.anchor = f;
+            break;
+        }
+        f = load_ptr(f, l->frame_previous);
+    }
+    sl_py_capture = c;
+    return 0;
 }
 
 static uint32_t capture_row1(const struct sl_caller *from) { return capture_with(&layouts[0], from); }
