@@ -6,8 +6,8 @@
  * memo (python_frames.c: which slot, the chain compared) and the merged-id
  * memo (which slot, four fields compared), some 500 instructions even when
  * all three vouch. But what decides the stack is known before the walk:
- * the wrapper's caller (ip0, sp0), the eval frame's anchor and the top
- * Python frame and its instruction (sl_py_capture). So the result of a
+ * the wrapper's caller (ip0, sp0) and the top Python frame and its
+ * instruction (sl_py_capture). So the result of a
  * capture that all three memos vouched for is remembered under those, with
  * exactly what vouched for it: each native return address's offset from
  * sp0 and value (paths whose frames all find their CFA from the stack
@@ -38,6 +38,23 @@
 
 struct sl_py_cache_slot *sl_py_cache_table;
 __thread struct sl_py_cache_miss sl_py_cache_miss __attribute__((tls_model("initial-exec")));
+__thread struct sl_py_cache_stack sl_py_cache_stack __attribute__((tls_model("initial-exec")));
+
+/* The range remembered is exactly the one sl_py_cache_stack_top's test
+ * took for sp (a thread's own stack below its descriptor, or the main
+ * thread's below __libc_stack_end): both tops are fixed for a thread, and
+ * a thread's descriptor never lies inside the main thread's stack, so
+ * another sp in it gets the same answer. */
+uintptr_t sl_py_cache_stack_find(uintptr_t sp)
+{
+    uintptr_t top = sl_py_cache_stack_top(sp);
+    if (!top)
+        return 0;
+    uintptr_t len = top == (uintptr_t)__builtin_thread_pointer() ? (256ull << 20) : (4ull << 30);
+    /* top - sp <= len, inclusive: the range starts at top - len. */
+    sl_py_cache_stack = (struct sl_py_cache_stack){top - len, len};
+    return top;
+}
 
 static inline void wr64(void *p, uint64_t v) { __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED); }
 static inline void wr32(void *p, uint32_t v) { __atomic_store_n((uint32_t *)p, v, __ATOMIC_RELAXED); }
@@ -92,13 +109,12 @@ void sl_py_cache_remember(const struct sl_py_cache_chain *chain, const struct sl
     wr64(&s->ip0, miss.ip0);
     wr64(&s->top, sl_py_capture.top);
     wr64(&s->site, sl_py_capture.site);
-    wr64(&s->anchor_rel, sl_py_capture.anchor - miss.sp0);
     wr64(&s->epoch, (uint64_t)gen << 32 | sl_sess.frames);   /* as sl_py_cache_epoch(), the path's generation */
     wr64(&s->end, chain->end);
     wr64(&s->id, id);
     for (uint32_t i = 0; i < nn; i++) {
-        wr64(&s->ra[i], ra[i]);
-        wr32(&s->at[i], at[i]);
+        wr64(&s->nat[i].ra, ra[i]);
+        wr64(&s->nat[i].at, at[i]);
     }
     for (uint32_t i = 0; i < chain->n; i++) {
         wr64(&s->py[i][0], chain->f[i][0]);

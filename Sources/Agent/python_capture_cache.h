@@ -19,14 +19,19 @@
 #define SL_PY_CACHE_NATIVE 48u    /* deeper native paths go the usual way */
 #define SL_PY_CACHE_FRAMES 16u    /* and so do longer chains */
 
+/* A native frame's check: its return address, at sp0 + at. Side by side,
+ * so the compare walks one array with one pointer. */
+struct sl_py_cache_native {
+    uint64_t ra, at;
+};
+
 struct sl_py_cache_slot {
     _Atomic uint64_t seq;   /* odd while being written */
-    uint64_t ip0, top, site, anchor_rel;   /* the key */
+    uint64_t ip0, top, site;               /* the key */
     uint64_t epoch;                        /* sl_py_cache_epoch() when filled */
     uint32_t nn, np;                       /* native and Python checks, written last */
     uint64_t end, id;                      /* the chain's last `previous`; the stack id */
-    uint64_t ra[SL_PY_CACHE_NATIVE];       /* native frame i's return address, at sp0 + at[i] */
-    uint32_t at[SL_PY_CACHE_NATIVE];
+    struct sl_py_cache_native nat[SL_PY_CACHE_NATIVE];
     uint64_t py[SL_PY_CACHE_FRAMES][3];   /* a frame's address, code object, instruction */
 };
 
@@ -78,7 +83,7 @@ static inline uint64_t sl_py_cache_epoch(void)
 
 /* The id slot s holds for capture c, if every check holds: 0 if not. Of
  * the key only ip0 is compared: the chain's compare covers the top frame
- * and its instruction, and the anchor only picks the set. span: how far
+ * and its instruction. span: how far
  * above sp0 the stack goes, less a word. */
 static inline __attribute__((always_inline)) uint32_t sl_py_cache_probe(const struct sl_py_cache_slot *s,
                                                                         const struct sl_py_capture *c, uintptr_t ip0,
@@ -86,23 +91,26 @@ static inline __attribute__((always_inline)) uint32_t sl_py_cache_probe(const st
                                                                         uint32_t code_at, uint32_t instr_at,
                                                                         uint32_t previous_at)
 {
-    /* Another caller's slot, the common miss of a way, costs a compare. */
+    /* The sequence number first, so the one read of ip0 (another caller's
+     * slot, the common miss of a way, costs that compare) is one the
+     * closing check covers. */
+    uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
     if (sl_py_cache_rd64(&s->ip0) != ip0)
         return 0;
-    uint64_t s1 = atomic_load_explicit(&s->seq, memory_order_acquire);
     /* Acquire: a writer stores the counts after everything they count, so
      * no frame address read below is one it has not written (never 0). */
     uint32_t nn = __atomic_load_n(&s->nn, __ATOMIC_ACQUIRE), np = __atomic_load_n(&s->np, __ATOMIC_ACQUIRE);
-    uint64_t diff = (sl_py_cache_rd64(&s->ip0) ^ ip0) | (sl_py_cache_rd64(&s->epoch) ^ epoch) | (s1 & 1);
+    uint64_t diff = (sl_py_cache_rd64(&s->epoch) ^ epoch) | (s1 & 1);
     if (diff || nn - 1 >= SL_PY_CACHE_NATIVE || np - 1 >= SL_PY_CACHE_FRAMES)
         return 0;
     /* Each offset is checked before its read: a slot being rewritten may
      * hand out another stack's (the sequence number catches it after). A
      * compare and branch a frame costs what an accumulated difference
      * does, and a path of another way mostly differs near its leaf. */
-    for (uint32_t i = 0; i < nn; i++) {
-        uint32_t at = sl_py_cache_rd32(&s->at[i]);
-        if (SL_UNLIKELY(at > span) || sl_py_cache_word(sp0 + at) != sl_py_cache_rd64(&s->ra[i]))
+    const struct sl_py_cache_native *n = s->nat, *nend = s->nat + nn;
+    for (; n != nend; n++) {
+        uint64_t at = sl_py_cache_rd64(&n->at);
+        if (SL_UNLIKELY(at > span) || sl_py_cache_word(sp0 + at) != sl_py_cache_rd64(&n->ra))
             return 0;
     }
     /* f is this thread's live chain (top, then `previous` of frames that
@@ -139,6 +147,26 @@ static inline uintptr_t sl_py_cache_stack_top(uintptr_t sp)
     return 0;
 }
 
+/* This thread's stack as sl_py_cache_stack_top last found it: an sp in
+ * [lo, lo + len) has top lo + len (python_capture_cache.c). */
+struct sl_py_cache_stack {
+    uintptr_t lo, len;
+};
+extern __thread struct sl_py_cache_stack sl_py_cache_stack __attribute__((tls_model("initial-exec")));
+
+/* sl_py_cache_stack_top(sp), remembered in sl_py_cache_stack. */
+uintptr_t sl_py_cache_stack_find(uintptr_t sp);
+
+/* The top of this thread's stack for sp, as sl_py_cache_stack_top finds
+ * it: one compare while sp stays in the range found last. */
+static inline uintptr_t sl_py_cache_thread_top(uintptr_t sp)
+{
+    const struct sl_py_cache_stack r = sl_py_cache_stack;
+    if (SL_LIKELY(sp - r.lo < r.len))
+        return r.lo + r.len;
+    return sl_py_cache_stack_find(sp);
+}
+
 /* The slot of set a miss fills (python_capture_cache.c). */
 struct sl_py_cache_slot *sl_py_cache_victim(struct sl_py_cache_slot *set);
 
@@ -158,13 +186,16 @@ static inline __attribute__((always_inline)) uint32_t sl_py_cache_lookup(const s
     sl_py_cache_miss.slot = NULL;
     if (!t || sl_sample_mean || sl_async_may_merge())
         return 0;
-    const uintptr_t anchor_rel = c->anchor - sp0, end = sl_py_cache_stack_top(sp0);
+    const uintptr_t end = sl_py_cache_thread_top(sp0);
     if (!end)
         return 0;
     const uintptr_t span = end - sp0 - 8;
     /* Ways: one instruction's allocation may come by several native paths
-     * of one depth (a C encoder's helpers for each kind of value). */
-    uint64_t h = (ip0 ^ c->site ^ anchor_rel << 24) * 0x9e3779b97f4a7c15ull ^ c->top * 0xc2b2ae3d27d4eb4full;
+     * (a C encoder's helpers for each kind of value). sp0 spreads one
+     * instruction's paths of different depths over sets, as the anchor's
+     * distance from it would, without 3.13's walk down the chain for the
+     * anchor, which only a miss needs (python_frames.c). */
+    uint64_t h = (ip0 ^ c->site ^ sp0 << 24) * 0x9e3779b97f4a7c15ull ^ c->top * 0xc2b2ae3d27d4eb4full;
     struct sl_py_cache_slot *set = &t[(h >> 40) & (SL_PY_CACHE_SLOTS - SL_PY_CACHE_WAYS)];
     const uint64_t epoch = sl_py_cache_epoch();
     for (uint32_t w = 0; w < SL_PY_CACHE_WAYS; w++) {

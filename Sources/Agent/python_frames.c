@@ -54,11 +54,10 @@ static const struct sl_py_layout layouts[] = {
 #define SL_PY_MAX_FRAMES 256u   /* a longer chain is a broken one */
 
 static void memo_setup(const struct sl_py_layout *l);
+static const sl_python_capture_fn captures[];
 
 static const struct sl_py_layout *_Atomic layout;   /* set once; then read-only */
 static uint32_t layout_row;   /* 1 + its index in layouts[] (read after layout) */
-/* The same once captures may start (held_tstate found too); 0: none. */
-static _Atomic uint32_t capture_row;
 static void *(*get_tstate)(void);
 /* The thread state CPython calls current, unchecked: the GIL holder's
  * (3.11) or the calling thread's while it holds the GIL (3.12+). Only
@@ -157,7 +156,7 @@ void sl_python_init(void)
     layout_row = (uint32_t)(found - layouts) + 1;
     atomic_store_explicit(&layout, found, memory_order_release);
     if (held_tstate)
-        atomic_store_explicit(&capture_row, (uint32_t)(found - layouts) + 1, memory_order_release);
+        atomic_store_explicit(&sl_python_capture_with, captures[found - layouts], memory_order_release);
 }
 
 /* ts if it is the calling thread's own state, else 0: another thread's
@@ -217,30 +216,36 @@ static inline __attribute__((always_inline)) uint32_t capture_with(const struct 
             c.top = f;
             c.site = load_ptr(f, l->frame_instr);
         }
-        for (uint32_t i = 0; i < SL_PY_ANCHOR_FRAMES && plausible(f); i++) {
-            if (load_byte(f, l->frame_owner) == (unsigned char)l->owner_cstack) {
-                c.anchor = f;
-                break;
-            }
-            f = load_ptr(f, l->frame_previous);
-        }
     }
     uint32_t id = c.top ? sl_py_cache_lookup(&c, from, l->frame_code, l->frame_instr, l->frame_previous) : 0;
-    if (!id)
-        sl_py_capture = c;
-    return id;
+    if (id)
+        return id;
+    /* 3.13's anchor is a walk down the chain: only the walk that follows
+     * a miss needs it (the capture cache's set does not depend on it). */
+    for (uint32_t i = 0; !l->tstate_cframe && i < SL_PY_ANCHOR_FRAMES && plausible(f); i++) {
+        if (load_byte(f, l->frame_owner) == (unsigned char)l->owner_cstack) {
+            c.anchor = f;
+            break;
+        }
+        f = load_ptr(f, l->frame_previous);
+    }
+    sl_py_capture = c;
+    return 0;
 }
 
-uint32_t sl_python_capture(const struct sl_caller *from)
+static uint32_t capture_row1(const struct sl_caller *from) { return capture_with(&layouts[0], from); }
+static uint32_t capture_row2(const struct sl_caller *from) { return capture_with(&layouts[1], from); }
+static uint32_t capture_row3(const struct sl_caller *from) { return capture_with(&layouts[2], from); }
+static const sl_python_capture_fn captures[] = {capture_row1, capture_row2, capture_row3};
+_Static_assert(sizeof(layouts) / sizeof(layouts[0]) == sizeof(captures) / sizeof(captures[0]),
+               "a capture body for each row");
+
+static uint32_t no_capture(const struct sl_caller *from)
 {
-    switch (atomic_load_explicit(&capture_row, memory_order_acquire)) {
-    case 1: return capture_with(&layouts[0], from);
-    case 2: return capture_with(&layouts[1], from);
-    case 3: return capture_with(&layouts[2], from);
-    default: return 0;
-    }
+    (void)from;
+    return 0;
 }
-_Static_assert(sizeof(layouts) / sizeof(layouts[0]) == 3, "sl_python_capture has a case for each row");
+_Atomic(sl_python_capture_fn) sl_python_capture_with = no_capture;
 
 /* ---- the chain memo ---------------------------------------------------------
  * A Python request loop allocates dozens of objects per request, almost all

@@ -46,7 +46,15 @@ extern __thread struct sl_py_capture sl_py_capture __attribute__((tls_model("ini
  * that follow (sl_python_capture_end after them). Hook path: plain loads,
  * one call into CPython that reads a global or a thread-local. */
 struct sl_caller;
-uint32_t sl_python_capture(const struct sl_caller *from);
+typedef uint32_t (*sl_python_capture_fn)(const struct sl_caller *from);
+/* The capture body of the interpreter's layout row (its offsets folded
+ * into its loads), set once captures may start: one indirect call, no
+ * dispatch on the row per capture. Until then it answers 0. */
+extern _Atomic(sl_python_capture_fn) sl_python_capture_with;
+static inline uint32_t sl_python_capture(const struct sl_caller *from)
+{
+    return atomic_load_explicit(&sl_python_capture_with, memory_order_acquire)(from);
+}
 
 /* Fork child (one thread): forget the stack ids memoised by sl_python_merge
  * and the capture cache, which the child's empty stack table no longer
