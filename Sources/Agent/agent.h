@@ -255,6 +255,12 @@ int sl_stacks_reset_in_child(void);
 
 /* ---- unwinding (unwind.c) -------------------------------------------- */
 
+/* How far below its top an sp may lie and still be taken for a thread's
+ * stack (the top: its descriptor, the thread pointer) or the main thread's
+ * (the top: __libc_stack_end). Walks never read past a top found so. */
+#define SL_MAX_THREAD_STACK (256ull << 20)
+#define SL_MAX_MAIN_STACK (4ull << 30)
+
 /* Where a hook's caller stands once the hook returns: its ip (the return
  * address), sp and rbp. The agent is built with frame pointers, so a hook's
  * own frame holds all three ([rbp] the caller's rbp, [rbp + 8] the return

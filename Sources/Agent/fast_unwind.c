@@ -210,9 +210,6 @@ static inline uint64_t lookup(uintptr_t ip, uint32_t gen)
 
 /* ---- the walk ------------------------------------------------------------ */
 
-#define FU_MAX_THREAD_STACK (256ull << 20)
-#define FU_MAX_MAIN_STACK (4ull << 30)
-
 /* One frame of the rule walk: from (ip, sp, bp) to the caller's. Returns
  * 1 (moved), 0 (outermost or return address 0: the walk is over) or -1
  * (needs libunwind). *w gets the rule used. */
@@ -681,9 +678,9 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
      * without the call. */
     uintptr_t top, self = (uintptr_t)__builtin_thread_pointer();
     uintptr_t main_top = (uintptr_t)__libc_stack_end;
-    if (sp < self && self - sp <= FU_MAX_THREAD_STACK)
+    if (sp < self && self - sp <= SL_MAX_THREAD_STACK)
         top = self;
-    else if (sp < main_top && main_top - sp <= FU_MAX_MAIN_STACK)
+    else if (sp < main_top && main_top - sp <= SL_MAX_MAIN_STACK)
         top = main_top;
     else
         return -1;

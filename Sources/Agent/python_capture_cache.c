@@ -40,19 +40,25 @@ struct sl_py_cache_slot *sl_py_cache_table;
 __thread struct sl_py_cache_miss sl_py_cache_miss __attribute__((tls_model("initial-exec")));
 __thread struct sl_py_cache_stack sl_py_cache_stack __attribute__((tls_model("initial-exec")));
 
-/* The range remembered is exactly the one sl_py_cache_stack_top's test
- * took for sp (a thread's own stack below its descriptor, or the main
- * thread's below __libc_stack_end): both tops are fixed for a thread, and
- * a thread's descriptor never lies inside the main thread's stack, so
- * another sp in it gets the same answer. */
+/* The range remembered gives exactly sl_py_cache_stack_top's answer for
+ * any sp in it: both tops are fixed for a thread, and the thread's own
+ * range is tested first there. So the main thread's range is remembered
+ * only where the thread's own range does not overlap it (a thread whose
+ * stack lies within SL_MAX_MAIN_STACK below __libc_stack_end, or that once
+ * ran on another stack there, would otherwise keep the main thread's top,
+ * and the span that bounds the cache's reads with it). */
 uintptr_t sl_py_cache_stack_find(uintptr_t sp)
 {
     uintptr_t top = sl_py_cache_stack_top(sp);
     if (!top)
         return 0;
-    uintptr_t len = top == (uintptr_t)__builtin_thread_pointer() ? (256ull << 20) : (4ull << 30);
+    uintptr_t self = (uintptr_t)__builtin_thread_pointer();
+    uintptr_t len = top == self ? SL_MAX_THREAD_STACK : SL_MAX_MAIN_STACK;
     /* top - sp <= len, inclusive: the range starts at top - len. */
-    sl_py_cache_stack = (struct sl_py_cache_stack){top - len, len};
+    uintptr_t lo = top - len, own_lo = self - SL_MAX_THREAD_STACK;   /* both ranges in wrapping arithmetic */
+    int overlaps = top != self && (own_lo - lo < len || lo - own_lo < SL_MAX_THREAD_STACK);
+    if (!overlaps)
+        sl_py_cache_stack = (struct sl_py_cache_stack){lo, len};
     return top;
 }
 

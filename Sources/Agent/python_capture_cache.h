@@ -140,9 +140,9 @@ static inline uintptr_t sl_py_cache_stack_top(uintptr_t sp)
 {
     extern void *__libc_stack_end;
     uintptr_t self = (uintptr_t)__builtin_thread_pointer(), main_top = (uintptr_t)__libc_stack_end;
-    if (sp < self && self - sp <= (256ull << 20))
+    if (sp < self && self - sp <= SL_MAX_THREAD_STACK)
         return self;
-    if (sp < main_top && main_top - sp <= (4ull << 30))
+    if (sp < main_top && main_top - sp <= SL_MAX_MAIN_STACK)
         return main_top;
     return 0;
 }
