@@ -113,19 +113,18 @@ void sl_py_cache_remember(const struct sl_py_cache_chain *chain, const struct sl
         return;   /* someone else is writing it: theirs is as good */
     atomic_thread_fence(memory_order_release);
     wr64(&s->ip0, miss.ip0);
-    wr64(&s->top, sl_py_capture.top);
-    wr64(&s->site, sl_py_capture.site);
     wr64(&s->epoch, (uint64_t)gen << 32 | sl_sess.frames);   /* as sl_py_cache_epoch(), the path's generation */
     wr64(&s->end, chain->end);
     wr64(&s->id, id);
-    for (uint32_t i = 0; i < nn; i++) {
-        wr64(&s->nat[i].ra, ra[i]);
-        wr64(&s->nat[i].at, at[i]);
+    uint64_t *k = s->chk;
+    for (uint32_t i = 0; i < nn; i++, k += 2) {
+        wr64(&k[0], ra[i]);
+        wr64(&k[1], at[i]);
     }
-    for (uint32_t i = 0; i < chain->n; i++) {
-        wr64(&s->py[i][0], chain->f[i][0]);
-        wr64(&s->py[i][1], chain->f[i][1]);
-        wr64(&s->py[i][2], chain->f[i][2]);
+    for (uint32_t i = 0; i < chain->n; i++, k += 3) {
+        wr64(&k[0], chain->f[i][0]);
+        wr64(&k[1], chain->f[i][1]);
+        wr64(&k[2], chain->f[i][2]);
     }
     /* The counts last (release): a reader that sees them sees what they count. */
     __atomic_store_n(&s->nn, nn, __ATOMIC_RELEASE);

@@ -19,20 +19,19 @@
 #define SL_PY_CACHE_NATIVE 48u    /* deeper native paths go the usual way */
 #define SL_PY_CACHE_FRAMES 16u    /* and so do longer chains */
 
-/* A native frame's check: its return address, at sp0 + at. Side by side,
- * so the compare walks one array with one pointer. */
-struct sl_py_cache_native {
-    uint64_t ra, at;
-};
-
+/* A slot is read on a hit from its start to its last check: the header
+ * (48 bytes), then the checks in the order the probe compares them, packed
+ * with no gap (a native frame's return address and its offset from sp0,
+ * then a Python frame's address, code object and instruction), so a lookup
+ * reads ceil((48 + 16 nn + 24 np) / 64) lines, the first check on the
+ * header's line. */
 struct sl_py_cache_slot {
     _Atomic uint64_t seq;   /* odd while being written */
-    uint64_t ip0, top, site;               /* the key */
+    uint64_t ip0;                          /* the key's part the probe compares */
     uint64_t epoch;                        /* sl_py_cache_epoch() when filled */
     uint32_t nn, np;                       /* native and Python checks, written last */
     uint64_t end, id;                      /* the chain's last `previous`; the stack id */
-    struct sl_py_cache_native nat[SL_PY_CACHE_NATIVE];
-    uint64_t py[SL_PY_CACHE_FRAMES][3];   /* a frame's address, code object, instruction */
+    uint64_t chk[2 * SL_PY_CACHE_NATIVE + 3 * SL_PY_CACHE_FRAMES];
 };
 
 extern struct sl_py_cache_slot *sl_py_cache_table;
@@ -107,22 +106,22 @@ static inline __attribute__((always_inline)) uint32_t sl_py_cache_probe(const st
      * hand out another stack's (the sequence number catches it after). A
      * compare and branch a frame costs what an accumulated difference
      * does, and a path of another way mostly differs near its leaf. */
-    const struct sl_py_cache_native *n = s->nat, *nend = s->nat + nn;
-    for (; n != nend; n++) {
-        uint64_t at = sl_py_cache_rd64(&n->at);
-        if (SL_UNLIKELY(at > span) || sl_py_cache_word(sp0 + at) != sl_py_cache_rd64(&n->ra))
+    const uint64_t *n = s->chk, *nend = s->chk + 2 * nn;
+    for (; n != nend; n += 2) {
+        uint64_t at = sl_py_cache_rd64(&n[1]);
+        if (SL_UNLIKELY(at > span) || sl_py_cache_word(sp0 + at) != sl_py_cache_rd64(&n[0]))
             return 0;
     }
     /* f is this thread's live chain (top, then `previous` of frames that
      * matched), and every address a slot held was a live frame's: f
      * matching one is safe to read (0 never does: see above). */
     uintptr_t f = c->top;
-    const uint64_t(*py)[3] = s->py, (*pend)[3] = s->py + np;
-    for (; py != pend; py++) {
-        if (f != sl_py_cache_rd64(&(*py)[0]))
+    const uint64_t *py = nend, *pend = nend + 3 * np;
+    for (; py != pend; py += 3) {
+        if (f != sl_py_cache_rd64(&py[0]))
             return 0;
-        if ((sl_py_cache_word(f + code_at) ^ sl_py_cache_rd64(&(*py)[1])) |
-            (sl_py_cache_word(f + instr_at) ^ sl_py_cache_rd64(&(*py)[2])))
+        if ((sl_py_cache_word(f + code_at) ^ sl_py_cache_rd64(&py[1])) |
+            (sl_py_cache_word(f + instr_at) ^ sl_py_cache_rd64(&py[2])))
             return 0;
         f = sl_py_cache_word(f + previous_at);
     }
