@@ -29,6 +29,8 @@ final class AgentConnection: @unchecked Sendable {
     private var statusValue: AgentStatus?
     private var failure: String?
     private var isClosed = false
+    /// The process's agent was turned away: no hello will come on this connection.
+    private var helloRefused = false
     private var hasStream = false
     private var endingValue: StreamEnding?
     private var pythonValue: PythonAllocators?
@@ -62,12 +64,22 @@ final class AgentConnection: @unchecked Sendable {
     var streamFailure: String? { condition.withLock { failure } }
     var closed: Bool { condition.withLock { isClosed } }
 
-    /// Waits until an agent has said hello, or the stream ended, or `timeout` passed.
+    /// Ends every wait for a hello at once: the process's agent was refused,
+    /// so waiting out the timeout would only delay the reason.
+    func refuseHello() {
+        condition.withLock {
+            helloRefused = true
+            condition.broadcast()
+        }
+    }
+
+    /// Waits until an agent has said hello, or the stream ended, or its agent
+    /// was refused, or `timeout` passed.
     func waitForHello(timeout: Double) -> AgentHello? {
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
-        while helloValue == nil && !isClosed {
+        while helloValue == nil && !isClosed && !helloRefused {
             if !condition.wait(until: deadline) { break }
         }
         return helloValue

@@ -33,8 +33,15 @@ public final class TracingSession: @unchecked Sendable {
     private var listener: AgentListener?
     /// Why the agent's connection was refused, if it was (another build's protocol).
     public var refusal: String? { imageLock.withLock { refusalValue } }
-    /// This session's process connected with an agent that was refused.
-    public func noteRefusal(_ why: String) { imageLock.withLock { refusalValue = why } }
+    /// This session's process connected with an agent that was refused; a
+    /// wait for its agent ends now instead of at its timeout.
+    public func noteRefusal(_ why: String) {
+        let waiting = imageLock.withLock {
+            refusalValue = why
+            return current
+        }
+        waiting.refuseHello()
+    }
     private var refusalValue: String?
     /// Called (on the accepting thread) after an exec, with the new image's command line.
     public var onExec: (([String]) -> Void)?
