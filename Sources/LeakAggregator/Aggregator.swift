@@ -173,7 +173,7 @@ public final class Aggregator {
     }
 
     /// `apply(.alloc(...))` without the event.
-    public func recordAllocation(address: UInt64, size: UInt64, stackID: UInt32) {
+    private func recordAllocation(address: UInt64, size: UInt64, stackID: UInt32) {
         guard let (index, replaced) = allocate(address: address, size: size, stackID: stackID, into: &counters),
               let weigh else { return }
         if let replaced { unweigh(replaced) }
@@ -181,7 +181,7 @@ public final class Aggregator {
     }
 
     /// `apply(.free(...))` without the event.
-    public func recordFree(address: UInt64) {
+    private func recordFree(address: UInt64) {
         if let released = free(address: address, into: &counters), weigh != nil { unweigh(released) }
     }
 
