@@ -3,7 +3,11 @@ import LeakProc
 
 /// Turns the agent's Python frame entries (code object address, last
 /// instruction) into file, qualified name and line by reading the code
-/// object from the live target. Code objects are cached: one read each.
+/// object from the live target. Code objects are cached by address, and
+/// each use of the cache first checks that the object there is still the
+/// one read: a freed code object's block goes to the next object of its
+/// size, often another code object (exec, compile, a module's code once it
+/// has run), whose lines the cache would otherwise take from the first.
 public final class PythonFrameResolver {
     /// Bit 63 marks a Python entry in a stack (SL_PY_FRAME_TAG in swiftleak_protocol.h).
     static let tag: UInt64 = 1 << 63
@@ -11,15 +15,28 @@ public final class PythonFrameResolver {
     static let codeMask: UInt64 = (1 << 47) - 1
 
     private struct Code {
+        var identity: Identity
         var filename: String
         var qualname: String
         var firstLine: Int
         var table: [UInt8]
     }
 
+    /// What tells one code object at an address from the next: the objects
+    /// it points to and its first line, read in one go. Not its header,
+    /// which the allocator overwrites when the block is freed (a freed code
+    /// object still reads right, and entries captured before its death
+    /// come here after it).
+    private struct Identity: Equatable {
+        var filename: UInt64
+        var qualname: UInt64
+        var linetable: UInt64
+        var firstLine: Int32
+    }
+
     private let pid: Int32
     private let layout: CodeObjectLayout
-    private var codes: [UInt64: Code?] = [:]
+    private var codes: [UInt64: Code] = [:]
 
     /// Whether a stack entry is a Python frame rather than a return address.
     public static func isPythonEntry(_ ip: UInt64) -> Bool { ip & tag != 0 }
@@ -59,11 +76,14 @@ public final class PythonFrameResolver {
         let address = entry & Self.codeMask
         let lastInstruction = Int((entry & ~Self.tag) >> Self.lastInstructionShift) - 1
         let code: Code?
-        if let known = codes[address] {
-            code = known
+        let identity = readIdentity(at: address)
+        if let known = codes[address], identity == nil || identity == known.identity {
+            code = known   // unchanged, or unreadable now (the target is gone): nothing replaced it
+        } else if let fresh = identity.flatMap(readCode) {
+            code = fresh
+            codes[address] = fresh
         } else {
-            code = readCode(at: address)
-            codes[address] = code
+            code = codes[address]   // no code object there now: the entry was captured before it died
         }
         guard let code else {
             return Frame(function: "<python code 0x\(String(address, radix: 16))>", module: PythonFrames.moduleName, address: entry)
@@ -73,16 +93,32 @@ public final class PythonFrameResolver {
                      module: PythonFrames.moduleName, address: entry)
     }
 
-    private func readCode(at address: UInt64) -> Code? {
-        guard let filename = readPointer(address + layout.filename).flatMap(readString),
-              let qualname = readPointer(address + layout.qualname).flatMap(readString),
-              let tableObject = readPointer(address + layout.linetable),
-              let firstLine = read(address + layout.firstLine, count: 4).map({ Int(Int32(littleEndian: load($0))) }),
-              let tableSize = read(tableObject + CodeObjectLayout.bytesSize, count: 8).map({ Int(Int64(littleEndian: load($0))) }),
+    /// The identity fields of the code object at `address`, from one read
+    /// of the span that holds them; nil if unreadable or a pointer is null.
+    private func readIdentity(at address: UInt64) -> Identity? {
+        let fields = [layout.filename, layout.qualname, layout.linetable, layout.firstLine]
+        let start = fields.min()!, end = fields.max()! + 8
+        guard let span = read(address + start, count: Int(end - start)) else { return nil }
+        func field<T: FixedWidthInteger>(_ offset: UInt64, as _: T.Type) -> T {
+            let at = Int(offset - start)
+            return load(Array(span[at..<at + MemoryLayout<T>.size]))
+        }
+        let identity = Identity(filename: UInt64(littleEndian: field(layout.filename, as: UInt64.self)),
+                                qualname: UInt64(littleEndian: field(layout.qualname, as: UInt64.self)),
+                                linetable: UInt64(littleEndian: field(layout.linetable, as: UInt64.self)),
+                                firstLine: Int32(littleEndian: field(layout.firstLine, as: Int32.self)))
+        guard identity.filename != 0, identity.qualname != 0, identity.linetable != 0 else { return nil }
+        return identity
+    }
+
+    private func readCode(_ identity: Identity) -> Code? {
+        guard let filename = readString(identity.filename),
+              let qualname = readString(identity.qualname),
+              let tableSize = read(identity.linetable + CodeObjectLayout.bytesSize, count: 8).map({ Int(Int64(littleEndian: load($0))) }),
               tableSize >= 0, tableSize < 1 << 24,
-              let table = tableSize == 0 ? [] : read(tableObject + CodeObjectLayout.bytesData, count: tableSize)
+              let table = tableSize == 0 ? [] : read(identity.linetable + CodeObjectLayout.bytesData, count: tableSize)
         else { return nil }
-        return Code(filename: filename, qualname: qualname, firstLine: firstLine, table: table)
+        return Code(identity: identity, filename: filename, qualname: qualname, firstLine: Int(identity.firstLine), table: table)
     }
 
     /// A compact str object's text (every name and path a code object holds is one).
@@ -103,10 +139,6 @@ public final class PythonFrameResolver {
             scalars.append(Unicode.Scalar(value) ?? "\u{FFFD}")
         }
         return String(scalars)
-    }
-
-    private func readPointer(_ address: UInt64) -> UInt64? {
-        read(address, count: 8).map { UInt64(littleEndian: load($0)) }.flatMap { $0 == 0 ? nil : $0 }
     }
 
     private func read(_ address: UInt64, count: Int) -> [UInt8]? {
