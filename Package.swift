@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "LeakPythonTests", dependencies: ["LeakPython"]),
         .testTarget(name: "LeakSymbolsTests", dependencies: ["LeakSymbols", "LeakModel", "LeakProc"]),
         .testTarget(name: "LeakInjectTests", dependencies: ["LeakInject", "LeakProc"]),
-        .testTarget(name: "LeakSessionTests", dependencies: ["LeakSession", "LeakCollector", "LeakEvents"]),
+        .testTarget(name: "LeakSessionTests", dependencies: ["LeakSession", "LeakCollector", "LeakEvents", "LeakSymbols"]),
         .testTarget(name: "LeakTypesTests", dependencies: ["LeakTypes", "LeakSymbols"]),
         // The command line's argument readers (an executable target, tested in-process).
         .testTarget(name: "SwiftLeakTests", dependencies: ["swiftleak"]),

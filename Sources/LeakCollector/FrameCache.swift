@@ -15,6 +15,18 @@ final class FrameCache: @unchecked Sendable {
     private var frames: [UInt64: [Frame]] = [:]
     private var symbolizer: Symbolizer?
     private var symbolizerFailed = false
+    /// When the last load failed (uptime ns): a load that fails (the target
+    /// between two readable states of /proc, as when its main thread
+    /// exits) is tried again for later stacks, not given up for good.
+    private var symbolizerFailedAt: UInt64 = 0
+    static let symbolizerRetryNanoseconds: UInt64 = 100_000_000
+    /// Native addresses named address-only because no symbolizer could be
+    /// loaded; named again once one loads (this thread only).
+    private var unsymbolized: Set<UInt64> = []
+    /// `unsymbolized` is not empty (read by `waitUntilIdle`).
+    private var hasUnsymbolized = false
+    /// A snapshot asked for one more try at the addresses still unnamed.
+    private var retryRequested = false
     /// Python frame entries are read from the live interpreter (this thread only).
     private var python: PythonFrameResolver?
     private var pythonLooked = false
@@ -33,8 +45,13 @@ final class FrameCache: @unchecked Sendable {
     static let firstReleaseDelay = 0.25
     static let longestReleaseDelay = 60.0
 
-    init(pid: Int32) {
+    /// Makes the symbolizer for a process; nil when it cannot now.
+    typealias SymbolizerLoader = @Sendable (Int32) -> Symbolizer?
+    private let makeSymbolizer: SymbolizerLoader
+
+    init(pid: Int32, loader: @escaping SymbolizerLoader = { try? Symbolizer(pid: $0) }) {
         self.pid = pid
+        makeSymbolizer = loader
         let thread = Thread { [self] in run() }
         thread.name = "swiftleak-symbols"
         thread.start()
@@ -78,13 +95,22 @@ final class FrameCache: @unchecked Sendable {
         }
     }
 
-    /// Waits until every stack enqueued so far is symbolized (or `timeout` passed).
+    /// Waits until every stack enqueued so far is symbolized (or `timeout`
+    /// passed); addresses left unnamed because no symbolizer could be
+    /// loaded get one more try first.
     func waitUntilIdle(timeout: Double) {
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
         defer { condition.unlock() }
-        while !queue.isEmpty || busy {
-            if !condition.wait(until: deadline) { return }
+        var retried = false
+        while true {
+            while !queue.isEmpty || busy || retryRequested {
+                if !condition.wait(until: deadline) { return }
+            }
+            guard hasUnsymbolized && !retried && !closed else { return }
+            retried = true
+            retryRequested = true
+            condition.broadcast()
         }
     }
 
@@ -108,7 +134,8 @@ final class FrameCache: @unchecked Sendable {
         while true {
             condition.lock()
             var idle = false
-            while queue.isEmpty && !closed && !symbolizerStale && !(wantsSymbolizer && symbolizer == nil && !symbolizerFailed) {
+            while queue.isEmpty && !closed && !symbolizerStale && !retryRequested
+                    && !(wantsSymbolizer && symbolizer == nil && !symbolizerFailed) {
                 if let releaseAt {
                     idle = !condition.wait(until: releaseAt)
                     if idle { break }
@@ -134,6 +161,23 @@ final class FrameCache: @unchecked Sendable {
                 symbolizerFailed = false
                 python = nil
                 pythonLooked = false
+                unsymbolized.removeAll()
+                hasUnsymbolized = false
+                condition.unlock()
+                continue
+            }
+            if retryRequested && queue.isEmpty {
+                busy = true
+                retryRequested = false
+                let batchGeneration = generation
+                condition.unlock()
+                if symbolizer == nil { loadSymbolizer() }
+                let renamed = renameUnsymbolized()
+                condition.lock()
+                if batchGeneration == generation { frames.merge(renamed) { _, new in new } }
+                hasUnsymbolized = !unsymbolized.isEmpty
+                busy = false
+                condition.broadcast()
                 condition.unlock()
                 continue
             }
@@ -164,6 +208,7 @@ final class FrameCache: @unchecked Sendable {
                     resolved[ip] = symbolize(ip)
                 }
             }
+            resolved.merge(renameUnsymbolized()) { _, new in new }
             if !resolved.isEmpty {
                 if released { releaseDelay = min(releaseDelay * 2, Self.longestReleaseDelay) }
                 released = false
@@ -174,6 +219,7 @@ final class FrameCache: @unchecked Sendable {
             if batchGeneration == generation {
                 frames.merge(resolved) { _, new in new }
             }
+            hasUnsymbolized = !unsymbolized.isEmpty
             busy = false
             condition.broadcast()
             condition.unlock()
@@ -181,11 +227,23 @@ final class FrameCache: @unchecked Sendable {
     }
 
     private func loadSymbolizer() {
-        let loaded = try? Symbolizer(pid: pid)
+        let loaded = makeSymbolizer(pid)
         condition.withLock {
             symbolizer = loaded
             symbolizerFailed = loaded == nil
+            if loaded == nil { symbolizerFailedAt = DispatchTime.now().uptimeNanoseconds }
         }
+    }
+
+    /// Names again the addresses left unnamed for want of a symbolizer, once
+    /// one is loaded; their frames, to merge over the address-only ones.
+    private func renameUnsymbolized() -> [UInt64: [Frame]] {
+        guard symbolizer != nil, !unsymbolized.isEmpty else { return [:] }
+        let ips = unsymbolized
+        unsymbolized.removeAll()
+        var renamed: [UInt64: [Frame]] = [:]
+        for ip in ips { renamed[ip] = symbolize(ip) }
+        return renamed
     }
 
     private func symbolize(_ ip: UInt64) -> [Frame] {
@@ -196,13 +254,19 @@ final class FrameCache: @unchecked Sendable {
             }
             return [python?.frame(for: ip) ?? Frame(module: PythonFrames.moduleName, address: ip)]
         }
-        if symbolizer == nil && !symbolizerFailed { loadSymbolizer() }
+        if symbolizer == nil
+            && (!symbolizerFailed || DispatchTime.now().uptimeNanoseconds - symbolizerFailedAt >= Self.symbolizerRetryNanoseconds) {
+            loadSymbolizer()
+        }
+        guard let symbolizer else {
+            unsymbolized.insert(ip)
+            return AsyncFrameEntry.isAsync(ip) ? [Frame(address: AsyncFrameEntry.address(ip), isAsync: true)] : [Frame(address: ip)]
+        }
         if AsyncFrameEntry.isAsync(ip) {
-            let entry = AsyncFrameEntry.address(ip)
-            return symbolizer?.frames(resumePoint: entry) ?? [Frame(address: entry, isAsync: true)]
+            return symbolizer.frames(resumePoint: AsyncFrameEntry.address(ip))
         }
         // Every frame the agent sends is a return address (its own frames are
         // dropped), so the call instruction is at ip - 1.
-        return symbolizer?.frames(address: ip, isReturnAddress: true) ?? [Frame(address: ip)]
+        return symbolizer.frames(address: ip, isReturnAddress: true)
     }
 }
