@@ -166,33 +166,22 @@ final class FrameCache: @unchecked Sendable {
                 condition.unlock()
                 continue
             }
-            if retryRequested && queue.isEmpty {
-                busy = true
-                retryRequested = false
-                let batchGeneration = generation
-                condition.unlock()
-                if symbolizer == nil { loadSymbolizer() }
-                let renamed = renameUnsymbolized()
-                condition.lock()
-                if batchGeneration == generation { frames.merge(renamed) { _, new in new } }
-                hasUnsymbolized = !unsymbolized.isEmpty
-                busy = false
-                condition.broadcast()
-                condition.unlock()
-                continue
-            }
-            if queue.isEmpty {
+            if queue.isEmpty && !retryRequested {
                 condition.unlock()
                 loadSymbolizer()
                 continue
             }
+            // A retry a snapshot asked for is a batch too, maybe an empty one.
             let batch = queue
             queue.removeAll()
+            let retry = retryRequested
+            retryRequested = false
             busy = true
             let known = frames
             let batchGeneration = generation
             condition.unlock()
 
+            if retry && symbolizer == nil { loadSymbolizer() }
             var resolved: [UInt64: [Frame]] = [:]
             var needsRefresh = false
             for ips in batch {
@@ -202,13 +191,16 @@ final class FrameCache: @unchecked Sendable {
                     resolved[ip] = frames
                 }
             }
+            for (ip, frames) in renameUnsymbolized() {
+                if frames[0].module == nil { needsRefresh = true }
+                resolved[ip] = frames
+            }
             // An unknown module is usually one dlopen'ed since the last look at the maps.
             if needsRefresh, let symbolizer, (try? symbolizer.refresh()) != nil {
                 for (ip, frames) in resolved where frames[0].module == nil {
                     resolved[ip] = symbolize(ip)
                 }
             }
-            resolved.merge(renameUnsymbolized()) { _, new in new }
             if !resolved.isEmpty {
                 if released { releaseDelay = min(releaseDelay * 2, Self.longestReleaseDelay) }
                 released = false
