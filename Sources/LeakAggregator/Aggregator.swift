@@ -60,6 +60,8 @@ public final class Aggregator {
             intern(stackID: id, ips: ips)
         case let .pairs(stack, size, count):
             recordPairs(stackID: stack, size: size, count: count)
+        case let .retag(address, stack):
+            recordRetag(address: address, stackID: stack)
         case let .peak(bytes, blocks):
             counters.peakBytes = max(counters.peakBytes, counters.currentBytes &+ bytes)
             counters.peakBlocks = max(counters.peakBlocks, counters.currentBlocks &+ blocks)
@@ -183,6 +185,16 @@ public final class Aggregator {
     /// `apply(.free(...))` without the event.
     private func recordFree(address: UInt64) {
         if let released = free(address: address, into: &counters), weigh != nil { unweigh(released) }
+    }
+
+    /// A known block moves to `stackID` as if freed and allocated again at
+    /// its size (tracemalloc moves its trace so): the totals stay, the
+    /// stacks' counts and the block's birth change. An unknown block was
+    /// allocated before tracing and stays unknown.
+    private func recordRetag(address: UInt64, stackID: UInt32) {
+        guard address != 0, let block = live.find(address) else { return }
+        recordFree(address: address)
+        recordAllocation(address: address, size: block.size, stackID: stackID)
     }
 
     /// The one body of an allocation, counted in `totals`; returns the

@@ -10,6 +10,11 @@ public enum AgentEvent: Equatable, Sendable {
     /// At this point the live totals reached the current ones plus these
     /// (blocks that `pairs` counts were live then).
     case peak(bytes: UInt64, blocks: UInt64)
+    /// The live block at `address` was handed out again with no allocator
+    /// call (a CPython free list) and now belongs to `stack`: to the live
+    /// set, that block freed and allocated again at its size. A block not
+    /// known is left alone.
+    case retag(address: UInt64, stack: UInt32)
     /// A call stack the agent interned; later allocations refer to it by `id`.
     case stack(id: UInt32, ips: [UInt64])
     /// Everything that happened before the matching sync command is above this record.

@@ -244,6 +244,9 @@ public struct EventDecoder {
         case ProtocolConstants.recordPeak:
             try need(wireEnd(\sl_rec_peak.blocks))
             return .peak(bytes: u64(wireOffset(\sl_rec_peak.bytes)), blocks: u64(wireOffset(\sl_rec_peak.blocks)))
+        case ProtocolConstants.recordRetag:
+            try need(wireEnd(\sl_rec_retag.stack_id))
+            return .retag(address: u64(wireOffset(\sl_rec_retag.address)), stack: u32(wireOffset(\sl_rec_retag.stack_id)))
         case ProtocolConstants.recordSync:
             try need(wireEnd(\sl_rec_sync.lost_events))
             return .sync(token: u64(wireOffset(\sl_rec_sync.token)), lostEvents: u64(wireOffset(\sl_rec_sync.lost_events)))

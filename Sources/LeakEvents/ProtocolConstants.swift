@@ -26,6 +26,7 @@ public enum ProtocolConstants {
     static let commandCollect = UInt16(SL_CMD_COLLECT.rawValue)
     static let recordPairs = UInt16(SL_REC_PAIRS.rawValue)
     static let recordPeak = UInt16(SL_REC_PEAK.rawValue)
+    static let recordRetag = UInt16(SL_REC_RETAG.rawValue)
 }
 
 /// A Swift async caller's entry in a stack (SL_ASYNC_FRAME_TAG in

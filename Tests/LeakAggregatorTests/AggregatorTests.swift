@@ -99,6 +99,38 @@ final class AggregatorTests: XCTestCase {
         XCTAssertTrue(live.isEmpty)
     }
 
+    /// A block CPython hands out again from a free list moves to the stack
+    /// that took it, as a free and an allocation of its size there would
+    /// move it; the totals and the peak stay. One never seen is left alone.
+    func testARetaggedBlockMovesToItsNewStackKeepingItsSize() {
+        let aggregator = Aggregator()
+        aggregator.apply(.stack(id: 1, ips: [0x10]))
+        aggregator.apply(.stack(id: 2, ips: [0x20]))
+        aggregator.apply(.alloc(address: 0xA0, size: 56, stack: 1))
+        aggregator.apply(.alloc(address: 0xB0, size: 8, stack: 1))
+        aggregator.now = 7
+        aggregator.apply(.retag(address: 0xA0, stack: 2))
+        aggregator.apply(.retag(address: 0xDEAD, stack: 2))   // allocated before tracing
+        aggregator.apply(.retag(address: 0, stack: 2))
+
+        XCTAssertEqual(aggregator.block(at: 0xA0), LiveBlock(size: 56, stackIndex: 1, birth: 7))
+        XCTAssertEqual(aggregator.block(at: 0xDEAD), nil)
+        let byID = Dictionary(uniqueKeysWithValues: aggregator.stacks.map { ($0.stackID, $0) })
+        XCTAssertEqual(byID[1]?.liveBytes, 8)
+        XCTAssertEqual(byID[1]?.liveBlocks, 1)
+        XCTAssertEqual(byID[1]?.allocatedBlocks, 2)
+        XCTAssertEqual(byID[2]?.liveBytes, 56)
+        XCTAssertEqual(byID[2]?.liveBlocks, 1)
+        XCTAssertEqual(byID[2]?.allocatedBytes, 56)
+        XCTAssertEqual(aggregator.counters.currentBytes, 64)
+        XCTAssertEqual(aggregator.counters.currentBlocks, 2)
+        XCTAssertEqual(aggregator.counters.peakBytes, 64)
+        XCTAssertEqual(aggregator.counters.peakBlocks, 2)
+        XCTAssertEqual(aggregator.counters.allocations, 3)
+        XCTAssertEqual(aggregator.counters.frees, 1)
+        XCTAssertEqual(aggregator.counters.unknownFrees, 0)
+    }
+
     func testUnknownFreesAreCountedAndIgnored() {
         let aggregator = Aggregator()
         aggregator.apply(.free(address: 0xDEAD))

@@ -9,6 +9,7 @@ final class EventDecoderTests: XCTestCase {
         s.alloc(0x1000, size: 48, stack: 8)
         s.frame(type: 999, payload: [1, 2, 3])  // unknown: skipped
         s.free(0x1000)
+        s.retag(0x2000, stack: 8)
         s.peak(bytes: 4096, blocks: 2)
         s.pairs(stack: 8, size: 32, count: 70_000)
         s.sync(5, lost: 0)
@@ -19,6 +20,7 @@ final class EventDecoderTests: XCTestCase {
         .stack(id: 8, ips: [0x401000, 0x402000, 0x403000]),
         .alloc(address: 0x1000, size: 48, stack: 8),
         .free(address: 0x1000),
+        .retag(address: 0x2000, stack: 8),
         .peak(bytes: 4096, blocks: 2),
         .pairs(stack: 8, size: 32, count: 70_000),
         .sync(token: 5, lostEvents: 0),
@@ -74,6 +76,7 @@ final class EventDecoderTests: XCTestCase {
                 "other stack(id: 8, ips: [4198400, 4202496, 4206592])",
                 "alloc 4096 48 8",
                 "free 4096",
+                "other retag(address: 8192, stack: 8)",
                 "other peak(bytes: 4096, blocks: 2)",
                 "other pairs(stack: 8, size: 32, count: 70000)",
                 "other sync(token: 5, lostEvents: 0)",

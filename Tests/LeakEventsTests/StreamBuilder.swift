@@ -45,6 +45,10 @@ struct StreamBuilder {
         frame(type: UInt16(SL_REC_PAIRS.rawValue), payload: wireBytes(sl_rec_pairs(stack_id: stack, reserved: 0, size: size, count: count)))
     }
 
+    mutating func retag(_ address: UInt64, stack: UInt32) {
+        frame(type: UInt16(SL_REC_RETAG.rawValue), payload: wireBytes(sl_rec_retag(address: address, stack_id: stack, reserved: 0)))
+    }
+
     mutating func peak(bytes: UInt64, blocks: UInt64) {
         frame(type: UInt16(SL_REC_PEAK.rawValue), payload: wireBytes(sl_rec_peak(bytes: bytes, blocks: blocks)))
     }

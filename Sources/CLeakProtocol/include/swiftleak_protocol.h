@@ -68,6 +68,7 @@ enum sl_record_type {
     SL_REC_COLLECTED = 8,   /* struct sl_rec_collected: answer to SL_CMD_COLLECT */
     SL_REC_PAIRS = 9,       /* struct sl_rec_pairs: blocks allocated and freed again, counted, not sent */
     SL_REC_PEAK = 10,       /* struct sl_rec_peak: how high the live totals went with allocations held back */
+    SL_REC_RETAG = 11,      /* struct sl_rec_retag: a live block was handed out again without an allocator call */
 };
 
 /* A block came into existence. `stack_id` was sent in an SL_REC_STACK first. */
@@ -96,6 +97,20 @@ struct sl_rec_pairs {
     uint32_t reserved;
     uint64_t size;
     uint64_t count;
+};
+
+/* CPython keeps freed lists, dicts, tuples and floats on free lists and
+ * hands them out again with no allocator call (3.13+ says so through its
+ * reference tracer). The block at `address` stays live, with its size, but
+ * now belongs to `stack_id` (sent in an SL_REC_STACK first), as tracemalloc
+ * moves its trace. A reader counts it as that block freed and allocated
+ * again, same address, same size: the totals do not move, the stacks'
+ * counts do. A block the reader does not know is left alone (not an
+ * unknown free): it was allocated before tracing. */
+struct sl_rec_retag {
+    uint64_t address;
+    uint32_t stack_id;
+    uint32_t reserved;
 };
 
 /* While the agent held allocations back (some of which then vanished as
@@ -264,6 +279,8 @@ SL_WIRE_LAYOUT(sizeof(struct sl_cmd_collect) == 8);
 SL_WIRE_LAYOUT(offsetof(struct sl_rec_pairs, size) == 8);
 SL_WIRE_LAYOUT(sizeof(struct sl_rec_pairs) == 24);
 SL_WIRE_LAYOUT(sizeof(struct sl_rec_peak) == 16);
+SL_WIRE_LAYOUT(offsetof(struct sl_rec_retag, stack_id) == 8);
+SL_WIRE_LAYOUT(sizeof(struct sl_rec_retag) == 16);
 #undef SL_WIRE_LAYOUT
 
 #endif /* SWIFTLEAK_PROTOCOL_H */
