@@ -129,7 +129,9 @@ int sl_session_start_in_child(const char *socket_path, uint32_t frames);
 
 /* ---- event ring (ring.c) --------------------------------------------- */
 
-enum { SL_EV_ALLOC = 1, SL_EV_FREE = 2 };
+/* RETAG: the live block at `address` now belongs to `stack_id`
+ * (SL_REC_RETAG; python_reuse.c). */
+enum { SL_EV_ALLOC = 1, SL_EV_FREE = 2, SL_EV_RETAG = 3 };
 
 struct sl_event {
     uint64_t address;
@@ -348,6 +350,9 @@ void sl_emit_alloc(void *p, size_t size);
 /* The same, for a hook: the stack of the caller SL_CALLER() gave. */
 void sl_emit_alloc_at(void *p, size_t size, const struct sl_caller *from);
 void sl_emit_free(void *p);
+/* The interned id of the stack SL_CALLER() gave, as an allocation there
+ * would record it (Python and async callers merged); 0: the table is full. */
+uint32_t sl_stack_id_at(const struct sl_caller *from);
 
 /* ---- transport (transport.c) ----------------------------------------- */
 

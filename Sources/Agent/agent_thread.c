@@ -124,6 +124,17 @@ void sl_window_out_free(uint64_t address)
     put_free(out_fd, address);
 }
 
+static void put_retag(int fd, uint64_t address, uint32_t stack_id)
+{
+    struct sl_rec_retag r = {address, stack_id, 0};
+    put_frame(fd, SL_REC_RETAG, &r, sizeof r);
+}
+
+void sl_window_out_retag(uint64_t address, uint32_t stack_id)
+{
+    put_retag(out_fd, address, stack_id);
+}
+
 void sl_window_out_peak(uint64_t bytes, uint64_t blocks)
 {
     struct sl_rec_peak p = {bytes, blocks};
@@ -151,6 +162,13 @@ __attribute__((always_inline)) static inline void put_event(int fd, const struct
     struct sl_stack_entry *e = sl_stack_get(ev->stack_id);
     if (SL_UNLIKELY(e->sent != generation))
         put_stack(fd, ev->stack_id, e);
+    if (SL_UNLIKELY(ev->kind == SL_EV_RETAG)) {
+        if (window_now)
+            sl_window_retag(&window, ev->address, ev->stack_id);
+        else
+            put_retag(fd, ev->address, ev->stack_id);
+        return;
+    }
     if (window_now)
         sl_window_alloc(&window, ev->address, ev->size, ev->stack_id);
     else

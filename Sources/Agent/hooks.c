@@ -194,10 +194,11 @@ static inline int tracing(void)
     return !sl_guard && atomic_load_explicit(&sl_sess.tracing, memory_order_relaxed);
 }
 
-__attribute__((noinline)) void sl_emit_alloc_at(void *p, size_t size, const struct sl_caller *from)
+/* The interned id of the stack SL_CALLER() gave (NULL: this call's), 0 when
+ * the stack table is full. Inline into the allocation path, whose every
+ * event it is; sl_stack_id_at is its one copy for other callers. */
+static inline __attribute__((always_inline)) uint32_t stack_id_at(const struct sl_caller *from)
 {
-    if (!sl_sample_alloc(p, size))
-        return;   /* sampled mode (sampling.h): an unsampled block costs no unwind, no event */
     uint64_t ips[SL_MAX_FRAMES + 8];
     struct sl_stack_hint id_hint = {NULL, 1};   /* unwind.c fills it; stacks.c reads it */
 #ifdef SL_BENCH_NO_UNWIND   /* measurement only: the cost of everything but unwinding */
@@ -207,7 +208,16 @@ __attribute__((noinline)) void sl_emit_alloc_at(void *p, size_t size, const stru
     depth = sl_python_merge(ips, depth, sl_sess.frames, &id_hint);   /* may swap in its own stack-id hint */
     depth = sl_async_merge(ips, depth, sl_sess.frames);   /* Swift async callers (async_frames.c) */
 #endif
-    uint32_t id = sl_stack_intern_hinted(ips, depth, id_hint);
+    return sl_stack_intern_hinted(ips, depth, id_hint);
+}
+
+__attribute__((noinline)) uint32_t sl_stack_id_at(const struct sl_caller *from) { return stack_id_at(from); }
+
+__attribute__((noinline)) void sl_emit_alloc_at(void *p, size_t size, const struct sl_caller *from)
+{
+    if (!sl_sample_alloc(p, size))
+        return;   /* sampled mode (sampling.h): an unsampled block costs no unwind, no event */
+    uint32_t id = stack_id_at(from);
     if (SL_UNLIKELY(!id)) {
         sl_count_lost(1);
         return;

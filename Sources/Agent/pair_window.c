@@ -66,6 +66,18 @@ void sl_window_free_past(struct sl_window *w, uint64_t address)
     w->max_told = 1;
 }
 
+void sl_window_retag(struct sl_window *w, uint64_t address, uint32_t stack_id)
+{
+    int slot = address && w->n ? sl_window_find(w, address) : -1;
+    if (slot < 0) {
+        sl_window_out_retag(address, stack_id);
+        return;
+    }
+    uint64_t size = w->size[slot];
+    sl_window_free(w, address);
+    sl_window_alloc(w, address, size, stack_id);
+}
+
 static void out_pairs(struct sl_window *w)
 {
     for (unsigned i = 0; i < w->npairs; i++) {

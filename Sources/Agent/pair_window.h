@@ -75,6 +75,7 @@ void sl_window_out_alloc(uint64_t address, uint64_t size, uint32_t stack_id);
 void sl_window_out_free(uint64_t address);
 void sl_window_out_peak(uint64_t bytes, uint64_t blocks);
 void sl_window_out_pairs(uint32_t stack_id, uint64_t size, uint64_t count);
+void sl_window_out_retag(uint64_t address, uint32_t stack_id);
 
 void sl_window_reset(struct sl_window *w);
 /* Sends everything held, oldest first (after the peak it reached, if the
@@ -84,6 +85,11 @@ void sl_window_commit(struct sl_window *w);
 /* sl_window_commit, then the pair counts: before SYNC, STATUS, EXITING and
  * whenever the consumer goes idle. */
 void sl_window_settle(struct sl_window *w);
+
+/* The live block at `address` now belongs to `stack_id` (SL_REC_RETAG: to a
+ * reader, its free and allocation again at the same size). Held, it is
+ * exactly that here: a pair at its old stack, and held again at the new. */
+void sl_window_retag(struct sl_window *w, uint64_t address, uint32_t stack_id);
 
 void sl_window_alloc_now(struct sl_window *w, uint64_t address, uint64_t size, uint32_t stack_id);
 void sl_window_send_oldest(struct sl_window *w);

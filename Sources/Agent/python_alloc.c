@@ -36,6 +36,8 @@
 #include "python_alloc.h"
 #include "emit_free.h"
 #include "python_frames.h"
+#include "python_debug_offsets.h"
+#include "python_reuse.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -103,6 +105,7 @@ static inline int tracing(void)
  * stack seen before is mostly answered by the capture cache, with no walk. */
 static inline void emit_alloc(void *p, size_t size, const struct sl_caller *from)
 {
+    sl_py_fresh_block = (uintptr_t)p;   /* the object made in it is no reuse (python_reuse.c) */
     uint32_t id = sl_python_capture(from);
     if (SL_LIKELY(id)) {
         /* A dropped event is counted by the consumer when it skips the slot. */
@@ -287,8 +290,10 @@ static uint32_t wrap_when_allowed(int wait_for_init)
     if (before_init && !refused)
         drop_replaced_wrappers();
     before_init = 0;
-    if (!refused && !atomic_load(&stop_requested))
+    if (!refused && !atomic_load(&stop_requested)) {
         wrap_domains();
+        sl_python_reuse_install();
+    }
     api.gil_release(gil);
     return refused ? refused : SL_PY_WRAPPED;
 }
@@ -349,8 +354,10 @@ static void *helper_main(void *arg)
      * wrappers, which pass straight through with tracing off. */
     if ((installed[0] || installed[1]) && !unusable()) {
         int gil = api.gil_ensure();
-        if (!unusable())
+        if (!unusable()) {
+            sl_python_reuse_remove();
             unwrap_domains();
+        }
         api.gil_release(gil);
     }
     pthread_cleanup_pop(1);
@@ -394,14 +401,13 @@ static uint32_t find_api(void)
     return api.minor;
 }
 
-/* 3.13 and later say so in _Py_DebugOffsets, first in _PyRuntime
- * ("xdebugpy", version, free_threaded). */
+/* 3.13 and later say so in _Py_DebugOffsets (python_debug_offsets.h). */
 static int free_threaded(void)
 {
     if (api.minor < 13)
         return 0;
-    const uint64_t *runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
-    return !runtime || memcmp(runtime, "xdebugpy", 8) != 0 || runtime[2] != 0;
+    const uint64_t *d = sl_py_debug_offsets(dlsym(RTLD_DEFAULT, "_PyRuntime"));
+    return !d || d[SL_PYDO_FREE_THREADED] != 0;
 }
 
 void sl_python_alloc_start(int wait_for_init)

@@ -14,6 +14,7 @@
 #include "python_frames.h"
 #include "async_frames.h"
 #include "python_capture_cache.h"
+#include "python_debug_offsets.h"
 #include "unwind_modules.h"
 
 #include <dlfcn.h>
@@ -87,19 +88,19 @@ static inline unsigned char load_byte(uintptr_t base, uint32_t off)
 }
 
 /* 3.13 and later start _PyRuntime with _Py_DebugOffsets, for tools like
- * this one (Include/internal/pycore_runtime.h): where it exists, the table
- * row must agree with it, field by field, or no Python frames are read. The
- * indexes are its uint64_t fields' positions in 3.13.0's declaration. */
-static int agrees_with_debug_offsets(const struct sl_py_layout *l, const uint64_t *runtime)
+ * this one (python_debug_offsets.h): where it exists, the table row must
+ * agree with it, field by field, or no Python frames are read. */
+static int agrees_with_debug_offsets(const struct sl_py_layout *l, const void *runtime)
 {
     if (l->minor < 13)
         return 1;
-    if (!runtime || memcmp(runtime, "xdebugpy", 8) != 0 || runtime[2] /* free_threaded */)
+    const uint64_t *d = sl_py_debug_offsets(runtime);
+    if (!d || d[SL_PYDO_FREE_THREADED])
         return 0;
-    return runtime[23] == l->tstate_current && runtime[24] == l->tstate_thread_id &&
-           runtime[29] == l->frame_previous && runtime[30] == l->frame_code &&
-           runtime[31] == l->frame_instr && runtime[33] == l->frame_owner &&
-           runtime[43] == l->code_adaptive;
+    return d[SL_PYDO_TSTATE_CURRENT_FRAME] == l->tstate_current && d[SL_PYDO_TSTATE_THREAD_ID] == l->tstate_thread_id &&
+           d[SL_PYDO_FRAME_PREVIOUS] == l->frame_previous && d[SL_PYDO_FRAME_EXECUTABLE] == l->frame_code &&
+           d[SL_PYDO_FRAME_INSTR_PTR] == l->frame_instr && d[SL_PYDO_FRAME_OWNER] == l->frame_owner &&
+           d[SL_PYDO_CODE_ADAPTIVE] == l->code_adaptive;
 }
 
 void sl_python_init(void)

@@ -6,6 +6,9 @@ Commands (each answered with "done ..." once finished):
   lists N    N rounds that each append 10 lists of 1000 ints to a global list
   cycles N   N pairs of objects that point at each other, then dropped: garbage
              that only the cyclic collector frees
+  reuse N    N requests that each make a few scratch lists, drop them, and keep
+             one new list: CPython hands the kept lists out from its free list
+             of lists (no allocator call), refilled by each request's scratch
   load T     T threads that serve requests (a json round trip and a cache
              entry, the cache bounded) until "quit"
   quit       exit 0 (after joining the load threads)
@@ -65,6 +68,13 @@ def make_cycles(pairs):
         first.partner, second.partner = second, first
 
 
+def keep_reused(count):
+    for _ in range(count):
+        scratch = [[n] for n in range(4)]
+        del scratch
+        _LEAKED.append([])
+
+
 def serve_forever(worker):
     cache = {}
     request_id = 0
@@ -74,13 +84,14 @@ def serve_forever(worker):
         request_id += 1
 
 
-WORK = {"cache": serve, "lists": leak_lists, "cycles": make_cycles}
+WORK = {"cache": serve, "lists": leak_lists, "cycles": make_cycles, "reuse": keep_reused}
 
 
 def warm_up():
     serve(100)
     leak_lists(1)
     make_cycles(10)
+    keep_reused(100)
     gc.collect()
 
 

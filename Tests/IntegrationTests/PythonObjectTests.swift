@@ -10,6 +10,7 @@ final class PythonObjectTests: XCTestCase {
     static let cacheRequests = 2000
     static let listRounds = 20
     static let cyclePairs = 1000
+    static let reuseRequests = 2000
 
     func testSeedsMatchTracemallocAttachedToCPython311() throws { try attachedMatchesTracemalloc(try pyenv("3.11")) }
     func testSeedsMatchTracemallocAttachedToCPython312() throws { try attachedMatchesTracemalloc(try pyenv("3.12")) }
@@ -30,6 +31,42 @@ final class PythonObjectTests: XCTestCase {
         XCTAssertEqual(try session.wait(), 0, session.stderr)
         XCTAssertEqual(session.stdout, "ready\ndone cache \(Self.cacheRequests)\n", "the interpreter's output is its own")
         try assertSameLines(try lines(paths[0], paths[1]), expected.lines, "run, cache")
+    }
+
+    /// Lists CPython hands out again from its free list (no allocator call)
+    /// are counted where they were taken, as tracemalloc counts them: 3.13's
+    /// reference tracer tells the agent. Attached and launched.
+    func testReusedObjectsMatchTracemallocAttachedToCPython313() throws {
+        try TestEnvironment.requireBuilt()
+        let python = try pyenv("3.13")
+        let expected = try tracemalloc(python, "reuse", Self.reuseRequests)
+        let target = try startTarget(python, [fixture])
+        let session = try AttachedSession(target)
+        // The free list's lists from before the attach are blocks swiftleak
+        // never saw: a first round uses them up.
+        try command(target, "reuse 300")
+        let before = try session.snapshot()
+        try command(target, "reuse \(Self.reuseRequests)")
+        let after = try session.snapshot()
+        _ = try session.detach()
+        target.send("quit")
+        XCTAssertEqual(try target.wait(), 0, target.stderr)
+        XCTAssertEqual(target.stdout, "ready\ndone reuse 300\ndone reuse \(Self.reuseRequests)\n", "the interpreter's output is its own")
+        try assertSameLines(try lines(before, after), expected.lines, "attached, reuse")
+    }
+
+    func testReusedObjectsMatchTracemallocUnderRunOnCPython313() throws {
+        try TestEnvironment.requireBuilt()
+        let python = try pyenv("3.13")
+        let expected = try tracemalloc(python, "reuse", Self.reuseRequests)
+        let session = try startRunSession(python, [fixture])
+        try snapshotRunSession(session, total: 1)
+        try command(session, "reuse \(Self.reuseRequests)")
+        let paths = try snapshotRunSession(session, total: 2)
+        session.send("quit")
+        XCTAssertEqual(try session.wait(), 0, session.stderr)
+        XCTAssertEqual(session.stdout, "ready\ndone reuse \(Self.reuseRequests)\n", "the interpreter's output is its own")
+        try assertSameLines(try lines(paths[0], paths[1]), expected.lines, "run, reuse")
     }
 
     /// Garbage in reference cycles shows in a plain snapshot and is gone
