@@ -69,6 +69,32 @@ final class PythonObjectTests: XCTestCase {
         try assertSameLines(try lines(paths[0], paths[1]), expected.lines, "run, reuse")
     }
 
+    /// A target that runs tracemalloc itself keeps its own figures: while
+    /// attached, swiftleak's reference tracer calls tracemalloc's on (both
+    /// count the kept lists at the keeping line), and the detach puts
+    /// tracemalloc's back (it counts the next ones there too).
+    func testTracemallocInTheTargetIsCalledOnAndPutBackOnCPython313() throws {
+        try TestEnvironment.requireBuilt()
+        let fixture = TestEnvironment.packageRoot + "/Tests/Fixtures/py_own_tracemalloc.py"
+        let target = try startTarget(try pyenv("3.13"), [fixture])
+        try command(target, "snap")
+        let session = try AttachedSession(target)
+        let before = try session.snapshot()
+        try command(target, "keep 1000")
+        let after = try session.snapshot()
+        try command(target, "snap")
+        _ = try session.detach()
+        try command(target, "keep 700")
+        try command(target, "snap")
+        target.send("quit")
+        XCTAssertEqual(try target.wait(), 0, target.stderr)
+        XCTAssertEqual(target.stdout.split(separator: "\n").filter { $0.hasPrefix("kept") }, ["kept 1000", "kept 700"],
+                       "tracemalloc in the target, attached and after the detach")
+        let stats = SwiftLeakCLI.stats(try SwiftLeakCLI.json(["diff", before, after, "--group-by", "lineno", "--limit", "0"]))
+        let keeping = stats.first { SwiftLeakCLI.frame0($0)["file"] as? String == fixture && SwiftLeakCLI.int(SwiftLeakCLI.frame0($0)["line"]) == 24 }
+        XCTAssertEqual(keeping.flatMap { SwiftLeakCLI.int($0["count_diff"]) }, 1000, "swiftleak at the keeping line: \(stats)")
+    }
+
     /// Garbage in reference cycles shows in a plain snapshot and is gone
     /// after `snapshot --collect`, as tracemalloc says around gc.collect().
     func testSnapshotCollectFreesCycleGarbage() throws {
