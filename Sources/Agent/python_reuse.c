@@ -20,8 +20,11 @@
  * helper thread, together with the allocator wrappers. A tracer set before
  * (tracemalloc's) is called after ours. tracemalloc started later replaces
  * ours without chaining it, and its stop clears it: from then on reuse goes
- * unrecorded, as on 3.12. Not in sampled mode: a reuse is no allocation the
- * sampler drew, and whether the block was sampled is not known here.
+ * unrecorded, as on 3.12. In sampled mode only a sampled block is moved:
+ * each block was drawn once, independently of every other, with the
+ * probability its size gives, so the blocks that reach a site by reuse are
+ * as fair a sample of it as the ones allocated there, and the estimate
+ * stays unbiased.
  *
  * The tracer runs on the thread creating the object, with the GIL, on the
  * hook path's terms: no allocation, no lock, no syscall; with tracing off
@@ -98,7 +101,7 @@ static int trace_ref(void *op, int event, void *data)
         uintptr_t block = block_of((uintptr_t)op);
         if (block == sl_py_fresh_block) {
             sl_py_fresh_block = 0;
-        } else {
+        } else if (sl_sample_holds((const void *)block)) {
             sl_guard = 1;
             struct sl_caller from = SL_CALLER();
             record_reuse(block, &from);
@@ -133,7 +136,7 @@ static int find_api(void)
 
 void sl_python_reuse_install(void)
 {
-    if (installed || sl_sample_mean || !find_api())
+    if (installed || !find_api())
         return;
     void *data = NULL;
     ref_tracer now = api.get(&data);

@@ -12,8 +12,8 @@
 extern __thread uintptr_t sl_py_fresh_block __attribute__((tls_model("initial-exec")));
 
 /* With the GIL, once the allocator wrappers are in place: put the reference
- * tracer in front of any already set. Nothing before 3.13, in sampled mode,
- * or where the layout cannot be confirmed. Idempotent. */
+ * tracer in front of any already set. Nothing before 3.13 or where the
+ * layout cannot be confirmed. Idempotent. */
 void sl_python_reuse_install(void);
 
 /* With the GIL: take it out again, if it is still the one set. */

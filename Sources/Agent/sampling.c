@@ -145,6 +145,24 @@ int sl_sample_free_slow(void *p)
     return atomic_load_explicit(sl_sample_filter_of(filter, p), memory_order_relaxed) == FILTER_STICKY;
 }
 
+int sl_sample_holds(const void *p)
+{
+    if (!sl_sample_mean)
+        return 1;
+    if (sl_sample_skip_free(p))
+        return 0;
+    uint64_t key = (uint64_t)(uintptr_t)p;
+    _Atomic uint64_t *b = bucket_of(p);
+    for (int i = 0; i < BUCKET_SLOTS; i++) {
+        uint64_t v = atomic_load(&b[i]);
+        if (v == 0)
+            break;
+        if (v == key)
+            return 1;
+    }
+    return atomic_load_explicit(sl_sample_filter_of(filter, p), memory_order_relaxed) == FILTER_STICKY;
+}
+
 int sl_sample_alloc_slow(void *p, size_t size)
 {
     struct sl_sample_countdown *c = &sl_sample_countdown;

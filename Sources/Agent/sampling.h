@@ -49,6 +49,10 @@ extern __thread struct sl_sample_countdown sl_sample_countdown __attribute__((tl
 int sl_sampling_configure(uint64_t mean_bytes);
 
 int sl_sample_alloc_slow(void *p, size_t size);
+/* Whether the live block at p is recorded: always in exact mode; in sampled
+ * mode when it was sampled (or cannot be ruled out). Not for the malloc
+ * hooks' fast path: a lookup, no change. */
+int sl_sample_holds(const void *p);
 int sl_sample_free_slow(void *p);
 
 /* A counting summary of the set: the entry of an address counts the set's

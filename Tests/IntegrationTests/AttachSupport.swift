@@ -28,13 +28,13 @@ final class AttachedSession {
     let process: ChildProcess
     let output: String
 
-    /// Starts the attach and waits for its "attached to" line.
-    init(_ target: ChildProcess, pid: Int32? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
+    /// Starts the attach (with `options`, e.g. `--sample-bytes`) and waits for its "attached to" line.
+    init(_ target: ChildProcess, pid: Int32? = nil, options: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
         self.target = target
         let pid = pid ?? target.pid
         self.pid = pid
         output = try TestEnvironment.temporaryDirectory()
-        let process = try ChildProcess(TestEnvironment.binary, ["attach", "\(pid)", "--output", output])
+        let process = try ChildProcess(TestEnvironment.binary, ["attach", "\(pid)", "--output", output] + options)
         self.process = process
         try process.waitForLine(containing: "attached to \(pid)", onStderr: true, timeout: 30, file: file, line: line)
     }
