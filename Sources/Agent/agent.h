@@ -23,6 +23,10 @@
 
 #define SL_EXPORT __attribute__((visibility("default")))
 #define SL_LIKELY(x) __builtin_expect(!!(x), 1)
+/* On cache lines of its own (a type's size is then a multiple of 64): for
+ * what one thread writes often, so that no global another thread reads on
+ * every event shares its line (false sharing: a cross-core miss each time). */
+#define SL_OWN_LINES __attribute__((aligned(64)))
 #define SL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 #define SL_DEFAULT_FRAMES 64u
@@ -156,7 +160,11 @@ struct sl_ring_slot {
 /* Its symbol stays `slots`: LeakScan (AgentFootprint.swift) finds the ring's
  * mapping through it and leaves it out of a reachability scan. */
 extern struct sl_ring_slot *sl_ring_slots __asm__("slots");
-extern _Atomic uint64_t sl_ring_tail_pos;   /* the next position to reserve */
+/* The next position to reserve, alone on its cache line: every producer
+ * writes it for every event. */
+extern struct sl_ring_tail {
+    _Atomic uint64_t pos;
+} SL_OWN_LINES sl_ring_tail_line;
 /* The slot of reservation pos was not free yet: wait (bounded). 1 published, 0 dropped. */
 int sl_ring_publish_when_free(struct sl_ring_slot *s, uint64_t pos, uint32_t kind, uint64_t address, uint64_t size,
                               uint32_t stack_id);
@@ -175,7 +183,7 @@ static inline void sl_ring_fill(struct sl_ring_slot *s, uint64_t pos, uint32_t k
  * reservation and, as late as a preempted producer would, its publication. */
 static inline uint64_t sl_ring_reserve(void)
 {
-    return atomic_fetch_add_explicit(&sl_ring_tail_pos, 1, memory_order_relaxed);
+    return atomic_fetch_add_explicit(&sl_ring_tail_line.pos, 1, memory_order_relaxed);
 }
 
 static inline int sl_ring_publish(uint64_t pos, uint32_t kind, uint64_t address, uint64_t size, uint32_t stack_id)

@@ -26,40 +26,45 @@
 #define STALL_NS 1000000000ull           /* reservation never completed: skip */
 #define SHUTDOWN_STALL_NS 20000000ull    /* tracing is off: producers give up fast */
 
-static unsigned char *wbuf;
-static size_t wlen;
-static int write_failed;
-static uint32_t generation;   /* stack entries with sent == generation are on this stream */
-static int out_fd;            /* the stream, for the window's output */
-static struct sl_window window;
-static int use_window;        /* exact mode, unless SL_ENV_PAIRS is "off" */
-static int window_now;        /* this round's events go through the window */
-static unsigned window_rest;  /* rounds left without it: it folded too little */
+/* The consumer's state, on cache lines of its own (SL_OWN_LINES): it writes
+ * some of it for every event, and a hook-path global on one of these lines
+ * would cost every allocation a miss to this thread's core. */
+static struct consumer {
+    unsigned char *wbuf;
+    size_t wlen;
+    int write_failed;
+    uint32_t generation;      /* stack entries with sent == generation are on this stream */
+    int out_fd;               /* the stream, for the window's output */
+    int use_window;           /* exact mode, unless SL_ENV_PAIRS is "off" */
+    int window_now;           /* this round's events go through the window */
+    unsigned window_rest;     /* rounds left without it: it folded too little */
+    struct sl_window window;
+} SL_OWN_LINES consumer;
 
 static void send_buffer(int fd)
 {
     /* After a failed write everything is dropped: the stream is over. */
-    if (wlen && !write_failed && sl_send_all(fd, wbuf, wlen) != 0)
-        write_failed = 1;
-    wlen = 0;
+    if (consumer.wlen && !consumer.write_failed && sl_send_all(fd, consumer.wbuf, consumer.wlen) != 0)
+        consumer.write_failed = 1;
+    consumer.wlen = 0;
 }
 
 /* Inline: it runs for every event, and the send it rarely needs is the
  * only call in it. What the window holds comes after the buffer anyway. */
 static inline void *reserve(int fd, size_t n)
 {
-    if (SL_UNLIKELY(WBUF_BYTES - wlen < n))
+    if (SL_UNLIKELY(WBUF_BYTES - consumer.wlen < n))
         send_buffer(fd);
-    void *p = wbuf + wlen;
-    wlen += n;
+    void *p = consumer.wbuf + consumer.wlen;
+    consumer.wlen += n;
     return p;
 }
 
 /* Everything so far, the window's allocations and pair counts included. */
 static void flush(int fd)
 {
-    if (window_now)
-        sl_window_settle(&window);
+    if (consumer.window_now)
+        sl_window_settle(&consumer.window);
     send_buffer(fd);
 }
 
@@ -74,8 +79,8 @@ static void put_frame(int fd, uint16_t type, const void *payload, uint32_t size)
 /* A record ordered after every event before it. */
 static void put_record(int fd, uint16_t type, const void *payload, uint32_t size)
 {
-    if (window_now)
-        sl_window_settle(&window);
+    if (consumer.window_now)
+        sl_window_settle(&consumer.window);
     put_frame(fd, type, payload, size);
 }
 
@@ -99,7 +104,7 @@ static void put_stack(int fd, uint32_t stack_id, struct sl_stack_entry *e)
     memcpy(p, &h, sizeof h);
     memcpy(p + sizeof h, &s, sizeof s);
     memcpy(p + sizeof h + sizeof s, e->ips, e->depth * sizeof(uint64_t));
-    e->sent = generation;
+    e->sent = consumer.generation;
 }
 
 static inline void put_free(int fd, uint64_t address)
@@ -116,12 +121,12 @@ static inline void put_alloc(int fd, uint64_t address, uint64_t size, uint32_t s
 
 void sl_window_out_alloc(uint64_t address, uint64_t size, uint32_t stack_id)
 {
-    put_alloc(out_fd, address, size, stack_id);
+    put_alloc(consumer.out_fd, address, size, stack_id);
 }
 
 void sl_window_out_free(uint64_t address)
 {
-    put_free(out_fd, address);
+    put_free(consumer.out_fd, address);
 }
 
 static void put_retag(int fd, uint64_t address, uint32_t stack_id)
@@ -132,27 +137,27 @@ static void put_retag(int fd, uint64_t address, uint32_t stack_id)
 
 void sl_window_out_retag(uint64_t address, uint32_t stack_id)
 {
-    put_retag(out_fd, address, stack_id);
+    put_retag(consumer.out_fd, address, stack_id);
 }
 
 void sl_window_out_peak(uint64_t bytes, uint64_t blocks)
 {
     struct sl_rec_peak p = {bytes, blocks};
-    put_frame(out_fd, SL_REC_PEAK, &p, sizeof p);
+    put_frame(consumer.out_fd, SL_REC_PEAK, &p, sizeof p);
 }
 
 void sl_window_out_pairs(uint32_t stack_id, uint64_t size, uint64_t count)
 {
     struct sl_rec_pairs p = {stack_id, 0, size, count};
-    put_frame(out_fd, SL_REC_PAIRS, &p, sizeof p);
+    put_frame(consumer.out_fd, SL_REC_PAIRS, &p, sizeof p);
 }
 
 /* Inlined into the drain loops, whose every event it is. */
 __attribute__((always_inline)) static inline void put_event(int fd, const struct sl_event *ev)
 {
     if (ev->kind == SL_EV_FREE) {
-        if (window_now)
-            sl_window_free(&window, ev->address);
+        if (consumer.window_now)
+            sl_window_free(&consumer.window, ev->address);
         else
             put_free(fd, ev->address);
         return;
@@ -160,17 +165,17 @@ __attribute__((always_inline)) static inline void put_event(int fd, const struct
     /* The stack goes out at once, ahead of what the window holds: it
      * changes no total, and whatever refers to it comes later. */
     struct sl_stack_entry *e = sl_stack_get(ev->stack_id);
-    if (SL_UNLIKELY(e->sent != generation))
+    if (SL_UNLIKELY(e->sent != consumer.generation))
         put_stack(fd, ev->stack_id, e);
     if (SL_UNLIKELY(ev->kind == SL_EV_RETAG)) {
-        if (window_now)
-            sl_window_retag(&window, ev->address, ev->stack_id);
+        if (consumer.window_now)
+            sl_window_retag(&consumer.window, ev->address, ev->stack_id);
         else
             put_retag(fd, ev->address, ev->stack_id);
         return;
     }
-    if (window_now)
-        sl_window_alloc(&window, ev->address, ev->size, ev->stack_id);
+    if (consumer.window_now)
+        sl_window_alloc(&consumer.window, ev->address, ev->size, ev->stack_id);
     else
         put_alloc(fd, ev->address, ev->size, ev->stack_id);
 }
@@ -182,20 +187,20 @@ __attribute__((always_inline)) static inline void put_event(int fd, const struct
 #define WINDOW_PROBE 16u
 static void pace_window(void)
 {
-    if (!use_window)
+    if (!consumer.use_window)
         return;
-    if (!window_now) {
-        if (--window_rest == 0)
-            window_now = 1;
+    if (!consumer.window_now) {
+        if (--consumer.window_rest == 0)
+            consumer.window_now = 1;
         return;
     }
-    if (window.frees >= 256) {
-        if (window.folded * 8u < window.frees) {
-            sl_window_settle(&window);
-            window_now = 0;
-            window_rest = WINDOW_PROBE;
+    if (consumer.window.frees >= 256) {
+        if (consumer.window.folded * 8u < consumer.window.frees) {
+            sl_window_settle(&consumer.window);
+            consumer.window_now = 0;
+            consumer.window_rest = WINDOW_PROBE;
         }
-        window.frees = window.folded = 0;
+        consumer.window.frees = consumer.window.folded = 0;
     }
 }
 
@@ -205,7 +210,7 @@ static unsigned drain_ready(int fd)
 {
     struct sl_event ev;
     unsigned n = 0;
-    while (n < 65536 && !write_failed && sl_ring_pop(&ev, STALL_NS)) {
+    while (n < 65536 && !consumer.write_failed && sl_ring_pop(&ev, STALL_NS)) {
         put_event(fd, &ev);
         n++;
     }
@@ -331,7 +336,7 @@ static void shutdown_session(int fd, int peer_gone)
     uint32_t detail = atomic_load(&sl_sess.stop_detail);
     if (!code)
         code = SL_STATUS_STOPPED;
-    if (!write_failed) {
+    if (!consumer.write_failed) {
         /* After EOF the write side may still work; if not, nothing is lost. */
         (void)peer_gone;
         uint32_t size = sizeof(struct sl_rec_status);
@@ -339,7 +344,7 @@ static void shutdown_session(int fd, int peer_gone)
         put_record(fd, SL_REC_STATUS, &s, size);
         flush(fd);
     }
-    wlen = 0;
+    consumer.wlen = 0;
     sl_session_finished();
 }
 
@@ -351,13 +356,13 @@ static void *agent_main(void *arg)
     int fd = sl_sess.fd;
     struct cmd_reader cr;
     memset(&cr, 0, sizeof cr);
-    write_failed = 0;
-    wlen = 0;
-    generation++;
-    out_fd = fd;
-    sl_window_reset(&window);
-    window_now = use_window;
-    window_rest = 0;
+    consumer.write_failed = 0;
+    consumer.wlen = 0;
+    consumer.generation++;
+    consumer.out_fd = fd;
+    sl_window_reset(&consumer.window);
+    consumer.window_now = consumer.use_window;
+    consumer.window_rest = 0;
 
     int peer_gone = 0;
     unsigned busy = 0;
@@ -389,8 +394,8 @@ static void *agent_main(void *arg)
         /* Idle, nothing stays held back. Busy, the window keeps what it
          * holds from round to round (at most 16 allocations): a round's end
          * would split pairs, more of them the more threads interleave. */
-        if (window_now && !busy)
-            sl_window_settle(&window);
+        if (consumer.window_now && !busy)
+            sl_window_settle(&consumer.window);
         pace_window();
         python_news(fd);
         uint64_t want = atomic_load(&sl_sess.flush_request);
@@ -403,9 +408,9 @@ static void *agent_main(void *arg)
             flush(fd);
             atomic_store(&sl_sess.flushed_upto, want);
         }
-        if (!busy || wlen > WBUF_BYTES / 2)
+        if (!busy || consumer.wlen > WBUF_BYTES / 2)
             send_buffer(fd);
-        if (write_failed) {
+        if (consumer.write_failed) {
             peer_gone = 1;
             break;
         }
@@ -436,14 +441,14 @@ int sl_thread_start(void)
     /* Sampled blocks are few, and their estimates need each block's peak
      * weighed: the window is for exact mode. */
     const char *pairs = getenv(SL_ENV_PAIRS);
-    use_window = sl_sample_mean == 0 && !(pairs && strcmp(pairs, "off") == 0);
+    consumer.use_window = sl_sample_mean == 0 && !(pairs && strcmp(pairs, "off") == 0);
 
-    if (!wbuf) {
+    if (!consumer.wbuf) {
         void *m = mmap(NULL, WBUF_BYTES, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (m == MAP_FAILED)
             return errno ? errno : ENOMEM;
-        wbuf = m;
+        consumer.wbuf = m;
     }
     /* All signals blocked: the host's handlers must never run on our thread. */
     sigset_t all, old;

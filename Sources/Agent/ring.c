@@ -16,7 +16,7 @@
  *   seq == pos            free for the producer that reserved `pos`
  *   seq == pos + 1        ready for the consumer
  *   seq == pos + CAP      consumed, free for the next lap
- * A producer reserves with one atomic add on `tail` (sl_ring_tail_pos),
+ * A producer reserves with one atomic add on `tail` (sl_ring_tail_line),
  * writes the payload and publishes with a plain release store (inline in
  * the hooks, agent.h): one read-modify-write per event
  * (a second one, a CAS to publish, cost 8 ns more per event). Only the
@@ -47,16 +47,20 @@
 _Static_assert(sizeof(struct sl_ring_slot) == 32, "ring slots are 32 bytes");
 
 struct sl_ring_slot *sl_ring_slots;
-_Atomic uint64_t sl_ring_tail_pos __attribute__((aligned(64)));
-static uint64_t head __attribute__((aligned(64)));   /* consumer only */
-static uint64_t head_wait_since;                     /* consumer only: 0 = not waiting */
+struct sl_ring_tail sl_ring_tail_line;
 
-/* Consumer only: positions skipped unpublished, whose slot the consumer must
- * release if their producer publishes late. A skip beyond the table's size
+/* The consumer's side, on lines of its own (it reads stalled_count on every
+ * pop, and on the tail's line that would pull it from the producers each
+ * time). Positions skipped unpublished, whose slot the consumer must
+ * release if their producer publishes late: a skip beyond the table's size
  * is not remembered; its slot waits for sl_ring_reclaim() (see above). */
 #define STALLED_MAX 64
-static uint64_t stalled[STALLED_MAX];
-static unsigned stalled_count;
+static struct {
+    uint64_t head;
+    uint64_t wait_since;   /* 0 = not waiting */
+    unsigned stalled_count;
+    uint64_t stalled[STALLED_MAX];
+} SL_OWN_LINES cons;
 
 /* Every slot free for the position at or after `from` that maps to it:
  * the ring empty, its next lap starting at `from`. */
@@ -91,16 +95,16 @@ int sl_ring_reset_in_child(void)
     if (m == MAP_FAILED)
         return errno ? errno : ENOMEM;
     free_every_slot(sl_ring_slots, 0);
-    atomic_store(&sl_ring_tail_pos, 0);
-    head = 0;
-    head_wait_since = 0;
-    stalled_count = 0;
+    atomic_store(&sl_ring_tail_line.pos, 0);
+    cons.head = 0;
+    cons.wait_since = 0;
+    cons.stalled_count = 0;
     atomic_thread_fence(memory_order_release);
     return 0;
 }
 
-uint64_t sl_ring_tail(void) { return atomic_load_explicit(&sl_ring_tail_pos, memory_order_acquire); }
-uint64_t sl_ring_head(void) { return head; }
+uint64_t sl_ring_tail(void) { return atomic_load_explicit(&sl_ring_tail_line.pos, memory_order_acquire); }
+uint64_t sl_ring_head(void) { return cons.head; }
 
 /* Escalating wait: spin, then yield, then sleep 50 us. No locks, no allocation. */
 static void backoff(unsigned *round)
@@ -152,54 +156,54 @@ __attribute__((noinline, cold)) int sl_ring_publish_when_free(struct sl_ring_slo
 static void release_late(void)
 {
     unsigned kept = 0;
-    for (unsigned i = 0; i < stalled_count; i++) {
-        uint64_t pos = stalled[i];
+    for (unsigned i = 0; i < cons.stalled_count; i++) {
+        uint64_t pos = cons.stalled[i];
         struct sl_ring_slot *s = &sl_ring_slots[pos & SL_RING_MASK];
         if (atomic_load_explicit(&s->seq, memory_order_acquire) == pos + 1)
             atomic_store_explicit(&s->seq, pos + SL_RING_CAP, memory_order_release);
         else
-            stalled[kept++] = pos;
+            cons.stalled[kept++] = pos;
     }
-    stalled_count = kept;
+    cons.stalled_count = kept;
 }
 
 int sl_ring_pop(struct sl_event *ev, uint64_t stall_ns)
 {
-    if (SL_UNLIKELY(stalled_count))
+    if (SL_UNLIKELY(cons.stalled_count))
         release_late();
 again:;
     /* Look at the slot first: reading `tail` on every pop would pull the
      * producers' hottest cache line over to this core each time. */
-    struct sl_ring_slot *s = &sl_ring_slots[head & SL_RING_MASK];
+    struct sl_ring_slot *s = &sl_ring_slots[cons.head & SL_RING_MASK];
     uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-    if (seq == head + 1) {
+    if (seq == cons.head + 1) {
         ev->address = s->address;
         ev->size = s->size;
         ev->stack_id = s->stack_id;
         ev->kind = s->kind;
-        atomic_store_explicit(&s->seq, head + SL_RING_CAP, memory_order_release);
-        head++;
-        head_wait_since = 0;
+        atomic_store_explicit(&s->seq, cons.head + SL_RING_CAP, memory_order_release);
+        cons.head++;
+        cons.wait_since = 0;
         return 1;
     }
-    if (head == atomic_load_explicit(&sl_ring_tail_pos, memory_order_acquire)) {
-        head_wait_since = 0;
+    if (cons.head == atomic_load_explicit(&sl_ring_tail_line.pos, memory_order_acquire)) {
+        cons.wait_since = 0;
         return 0;   /* empty */
     }
     /* Reserved (head < tail) but not published yet. */
     uint64_t now = sl_now_ns(CLOCK_MONOTONIC);
-    if (!head_wait_since) {
-        head_wait_since = now;
+    if (!cons.wait_since) {
+        cons.wait_since = now;
         return 0;
     }
-    if (now - head_wait_since < stall_ns)
+    if (now - cons.wait_since < stall_ns)
         return 0;
     /* Skip it without touching the slot: its producer may still publish. */
-    if (stalled_count < STALLED_MAX)
-        stalled[stalled_count++] = head;
+    if (cons.stalled_count < STALLED_MAX)
+        cons.stalled[cons.stalled_count++] = cons.head;
     sl_count_lost(1);
-    head++;
-    head_wait_since = 0;
+    cons.head++;
+    cons.wait_since = 0;
     goto again;
 }
 
@@ -210,16 +214,16 @@ int sl_ring_reclaim(uint64_t stall_ns)
     struct sl_event ev;
     unsigned round = 0;
     uint64_t t0 = sl_now_ns(CLOCK_MONOTONIC);
-    while (head != atomic_load_explicit(&sl_ring_tail_pos, memory_order_acquire)) {
+    while (cons.head != atomic_load_explicit(&sl_ring_tail_line.pos, memory_order_acquire)) {
         if (sl_ring_pop(&ev, stall_ns))
             continue;
         if (sl_now_ns(CLOCK_MONOTONIC) - t0 > 4 * stall_ns + 1000000000ull)
             return ETIMEDOUT;   /* producers still pushing: tracing is not off */
         backoff(&round);
     }
-    free_every_slot(sl_ring_slots, head);
-    stalled_count = 0;
-    head_wait_since = 0;
+    free_every_slot(sl_ring_slots, cons.head);
+    cons.stalled_count = 0;
+    cons.wait_since = 0;
     atomic_thread_fence(memory_order_release);
     return 0;
 }
