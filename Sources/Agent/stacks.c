@@ -21,8 +21,12 @@
 
 static _Atomic uint32_t *table;
 unsigned char *sl_stack_arena;
-static _Atomic uint64_t arena_top;
-static _Atomic uint32_t table_fill;
+/* Written for every new stack, by any thread: on lines of their own, away
+ * from the pointers above, which the consumer reads for every allocation. */
+static struct {
+    _Atomic uint64_t arena_top;
+    _Atomic uint32_t table_fill;
+} SL_OWN_LINES grow;
 
 int sl_stacks_init(void)
 {
@@ -40,7 +44,7 @@ int sl_stacks_init(void)
         return e;
     }
     sl_stack_arena = a;
-    atomic_store(&arena_top, 8);    /* offset 0 means "empty" in the table */
+    atomic_store(&grow.arena_top, 8);    /* offset 0 means "empty" in the table */
     table = t;
     return 0;
 }
@@ -55,8 +59,8 @@ int sl_stacks_reset_in_child(void)
         mmap(sl_stack_arena, ARENA_BYTES, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
         return errno ? errno : ENOMEM;
-    atomic_store(&arena_top, 8);
-    atomic_store(&table_fill, 0);
+    atomic_store(&grow.arena_top, 8);
+    atomic_store(&grow.table_fill, 0);
     sl_fast_unwind_forget_stack_ids();
     return 0;
 }
@@ -107,10 +111,10 @@ uint32_t sl_stack_intern(const uint64_t *ips, uint32_t depth)
             continue;
         }
         if (!mine) {
-            if (atomic_load_explicit(&table_fill, memory_order_relaxed) >= TABLE_MAX_FILL)
+            if (atomic_load_explicit(&grow.table_fill, memory_order_relaxed) >= TABLE_MAX_FILL)
                 goto full;
             uint64_t bytes = sizeof(struct sl_stack_entry) + (uint64_t)depth * sizeof(uint64_t);
-            uint64_t off = atomic_fetch_add_explicit(&arena_top, bytes, memory_order_relaxed);
+            uint64_t off = atomic_fetch_add_explicit(&grow.arena_top, bytes, memory_order_relaxed);
             if (off + bytes > ARENA_BYTES || off / 8 > UINT32_MAX)
                 goto full;
             struct sl_stack_entry *e = (struct sl_stack_entry *)(sl_stack_arena + off);
@@ -123,7 +127,7 @@ uint32_t sl_stack_intern(const uint64_t *ips, uint32_t depth)
         uint32_t expect = 0;
         if (atomic_compare_exchange_strong_explicit(&table[idx], &expect, mine,
                                                     memory_order_release, memory_order_acquire)) {
-            atomic_fetch_add_explicit(&table_fill, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&grow.table_fill, 1, memory_order_relaxed);
             return mine;
         }
         /* Lost the slot: the winner may be our very stack. */
