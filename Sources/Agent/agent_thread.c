@@ -29,8 +29,11 @@
 /* The consumer's state, on cache lines of its own (SL_OWN_LINES): it writes
  * some of it for every event, and a hook-path global on one of these lines
  * would cost every allocation a miss to this thread's core. */
+/* Its own symbol: LeakScan (AgentFootprint.swift) finds the buffer's
+ * mapping through it and leaves it out of a reachability scan. Written once. */
+static unsigned char *wbuf;
+
 static struct consumer {
-    unsigned char *wbuf;
     size_t wlen;
     int write_failed;
     uint32_t generation;      /* stack entries with sent == generation are on this stream */
@@ -44,7 +47,7 @@ static struct consumer {
 static void send_buffer(int fd)
 {
     /* After a failed write everything is dropped: the stream is over. */
-    if (consumer.wlen && !consumer.write_failed && sl_send_all(fd, consumer.wbuf, consumer.wlen) != 0)
+    if (consumer.wlen && !consumer.write_failed && sl_send_all(fd, wbuf, consumer.wlen) != 0)
         consumer.write_failed = 1;
     consumer.wlen = 0;
 }
@@ -55,7 +58,7 @@ static inline void *reserve(int fd, size_t n)
 {
     if (SL_UNLIKELY(WBUF_BYTES - consumer.wlen < n))
         send_buffer(fd);
-    void *p = consumer.wbuf + consumer.wlen;
+    void *p = wbuf + consumer.wlen;
     consumer.wlen += n;
     return p;
 }
@@ -443,12 +446,12 @@ int sl_thread_start(void)
     const char *pairs = getenv(SL_ENV_PAIRS);
     consumer.use_window = sl_sample_mean == 0 && !(pairs && strcmp(pairs, "off") == 0);
 
-    if (!consumer.wbuf) {
+    if (!wbuf) {
         void *m = mmap(NULL, WBUF_BYTES, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (m == MAP_FAILED)
             return errno ? errno : ENOMEM;
-        consumer.wbuf = m;
+        wbuf = m;
     }
     /* All signals blocked: the host's handlers must never run on our thread. */
     sigset_t all, old;
