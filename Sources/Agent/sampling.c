@@ -126,7 +126,8 @@ static void insert_sampled(void *p)
     atomic_store(sl_sample_filter_of(filter, p), FILTER_STICKY);
 }
 
-int sl_sample_free_slow(void *p)
+/* The set's slot holding p, or NULL. */
+static _Atomic uint64_t *find_sampled(const void *p)
 {
     uint64_t key = (uint64_t)(uintptr_t)p;
     _Atomic uint64_t *b = bucket_of(p);
@@ -134,15 +135,28 @@ int sl_sample_free_slow(void *p)
         uint64_t v = atomic_load(&b[i]);
         if (v == 0)
             break;
-        if (v == key) {
-            /* Only this thread can free p now: nobody else writes this slot,
-             * so a plain (release) store does, no locked instruction. */
-            atomic_store_explicit(&b[i], TOMBSTONE, memory_order_release);
-            filter_add(p, -1);
-            return 1;
-        }
+        if (v == key)
+            return &b[i];
     }
+    return NULL;
+}
+
+/* p is in no slot: sampled all the same if its filter entry overflowed. */
+static int sticky(const void *p)
+{
     return atomic_load_explicit(sl_sample_filter_of(filter, p), memory_order_relaxed) == FILTER_STICKY;
+}
+
+int sl_sample_free_slow(void *p)
+{
+    _Atomic uint64_t *slot = find_sampled(p);
+    if (!slot)
+        return sticky(p);
+    /* Only this thread can free p now: nobody else writes this slot, so a
+     * plain (release) store does, no locked instruction. */
+    atomic_store_explicit(slot, TOMBSTONE, memory_order_release);
+    filter_add(p, -1);
+    return 1;
 }
 
 int sl_sample_holds(const void *p)
@@ -151,16 +165,7 @@ int sl_sample_holds(const void *p)
         return 1;
     if (sl_sample_skip_free(p))
         return 0;
-    uint64_t key = (uint64_t)(uintptr_t)p;
-    _Atomic uint64_t *b = bucket_of(p);
-    for (int i = 0; i < BUCKET_SLOTS; i++) {
-        uint64_t v = atomic_load(&b[i]);
-        if (v == 0)
-            break;
-        if (v == key)
-            return 1;
-    }
-    return atomic_load_explicit(sl_sample_filter_of(filter, p), memory_order_relaxed) == FILTER_STICKY;
+    return find_sampled(p) != NULL || sticky(p);
 }
 
 int sl_sample_alloc_slow(void *p, size_t size)
