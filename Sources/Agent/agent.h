@@ -23,11 +23,11 @@
 
 #define SL_EXPORT __attribute__((visibility("default")))
 #define SL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 /* On cache lines of its own (a type's size is then a multiple of 64): for
  * what one thread writes often, so that no global another thread reads on
  * every event shares its line (false sharing: a cross-core miss each time). */
 #define SL_OWN_LINES __attribute__((aligned(64)))
-#define SL_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 #define SL_DEFAULT_FRAMES 64u
 

@@ -26,13 +26,13 @@
 #define STALL_NS 1000000000ull           /* reservation never completed: skip */
 #define SHUTDOWN_STALL_NS 20000000ull    /* tracing is off: producers give up fast */
 
-/* The consumer's state, on cache lines of its own (SL_OWN_LINES): it writes
- * some of it for every event, and a hook-path global on one of these lines
- * would cost every allocation a miss to this thread's core. */
 /* Its own symbol: LeakScan (AgentFootprint.swift) finds the buffer's
  * mapping through it and leaves it out of a reachability scan. Written once. */
 static unsigned char *wbuf;
 
+/* The consumer's state, on cache lines of its own (SL_OWN_LINES): it writes
+ * some of it for every event, and a hook-path global on one of these lines
+ * would cost every allocation a miss to this thread's core. */
 static struct consumer {
     size_t wlen;
     int write_failed;
