@@ -158,9 +158,15 @@ final class PythonObjectTests: XCTestCase {
     /// 20 attach/detach cycles while four Python threads serve requests:
     /// every cycle wraps and unwraps the allocators with the GIL; the
     /// interpreter neither crashes nor hangs, and its output is its own.
-    func testTwentyAttachDetachCyclesUnderLoad() throws {
+    func testTwentyAttachDetachCyclesUnderLoad() throws { try attachDetachCyclesUnderLoad("3.12") }
+
+    /// The same on 3.13, where every cycle also sets and takes out the
+    /// reference tracer (free-list reuse) with the GIL.
+    func testTwentyAttachDetachCyclesUnderLoadOnCPython313() throws { try attachDetachCyclesUnderLoad("3.13") }
+
+    private func attachDetachCyclesUnderLoad(_ minor: String) throws {
         try TestEnvironment.requireBuilt()
-        let target = try startTarget(try pyenv("3.12"), [fixture])
+        let target = try startTarget(try pyenv(minor), [fixture])
         try command(target, "load 4")
         for cycle in 1...20 {
             let session = try AttachedSession(target)
