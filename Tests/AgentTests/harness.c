@@ -40,6 +40,7 @@ static const struct test tests[] = {
     {"ring", t_ring},
     {"window", t_window},
     {"needed", t_needed},
+    {"own_lines", t_own_lines},
     {"passthrough", t_passthrough},
     {"basic", t_basic},
     {"allfuncs", t_allfuncs},

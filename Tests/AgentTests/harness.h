@@ -159,6 +159,7 @@ void t_fork(void);
 void t_closemid(void);
 /* t_footprint.c: what the library does to a process besides tracing. */
 void t_needed(void);
+void t_own_lines(void);
 void t_passthrough(void);
 void t_throw(void);
 /* t_attach.c */

@@ -55,6 +55,43 @@ void t_needed(void)
           "exports: %s", syms);
 }
 
+/* What one thread writes for every event sits on cache lines no other
+ * variable shares (SL_OWN_LINES): the consumer's state, the ring's consumer
+ * side and tail, the stack table's counters. A variable the hooks read on
+ * one of those lines costs every allocation a miss (false sharing), which
+ * no functional test would notice. Read from the agent's symbol table. */
+void t_own_lines(void)
+{
+    static const char *const own[] = {"consumer", "cons", "sl_ring_tail_line", "grow"};
+    enum { MAX = 4096 };
+    static unsigned long start[MAX], size[MAX];
+    static char name[MAX][64];
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "nm -S '%s' | awk '$3 ~ /^[bBdD]$/ {print $1, $2, $4}'", agent);
+    FILE *f = popen(cmd, "r");
+    int n = 0;
+    while (f && n < MAX && fscanf(f, "%lx %lx %63s", &start[n], &size[n], name[n]) == 3)
+        n++;
+    if (f)
+        pclose(f);
+    CHECK(n > 100, "%d data symbols read from nm", n);
+    for (size_t k = 0; k < sizeof own / sizeof own[0]; k++) {
+        int i = 0;
+        while (i < n && strcmp(name[i], own[k]) != 0)
+            i++;
+        if (i == n) {
+            CHECK(0, "no symbol %s in the agent", own[k]);
+            continue;
+        }
+        unsigned long lo = start[i] & ~63ul, hi = (start[i] + size[i] + 63) & ~63ul;
+        for (int j = 0; j < n; j++) {
+            if (j == i || start[j] + (size[j] ? size[j] : 1) <= lo || start[j] >= hi)
+                continue;
+            CHECK(0, "%s shares a cache line with %s", own[k], name[j]);
+        }
+    }
+}
+
 void t_passthrough(void)
 {
     /* No socket, or a socket nobody listens on: plain pass-through. */
