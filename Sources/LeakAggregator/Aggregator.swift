@@ -191,10 +191,21 @@ public final class Aggregator {
     /// its size (tracemalloc moves its trace so): the totals stay, the
     /// stacks' counts and the block's birth change. An unknown block was
     /// allocated before tracing and stays unknown.
+    /// In place: the free and the allocation leave the totals (and so the
+    /// peak) where they were, and only the two stacks' counts move.
     private func recordRetag(address: UInt64, stackID: UInt32) {
-        guard address != 0, let block = live.find(address) else { return }
-        recordFree(address: address)
-        recordAllocation(address: address, size: block.size, stackID: stackID)
+        var index: UInt32 = 0
+        guard address != 0,
+              let old = live.retag(address, birth: now, stackIndex: { index = stackIndex(stackID); return index })
+        else { return }
+        counters.frees &+= 1
+        counters.allocations &+= 1
+        Self.count(releaseOf: old.size, in: counts.base + Int(old.stackIndex))
+        Self.count(allocationOf: old.size, in: counts.base + Int(index))
+        if let weigh {
+            unweigh(old)
+            addWeight(weigh(old.size), stack: Int(index), allocated: true)
+        }
     }
 
     /// The one body of an allocation, counted in `totals`; returns the

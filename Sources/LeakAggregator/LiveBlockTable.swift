@@ -84,6 +84,16 @@ final class LiveBlockTable {
         return segments[segment].remove(address, hash: rest)
     }
 
+    /// The block at `address`, if known, now belongs to the stack index
+    /// `stackIndex()` gives (asked only then) and was born at `birth`; its
+    /// size stays. Returns the block as it was: one probe where a free and
+    /// an allocation again would take two and a shift.
+    @inline(__always)
+    func retag(_ address: UInt64, birth: UInt32, stackIndex: () -> UInt32) -> LiveBlock? {
+        let (segment, rest) = Self.hash(address)
+        return segments[segment].retag(address, hash: rest, birth: birth, stackIndex: stackIndex)
+    }
+
     func forEach(_ body: (UInt64, LiveBlock) -> Void) {
         for index in 0..<Self.segmentCount { segments[index].forEach(body) }
     }
@@ -248,6 +258,22 @@ struct LiveBlockSegment {
             rehash(to: max(minimumCapacity, capacity / 2))
         }
         return removed
+    }
+
+    @inline(__always)
+    mutating func retag(_ address: UInt64, hash: UInt64, birth: UInt32, stackIndex: () -> UInt32) -> LiveBlock? {
+        var slot = home(hash)
+        while true {
+            let key = keys[slot]
+            if key == address { break }
+            if key == 0 { return nil }
+            slot = after(slot)
+        }
+        let old = block(at: slot)
+        // The size's half (or its large-size marker) stays as it is.
+        sizeAndBirth[slot] = sizeAndBirth[slot] & 0xFFFF_FFFF | UInt64(birth) << 32
+        stackIndexes[slot] = stackIndex()
+        return old
     }
 
     func forEach(_ body: (UInt64, LiveBlock) -> Void) {

@@ -131,6 +131,40 @@ final class AggregatorTests: XCTestCase {
         XCTAssertEqual(aggregator.counters.unknownFrees, 0)
     }
 
+    /// Done in place, a retag must leave everything as the free and the
+    /// allocation again it stands for would: counts, totals, peak, sampled
+    /// estimates, and a size over 4 GiB (kept outside the table's slots).
+    func testARetagCountsAsTheFreeAndAllocationItStandsFor() {
+        for sampled in [false, true] {
+            let retagged = Aggregator(), replayed = Aggregator()
+            for a in [retagged, replayed] {
+                if sampled { a.weigh = { size in (2, Double(size) * 2 + 1) } }
+                a.apply(.stack(id: 1, ips: [0x10]))
+                a.apply(.stack(id: 2, ips: [0x20]))
+                a.apply(.stack(id: 3, ips: [0x30]))
+                a.apply(.alloc(address: 0xA0, size: 56, stack: 1))
+                a.apply(.alloc(address: 0xB0, size: 5 << 32, stack: 1))
+                a.apply(.alloc(address: 0xC0, size: 8, stack: 2))
+                a.apply(.free(address: 0xC0))
+                a.now = 9
+            }
+            let moves: [(UInt64, UInt32)] = [(0xA0, 2), (0xB0, 3), (0xA0, 3), (0xC0, 1), (0xB0, 1)]
+            for (address, stack) in moves {
+                retagged.apply(.retag(address: address, stack: stack))
+                if let block = replayed.block(at: address) {
+                    replayed.apply(.free(address: address))
+                    replayed.apply(.alloc(address: address, size: block.size, stack: stack))
+                }
+            }
+            XCTAssertEqual(retagged.counters, replayed.counters, "sampled: \(sampled)")
+            XCTAssertEqual(retagged.stacks, replayed.stacks, "sampled: \(sampled)")
+            for address: UInt64 in [0xA0, 0xB0, 0xC0] {
+                XCTAssertEqual(retagged.block(at: address), replayed.block(at: address), "sampled: \(sampled)")
+            }
+            XCTAssertEqual(retagged.block(at: 0xB0)?.size, 5 << 32)
+        }
+    }
+
     func testUnknownFreesAreCountedAndIgnored() {
         let aggregator = Aggregator()
         aggregator.apply(.free(address: 0xDEAD))
