@@ -201,8 +201,9 @@ static inline __attribute__((always_inline)) uint32_t stack_id_at(const struct s
 {
     uint64_t ips[SL_MAX_FRAMES + 8];
     struct sl_stack_hint id_hint = {NULL, 1};   /* unwind.c fills it; stacks.c reads it */
-#ifdef SL_BENCH_NO_UNWIND   /* measurement only: the cost of everything but unwinding */
-    uint32_t depth = 1; ips[0] = (uint64_t)__builtin_return_address(0);
+#ifdef SL_BENCH_NO_UNWIND   /* measurement only (Scripts/bench-threads): everything but the walk */
+    uint32_t depth = 1;
+    ips[0] = from ? (uint64_t)from->ip : (uint64_t)(uintptr_t)__builtin_return_address(0);
 #else
     uint32_t depth = sl_unwind_capture(ips, sl_sess.frames, from, &id_hint);
     depth = sl_python_merge(ips, depth, sl_sess.frames, &id_hint);   /* may swap in its own stack-id hint */
