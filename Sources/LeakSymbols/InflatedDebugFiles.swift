@@ -20,9 +20,10 @@ import Glibc
 /// pages it touches are resident, and they are the kernel's page cache,
 /// which it can drop and read again, not memory of ours. Inflating is
 /// done once per debug file (the zlib work libdw did, plus writing the
-/// copy); reopening after `Symbolizer.releaseModuleData` reuses it. The
-/// copy holds the original bytes and the inflated sections (14 MB for
-/// libc) until swiftleak exits; unlinked, it leaves nothing behind.
+/// copy); reopening after `Symbolizer.releaseModuleData` reuses it, and so
+/// do later swiftleak processes, through `DebugCopyCache` (14 MB for libc,
+/// the original bytes and the inflated sections). Without a usable cache
+/// the copy is an unlinked file that leaves nothing behind.
 ///
 /// Only 64-bit little-endian files (this machine's) are copied; any other,
 /// or any failure, leaves the original for libdw to inflate as before.
@@ -41,9 +42,14 @@ final class InflatedDebugFiles: @unchecked Sendable {
     /// Symbolizers run on their sessions' threads.
     private let lock = NSLock()
     private let directory: String
+    let cache: DebugCopyCache?
+    /// Copies inflated by this process (the rest came from the cache).
+    private(set) var inflated = 0
 
-    init(directory: String = InflatedDebugFiles.temporaryDirectory) {
+    init(directory: String = InflatedDebugFiles.temporaryDirectory,
+         cache: DebugCopyCache? = DebugCopyCache.fromEnvironment()) {
         self.directory = directory
+        self.cache = cache
     }
 
     deinit {
@@ -70,7 +76,7 @@ final class InflatedDebugFiles: @unchecked Sendable {
                                 size: Int64(info.st_size), modified: info.st_mtim.tv_sec)
         lock.lock()
         let copy = copies[identity] ?? {
-            let made = makeCopy(of: original, size: Int(info.st_size)) ?? -1
+            let made = cachedCopy(of: original, at: path, identity: identity) ?? -1
             copies[identity] = made
             return made
         }()
@@ -81,9 +87,29 @@ final class InflatedDebugFiles: @unchecked Sendable {
         return duplicate >= 0 ? duplicate : nil
     }
 
+    /// The copy another swiftleak process left in the cache, else one made
+    /// now (in the cache when it can be, else unlinked in `directory`).
+    private func cachedCopy(of original: Int32, at path: String, identity: Identity) -> Int32? {
+        let size = Int(identity.size)
+        let name = DebugCopyCache.name(path: path, size: identity.size, modified: identity.modified)
+        if let cache, let fd = cache.open(name) {
+            // The original's bytes, then what inflating added: never shorter.
+            var info = stat()
+            if fstat(fd, &info) == 0, info.st_size > identity.size { return fd }
+            close(fd)
+            cache.remove(name)   // cut short (a full disk?): made again below
+        }
+        if let cache, let cacheDirectory = cache.usableDirectory(),
+           let made = makeCopy(of: original, size: size, in: cacheDirectory) {
+            cache.publish(made, as: name)
+            return made
+        }
+        return makeCopy(of: original, size: size, in: directory)
+    }
+
     /// The inflated copy's descriptor, or nil when there is nothing to
     /// inflate or it could not be made.
-    private func makeCopy(of original: Int32, size: Int) -> Int32? {
+    private func makeCopy(of original: Int32, size: Int, in directory: String) -> Int32? {
         guard var header = Self.read(Elf64_Ehdr.self, from: original, at: 0),
               header.e_ident.4 == UInt8(ELFCLASS64), header.e_ident.5 == UInt8(ELFDATA2LSB),
               Int(header.e_shentsize) == MemoryLayout<Elf64_Shdr>.size, header.e_shnum > 0,
@@ -124,6 +150,7 @@ final class InflatedDebugFiles: @unchecked Sendable {
         let written = sections.withUnsafeBytes { Self.writeFully(copy, $0, at: end) }
             && withUnsafeBytes(of: &header) { Self.writeFully(copy, $0, at: 0) }
         guard written else { close(copy); return nil }
+        inflated += 1
         return copy
     }
 

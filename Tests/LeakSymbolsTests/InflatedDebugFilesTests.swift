@@ -65,7 +65,7 @@ final class InflatedDebugFilesTests: XCTestCase {
         let expected = try debugSections(fd: original)
         XCTAssertTrue(expected.values.contains { $0.flags & UInt64(SHF_COMPRESSED) != 0 }, "objcopy compressed nothing")
 
-        let copies = InflatedDebugFiles(directory: work)
+        let copies = InflatedDebugFiles(directory: work, cache: nil)
         let copy = try XCTUnwrap(copies.inflatedCopy(ofFileAt: compressed))
         defer { close(copy) }
         let inflated = try debugSections(fd: copy)
@@ -86,10 +86,101 @@ final class InflatedDebugFilesTests: XCTestCase {
         XCTAssertEqual(first.st_ino, second.st_ino)
     }
 
+    /// A second swiftleak process reads the copy the first left in the
+    /// cache, inflating nothing; an updated original gets a copy of its own,
+    /// a copy cut short is made again, and the directory keeps to its limit.
+    func testCopiesOutliveTheProcessThroughTheCache() throws {
+        let compressed = work + "/compressed.debug"
+        try run(["objcopy", "--only-keep-debug", "--compress-debug-sections=zlib", fixture, compressed])
+        let original = open(compressed, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(original, 0)
+        defer { close(original) }
+        let expected = try debugSections(fd: original)
+        let cache = DebugCopyCache(directory: work + "/cache", limit: DebugCopyCache.defaultLimit)
+        let cached: () throws -> [String] = { try FileManager.default.contentsOfDirectory(atPath: cache.directory) }
+
+        let first = InflatedDebugFiles(directory: work, cache: cache)
+        let made = try XCTUnwrap(first.inflatedCopy(ofFileAt: compressed))
+        defer { close(made) }
+        XCTAssertEqual(first.inflated, 1)
+        let names = try cached()
+        XCTAssertEqual(names.count, 1, "\(names)")
+        XCTAssertTrue(names[0].contains("_compressed.debug-") && names[0].hasSuffix(".copy"), names[0])
+
+        let second = InflatedDebugFiles(directory: work, cache: cache)
+        let reused = try XCTUnwrap(second.inflatedCopy(ofFileAt: compressed))
+        defer { close(reused) }
+        XCTAssertEqual(second.inflated, 0, "the second process inflated again")
+        var made_ = stat(), reused_ = stat(), named = stat()
+        XCTAssertEqual(fstat(made, &made_), 0)
+        XCTAssertEqual(fstat(reused, &reused_), 0)
+        XCTAssertEqual(stat(cache.directory + "/" + names[0], &named), 0)
+        XCTAssertEqual(reused_.st_ino, named.st_ino)
+        XCTAssertEqual(made_.st_ino, named.st_ino)
+        let sections = try debugSections(fd: reused)
+        XCTAssertEqual(Set(sections.keys), Set(expected.keys))
+        for (name, section) in sections { XCTAssertEqual(section.bytes, expected[name]?.bytes, "\(name) differs") }
+
+        // Cut short: not used, made again under the same name.
+        XCTAssertEqual(truncate(cache.directory + "/" + names[0], 100), 0)
+        let third = InflatedDebugFiles(directory: work, cache: cache)
+        let remade = try XCTUnwrap(third.inflatedCopy(ofFileAt: compressed))
+        close(remade)
+        XCTAssertEqual(third.inflated, 1)
+        XCTAssertEqual(stat(cache.directory + "/" + names[0], &named), 0)
+        XCTAssertGreaterThan(named.st_size, 100)
+
+        // An updated original (another modification time): a copy of its
+        // own; with room for one copy only, the older one goes.
+        let small = DebugCopyCache(directory: cache.directory, limit: 1)
+        var times = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
+        XCTAssertEqual(utimensat(AT_FDCWD, compressed, &times, 0), 0)
+        let fourth = InflatedDebugFiles(directory: work, cache: small)
+        let updated = try XCTUnwrap(fourth.inflatedCopy(ofFileAt: compressed))
+        close(updated)
+        XCTAssertEqual(fourth.inflated, 1)
+        let left = try cached()
+        XCTAssertEqual(left.count, 1, "\(left)")
+        XCTAssertTrue(left[0].hasSuffix("-1000000000.copy"), left[0])
+    }
+
+    /// A cache directory another user could write to is not used: the copy
+    /// is made unlinked instead.
+    func testCacheOthersCanWriteToIsNotUsed() throws {
+        let compressed = work + "/compressed.debug"
+        try run(["objcopy", "--only-keep-debug", "--compress-debug-sections=zlib", fixture, compressed])
+        let cache = DebugCopyCache(directory: work + "/open", limit: DebugCopyCache.defaultLimit)
+        try FileManager.default.createDirectory(atPath: cache.directory, withIntermediateDirectories: true)
+        XCTAssertEqual(chmod(cache.directory, 0o777), 0)
+        XCTAssertNil(cache.usableDirectory())
+        let copies = InflatedDebugFiles(directory: work, cache: cache)
+        let copy = try XCTUnwrap(copies.inflatedCopy(ofFileAt: compressed))
+        close(copy)
+        XCTAssertEqual(copies.inflated, 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache.directory), [])
+    }
+
+    func testCacheDirectoryFromTheEnvironment() {
+        XCTAssertNil(DebugCopyCache.fromEnvironment(["SWIFTLEAK_CACHE_DIR": "off", "HOME": "/root"]))
+        XCTAssertNil(DebugCopyCache.fromEnvironment(["SWIFTLEAK_CACHE_DIR": "", "HOME": "/root"]))
+        XCTAssertEqual(DebugCopyCache.fromEnvironment(["SWIFTLEAK_CACHE_DIR": "/c", "HOME": "/root"])?.directory, "/c")
+        XCTAssertEqual(DebugCopyCache.fromEnvironment(["XDG_CACHE_HOME": "/x", "HOME": "/root"])?.directory, "/x/swiftleak/debug")
+        XCTAssertEqual(DebugCopyCache.fromEnvironment(["HOME": work])?.directory, work + "/.cache/swiftleak/debug")
+        XCTAssertNil(DebugCopyCache.fromEnvironment(["HOME": work + "/no-such-home"]))
+        XCTAssertNil(DebugCopyCache.fromEnvironment([:]))
+        // Root with another user's HOME: no cache there.
+        if geteuid() == 0 {
+            let other = work + "/other"
+            XCTAssertNoThrow(try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true))
+            XCTAssertEqual(chown(other, 65534, 65534), 0)
+            XCTAssertNil(DebugCopyCache.fromEnvironment(["HOME": other]))
+        }
+    }
+
     func testDamagedFileHasNoCopy() throws {
         let compressed = work + "/compressed.debug"
         try run(["objcopy", "--only-keep-debug", "--compress-debug-sections=zlib", fixture, compressed])
-        let copies = InflatedDebugFiles(directory: work)
+        let copies = InflatedDebugFiles(directory: work, cache: nil)
         let whole = try Data(contentsOf: URL(fileURLWithPath: compressed))
         let shoff = Int(whole.withUnsafeBytes { $0.load(fromByteOffset: 0x28, as: UInt64.self) })
         // Everything between the ELF header and the section headers zeroed:
@@ -110,7 +201,7 @@ final class InflatedDebugFilesTests: XCTestCase {
     }
 
     func testUncompressedOrMissingFileHasNoCopy() {
-        let copies = InflatedDebugFiles(directory: work)
+        let copies = InflatedDebugFiles(directory: work, cache: nil)
         XCTAssertNil(copies.inflatedCopy(ofFileAt: fixture))
         XCTAssertNil(copies.inflatedCopy(ofFileAt: work + "/no-such.debug"))
     }
@@ -169,7 +260,8 @@ final class InflatedDebugFilesTests: XCTestCase {
         try withExtendedLifetime(symbolizer) {
             let mapped = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
             XCTAssertFalse(mapped.contains("/usr/lib/debug/"), "a compressed debug file itself is mapped")
-            XCTAssertTrue(mapped.contains(InflatedDebugFiles.temporaryDirectory + "/#"), mapped)
+            let copyDirectory = InflatedDebugFiles.shared.cache?.usableDirectory().map { $0 + "/" } ?? InflatedDebugFiles.temporaryDirectory + "/#"
+            XCTAssertTrue(mapped.contains(copyDirectory), mapped)
         }
 
         // The same lookup, straight from the file libdw inflates itself.
