@@ -56,13 +56,19 @@ final class InflatedDebugFilesTests: XCTestCase {
         return sections
     }
 
-    func testCopyHoldsEveryCompressedSectionInflated() throws {
+    /// The fixture's debug sections in a file of their own, compressed, and
+    /// what libelf reads from it.
+    private func compressedDebugFile() throws -> (path: String, sections: [String: (flags: UInt64, bytes: [UInt8])]) {
         let compressed = work + "/compressed.debug"
         try run(["objcopy", "--only-keep-debug", "--compress-debug-sections=zlib", fixture, compressed])
         let original = open(compressed, O_RDONLY)
         XCTAssertGreaterThanOrEqual(original, 0)
         defer { close(original) }
-        let expected = try debugSections(fd: original)
+        return (compressed, try debugSections(fd: original))
+    }
+
+    func testCopyHoldsEveryCompressedSectionInflated() throws {
+        let (compressed, expected) = try compressedDebugFile()
         XCTAssertTrue(expected.values.contains { $0.flags & UInt64(SHF_COMPRESSED) != 0 }, "objcopy compressed nothing")
 
         let copies = InflatedDebugFiles(directory: work, cache: nil)
@@ -90,12 +96,7 @@ final class InflatedDebugFilesTests: XCTestCase {
     /// cache, inflating nothing; an updated original gets a copy of its own,
     /// a copy cut short is made again, and the directory keeps to its limit.
     func testCopiesOutliveTheProcessThroughTheCache() throws {
-        let compressed = work + "/compressed.debug"
-        try run(["objcopy", "--only-keep-debug", "--compress-debug-sections=zlib", fixture, compressed])
-        let original = open(compressed, O_RDONLY)
-        XCTAssertGreaterThanOrEqual(original, 0)
-        defer { close(original) }
-        let expected = try debugSections(fd: original)
+        let (compressed, expected) = try compressedDebugFile()
         let cache = DebugCopyCache(directory: work + "/cache", limit: DebugCopyCache.defaultLimit)
         let cached: () throws -> [String] = { try FileManager.default.contentsOfDirectory(atPath: cache.directory) }
 
