@@ -13,9 +13,8 @@ import Glibc
 /// its name only once complete, so a reader never sees half a copy and two
 /// swiftleak processes making the same one keep the first. Its name holds
 /// the original's path and identity (size, modification time), so an
-/// updated debug file gets a new copy. Copies are used newest first and the
-/// directory is kept under `limit` bytes by removing the least recently
-/// used. Anything unusable (no home directory, a directory another user
+/// updated debug file gets a new copy. The directory is kept under `limit`
+/// bytes by removing the least recently used copies. Anything unusable (no home directory, a directory another user
 /// could write to, a full disk) turns the cache off for that copy: the
 /// caller then makes an unlinked one, as without a cache.
 ///
@@ -67,7 +66,8 @@ struct DebugCopyCache: Sendable {
     }
 
     /// A descriptor of the named copy, when it is there and this user's
-    /// alone; its time is touched, so the least recently used go first.
+    /// alone, in a directory that is (`usableDirectory`, asked first); its
+    /// time is touched, so the least recently used go first.
     func open(_ name: String) -> Int32? {
         let fd = retryingInterrupted { Glibc.open(directory + "/" + name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
         guard fd >= 0 else { return nil }

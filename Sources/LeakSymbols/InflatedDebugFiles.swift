@@ -92,15 +92,17 @@ final class InflatedDebugFiles: @unchecked Sendable {
     private func cachedCopy(of original: Int32, at path: String, identity: Identity) -> Int32? {
         let size = Int(identity.size)
         let name = DebugCopyCache.name(path: path, size: identity.size, modified: identity.modified)
-        if let cache, let fd = cache.open(name) {
+        guard let cache, let cacheDirectory = cache.usableDirectory() else {
+            return makeCopy(of: original, size: size, in: directory)
+        }
+        if let fd = cache.open(name) {
             // The original's bytes, then what inflating added: never shorter.
             var info = stat()
             if fstat(fd, &info) == 0, info.st_size > identity.size { return fd }
             close(fd)
             cache.remove(name)   // cut short (a full disk?): made again below
         }
-        if let cache, let cacheDirectory = cache.usableDirectory(),
-           let made = makeCopy(of: original, size: size, in: cacheDirectory) {
+        if let made = makeCopy(of: original, size: size, in: cacheDirectory) {
             cache.publish(made, as: name)
             return made
         }
