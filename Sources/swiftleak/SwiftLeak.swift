@@ -17,6 +17,11 @@ struct SwiftLeak: ParsableCommand {
         Or launch the program under the agent:
           swiftleak run --output snaps -- ./my-service
           kill -USR1 <swiftleak pid>                a snapshot now
+        Kept between runs: inflated copies of compressed debug files (libc's:
+        14 MB), so that the next session does not inflate them again while the
+        program runs, in $XDG_CACHE_HOME/swiftleak/debug or
+        ~/.cache/swiftleak/debug, at most 1 GiB. SWIFTLEAK_CACHE_DIR=DIR moves
+        them, SWIFTLEAK_CACHE_DIR=off keeps none.
         """,
         version: "0.1.0",
         subcommands: [Run.self, Attach.self, SnapshotCommand.self, Detach.self, Top.self, Diff.self, Stats.self, Trend.self,
