@@ -190,14 +190,20 @@ struct LiveBlockSegment {
         stackIndexes[slot] = block.stackIndex
     }
 
-    func find(_ address: UInt64, hash: UInt64) -> LiveBlock? {
+    /// The slot holding `address`, or nil.
+    @inline(__always)
+    private func slot(of address: UInt64, hash: UInt64) -> Int? {
         var slot = home(hash)
         while true {
             let key = keys[slot]
-            if key == address { return block(at: slot) }
+            if key == address { return slot }
             if key == 0 { return nil }
             slot = after(slot)
         }
+    }
+
+    func find(_ address: UInt64, hash: UInt64) -> LiveBlock? {
+        slot(of: address, hash: hash).map(block(at:))
     }
 
     @inline(__always)
@@ -262,13 +268,7 @@ struct LiveBlockSegment {
 
     @inline(__always)
     mutating func retag(_ address: UInt64, hash: UInt64, birth: UInt32, stackIndex: () -> UInt32) -> LiveBlock? {
-        var slot = home(hash)
-        while true {
-            let key = keys[slot]
-            if key == address { break }
-            if key == 0 { return nil }
-            slot = after(slot)
-        }
+        guard let slot = slot(of: address, hash: hash) else { return nil }
         let old = block(at: slot)
         // The size's half (or its large-size marker) stays as it is.
         sizeAndBirth[slot] = sizeAndBirth[slot] & 0xFFFF_FFFF | UInt64(birth) << 32

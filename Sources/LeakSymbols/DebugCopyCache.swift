@@ -59,9 +59,7 @@ struct DebugCopyCache: Sendable {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                  attributes: [.posixPermissions: 0o700])
         var info = stat()
-        guard lstat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR,
-              info.st_uid == geteuid(), info.st_mode & 0o022 == 0
-        else { return nil }
+        guard lstat(directory, &info) == 0, Self.isThisUsersAlone(info, type: S_IFDIR) else { return nil }
         return directory
     }
 
@@ -72,9 +70,7 @@ struct DebugCopyCache: Sendable {
         let fd = retryingInterrupted { Glibc.open(directory + "/" + name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
         guard fd >= 0 else { return nil }
         var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == geteuid(),
-              info.st_mode & 0o022 == 0
-        else {
+        guard fstat(fd, &info) == 0, Self.isThisUsersAlone(info, type: S_IFREG) else {
             close(fd)
             return nil
         }
@@ -90,6 +86,11 @@ struct DebugCopyCache: Sendable {
         let linked = linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, directory + "/" + name, AT_SYMLINK_FOLLOW) == 0
         trim(keeping: name)
         return linked
+    }
+
+    /// Of this type, owned by this user, and writable by no one else.
+    private static func isThisUsersAlone(_ info: stat, type: mode_t) -> Bool {
+        (info.st_mode & S_IFMT) == type && info.st_uid == geteuid() && info.st_mode & 0o022 == 0
     }
 
     func remove(_ name: String) {
