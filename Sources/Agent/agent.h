@@ -210,6 +210,9 @@ static inline int sl_ring_push(uint32_t kind, uint64_t address, uint64_t size, u
  * returns 1 with *ev filled, 0 if nothing is ready now. Slots reserved and
  * never completed are skipped (counted lost) after `stall_ns`. */
 int sl_ring_pop(struct sl_event *ev, uint64_t stall_ns);
+/* The same for up to `max` events in a row, into out[0..]: returns how
+ * many. One call, and the head kept in a register, for a whole batch. */
+unsigned sl_ring_pop_batch(struct sl_event *out, unsigned max, uint64_t stall_ns);
 uint64_t sl_ring_tail(void);
 uint64_t sl_ring_head(void);
 /* Consumer, between sessions (tracing off): drain what is left, skipping

@@ -215,11 +215,15 @@ static void pace_window(void)
  * at even while producers keep up; returns how many events were taken. */
 static unsigned drain_ready(int fd)
 {
-    struct sl_event ev;
+    struct sl_event batch[64];
     unsigned n = 0;
-    while (n < 65536 && !consumer.write_failed && sl_ring_pop(&ev, STALL_NS)) {
-        put_event(fd, &ev);
-        n++;
+    while (n < 65536 && !consumer.write_failed) {
+        unsigned k = sl_ring_pop_batch(batch, sizeof batch / sizeof batch[0], STALL_NS);
+        if (!k)
+            break;
+        for (unsigned i = 0; i < k; i++)
+            put_event(fd, &batch[i]);
+        n += k;
     }
     return n;
 }

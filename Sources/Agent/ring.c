@@ -167,30 +167,17 @@ static void release_late(void)
     cons.stalled_count = kept;
 }
 
-int sl_ring_pop(struct sl_event *ev, uint64_t stall_ns)
+/* The position at head is not ready: the ring is empty, or a producer
+ * reserved it and has not published yet. Skips it, without touching the
+ * slot (its producer may still publish), once it stayed so for `stall_ns`:
+ * returns 1 then, and the caller looks again. Out of line: a drain meets
+ * it once per batch, not once per event. */
+static __attribute__((noinline)) int skip_stalled(uint64_t stall_ns)
 {
-    if (SL_UNLIKELY(cons.stalled_count))
-        release_late();
-again:;
-    /* Look at the slot first: reading `tail` on every pop would pull the
-     * producers' hottest cache line over to this core each time. */
-    struct sl_ring_slot *s = &sl_ring_slots[cons.head & SL_RING_MASK];
-    uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-    if (seq == cons.head + 1) {
-        ev->address = s->address;
-        ev->size = s->size;
-        ev->stack_id = s->stack_id;
-        ev->kind = s->kind;
-        atomic_store_explicit(&s->seq, cons.head + SL_RING_CAP, memory_order_release);
-        cons.head++;
-        cons.wait_since = 0;
-        return 1;
-    }
     if (cons.head == atomic_load_explicit(&sl_ring_tail_line.pos, memory_order_acquire)) {
         cons.wait_since = 0;
         return 0;   /* empty */
     }
-    /* Reserved (head < tail) but not published yet. */
     uint64_t now = sl_now_ns(CLOCK_MONOTONIC);
     if (!cons.wait_since) {
         cons.wait_since = now;
@@ -198,13 +185,48 @@ again:;
     }
     if (now - cons.wait_since < stall_ns)
         return 0;
-    /* Skip it without touching the slot: its producer may still publish. */
     if (cons.stalled_count < STALLED_MAX)
         cons.stalled[cons.stalled_count++] = cons.head;
     sl_count_lost(1);
     cons.head++;
     cons.wait_since = 0;
-    goto again;
+    return 1;
+}
+
+unsigned sl_ring_pop_batch(struct sl_event *out, unsigned max, uint64_t stall_ns)
+{
+    if (SL_UNLIKELY(cons.stalled_count))
+        release_late();
+    for (;;) {
+        /* Each slot is looked at, never `tail`: reading it on every pop
+         * would pull the producers' hottest cache line over to this core. */
+        uint64_t head = cons.head;
+        unsigned n = 0;
+        while (n < max) {
+            struct sl_ring_slot *s = &sl_ring_slots[head & SL_RING_MASK];
+            if (atomic_load_explicit(&s->seq, memory_order_acquire) != head + 1)
+                break;
+            out[n].address = s->address;
+            out[n].size = s->size;
+            out[n].stack_id = s->stack_id;
+            out[n].kind = s->kind;
+            atomic_store_explicit(&s->seq, head + SL_RING_CAP, memory_order_release);
+            head++;
+            n++;
+        }
+        cons.head = head;
+        if (n) {
+            cons.wait_since = 0;
+            return n;
+        }
+        if (!skip_stalled(stall_ns))
+            return 0;
+    }
+}
+
+int sl_ring_pop(struct sl_event *ev, uint64_t stall_ns)
+{
+    return sl_ring_pop_batch(ev, 1, stall_ns) != 0;
 }
 
 int sl_ring_reclaim(uint64_t stall_ns)

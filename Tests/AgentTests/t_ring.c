@@ -170,9 +170,41 @@ static void t_ring_dead_producer(void)
     CHECK(!atomic_load(&sl_sess.tracing), "tracing off");
 }
 
+/* Batches: each as long as asked while events are ready, never past a
+ * reservation not yet published, and past it once it is skipped. */
+static void t_ring_batches(void)
+{
+    fresh();
+    struct sl_event got[7];
+    uint64_t next = 0;
+    CHECK(push_run(0, 1000), "1000 pushed");
+    while (next < 1000) {
+        unsigned k = sl_ring_pop_batch(got, 7, STALL);
+        CHECK(k == (1000 - next < 7 ? 1000 - next : 7), "a batch of %u at %llu", k, (unsigned long long)next);
+        if (!k)
+            return;
+        for (unsigned i = 0; i < k; i++, next++)
+            CHECK(got[i].address == next && got[i].stack_id == 7, "event %llu came as %llu", (unsigned long long)next,
+                  (unsigned long long)got[i].address);
+    }
+    CHECK(sl_ring_pop_batch(got, 7, STALL) == 0, "empty");
+    CHECK(push_run(1000, 3), "3 pushed");
+    uint64_t late = sl_ring_reserve();
+    CHECK(push_run(2000, 2), "2 pushed after a reservation");
+    CHECK(sl_ring_pop_batch(got, 7, STALL) == 3 && got[2].address == 1002, "the 3 before the reservation");
+    CHECK(sl_ring_pop_batch(got, 7, STALL) == 0, "nothing while the reservation is young");
+    fake_ns += STALL + 1;
+    CHECK(sl_ring_pop_batch(got, 7, STALL) == 2 && got[0].address == 2000 && got[1].address == 2001,
+          "the 2 after it, once it is skipped");
+    CHECK(atomic_load(&sl_sess.lost) == 1, "the skipped one counted lost");
+    CHECK(sl_ring_publish(late, SL_EV_FREE, 42, 0, 0) == 1, "the late producer publishes");
+    CHECK(sl_ring_pop_batch(got, 7, STALL) == 0, "a skipped event is never delivered late");
+}
+
 void t_ring(void)
 {
     t_ring_order();
+    t_ring_batches();
     t_ring_late_publish();
     t_ring_reclaim();
     t_ring_dead_producer();
