@@ -310,7 +310,14 @@ struct fu_memo {
     uint32_t nrbp;          /* rbp checks of the whole path */
     uint32_t flags;
     int32_t bp0_want;
-    uint32_t unused;
+    /* In a set's first slot only: the way whose whole path matched last,
+     * looked at first. Paths of one set that share their leaf and
+     * outermost frames (an allocation loop and the code that filled its
+     * structures first) pass every quick check, and each way looked at
+     * before the right one costs a whole-path check that fails (some 230
+     * instructions at 21 frames, more with frame pointers). A hint, not
+     * part of the path: written only when it changes, never sequenced. */
+    uint32_t hint;
     /* (tag << 32) | the stack id this path was interned as (stacks.c):
      * any value is harmless, an untagged one is only a candidate. */
     _Atomic uint64_t stack_id;
@@ -753,7 +760,9 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
     struct fu_memo *set = &memo[(uint32_t)(key >> 40) % (FU_MEMO_SLOTS / FU_MEMO_WAYS) * FU_MEMO_WAYS];
     struct fu_memo *m = NULL;   /* the way replayed frame by frame, if any */
     uint64_t s1 = 0;
-    for (uint32_t way = 0; way < FU_MEMO_WAYS; way++) {
+    const uint32_t first = rd32(&set[0].hint);
+    for (uint32_t k = 0; k < FU_MEMO_WAYS; k++) {
+        const uint32_t way = (first + k) % FU_MEMO_WAYS;
         struct fu_memo *c = &set[way];
         uint64_t sc = atomic_load_explicit(&c->seq, memory_order_acquire);
         uint32_t cn = rd32(&c->n);
@@ -777,6 +786,8 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
             ips[0] = ip0;
             atomic_thread_fence(memory_order_acquire);
             if (SL_LIKELY(atomic_load_explicit(&c->seq, memory_order_relaxed) == sc)) {
+                if (SL_UNLIKELY(way != first))
+                    wr32(&set[0].hint, way);
                 *depth = whole;
                 *id_hint = hint_for(c, sc, whole, flags);
                 return 0;
