@@ -259,7 +259,13 @@ int main(int argc, char **argv) {
         pthread_barrier_init(&filled, NULL, (unsigned)threads + 1);
         pthread_barrier_init(&done, NULL, (unsigned)threads + 1);
         pthread_t ids[64];
-        for (int t = 0; t < threads; t++) pthread_create(&ids[t], NULL, thread_main, NULL);
+        for (int t = 0; t < threads; t++) {
+            int e = pthread_create(&ids[t], NULL, thread_main, NULL);
+            if (e) {   /* the barriers would wait for it forever */
+                fprintf(stderr, "mallocbench: cannot start thread %d: %s\n", t + 1, strerror(e));
+                return 1;
+            }
+        }
         pthread_barrier_wait(&filled);
         clock_gettime(CLOCK_MONOTONIC, &start);
         pthread_barrier_wait(&done);
