@@ -310,14 +310,7 @@ struct fu_memo {
     uint32_t nrbp;          /* rbp checks of the whole path */
     uint32_t flags;
     int32_t bp0_want;
-    /* In a set's first slot only: the way whose whole path matched last,
-     * looked at first. Paths of one set that share their leaf and
-     * outermost frames (an allocation loop and the code that filled its
-     * structures first) pass every quick check, and each way looked at
-     * before the right one costs a whole-path check that fails (some 230
-     * instructions at 21 frames, more with frame pointers). A hint, not
-     * part of the path: written only when it changes, never sequenced. */
-    uint32_t hint;
+    uint32_t unused;
     /* (tag << 32) | the stack id this path was interned as (stacks.c):
      * any value is harmless, an untagged one is only a candidate. */
     _Atomic uint64_t stack_id;
@@ -635,6 +628,19 @@ static uint64_t memo_extend(const struct fu_memo *from, uint64_t s1, uint32_t ha
  * instead of overwriting one slot by turns. */
 static __thread uint32_t fu_victim __attribute__((tls_model("initial-exec")));
 
+/* The way whose whole path this thread matched last, for the last sets it
+ * used (entry set % 4: set << 2 | way), looked at first. Paths of one set
+ * that share their leaf and outermost frames (an allocation loop and the
+ * code that filled its structures first, from the same function) pass
+ * every quick check, and each way looked at before the right one costs a
+ * whole-path check that fails (some 230 instructions at 21 frames, more
+ * with frame pointers). Per thread, so no capture writes a line that
+ * another thread's captures read: threads whose paths share a set would
+ * otherwise move that line between their cores at every capture. */
+#define FU_WAY_HINTS 4u
+_Static_assert(FU_MEMO_WAYS <= 4, "a way hint keeps its way in two bits");
+static __thread uint32_t fu_way_hint[FU_WAY_HINTS] __attribute__((tls_model("initial-exec")));
+
 static inline struct fu_memo *victim_of(struct fu_memo *set, uint32_t gen)
 {
     for (uint32_t w = 0; w < FU_MEMO_WAYS; w++)
@@ -757,10 +763,12 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
         if (stop.span && !is_stop(stop, ip0) && step(&ip1, &sp1, &bp1, top, gen, &w) > 0)
             key += ip1 * 0x165667b19e3779f9ull;
     }
-    struct fu_memo *set = &memo[(uint32_t)(key >> 40) % (FU_MEMO_SLOTS / FU_MEMO_WAYS) * FU_MEMO_WAYS];
+    const uint32_t set_no = (uint32_t)(key >> 40) % (FU_MEMO_SLOTS / FU_MEMO_WAYS);
+    struct fu_memo *set = &memo[set_no * FU_MEMO_WAYS];
     struct fu_memo *m = NULL;   /* the way replayed frame by frame, if any */
     uint64_t s1 = 0;
-    const uint32_t first = rd32(&set[0].hint);
+    uint32_t *hint = &fu_way_hint[set_no % FU_WAY_HINTS];
+    const uint32_t first = *hint >> 2 == set_no ? *hint & (FU_MEMO_WAYS - 1) : 0;
     for (uint32_t k = 0; k < FU_MEMO_WAYS; k++) {
         const uint32_t way = (first + k) % FU_MEMO_WAYS;
         struct fu_memo *c = &set[way];
@@ -787,7 +795,7 @@ static inline __attribute__((always_inline)) int walk(uint64_t *ips, uint32_t ma
             atomic_thread_fence(memory_order_acquire);
             if (SL_LIKELY(atomic_load_explicit(&c->seq, memory_order_relaxed) == sc)) {
                 if (SL_UNLIKELY(way != first))
-                    wr32(&set[0].hint, way);
+                    *hint = set_no << 2 | way;
                 *depth = whole;
                 *id_hint = hint_for(c, sc, whole, flags);
                 return 0;
