@@ -279,12 +279,15 @@ static inline uint32_t how_of(uint64_t rule)
 static inline uint32_t rbp_offset(uint32_t how) { return ((how >> 4) & 0x3fff) << 3; }
 
 /* The whole-path check of one frame: the 16 bytes below its CFA, [the
- * word at CFA - 16, the return address], minus [sp0, 0], must equal want
- * in the lanes of mask. The first lane checks the rbp the next frame's
- * CFA comes from, where this frame saved it at CFA - 16 (code built with
- * frame pointers: every frame), so both checks cost one load. */
+ * word at CFA - 16, the return address], minus [sp0 - the memo's sp0, 0],
+ * must equal want in the lanes of mask. The first lane checks the rbp the
+ * next frame's CFA comes from, where this frame saved it at CFA - 16 (code
+ * built with frame pointers: every frame), so both checks cost one load.
+ * The rbp is kept as it was at the memo's sp0, not relative to it: a loop
+ * that allocates from one depth (the common case) finds its stack where
+ * it was, and compares without the subtraction. */
 struct fu_frame_check {
-    __m128i want;   /* [rbp - sp0, return address] */
+    __m128i want;   /* [rbp at the memo's sp0, return address] */
     __m128i mask;   /* [~0 if the rbp is checked here else 0, ~0] */
 };
 
@@ -310,11 +313,12 @@ struct fu_memo {
     uint32_t nrbp;          /* rbp checks of the whole path */
     uint32_t flags;
     int32_t bp0_want;
-    uint32_t unused;
+    uint32_t full_lanes;    /* chk[0, full_lanes) check both lanes: no mask to apply */
     /* (tag << 32) | the stack id this path was interned as (stacks.c):
      * any value is harmless, an untagged one is only a candidate. */
     _Atomic uint64_t stack_id;
     uint64_t ip0;
+    uint64_t sp0;           /* the walk's sp0: chk's rbps are as they were there */
     struct fu_frame_check chk[FU_MEMO_FRAMES];   /* chk[i]'s return address: ips[i + 1] */
     uint64_t ra[FU_MEMO_FRAMES];   /* the same return addresses in a row, for the check without rbp lanes */
     uint32_t rel[FU_MEMO_FRAMES];   /* CFA - sp0 */
@@ -333,6 +337,7 @@ struct fu_walk {
     const uint64_t *ips;
     const uint32_t *rel, *how;
     uint32_t n, whole, flags;
+    uint64_t sp0;
 };
 
 /* Writes w into m. Returns the new sequence number, or 0 when another
@@ -378,6 +383,9 @@ static uint64_t memo_write(struct fu_memo *m, uint32_t gen, uint32_t max, struct
         lanes |= lane_on[i];
     if (!lanes)
         w.flags |= FU_MEMO_RA_ONLY;
+    uint32_t full_lanes = 0;
+    while (full_lanes < w.n && lane_on[full_lanes])
+        full_lanes++;
     wr32(&m->gen, gen);
     wr32(&m->n, w.n);
     wr32(&m->whole, w.whole);
@@ -385,11 +393,13 @@ static uint64_t memo_write(struct fu_memo *m, uint32_t gen, uint32_t max, struct
     wr32(&m->nrbp, nrbp);
     wr32(&m->flags, w.flags);
     wr32(&m->bp0_want, (uint32_t)bp0_want);
+    wr32(&m->full_lanes, full_lanes);
     atomic_store_explicit(&m->stack_id, 0, memory_order_relaxed);
     wr64(&m->ip0, w.ips[0]);
+    wr64(&m->sp0, w.sp0);
     for (uint32_t i = 0; i < w.n; i++) {
         uint64_t *c = (uint64_t *)&m->chk[i];
-        wr64(&c[0], lane[i]);
+        wr64(&c[0], lane[i] + (lane_on[i] & w.sp0));
         wr64(&c[1], w.ips[i + 1]);
         wr64(&m->ra[i], w.ips[i + 1]);
         wr64(&c[2], lane_on[i]);
@@ -412,6 +422,47 @@ static inline void copy_words32(uint32_t *dst, const uint32_t *src, uint32_t n)
     }
 }
 
+/* One run of memo_whole_matches' frames with both lanes, ORing what
+ * differs into bad: masked 0 where every frame of the run checks both
+ * lanes, shifted 0 where the stack is where the memo saw it, fours_only 1
+ * where the run is whole turns of four. Inlined with constants, so each
+ * use is a loop of its own without the steps it skips. */
+static inline __attribute__((always_inline)) __m128i frame_diff(__m128i v, const struct fu_frame_check *c, __m128i sub, const int masked,
+                                                                const int shifted)
+{
+    if (shifted)
+        v = _mm_sub_epi64(v, sub);
+    v = _mm_xor_si128(v, c->want);
+    return masked ? _mm_and_si128(v, c->mask) : v;
+}
+
+static inline __attribute__((always_inline)) __m128i check_frames(const unsigned char *base, const uint32_t *a, const uint32_t *end,
+                                                                  const struct fu_frame_check *c, uint64_t *o, __m128i bad, __m128i sub,
+                                                                  const int masked, const int shifted, const int fours_only)
+{
+    for (; a + 4 <= end; a += 4, c += 4, o += 4) {
+        __m128i v0 = _mm_loadu_si128((const __m128i *)(base + a[0]));
+        __m128i v1 = _mm_loadu_si128((const __m128i *)(base + a[1]));
+        __m128i v2 = _mm_loadu_si128((const __m128i *)(base + a[2]));
+        __m128i v3 = _mm_loadu_si128((const __m128i *)(base + a[3]));
+        _mm_storeh_pd((double *)&o[0], _mm_castsi128_pd(v0));
+        _mm_storeh_pd((double *)&o[1], _mm_castsi128_pd(v1));
+        _mm_storeh_pd((double *)&o[2], _mm_castsi128_pd(v2));
+        _mm_storeh_pd((double *)&o[3], _mm_castsi128_pd(v3));
+        v0 = frame_diff(v0, &c[0], sub, masked, shifted);
+        v1 = frame_diff(v1, &c[1], sub, masked, shifted);
+        v2 = frame_diff(v2, &c[2], sub, masked, shifted);
+        v3 = frame_diff(v3, &c[3], sub, masked, shifted);
+        bad = _mm_or_si128(bad, _mm_or_si128(_mm_or_si128(v0, v1), _mm_or_si128(v2, v3)));
+    }
+    for (; !fours_only && a < end; a++, c++, o++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(base + a[0]));
+        _mm_storeh_pd((double *)&o[0], _mm_castsi128_pd(v));
+        bad = _mm_or_si128(bad, frame_diff(v, c, sub, masked, shifted));
+    }
+    return bad;
+}
+
 /* Whether m's whole path (n frames, nrbp rbp checks, read once by the
  * caller at sequence number s1) is on this stack from (sp0, bp0), span =
  * top - sp0; the return addresses found go to ips[1, n]. The offsets are
@@ -430,6 +481,8 @@ static __attribute__((noinline, optimize("no-tree-slp-vectorize"))) int memo_who
     uint32_t rbp[2 * FU_MEMO_RBP_CHECKS];
     copy_words32(at, m->rel, n);
     copy_words32(rbp, (const uint32_t *)m->rbp, 2 * nrbp);
+    const uint32_t full_lanes = rd32(&m->full_lanes);
+    const uint64_t sp0_then = rd64(&m->sp0);
     atomic_thread_fence(memory_order_acquire);
     if (atomic_load_explicit(&m->seq, memory_order_relaxed) != s1 || at[0] < 8 || at[n - 1] > span)
         return 0;
@@ -456,32 +509,17 @@ static __attribute__((noinline, optimize("no-tree-slp-vectorize"))) int memo_who
             worse |= v ^ want[i];
         }
     } else {
-        const __m128i sub = _mm_set_epi64x(0, (int64_t)sp0);
-        __m128i bad = _mm_setzero_si128();
-        const unsigned char *base = (const unsigned char *)sp0 - 16;
-        const uint32_t *a = at, *end = at + n;
-        const struct fu_frame_check *c = m->chk;
-        uint64_t *o = ips + 1;
         /* the stack's own return addresses go to ips: no copy of the memo's, and no read of them torn */
-        for (; a + 4 <= end; a += 4, c += 4, o += 4) {
-            __m128i v0 = _mm_loadu_si128((const __m128i *)(base + a[0]));
-            __m128i v1 = _mm_loadu_si128((const __m128i *)(base + a[1]));
-            __m128i v2 = _mm_loadu_si128((const __m128i *)(base + a[2]));
-            __m128i v3 = _mm_loadu_si128((const __m128i *)(base + a[3]));
-            _mm_storeh_pd((double *)&o[0], _mm_castsi128_pd(v0));
-            _mm_storeh_pd((double *)&o[1], _mm_castsi128_pd(v1));
-            _mm_storeh_pd((double *)&o[2], _mm_castsi128_pd(v2));
-            _mm_storeh_pd((double *)&o[3], _mm_castsi128_pd(v3));
-            v0 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v0, sub), c[0].want), c[0].mask);
-            v1 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v1, sub), c[1].want), c[1].mask);
-            v2 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v2, sub), c[2].want), c[2].mask);
-            v3 = _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v3, sub), c[3].want), c[3].mask);
-            bad = _mm_or_si128(bad, _mm_or_si128(_mm_or_si128(v0, v1), _mm_or_si128(v2, v3)));
-        }
-        for (; a < end; a++, c++, o++) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(base + a[0]));
-            _mm_storeh_pd((double *)&o[0], _mm_castsi128_pd(v));
-            bad = _mm_or_si128(bad, _mm_and_si128(_mm_xor_si128(_mm_sub_epi64(v, sub), c->want), c->mask));
+        const unsigned char *base = (const unsigned char *)sp0 - 16;
+        const uint64_t delta = sp0 - sp0_then;
+        __m128i bad = _mm_setzero_si128();
+        if (SL_LIKELY(delta == 0)) {
+            /* whole turns of four without the mask, the rest with it */
+            uint32_t full = (full_lanes < n ? full_lanes : n) & ~3u;
+            bad = check_frames(base, at, at + full, m->chk, ips + 1, bad, _mm_setzero_si128(), 0, 0, 1);
+            bad = check_frames(base, at + full, at + n, m->chk + full, ips + 1 + full, bad, _mm_setzero_si128(), 1, 0, 0);
+        } else {
+            bad = check_frames(base, at, at + n, m->chk, ips + 1, bad, _mm_set_epi64x(0, (int64_t)delta), 1, 1, 0);
         }
         worse = _mm_movemask_epi8(_mm_cmpeq_epi8(bad, _mm_setzero_si128())) != 0xffff;
     }
@@ -899,7 +937,7 @@ done:;
     uint64_t s = 0;   /* the memo's sequence number if it now holds this walk */
     struct fu_memo *to = victim_of(set, gen);
     if (n > had || whole) {
-        struct fu_walk walk = {ips, rec_rel, rec_how, n, whole, flags};
+        struct fu_walk walk = {ips, rec_rel, rec_how, n, whole, flags, sp0};
         uint32_t copy = had < n ? had : n;
         s = copy ? memo_extend(m, s1, copy, to, gen, max, rec_rel, rec_how, walk) : memo_write(to, gen, max, walk);
     }
