@@ -60,20 +60,24 @@ public enum JSONReport {
         var opening = JSONValue.object(header + [("stats", .array([]))]).render()
         opening.removeLast(2)  // the "]}" that closes the empty stats
         out.write(opening)
-        var frameTexts = FrameTextCache { frameJSON($0).render() }
+        // Each frame's text with the comma that goes before it in a traceback:
+        // one write a frame, and the first frame's goes with the stat's head.
+        var frameTexts = FrameTextCache { "," + frameJSON($0).render() }
         var first = true
         for (members, frames) in stats {
-            var chunk = first ? "" : ","
+            var head = first ? "" : ","
             first = false
-            JSONValue.object(members).write(to: &chunk)
-            chunk.removeLast()  // "}": the traceback comes before it
-            chunk += members.isEmpty ? "\"traceback\":[" : ",\"traceback\":["
-            for position in frames.indices {
-                if position > 0 { chunk += "," }
-                chunk += frameTexts.text(frames, at: position)
+            JSONValue.object(members).write(to: &head)
+            head.removeLast()  // "}": the traceback comes before it
+            head += members.isEmpty ? "\"traceback\":[" : ",\"traceback\":["
+            if !frames.isEmpty { head += frameTexts.text(frames, at: frames.startIndex).dropFirst() }
+            out.write(head)
+            // The other frames' cached texts straight to out: gathering a
+            // stat's frames into one String first copied every byte twice.
+            for position in frames.indices.dropFirst() {
+                out.write(frameTexts.text(frames, at: position))
             }
-            chunk += "]}"
-            out.write(chunk)
+            out.write("]}")
         }
         out.write("]}")
     }

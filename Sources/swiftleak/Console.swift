@@ -40,16 +40,51 @@ enum FileHandleWriter {
 /// Standard output as a text stream, written in chunks: a report of a
 /// million lines is never one String in memory.
 struct StandardOutput: TextOutputStream {
-    private var buffer: [UInt8] = []
-    private static let chunk = 1 << 16
+    private let buffer = ChunkBuffer(capacity: 1 << 16)
 
     mutating func write(_ text: String) {
-        buffer.append(contentsOf: text.utf8)
-        if buffer.count >= Self.chunk { flush() }
+        // Each text's bytes in one copy, with no uniqueness check or
+        // reference count on the way: Array's append of a String's UTF-8
+        // view went byte by byte. (A 1 GB JSON report is a million writes.)
+        if let done = text.utf8.withContiguousStorageIfAvailable({ buffer.append(UnsafeRawBufferPointer($0)) }) { return done }
+        var copy = text
+        copy.withUTF8 { buffer.append(UnsafeRawBufferPointer($0)) }
     }
 
-    mutating func flush() {
-        try? writeAll(fd: 1, buffer)
-        buffer.removeAll(keepingCapacity: true)
+    func flush() {
+        buffer.flush()
+    }
+}
+
+/// StandardOutput's bytes not yet written: one allocation, kept for the
+/// process's life (reports are written once, then the process exits).
+private final class ChunkBuffer {
+    private let bytes: UnsafeMutableRawPointer
+    private let capacity: Int
+    private var used = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        bytes = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit { bytes.deallocate() }
+
+    func append(_ text: UnsafeRawBufferPointer) {
+        guard let from = text.baseAddress else { return }
+        if text.count > capacity - used {
+            flush()
+            if text.count > capacity {
+                try? writeAll(fd: 1, text)
+                return
+            }
+        }
+        (bytes + used).copyMemory(from: from, byteCount: text.count)
+        used += text.count
+    }
+
+    func flush() {
+        try? writeAll(fd: 1, UnsafeRawBufferPointer(start: bytes, count: used))
+        used = 0
     }
 }
