@@ -78,6 +78,10 @@ struct Groups {
     init(_ snapshot: Snapshot, frameMap: [Int32], groupBy: GroupBy, reader: TraceReader) {
         let table = reader.table
         if snapshot.hasBlockTypes && groupBy != .type && reader.options.olderThanSeconds == nil { typeTotals = [] }
+        if groupBy == .traceback {
+            // At most a group a site: each growth of the table rehashed every stack so far.
+            stackEntries.reserveCapacity(snapshot.sites.count)
+        }
         // Per table frame: its entry, -1 until first seen (a frame's key never changes).
         var frameEntries = [Int32](repeating: -1, count: groupBy == .traceback ? 0 : table.frames.count)
         // Per entry: the last trace that counted it (cumulative counts each group once per trace).

@@ -57,6 +57,12 @@ public enum JSONValue {
     /// Escapes quotes, backslashes and every control character (RFC 8259 §7).
     static func writeString(_ s: String, to out: inout String) {
         out += "\""
+        // Most strings (keys, names, paths) need no escape: append them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
