@@ -52,8 +52,8 @@ public enum JSONReport {
     }
 
     /// `{<header members>,"stats":[{<members>,"traceback":[...]},...]}`, as
-    /// `JSONValue` renders it, one stat per write; each distinct frame's
-    /// object is rendered once.
+    /// `JSONValue` renders it, written a stat's head and then a frame at a
+    /// time; each distinct frame's object is rendered once.
     static func writeStats<Stats: Sequence, Output: TextOutputStream>(
         header: [(String, JSONValue)], _ stats: Stats, to out: inout Output
     ) where Stats.Element == ([(String, JSONValue)], TracebackFrames) {

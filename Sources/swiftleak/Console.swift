@@ -45,7 +45,7 @@ struct StandardOutput: TextOutputStream {
     mutating func write(_ text: String) {
         // Each text's bytes in one copy, with no uniqueness check or
         // reference count on the way: Array's append of a String's UTF-8
-        // view went byte by byte. (A 1 GB JSON report is a million writes.)
+        // view went byte by byte. (A 1 GB JSON report is millions of writes.)
         if let done = text.utf8.withContiguousStorageIfAvailable({ buffer.append(UnsafeRawBufferPointer($0)) }) { return done }
         var copy = text
         copy.withUTF8 { buffer.append(UnsafeRawBufferPointer($0)) }
@@ -56,8 +56,8 @@ struct StandardOutput: TextOutputStream {
     }
 }
 
-/// StandardOutput's bytes not yet written: one allocation, kept for the
-/// process's life (reports are written once, then the process exits).
+/// StandardOutput's bytes not yet written: one allocation, written out
+/// when the next text does not fit, and on flush.
 private final class ChunkBuffer {
     private let bytes: UnsafeMutableRawPointer
     private let capacity: Int
